@@ -40,6 +40,8 @@ export type Row = Record<string, unknown>;
 
 export interface QueryResult {
   rows: Row[];
+  /** Column names in order (also for an empty result). */
+  columns?: string[];
   /** Rows changed by DML, when the engine reports it. */
   rowsAffected?: number;
 }

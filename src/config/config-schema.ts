@@ -1,0 +1,227 @@
+/**
+ * The project config (`config/pqlsync.yml`), as zod schemas. The JSON Schema for editors
+ * (`config/pqlsync.schema.json`) is generated from these by `npm run schema`; a test keeps it current.
+ *
+ * Glossary:
+ * - warehouse: where models run and state lives (DuckDB file by default).
+ * - destination: a named CRM connection (type + auth) that syncs point at.
+ * - sync: one model → one destination object, with a field mapping, a match key and a mode.
+ * - mode: `update` (existing records only), `upsert` (create or update), `mirror` (upsert, and clear the mapped
+ *   fields of rows that left the model; nothing is ever deleted).
+ */
+import { z } from 'zod';
+
+export const SYNC_MODES = ['update', 'upsert', 'mirror'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+const identifierPart = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const syncName = z
+  .string()
+  .regex(identifierPart, 'must start with a letter or _ and hold only letters, digits and _ (it names state tables)');
+
+export const duckdbWarehouseSchema = z.strictObject({
+  type: z.literal('duckdb'),
+  /** Path of the DuckDB file, relative to the project directory. (Default: `pqlsync.duckdb`) */
+  path: z.string().default('pqlsync.duckdb').describe('DuckDB file, relative to the project directory'),
+  threads: z.number().int().min(1).max(64).optional(),
+  memory_limit: z.string().optional().describe("DuckDB memory_limit, e.g. '1GB'"),
+});
+
+export const postgresWarehouseSchema = z.strictObject({
+  type: z.enum(['postgres', 'redshift']),
+  /** A connection URL (`postgres://user@host:5432/db`); put the password in an env var. */
+  url: z.string().optional(),
+  host: z.string().optional(),
+  port: z.number().int().optional(),
+  database: z.string().optional(),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  ssl: z.boolean().optional(),
+  pool_max: z.number().int().min(1).max(100).optional(),
+});
+
+export const bigqueryWarehouseSchema = z.strictObject({
+  type: z.literal('bigquery'),
+  project: z.string(),
+  location: z.string().optional(),
+  /** Path of a service-account key file; otherwise Application Default Credentials. */
+  key_file: z.string().optional(),
+  /** Override of the API endpoint (tests point it at the local BigQuery sandbox). */
+  api_endpoint: z.string().optional(),
+  maximum_bytes_billed: z.number().int().optional(),
+});
+
+export const snowflakeWarehouseSchema = z.strictObject({
+  type: z.literal('snowflake'),
+  account: z.string(),
+  username: z.string(),
+  password: z.string().optional(),
+  private_key_path: z.string().optional(),
+  private_key_passphrase: z.string().optional(),
+  warehouse: z.string().optional(),
+  database: z.string(),
+  schema: z.string().optional(),
+  role: z.string().optional(),
+  /** Override of the access URL (tests point it at the local Snowflake sandbox). */
+  access_url: z.string().optional(),
+});
+
+export const warehouseSchema = z.discriminatedUnion('type', [
+  duckdbWarehouseSchema,
+  postgresWarehouseSchema,
+  bigqueryWarehouseSchema,
+  snowflakeWarehouseSchema,
+]);
+export type WarehouseConfig = z.infer<typeof warehouseSchema>;
+
+const retrySchema = z.strictObject({
+  max_attempts: z.number().int().min(1).max(20).default(5),
+  initial_delay_ms: z.number().int().min(0).default(500),
+  max_delay_ms: z.number().int().min(0).default(30_000),
+});
+
+export const salesforceAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('access_token'), access_token: z.string() }),
+  z.strictObject({
+    type: z.literal('refresh_token'),
+    client_id: z.string(),
+    client_secret: z.string().optional(),
+    refresh_token: z.string(),
+    access_token: z.string().optional(),
+    login_url: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('jwt'),
+    client_id: z.string(),
+    username: z.string(),
+    private_key: z.string().optional().describe('PEM text; prefer private_key_path'),
+    private_key_path: z.string().optional(),
+    login_url: z.string().optional(),
+    audience: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('client_credentials'),
+    client_id: z.string(),
+    client_secret: z.string(),
+    login_url: z.string().optional(),
+  }),
+]);
+
+export const salesforceDestinationSchema = z.strictObject({
+  type: z.literal('salesforce'),
+  instance_url: z.string().url(),
+  /** Salesforce REST API version. (Default: 62.0) */
+  api_version: z
+    .string()
+    .regex(/^\d{2}\.0$/, "must look like '62.0'")
+    .default('62.0'),
+  auth: salesforceAuthSchema,
+  /** Change sets larger than this go through Bulk API 2.0. (Default: 2000) */
+  bulk_threshold: z.number().int().min(1).default(2000),
+  /** Let Salesforce assignment rules run on created records (sends Sforce-Auto-Assign: TRUE). (Default: false) */
+  assignment_rules: z.boolean().default(false),
+  bulk_poll_timeout_ms: z.number().int().min(1000).default(600_000),
+  retry: retrySchema.optional(),
+});
+
+export const hubspotDestinationSchema = z.strictObject({
+  type: z.literal('hubspot'),
+  access_token: z.string(),
+  /** API base URL; the sandbox's URL in tests. (Default: https://api.hubapi.com) */
+  base_url: z.string().url().optional(),
+  /** Requests allowed per rolling window: 100 / 10 s (Free, Starter), 190 (Pro, Enterprise). (Default: 100) */
+  rate_limit: z
+    .strictObject({
+      requests: z.number().int().min(1).default(100),
+      per_ms: z.number().int().min(100).default(10_000),
+    })
+    .optional(),
+  /** Create missing properties (in `property_group`) during preflight. (Default: false) */
+  create_properties: z.boolean().default(false),
+  property_group: z.string().default('pqlsync'),
+  retry: retrySchema.optional(),
+});
+
+export const fileDestinationSchema = z.strictObject({
+  type: z.literal('file'),
+  /** Directory that receives one JSONL file of change records per run, relative to the project. (Default: `output`) */
+  path: z.string().default('output'),
+});
+
+export const destinationSchema = z.discriminatedUnion('type', [
+  salesforceDestinationSchema,
+  hubspotDestinationSchema,
+  fileDestinationSchema,
+]);
+export type DestinationConfig = z.infer<typeof destinationSchema>;
+
+/** A mapped field: `destination_field: model_column` or with options. */
+export const fieldMappingSchema = z.union([
+  z.string(),
+  z.strictObject({
+    column: z.string(),
+    /** Don't overwrite a value in the CRM with null; the field is left out when the model says null. */
+    skip_null: z.boolean().default(false),
+    /** The value written to this field when the row leaves the model in mirror mode. (Default: null) */
+    cleared_value: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+  }),
+]);
+
+export const syncSchema = z.strictObject({
+  model: z.string(),
+  description: z.string().optional(),
+  /** Values for the model's params; `--vars` overrides them. */
+  params: z.record(z.string(), z.unknown()).default({}),
+  destination: z.string(),
+  /** The destination object: Lead, Contact, Account (Salesforce); contacts, companies (HubSpot); any name for file. */
+  object: z.string(),
+  /** How rows find their record: the destination's external-id field and the model column holding it. */
+  match: z.strictObject({
+    field: z.string(),
+    /** (Default: the model's key) */
+    column: z.string().optional(),
+  }),
+  mode: z.enum(SYNC_MODES).default('upsert'),
+  /** destination field → model column. Only these columns are hashed and sent. */
+  fields: z.record(z.string(), fieldMappingSchema),
+  /** Mirror mode: refuse a run that would remove more than this share of the snapshot. (Default: 20) */
+  max_removed_pct: z.number().min(0).max(100).default(20),
+  /** Fields the mirror mode sets when a row leaves the model (e.g. `Is_PQL__c: false`), besides clearing mapped fields. */
+  on_remove: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  /** Skip rows that failed this many times until their values change. (Default: unlimited) */
+  max_attempts: z.number().int().min(1).optional(),
+  /** Routing: tiers, tasks and owners (see the routing section of the README). */
+  routing: z.unknown().optional(),
+  /** Cron expression for `pqlsync schedule`. */
+  schedule: z.string().optional(),
+  timezone: z.string().optional(),
+  depends_on: z.array(z.string()).default([]),
+  enabled: z.boolean().default(true),
+});
+export type SyncConfig = z.infer<typeof syncSchema>;
+
+export const projectConfigSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  warehouse: warehouseSchema.default({ type: 'duckdb', path: 'pqlsync.duckdb' }),
+  state: z
+    .strictObject({
+      /** Schema (BigQuery: dataset) that holds snapshots, failures, runs and locks. (Default: pqlsync_state) */
+      schema: z.string().regex(identifierPart).default('pqlsync_state'),
+    })
+    .default({ schema: 'pqlsync_state' }),
+  /** Directory of model files, relative to the project. (Default: models) */
+  models_dir: z.string().default('models'),
+  destinations: z.record(z.string(), destinationSchema).default({}),
+  syncs: z.record(syncName, syncSchema).default({}),
+  /** Settings of `pqlsync schedule`. */
+  scheduler: z
+    .strictObject({
+      max_concurrent_syncs: z.number().int().min(1).default(2),
+      lock_lease_seconds: z.number().int().min(5).default(60),
+      shutdown_grace_seconds: z.number().int().min(1).default(60),
+    })
+    .optional(),
+  /** Alerts: a Slack-compatible incoming webhook (URL from env). */
+  alerts: z.unknown().optional(),
+});
+export type ProjectConfig = z.infer<typeof projectConfigSchema>;

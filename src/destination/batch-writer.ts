@@ -1,0 +1,189 @@
+/**
+ * The one batch writer every destination shares: re-chunks the change stream to the destination's batch size,
+ * keeps to its rate limit, retries passing failures with backoff and jitter, splits batches the destination
+ * refused whole, and hands each batch's outcomes to `commit` (which advances the snapshot) before the next
+ * batch's outcomes. It returns a result and never throws for a record's or a batch's failure.
+ */
+import Bottleneck from 'bottleneck';
+import pLimit from 'p-limit';
+import pRetry, { AbortError } from 'p-retry';
+import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
+import type { Change, Destination, DestinationCapabilities, RecordOutcome, SyncTarget } from './destination.js';
+
+export interface RetryPolicy {
+  /** Tries per batch, the first included. (Default: 5) */
+  maxAttempts: number;
+  /** (Default: 500) */
+  initialDelayMs: number;
+  /** (Default: 30,000) */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialDelayMs: 500, maxDelayMs: 30_000 };
+
+export interface BatchWriterOptions {
+  destination: Destination;
+  target: SyncTarget;
+  capabilities: DestinationCapabilities;
+  retry?: Partial<RetryPolicy>;
+  /** Called once per written batch, in sequence, with one outcome per change of the batch. */
+  commit: (changes: Change[], outcomes: RecordOutcome[]) => Promise<void>;
+  /** Called after each commit with running totals (progress bars). */
+  onProgress?: (done: number) => void;
+}
+
+export interface BatchWriterResult {
+  applied: number;
+  rejected: number;
+  /** Changes still retryable after the last try; recorded as failures. */
+  retryable: number;
+  /** Changes never attempted because the run stopped. */
+  notAttempted: number;
+  /** The error that stopped the run (auth, daily limit...), if any. */
+  stopError?: PqlsyncError;
+}
+
+export async function writeChanges(
+  batches: AsyncIterable<Change[]>,
+  options: BatchWriterOptions,
+): Promise<BatchWriterResult> {
+  const { destination, target, capabilities } = options;
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const size = Math.max(1, capabilities.batchSize);
+  const limiter = capabilities.rateLimit
+    ? new Bottleneck({
+        reservoir: capabilities.rateLimit.requests,
+        reservoirRefreshAmount: capabilities.rateLimit.requests,
+        reservoirRefreshInterval: capabilities.rateLimit.perMs,
+      })
+    : undefined;
+  const limit = pLimit(Math.max(1, capabilities.concurrency ?? 1));
+  const result: BatchWriterResult = { applied: 0, rejected: 0, retryable: 0, notAttempted: 0 };
+  let commitChain: Promise<void> = Promise.resolve();
+  let done = 0;
+  const inFlight = new Set<Promise<void>>();
+
+  const call = (changes: Change[]): Promise<RecordOutcome[]> => {
+    const run = () => destination.write({ target, changes });
+    return limiter ? limiter.schedule(run) : run();
+  };
+
+  /** Writes a batch with retries of whole-batch transient failures; splits splittable refusals. */
+  const writeBatch = async (changes: Change[]): Promise<RecordOutcome[]> => {
+    try {
+      return await pRetry(
+        async () => {
+          if (result.stopError) throw new AbortError(result.stopError);
+          try {
+            return await call(changes);
+          } catch (err) {
+            const e = toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
+            if (e.kind !== 'transient') throw new AbortError(e);
+            throw e;
+          }
+        },
+        {
+          retries: retry.maxAttempts - 1,
+          minTimeout: retry.initialDelayMs,
+          maxTimeout: retry.maxDelayMs,
+          factor: 2,
+          randomize: true,
+        },
+      );
+    } catch (err) {
+      const e = toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
+      if (e.details?.splittable === true && changes.length > 1) {
+        const mid = Math.ceil(changes.length / 2);
+        const left = await writeBatch(changes.slice(0, mid));
+        const right = await writeBatch(changes.slice(mid));
+        return [...left, ...right];
+      }
+      if (e.details?.splittable === true || e.kind === 'transient') {
+        // One record the destination keeps refusing, or a batch that kept failing: record it, move on.
+        const status = e.kind === 'transient' ? 'retryable' : 'rejected';
+        return changes.map((c) => ({ key: c.key, status, reason: e.message, code: e.code }));
+      }
+      throw e;
+    }
+  };
+
+  /** Writes a batch, then retries its retryable records in smaller batches with backoff. */
+  const writeWithRecordRetries = async (changes: Change[]): Promise<RecordOutcome[]> => {
+    const byKey = new Map<string, RecordOutcome>();
+    let pending = changes;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      // Retries go in halves: smaller batches lower lock contention (Salesforce UNABLE_TO_LOCK_ROW).
+      const parts = attempt === 1 ? [pending] : halves(pending);
+      for (const part of parts) {
+        for (const o of await writeBatch(part)) byKey.set(o.key, o);
+      }
+      const retryKeys = new Set(pending.filter((c) => byKey.get(c.key)?.status === 'retryable').map((c) => c.key));
+      if (retryKeys.size === 0 || attempt >= retry.maxAttempts || result.stopError) break;
+      pending = pending.filter((c) => retryKeys.has(c.key));
+      const delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    return changes.map(
+      (c) => byKey.get(c.key) ?? { key: c.key, status: 'retryable', reason: 'no outcome returned by the destination' },
+    );
+  };
+
+  const process = async (changes: Change[]): Promise<void> => {
+    if (result.stopError) {
+      result.notAttempted += changes.length;
+      return;
+    }
+    let outcomes: RecordOutcome[];
+    try {
+      outcomes = await writeWithRecordRetries(changes);
+    } catch (err) {
+      result.stopError ??= toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
+      result.notAttempted += changes.length;
+      return;
+    }
+    const next = commitChain.then(async () => {
+      await options.commit(changes, outcomes);
+      for (const o of outcomes) {
+        if (o.status === 'applied') result.applied++;
+        else if (o.status === 'rejected') result.rejected++;
+        else result.retryable++;
+      }
+      done += changes.length;
+      options.onProgress?.(done);
+    });
+    commitChain = next;
+    await next;
+  };
+
+  let buffer: Change[] = [];
+  const dispatch = (changes: Change[]) => {
+    const p = limit(() => process(changes)).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+  for await (const chunk of batches) {
+    for (const change of chunk) {
+      buffer.push(change);
+      if (buffer.length >= size) {
+        dispatch(buffer);
+        buffer = [];
+      }
+    }
+    // Keep memory bounded: wait while more batches are queued than can run.
+    while (inFlight.size > (capabilities.concurrency ?? 1) * 2) await Promise.race(inFlight);
+    if (result.stopError) break;
+  }
+  if (buffer.length > 0) dispatch(buffer);
+  await Promise.all(inFlight);
+  await commitChain;
+  if (result.stopError && !(result.stopError instanceof PqlsyncError)) {
+    result.stopError = toPqlsyncError(result.stopError);
+  }
+  await limiter?.stop({ dropWaitingJobs: false });
+  return result;
+}
+
+function halves<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  const mid = Math.ceil(items.length / 2);
+  return [items.slice(0, mid), items.slice(mid)];
+}

@@ -1,0 +1,175 @@
+/**
+ * The local HubSpot portal's state: records per object type, property definitions and groups, owners, and
+ * association edges. Everything is plain data so it can be exported to and imported from a state file.
+ *
+ * Glossary:
+ * - record: one CRM object; `properties` holds strings only, as HubSpot stores them.
+ * - edge: one association between two records, stored once (from the side that created it) and read from
+ *   both sides with the matching type id.
+ */
+import {
+  OBJECT_TYPES,
+  type ObjectType,
+  type Owner,
+  type PropertyDefinition,
+  type PropertyGroup,
+  isObjectType,
+  seededOwners,
+  standardGroups,
+  standardProperties,
+} from './hubspot-schema.js';
+
+export interface HubspotRecord {
+  id: string;
+  properties: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  archived: boolean;
+}
+
+export interface AssociationEdge {
+  fromType: ObjectType;
+  fromId: string;
+  toType: ObjectType;
+  toId: string;
+  typeId: number;
+}
+
+/** The JSON form of the whole portal (`exportState`). */
+export interface HubspotStateFile {
+  version: 1;
+  nextId: number;
+  records: Record<ObjectType, HubspotRecord[]>;
+  properties: Record<ObjectType, PropertyDefinition[]>;
+  groups: Record<ObjectType, PropertyGroup[]>;
+  owners: Owner[];
+  associations: AssociationEdge[];
+}
+
+/** First record id handed out in a fresh portal; ids grow by one per created record, across all types. */
+const FIRST_RECORD_ID = 100001;
+
+function perType<T>(make: (type: ObjectType) => T): Record<ObjectType, T> {
+  return {
+    contacts: make('contacts'),
+    companies: make('companies'),
+    tasks: make('tasks'),
+  };
+}
+
+export class HubspotStore {
+  private nextId = FIRST_RECORD_ID;
+  records: Record<ObjectType, Map<string, HubspotRecord>> = perType(() => new Map());
+  properties: Record<ObjectType, PropertyDefinition[]> = perType(standardProperties);
+  groups: Record<ObjectType, PropertyGroup[]> = perType(standardGroups);
+  owners: Owner[] = seededOwners();
+  associations: AssociationEdge[] = [];
+
+  takeId(): string {
+    return String(this.nextId++);
+  }
+
+  property(type: ObjectType, name: string): PropertyDefinition | undefined {
+    return this.properties[type].find((p) => p.name === name);
+  }
+
+  /** Live (not archived) record by id. */
+  get(type: ObjectType, id: string): HubspotRecord | undefined {
+    const record = this.records[type].get(id);
+    return record && !record.archived ? record : undefined;
+  }
+
+  /** Live record whose `property` equals `value` (email compares case-insensitively, as HubSpot does). */
+  findBy(type: ObjectType, property: string, value: string): HubspotRecord | undefined {
+    if (property === 'hs_object_id') return this.get(type, value);
+    const wanted = property === 'email' ? value.toLowerCase() : value;
+    for (const record of this.records[type].values()) {
+      if (record.archived) continue;
+      const have = record.properties[property];
+      if (have !== undefined && (property === 'email' ? have.toLowerCase() : have) === wanted) return record;
+    }
+    return undefined;
+  }
+
+  live(type: ObjectType): HubspotRecord[] {
+    return [...this.records[type].values()].filter((r) => !r.archived);
+  }
+
+  /** Edges touching a record, seen from that record: the other side and the type id from this side. */
+  edgesOf(
+    type: ObjectType,
+    id: string,
+    toType: ObjectType,
+    inverseOf: (typeId: number) => number,
+  ): Array<{ toId: string; typeId: number }> {
+    const out: Array<{ toId: string; typeId: number }> = [];
+    for (const edge of this.associations) {
+      if (edge.fromType === type && edge.fromId === id && edge.toType === toType) {
+        out.push({ toId: edge.toId, typeId: edge.typeId });
+      } else if (edge.toType === type && edge.toId === id && edge.fromType === toType) {
+        out.push({ toId: edge.fromId, typeId: inverseOf(edge.typeId) });
+      }
+    }
+    return out;
+  }
+
+  addEdge(edge: AssociationEdge): void {
+    const exists = this.associations.some(
+      (e) =>
+        e.fromType === edge.fromType &&
+        e.fromId === edge.fromId &&
+        e.toType === edge.toType &&
+        e.toId === edge.toId &&
+        e.typeId === edge.typeId,
+    );
+    if (!exists) this.associations.push(edge);
+  }
+
+  export(): HubspotStateFile {
+    return structuredClone({
+      version: 1 as const,
+      nextId: this.nextId,
+      records: perType((type) => [...this.records[type].values()]),
+      properties: this.properties,
+      groups: this.groups,
+      owners: this.owners,
+      associations: this.associations,
+    });
+  }
+
+  /** Replaces the state with an exported one; throws a readable Error when the file is not one. */
+  import(state: unknown): void {
+    if (!isStateFile(state)) {
+      throw new Error(
+        'HubSpot sandbox state is not valid: expected {"version":1, "nextId", "records", "properties", ' +
+          '"groups", "owners", "associations"} as written by exportState()',
+      );
+    }
+    const copy = structuredClone(state);
+    this.nextId = copy.nextId;
+    this.records = perType((type) => new Map(copy.records[type].map((r) => [r.id, r])));
+    this.properties = copy.properties;
+    this.groups = copy.groups;
+    this.owners = copy.owners;
+    this.associations = copy.associations.filter((e) => isObjectType(e.fromType) && isObjectType(e.toType));
+  }
+}
+
+function isStateFile(value: unknown): value is HubspotStateFile {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const perTypeArrays = (key: string): boolean => {
+    const field = v[key];
+    if (typeof field !== 'object' || field === null) return false;
+    return OBJECT_TYPES.every((t) => Array.isArray((field as Record<string, unknown>)[t]));
+  };
+  return (
+    v.version === 1 &&
+    typeof v.nextId === 'number' &&
+    perTypeArrays('records') &&
+    perTypeArrays('properties') &&
+    perTypeArrays('groups') &&
+    Array.isArray(v.owners) &&
+    Array.isArray(v.associations)
+  );
+}

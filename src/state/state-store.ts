@@ -1,0 +1,455 @@
+/**
+ * pqlsync's state, in the warehouse's state schema (default `pqlsync_state`).
+ *
+ * Glossary:
+ * - snapshot (`<sync>__snapshot`): per key, the row hash and values the destination ACCEPTED, with the tier.
+ *   Only rows with an `applied` outcome ever enter it, so a rejected row differs next run and is sent again.
+ * - failures (`<sync>__failures`): keys the destination rejected (or that stayed retryable), with the reason and
+ *   attempts; they leave once accepted.
+ * - runs: one row per run, written at start (`running`) and at the end, with counts, timings and the error.
+ * - locks: one row per running sync with a lease; a state table is only ever written by the lock's holder.
+ * - meta: the state layout version, for upgrades.
+ */
+import { hostname } from 'node:os';
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { scrubSecrets } from '../errors/secrets.js';
+import type { Change, RecordOutcome } from '../destination/destination.js';
+import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
+import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
+
+/** The layout version this code writes; `ensureStateTables` upgrades older layouts. */
+export const STATE_VERSION = 1;
+
+export const RUN_STATUSES = ['running', 'success', 'partial', 'failed', 'abandoned'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface RunCounts {
+  added: number;
+  changed: number;
+  removed: number;
+  invalid: number;
+  retried: number;
+  applied: number;
+  rejected: number;
+  tasks: number;
+}
+
+export const ZERO_COUNTS: RunCounts = {
+  added: 0,
+  changed: 0,
+  removed: 0,
+  invalid: 0,
+  retried: 0,
+  applied: 0,
+  rejected: 0,
+  tasks: 0,
+};
+
+export interface RunRecord {
+  runId: string;
+  sync: string;
+  status: RunStatus;
+  startedAt: Date;
+  finishedAt: Date | null;
+  counts: RunCounts;
+  apiCalls: number;
+  durationMs: number | null;
+  error: string | null;
+  host: string;
+  pid: number;
+  modelHash: string | null;
+}
+
+export interface LockHolder {
+  sync: string;
+  runId: string;
+  host: string;
+  pid: number;
+  acquiredAt: Date;
+  expiresAt: Date;
+}
+
+export class StateStore {
+  readonly d: SqlDialect;
+
+  constructor(
+    readonly wh: WarehouseAdapter,
+    readonly schema: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.d = sqlDialect(wh.dialect);
+  }
+
+  table(name: string): string {
+    return this.d.table(this.schema, name);
+  }
+
+  snapshotTable(sync: string): string {
+    return this.table(`${sync}__snapshot`);
+  }
+
+  failuresTable(sync: string): string {
+    return this.table(`${sync}__failures`);
+  }
+
+  currentTable(sync: string): string {
+    return this.table(`${sync}__current`);
+  }
+
+  /** Creates the schema and shared tables when missing, and upgrades an older layout. */
+  async ensureStateTables(): Promise<void> {
+    const t = this.d.types;
+    await this.wh.ensureSchema(this.schema);
+    await this.wh.query(
+      `create table if not exists ${this.table('meta')} (name ${t.text} not null, value ${t.text})`,
+    );
+    await this.wh.query(
+      `create table if not exists ${this.table('runs')} (run_id ${t.text} not null, sync ${t.text} not null,
+        status ${t.text} not null, started_at ${t.timestamp} not null, finished_at ${t.timestamp},
+        added ${t.bigint}, changed ${t.bigint}, removed ${t.bigint}, invalid ${t.bigint}, retried ${t.bigint},
+        applied ${t.bigint}, rejected ${t.bigint}, tasks ${t.bigint}, api_calls ${t.bigint}, duration_ms ${t.bigint},
+        error ${t.text}, host ${t.text}, pid ${t.bigint}, model_hash ${t.text})`,
+    );
+    await this.wh.query(
+      `create table if not exists ${this.table('locks')} (sync ${t.text} not null, run_id ${t.text} not null,
+        host ${t.text} not null, pid ${t.bigint} not null, acquired_at ${t.timestamp} not null,
+        heartbeat_at ${t.timestamp} not null, expires_at ${t.timestamp} not null)`,
+    );
+    const version = await this.stateVersion();
+    if (version === undefined) {
+      const b = new SqlBuilder(this.d);
+      await this.wh.query(
+        b.build(
+          `insert into ${this.table('meta')} (name, value) values ('state_version', ${b.param(String(STATE_VERSION), 'string')})`,
+        ),
+      );
+    } else if (version > STATE_VERSION) {
+      throw new PqlsyncError(
+        'STATE_INVALID',
+        `the state schema ${this.schema} was written by a newer pqlsync (layout ${version}; this one knows ${STATE_VERSION})`,
+        { hint: 'upgrade pqlsync, or point state.schema at another schema' },
+      );
+    }
+  }
+
+  async stateVersion(): Promise<number | undefined> {
+    if (!(await this.wh.tableExists(this.schema, 'meta'))) return undefined;
+    const { rows } = await this.wh.query(`select value from ${this.table('meta')} where name = 'state_version'`);
+    const v = rows[0]?.value;
+    return v === undefined || v === null ? undefined : Number(v);
+  }
+
+  /** Creates a sync's snapshot and failures tables when missing. */
+  async ensureSyncTables(sync: string): Promise<void> {
+    const t = this.d.types;
+    await this.wh.query(
+      `create table if not exists ${this.snapshotTable(sync)} (key ${t.text} not null, row_hash ${t.text} not null,
+        values_json ${t.text}, tier ${t.text}, destination_id ${t.text}, synced_at ${t.timestamp} not null,
+        run_id ${t.text} not null)`,
+    );
+    await this.wh.query(
+      `create table if not exists ${this.failuresTable(sync)} (key ${t.text} not null, reason ${t.text},
+        code ${t.text}, attempts ${t.bigint} not null, first_seen ${t.timestamp} not null,
+        last_seen ${t.timestamp} not null, run_id ${t.text} not null, row_hash ${t.text})`,
+    );
+  }
+
+  async syncTablesExist(sync: string): Promise<boolean> {
+    return (
+      (await this.wh.tableExists(this.schema, `${sync}__snapshot`)) &&
+      (await this.wh.tableExists(this.schema, `${sync}__failures`))
+    );
+  }
+
+  // ---- locks -------------------------------------------------------------------------------------------
+
+  /**
+   * Takes the sync's lock for `runId`, or throws STATE_LOCK_HELD naming the holder. A lock whose lease expired,
+   * or whose holder process on this host is gone, is taken over (its running run is marked abandoned).
+   */
+  async acquireLock(sync: string, runId: string, leaseSeconds: number): Promise<void> {
+    const now = this.now();
+    await this.wh.transaction(async (tx) => {
+      const store = new StateStore(tx, this.schema, this.now);
+      const holder = await store.lockHolder(sync);
+      if (holder) {
+        const expired = holder.expiresAt.getTime() <= now.getTime();
+        const deadHere = holder.host === hostname() && !processAlive(holder.pid);
+        if (!expired && !deadHere) {
+          throw new PqlsyncError(
+            'STATE_LOCK_HELD',
+            `sync ${sync} is already running: run ${holder.runId} on ${holder.host} (pid ${holder.pid}) since ${holder.acquiredAt.toISOString()}`,
+            {
+              location: { sync },
+              hint: `the lease expires at ${holder.expiresAt.toISOString()} unless renewed`,
+              details: { holder },
+            },
+          );
+        }
+        await store.markAbandoned(holder.runId, expired ? 'lease expired' : 'holder process is gone');
+        const b = new SqlBuilder(this.d);
+        await tx.query(b.build(`delete from ${this.table('locks')} where sync = ${b.param(sync, 'string')}`));
+      }
+      const b = new SqlBuilder(this.d);
+      const expires = new Date(now.getTime() + leaseSeconds * 1000);
+      await tx.query(
+        b.build(
+          `insert into ${this.table('locks')} (sync, run_id, host, pid, acquired_at, heartbeat_at, expires_at)
+           values (${b.param(sync, 'string')}, ${b.param(runId, 'string')}, ${b.param(hostname(), 'string')},
+             ${b.param(process.pid, 'integer')}, ${b.param(now, 'timestamp')}, ${b.param(now, 'timestamp')},
+             ${b.param(expires, 'timestamp')})`,
+        ),
+      );
+    });
+  }
+
+  /** Extends the lease (the runner calls it between batches). */
+  async heartbeat(sync: string, runId: string, leaseSeconds: number): Promise<void> {
+    const now = this.now();
+    const b = new SqlBuilder(this.d);
+    await this.wh.query(
+      b.build(
+        `update ${this.table('locks')} set heartbeat_at = ${b.param(now, 'timestamp')},
+           expires_at = ${b.param(new Date(now.getTime() + leaseSeconds * 1000), 'timestamp')}
+         where sync = ${b.param(sync, 'string')} and run_id = ${b.param(runId, 'string')}`,
+      ),
+    );
+  }
+
+  async releaseLock(sync: string, runId: string): Promise<void> {
+    const b = new SqlBuilder(this.d);
+    await this.wh.query(
+      b.build(
+        `delete from ${this.table('locks')} where sync = ${b.param(sync, 'string')} and run_id = ${b.param(runId, 'string')}`,
+      ),
+    );
+  }
+
+  async lockHolder(sync: string): Promise<LockHolder | undefined> {
+    const b = new SqlBuilder(this.d);
+    const { rows } = await this.wh.query(
+      b.build(
+        `select sync, run_id, host, pid, acquired_at, expires_at from ${this.table('locks')} where sync = ${b.param(sync, 'string')}`,
+      ),
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      sync: String(r.sync),
+      runId: String(r.run_id),
+      host: String(r.host),
+      pid: Number(r.pid),
+      acquiredAt: toDate(r.acquired_at),
+      expiresAt: toDate(r.expires_at),
+    };
+  }
+
+  // ---- runs --------------------------------------------------------------------------------------------
+
+  async startRun(run: { runId: string; sync: string; startedAt: Date; modelHash: string | null }): Promise<void> {
+    const b = new SqlBuilder(this.d);
+    await this.wh.query(
+      b.build(
+        `insert into ${this.table('runs')} (run_id, sync, status, started_at, host, pid, model_hash)
+         values (${b.param(run.runId, 'string')}, ${b.param(run.sync, 'string')}, 'running',
+           ${b.param(run.startedAt, 'timestamp')}, ${b.param(hostname(), 'string')}, ${b.param(process.pid, 'integer')},
+           ${b.param(run.modelHash, 'string')})`,
+      ),
+    );
+  }
+
+  async finishRun(
+    runId: string,
+    status: RunStatus,
+    counts: RunCounts,
+    apiCalls: number,
+    durationMs: number,
+    error: string | null,
+  ): Promise<void> {
+    const b = new SqlBuilder(this.d);
+    const sets = (Object.keys(counts) as (keyof RunCounts)[]).map((k) => `${k} = ${b.param(counts[k], 'integer')}`);
+    await this.wh.query(
+      b.build(
+        `update ${this.table('runs')} set status = ${b.param(status, 'string')}, finished_at = ${b.param(this.now(), 'timestamp')},
+           ${sets.join(', ')}, api_calls = ${b.param(apiCalls, 'integer')}, duration_ms = ${b.param(durationMs, 'integer')},
+           error = ${b.param(error === null ? null : scrubSecrets(error), 'string')}
+         where run_id = ${b.param(runId, 'string')}`,
+      ),
+    );
+  }
+
+  async markAbandoned(runId: string, why: string): Promise<void> {
+    const b = new SqlBuilder(this.d);
+    await this.wh.query(
+      b.build(
+        `update ${this.table('runs')} set status = 'abandoned', finished_at = ${b.param(this.now(), 'timestamp')},
+           error = ${b.param(`abandoned: ${why}`, 'string')}
+         where run_id = ${b.param(runId, 'string')} and status = 'running'`,
+      ),
+    );
+  }
+
+  async listRuns(sync: string | undefined, limit: number): Promise<RunRecord[]> {
+    if (!(await this.wh.tableExists(this.schema, 'runs'))) return [];
+    const b = new SqlBuilder(this.d);
+    const where = sync ? `where sync = ${b.param(sync, 'string')}` : '';
+    const { rows } = await this.wh.query(
+      b.build(`select * from ${this.table('runs')} ${where} order by started_at desc limit ${Math.max(1, Math.trunc(limit))}`),
+    );
+    return rows.map(toRunRecord);
+  }
+
+  // ---- commit ------------------------------------------------------------------------------------------
+
+  /**
+   * Commits one written batch in one transaction: applied rows enter the snapshot (removed ones leave it) and
+   * leave failures; rejected and still-retryable rows are upserted into failures with attempts + 1. Rows
+   * without an outcome are left alone, so they are planned again next run.
+   */
+  async commitBatch(
+    sync: string,
+    runId: string,
+    changes: readonly Change[],
+    outcomes: readonly RecordOutcome[],
+    tierOf: (change: Change) => string | null = () => null,
+  ): Promise<void> {
+    const byKey = new Map(outcomes.map((o) => [o.key, o]));
+    const applied = changes.filter((c) => byKey.get(c.key)?.status === 'applied');
+    const failed = changes.filter((c) => {
+      const s = byKey.get(c.key)?.status;
+      return s === 'rejected' || s === 'retryable';
+    });
+    const now = this.now();
+    await this.wh.transaction(async (tx) => {
+      if (applied.length > 0) {
+        const keys = applied.map((c) => c.key);
+        const b1 = new SqlBuilder(this.d);
+        await tx.query(
+          b1.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b1, keys)}`),
+        );
+        const b2 = new SqlBuilder(this.d);
+        await tx.query(
+          b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`),
+        );
+        const rows = applied
+          .filter((c) => c.kind !== 'removed')
+          .map((c) => {
+            const o = byKey.get(c.key);
+            return [
+              c.key,
+              c.rowHash,
+              JSON.stringify(c.values),
+              tierOf(c),
+              o?.status === 'applied' ? (o.destinationId ?? null) : null,
+              now,
+              runId,
+            ];
+          });
+        await tx.insertRows(
+          `${this.schema}.${sync}__snapshot`,
+          ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'],
+          rows,
+        );
+      }
+      if (failed.length > 0) {
+        const keys = failed.map((c) => c.key);
+        const b = new SqlBuilder(this.d);
+        const { rows: existing } = await tx.query(
+          b.build(
+            `select key, attempts, first_seen from ${this.failuresTable(sync)} where ${this.d.inList('key', b, keys)}`,
+          ),
+        );
+        const prior = new Map(existing.map((r) => [String(r.key), r]));
+        const b2 = new SqlBuilder(this.d);
+        await tx.query(b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`));
+        const rows = failed.map((c) => {
+          const o = byKey.get(c.key) as Extract<RecordOutcome, { status: 'rejected' | 'retryable' }>;
+          const p = prior.get(c.key);
+          return [
+            c.key,
+            scrubSecrets(o.reason).slice(0, 4000),
+            o.code ?? null,
+            Number(p?.attempts ?? c.attempts) + 1,
+            p ? toDate(p.first_seen) : now,
+            now,
+            runId,
+            c.rowHash,
+          ];
+        });
+        await tx.insertRows(
+          `${this.schema}.${sync}__failures`,
+          ['key', 'reason', 'code', 'attempts', 'first_seen', 'last_seen', 'run_id', 'row_hash'],
+          rows,
+        );
+      }
+    });
+  }
+
+  /** Drops keys from the snapshot without sending anything (rows that left the model outside mirror mode). */
+  async forgetRemoved(sync: string, keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.wh.transaction(async (tx) => {
+      const b = new SqlBuilder(this.d);
+      await tx.query(b.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b, keys)}`));
+      const b2 = new SqlBuilder(this.d);
+      await tx.query(b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`));
+    });
+  }
+
+  /** Failures whose row now equals the snapshot again (the model moved back): nothing left to retry. */
+  async pruneResolvedFailures(sync: string): Promise<void> {
+    const cur = this.currentTable(sync);
+    await this.wh.query(
+      `delete from ${this.failuresTable(sync)} where key in (
+         select f.key from ${this.failuresTable(sync)} f
+         join ${this.snapshotTable(sync)} s on s.key = f.key
+         join ${cur} c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash)`,
+    );
+  }
+
+  async failures(sync: string): Promise<Row[]> {
+    return (await this.wh.query(`select * from ${this.failuresTable(sync)} order by key`)).rows;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function toDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  return new Date(String(v));
+}
+
+function toRunRecord(r: Row): RunRecord {
+  const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+  return {
+    runId: String(r.run_id),
+    sync: String(r.sync),
+    status: String(r.status) as RunStatus,
+    startedAt: toDate(r.started_at),
+    finishedAt: r.finished_at === null || r.finished_at === undefined ? null : toDate(r.finished_at),
+    counts: {
+      added: n(r.added),
+      changed: n(r.changed),
+      removed: n(r.removed),
+      invalid: n(r.invalid),
+      retried: n(r.retried),
+      applied: n(r.applied),
+      rejected: n(r.rejected),
+      tasks: n(r.tasks),
+    },
+    apiCalls: n(r.api_calls),
+    durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
+    error: r.error === null || r.error === undefined ? null : String(r.error),
+    host: String(r.host ?? ''),
+    pid: n(r.pid),
+    modelHash: r.model_hash === null || r.model_hash === undefined ? null : String(r.model_hash),
+  };
+}
