@@ -112,7 +112,9 @@ export type RateLimitPolicy = 'TEN_SECONDLY_ROLLING' | 'DAILY';
 
 export function rateLimited(correlationId: string, policy: RateLimitPolicy): SandboxResponse {
   const message =
-    policy === 'DAILY' ? 'You have reached your daily limit.' : 'You have reached your ten_secondly_rolling limit.';
+    policy === 'DAILY'
+      ? 'You have reached your daily limit.'
+      : 'You have reached your ten_secondly_rolling limit.';
   return json(429, {
     status: 'error',
     message,

@@ -227,7 +227,12 @@ const STANDARD: Record<ObjectType, { group: PropertyGroup; properties: StandardP
         type: 'enumeration',
         options: ['NOT_STARTED', 'IN_PROGRESS', 'WAITING', 'COMPLETED', 'DEFERRED'],
       },
-      { name: 'hs_task_priority', label: 'Priority', type: 'enumeration', options: ['NONE', 'LOW', 'MEDIUM', 'HIGH'] },
+      {
+        name: 'hs_task_priority',
+        label: 'Priority',
+        type: 'enumeration',
+        options: ['NONE', 'LOW', 'MEDIUM', 'HIGH'],
+      },
       { name: 'hs_task_type', label: 'Task Type', type: 'enumeration', options: ['TODO', 'CALL', 'EMAIL'] },
       { name: 'hs_task_reminders', label: 'Reminder', type: 'string' },
       OWNER,
