@@ -241,7 +241,7 @@ function zodIssueMessage(issue: z.core.$ZodIssue): { at: PropertyKey[]; message:
 /** Semantic checks zod cannot express: name, as_of, and per-param consistency. */
 function checkFrontMatter(fm: FrontMatter, expectedName: string): { at: PropertyKey[]; message: string }[] {
   const out: { at: PropertyKey[]; message: string }[] = [];
-  if (fm.name !== expectedName) {
+  if (fm.name !== '' && fm.name !== expectedName) {
     out.push({
       at: ['name'],
       message: `expected "${expectedName}" (the file name), found ${describeValue(fm.name)}`,
@@ -318,6 +318,30 @@ function checkFrontMatter(fm: FrontMatter, expectedName: string): { at: Property
   return out;
 }
 
+/** The well-formed parts of an invalid front matter: string name/as_of and the params that parse on their own. */
+function wellFormedParts(raw: unknown): FrontMatter {
+  const obj = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  const rawParams =
+    obj.params && typeof obj.params === 'object' ? (obj.params as Record<string, unknown>) : {};
+  const params: NonNullable<FrontMatter['params']> = {};
+  for (const [name, p] of Object.entries(rawParams)) {
+    const one = paramSchema.safeParse(p);
+    if (one.success) params[name] = one.data;
+  }
+  const asOf = obj.as_of;
+  const asOfType =
+    typeof asOf === 'string' ? (rawParams[asOf] as { type?: unknown } | undefined)?.type : undefined;
+  return {
+    name: typeof obj.name === 'string' ? obj.name : '',
+    key: '',
+    params,
+    // An as_of naming a param that is malformed itself is reported there, not twice.
+    ...(typeof asOf === 'string' && (asOfType === undefined || asOfType === 'date' || params[asOf])
+      ? { as_of: asOf }
+      : {}),
+  };
+}
+
 interface ParsedFrontMatter {
   fm?: FrontMatter;
   params: Record<string, ParamSpec>;
@@ -345,8 +369,16 @@ function parseFrontMatter(
       },
       message,
     }));
-  const parsed = frontMatterSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
-  if (!parsed.success) return { params: {}, issues: located(parsed.error.issues.flatMap(zodIssueMessage)) };
+  const raw: unknown = doc.toJS() ?? {};
+  const parsed = frontMatterSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    // Still run the semantic checks on the parts that are well-formed, so one pass reports everything.
+    const structural = parsed.error.issues.flatMap(zodIssueMessage);
+    return {
+      params: {},
+      issues: located([...structural, ...checkFrontMatter(wellFormedParts(raw), expectedName)]),
+    };
+  }
   const fm = parsed.data;
   const params: Record<string, ParamSpec> = {};
   for (const [name, p] of Object.entries(fm.params ?? {})) {

@@ -14,7 +14,7 @@ export interface ModelIssue {
 
 /**
  * Throws one error for all `issues` (does nothing when there are none). One issue keeps its own location;
- * several are listed one per line under `<file>: N problems in model <name>:`.
+ * several are listed one per line, in line order, under `<file>: N problems in model <name>:`.
  */
 export function throwModelIssues(
   code: ErrorCode,
@@ -23,6 +23,7 @@ export function throwModelIssues(
   issues: ModelIssue[],
   hint: string,
 ): void {
+  issues = [...issues].sort((a, b) => (a.location.line ?? 0) - (b.location.line ?? 0));
   const first = issues[0];
   if (!first) return;
   const details = { issues: issues.map((i) => ({ ...i.location, message: i.message })) };
