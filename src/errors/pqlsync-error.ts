@@ -75,6 +75,7 @@ const DEFAULT_KIND: Partial<Record<ErrorCode, ErrorKind>> = {
   STATE_LOCK_HELD: 'system',
   STATE_INVALID: 'system',
   RUN_ABORTED: 'system',
+  MIRROR_GUARD: 'system',
   INTERNAL: 'system',
 };
 

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { scrubSecrets } from '../errors/secrets.js';
 import type { Change, RecordOutcome } from '../destination/destination.js';
+import { snapshotValues } from '../plan/plan-sync.js';
 import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 
@@ -178,7 +179,7 @@ export class StateStore {
         if (!expired && !deadHere) {
           throw new PqlsyncError(
             'STATE_LOCK_HELD',
-            `sync ${sync} is already running: run ${holder.runId} on ${holder.host} (pid ${holder.pid}) since ${holder.acquiredAt.toISOString()}`,
+            `another run holds the lock: run ${holder.runId} on ${holder.host} (pid ${holder.pid}) since ${holder.acquiredAt.toISOString()}`,
             {
               location: { sync },
               hint: `the lease expires at ${holder.expiresAt.toISOString()} unless renewed`,
@@ -338,7 +339,7 @@ export class StateStore {
             return [
               c.key,
               c.rowHash,
-              JSON.stringify(c.values),
+              JSON.stringify(snapshotValues(c)),
               tierOf(c),
               o?.status === 'applied' ? (o.destinationId ?? null) : null,
               now,

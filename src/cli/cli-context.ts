@@ -1,0 +1,106 @@
+/**
+ * What every CLI command shares: global flags, loading the project, printing errors and summaries, and exit codes
+ * (DESIGN.md: 0 success; 1 the run failed; 2 invalid config, model, vars or arguments; 3 some records rejected;
+ * 4 another run holds the lock).
+ */
+import type { Command } from 'commander';
+import 'dotenv/config';
+import { loadConfig, resolveConfigPath, type LoadedConfig } from '../config/load-config.js';
+import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
+import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
+import type { RunSummary } from '../runner/run-sync.js';
+import { createLogger, setLogger } from '../util/logger.js';
+
+export const EXIT = { success: 0, failed: 1, invalid: 2, rejected: 3, locked: 4 } as const;
+
+export interface GlobalFlags {
+  config?: string;
+  vars?: string;
+  json?: boolean;
+  logLevel?: string;
+}
+
+/** Global flags from the root program, merged with a command's own. */
+export function globalFlags(cmd: Command): GlobalFlags {
+  return cmd.optsWithGlobals<GlobalFlags>();
+}
+
+/** Sets up logging and secret scrubbing for one invocation. */
+export function initCli(flags: GlobalFlags): void {
+  registerSecretsFromEnv();
+  const level = flags.logLevel ?? process.env.PQLSYNC_LOG_LEVEL ?? (flags.json ? 'warn' : 'info');
+  setLogger(createLogger({ level }));
+}
+
+export function loadProject(flags: GlobalFlags, cwd = process.cwd()): LoadedConfig {
+  return loadConfig(resolveConfigPath(flags.config, cwd));
+}
+
+/** Parses `--vars` (a JSON object). */
+export function parseVars(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new PqlsyncError('VARS_INVALID', `--vars is not valid JSON: ${(err as Error).message}`, {
+      hint: `pass an object, e.g. --vars '{"lookback_days": 14}'`,
+    });
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new PqlsyncError('VARS_INVALID', `--vars must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`, {
+      hint: `pass an object, e.g. --vars '{"lookback_days": 14}'`,
+    });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Prints an error (JSON on stdout with --json, text on stderr otherwise) and returns its exit code. */
+export function reportError(err: unknown, flags: GlobalFlags): number {
+  const e = toPqlsyncError(err);
+  const code = exitCodeForError(e);
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ status: 'failed', error: { ...e.toJSON(), message: e.format() } }) + '\n');
+  } else {
+    process.stderr.write(`pqlsync: ${scrubSecrets(e.format())}\n`);
+  }
+  return code;
+}
+
+export function exitCodeForError(e: PqlsyncError): number {
+  if (e.code === 'STATE_LOCK_HELD') return EXIT.locked;
+  return e.kind === 'config' ? EXIT.invalid : EXIT.failed;
+}
+
+/** Prints run/plan summaries: one JSON object per sync with --json, a short table otherwise. */
+export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFlags): void {
+  if (flags.json) {
+    for (const s of summaries) process.stdout.write(JSON.stringify(s) + '\n');
+    return;
+  }
+  const header = ['sync', 'status', 'added', 'changed', 'removed', 'invalid', 'applied', 'rejected', 'tasks', 'api calls', 'time'];
+  const rows = summaries.map((s) => [
+    s.sync,
+    s.status,
+    String(s.counts.added),
+    String(s.counts.changed),
+    String(s.counts.removed),
+    String(s.counts.invalid),
+    String(s.counts.applied),
+    String(s.counts.rejected),
+    String(s.counts.tasks),
+    String(s.apiCalls),
+    `${(s.durationMs / 1000).toFixed(1)}s`,
+  ]);
+  process.stdout.write(formatTable(header, rows) + '\n');
+  for (const s of summaries) {
+    if (s.error) process.stderr.write(`\n${s.sync}: ${s.error.message}\n`);
+  }
+}
+
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,122 @@
+/**
+ * `pqlsync demo`: a demo project in `--dir` (default ./pqlsync-demo) with the example models, seeded synthetic
+ * product usage in its DuckDB file, and a run of every sync (DESIGN.md, "Demo and sandbox contract").
+ */
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../config/load-config.js';
+import { advanceDemoData, generateDemoData } from '../../demo/generate-demo-data.js';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
+import { runSyncs } from '../../runner/run-syncs.js';
+import { DuckdbAdapter } from '../../warehouse/duckdb/duckdb-adapter.js';
+import { globalFlags, initCli, printSummaries, reportError } from '../cli-context.js';
+import { demoConfigText, DEMO_CRMS, type DemoCrm } from '../../demo/demo-config.js';
+import { initProject } from './init.js';
+
+export interface DemoOptions {
+  dir: string;
+  users: number;
+  seed: number;
+  crm: DemoCrm;
+  sandbox?: string;
+  advanceDays?: number;
+  run: boolean;
+  json?: boolean;
+}
+
+export interface DemoResult {
+  dir: string;
+  generated: boolean;
+  summaries: RunSummary[];
+}
+
+/** Creates or reuses the demo project, generates or advances its data, and runs every sync. */
+export async function runDemo(options: DemoOptions, log: (line: string) => void = () => undefined): Promise<DemoResult> {
+  const dir = path.resolve(options.dir);
+  const configPath = path.join(dir, 'config', 'pqlsync.yml');
+  if (!existsSync(configPath)) {
+    initProject({ dir, configText: demoConfigText(options.crm) });
+    log(`created the demo project in ${dir}`);
+  }
+  const loaded = loadConfig(configPath);
+  const wh = loaded.config.warehouse;
+  if (wh.type !== 'duckdb') throw new PqlsyncError('CONFIG_INVALID', 'the demo project must use the DuckDB warehouse', { location: { file: configPath, path: 'warehouse.type' } });
+  const duck = new DuckdbAdapter({ path: path.resolve(loaded.projectDir, wh.path) });
+  await duck.connect();
+  let generated = false;
+  try {
+    const exec = async (sql: string) => {
+      await duck.query(sql);
+    };
+    if (!(await duck.tableExists('app', 'demo_clock'))) {
+      const started = Date.now();
+      await generateDemoData(exec, { users: options.users, seed: options.seed });
+      generated = true;
+      log(`generated ${options.users} users of synthetic product usage (seed ${options.seed}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    }
+    if (options.advanceDays && options.advanceDays > 0) {
+      await advanceDemoData(exec, { days: options.advanceDays, seed: options.seed });
+      log(`advanced the data's clock by ${options.advanceDays} day(s)`);
+    }
+  } finally {
+    await duck.close();
+  }
+  if (!options.run) return { dir, generated, summaries: [] };
+  const summaries = await runSyncs({ loaded, syncs: [], all: true });
+  return { dir, generated, summaries };
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('create a demo project with seeded product-usage data and run every sync')
+    .option('--dir <dir>', 'demo project directory', './pqlsync-demo')
+    .option('--users <n>', 'users to generate', '5000')
+    .option('--seed <n>', 'random seed', '42')
+    .option('--crm <crm>', `destination: ${DEMO_CRMS.join(' | ')}`, 'file')
+    .option('--sandbox <url>', 'use a running sandbox at this URL (token from PQLSYNC_SANDBOX_TOKEN)')
+    .option('--advance-days <n>', "move the data's clock forward N days with new events")
+    .option('--no-run', 'only generate or advance the data')
+    .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const flags = globalFlags(cmd);
+      initCli(flags);
+      try {
+        const users = intFlag('--users', opts.users, 1, 20_000_000);
+        const seed = intFlag('--seed', opts.seed, 0, 2 ** 31 - 1);
+        const crm = String(opts.crm) as DemoCrm;
+        if (!DEMO_CRMS.includes(crm)) throw new PqlsyncError('ARGS_INVALID', `--crm must be one of ${DEMO_CRMS.join(', ')}, got '${crm}'`);
+        const advanceDays = opts.advanceDays === undefined ? undefined : intFlag('--advance-days', opts.advanceDays, 0, 3650);
+        const say = flags.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+        const result = await runDemo(
+          {
+            dir: String(opts.dir),
+            users,
+            seed,
+            crm,
+            ...(typeof opts.sandbox === 'string' ? { sandbox: opts.sandbox } : {}),
+            ...(advanceDays !== undefined ? { advanceDays } : {}),
+            run: opts.run !== false,
+            json: flags.json ?? false,
+          },
+          say,
+        );
+        if (result.summaries.length > 0) printSummaries(result.summaries, flags);
+        if (!flags.json && result.summaries.length > 0) {
+          say(`\ndemo project: ${result.dir}\nnext: cd ${path.relative(process.cwd(), result.dir) || '.'} && npx pqlsync runs`);
+        }
+        process.exitCode = exitCodeFor(result.summaries);
+      } catch (err) {
+        process.exitCode = reportError(err, flags);
+      }
+    });
+}
+
+function intFlag(name: string, value: unknown, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new PqlsyncError('ARGS_INVALID', `${name} must be a whole number from ${min} to ${max}, got '${String(value)}'`);
+  }
+  return n;
+}

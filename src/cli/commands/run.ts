@@ -1,0 +1,102 @@
+/**
+ * `pqlsync run <sync...> | --all` and `pqlsync plan <sync...> | --all`.
+ */
+import { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
+import { runSyncs } from '../../runner/run-syncs.js';
+import { EXIT, globalFlags, initCli, loadProject, parseVars, printSummaries, reportError } from '../cli-context.js';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+
+interface RunFlags {
+  all?: boolean;
+  allowMassRemoval?: boolean;
+  failOnRejectedPct?: string;
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run syncs: plan in the warehouse, write changes to the destination, commit accepted rows')
+    .argument('[syncs...]', 'sync names from the config')
+    .option('--all', 'run every enabled sync, in depends_on order')
+    .option('--allow-mass-removal', 'let a mirror sync clear more than max_removed_pct of its records, or all of them')
+    .option('--fail-on-rejected-pct <pct>', 'exit 1 instead of 3 when more than this share of sent records was rejected')
+    .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
+      process.exitCode = await runCommand(syncs, cmd, false);
+    });
+  program
+    .command('plan')
+    .description('dry run: show what a run would add, change and remove; writes nothing anywhere and sends nothing')
+    .argument('[syncs...]', 'sync names from the config')
+    .option('--all', 'plan every enabled sync')
+    .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
+      process.exitCode = await runCommand(syncs, cmd, true);
+    });
+}
+
+async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promise<number> {
+  const flags = { ...globalFlags(cmd), ...cmd.opts<RunFlags>() };
+  initCli(flags);
+  try {
+    const loaded = loadProject(flags);
+    const vars = parseVars(flags.vars);
+    const failPct = flags.failOnRejectedPct === undefined ? undefined : Number(flags.failOnRejectedPct);
+    if (failPct !== undefined && (!Number.isFinite(failPct) || failPct < 0 || failPct > 100)) {
+      throw new PqlsyncError('ARGS_INVALID', `--fail-on-rejected-pct must be a number from 0 to 100, got '${flags.failOnRejectedPct}'`);
+    }
+    const bar = progressBar(flags.json ?? false);
+    const summaries = await runSyncs({
+      loaded,
+      syncs,
+      all: flags.all ?? false,
+      dryRun,
+      ...(vars ? { vars } : {}),
+      allowMassRemoval: flags.allowMassRemoval ?? false,
+      onProgress: bar?.update,
+      onSummary: () => bar?.stop(),
+    });
+    bar?.stop();
+    printSummaries(summaries, flags);
+    return exitWithRejectPolicy(summaries, failPct);
+  } catch (err) {
+    return reportError(err, flags);
+  }
+}
+
+/** Exit 1 instead of 3 when a sync rejected more than `pct` % of what it sent. */
+export function exitWithRejectPolicy(summaries: RunSummary[], pct: number | undefined): number {
+  const code = exitCodeFor(summaries);
+  if (code !== EXIT.rejected || pct === undefined) return code;
+  const over = summaries.some((s) => {
+    const sent = s.counts.applied + s.counts.rejected;
+    return sent > 0 && (s.counts.rejected / sent) * 100 > pct;
+  });
+  return over ? EXIT.failed : code;
+}
+
+/** A progress bar on stderr for long writes, only on a TTY and never with --json. */
+function progressBar(json: boolean): { update: (sync: string, done: number, total: number) => void; stop: () => void } | undefined {
+  if (json || !process.stderr.isTTY) return undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  let current = '';
+  return {
+    update(sync, done, total) {
+      if (total < 1000) return;
+      if (!bar || current !== sync) {
+        bar?.stop();
+        current = sync;
+        bar = new cliProgress.SingleBar(
+          { format: `${sync} [{bar}] {value}/{total} records {percentage}% eta {eta}s`, stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(total, 0);
+      }
+      bar.update(done);
+    },
+    stop() {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Builds a destination from its config. Vendor SDKs stay inside their folders; this is the only place that
+ * knows every destination type.
+ */
+import path from 'node:path';
+import type { DestinationConfig } from '../config/config-schema.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+import type { Destination } from './destination.js';
+import { FileDestination } from './file/file-destination.js';
+
+export async function createDestination(name: string, loaded: LoadedConfig): Promise<Destination> {
+  const config: DestinationConfig | undefined = loaded.config.destinations[name];
+  if (!config) {
+    throw new PqlsyncError('CONFIG_INVALID', `destination '${name}' is not defined`, { location: { path: `destinations.${name}` } });
+  }
+  switch (config.type) {
+    case 'file':
+      return new FileDestination(path.resolve(loaded.projectDir, config.path));
+    default:
+      throw new PqlsyncError('DESTINATION_CONFIG_INVALID', `destination type '${config.type}' is not available in this build`, {
+        location: { path: `destinations.${name}.type` },
+      });
+  }
+}
+
+/** Caches destinations per name for one CLI invocation, and closes them at the end. */
+export class DestinationPool {
+  private readonly made = new Map<string, Promise<Destination>>();
+
+  constructor(private readonly loaded: LoadedConfig) {}
+
+  get(name: string): Promise<Destination> {
+    let d = this.made.get(name);
+    if (!d) {
+      d = createDestination(name, this.loaded);
+      this.made.set(name, d);
+    }
+    return d;
+  }
+
+  async closeAll(): Promise<void> {
+    for (const d of this.made.values()) {
+      try {
+        await (await d).close();
+      } catch {
+        // a destination that failed to build has nothing to close
+      }
+    }
+  }
+}

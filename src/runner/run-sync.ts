@@ -1,0 +1,283 @@
+/**
+ * One run of one sync: compile → plan (in the warehouse) → route → write → commit. Returns a RunSummary and
+ * never throws: every failure becomes `status: failed` with the error, and the exit code follows from it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DestinationConfig, SyncConfig } from '../config/config-schema.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { writeChanges, type RetryPolicy } from '../destination/batch-writer.js';
+import type { Change, Destination, FieldSpec, SyncTarget } from '../destination/destination.js';
+import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
+import { compileModel } from '../model/compile-model.js';
+import { loadModel } from '../model/model-file.js';
+import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
+import { logger } from '../util/logger.js';
+import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
+
+export const SUMMARY_STATUSES = ['success', 'partial', 'failed', 'planned'] as const;
+export type SummaryStatus = (typeof SUMMARY_STATUSES)[number];
+
+/** The JSON summary of one sync's run or plan (DESIGN.md, "CLI contract"). */
+export interface RunSummary {
+  sync: string;
+  runId: string;
+  status: SummaryStatus;
+  counts: RunCounts;
+  apiCalls: number;
+  durationMs: number;
+  error?: { code: string; message: string; kind: string; location?: unknown; hint?: string };
+  /** Plan only: what would happen (invalid row samples, destination object). */
+  plan?: {
+    modelRows: number;
+    validRows: number;
+    invalid: PlanSummary['invalid'];
+    snapshotRows: number;
+    destination: string;
+    object: string;
+    mode: string;
+  };
+}
+
+export interface RunSyncOptions {
+  loaded: LoadedConfig;
+  warehouse: WarehouseAdapter;
+  syncName: string;
+  /** Builds (or returns a cached) destination by name. */
+  destination: (name: string) => Promise<Destination>;
+  /** `--vars`: override model params. */
+  vars?: Record<string, unknown>;
+  /** Plan only: write nothing, send nothing. */
+  dryRun?: boolean;
+  /** Mirror guard override. */
+  allowMassRemoval?: boolean;
+  /** Retry policy for the batch writer. (Default: the destination's `retry` config, else DEFAULT_RETRY) */
+  retry?: Partial<RetryPolicy>;
+  now?: () => Date;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Builds the destination-side view of a sync from its config. */
+export function syncTarget(name: string, sync: SyncConfig, keyColumn: string): SyncTarget {
+  const fields: FieldSpec[] = Object.entries(sync.fields).map(([field, m]) =>
+    typeof m === 'string'
+      ? { field, column: m, skipNull: false, clearedValue: null }
+      : { field, column: m.column, skipNull: m.skip_null, clearedValue: m.cleared_value ?? null },
+  );
+  return {
+    sync: name,
+    object: sync.object,
+    matchField: sync.match.field,
+    matchColumn: sync.match.column ?? keyColumn,
+    mode: sync.mode,
+    fields,
+    onRemove: sync.on_remove ?? {},
+  };
+}
+
+/**
+ * The process exit code for a set of summaries (DESIGN.md): 2 invalid input wins over 1 a failed run, over
+ * 4 a held lock, over 3 rejected records, over 0.
+ */
+export function exitCodeFor(summaries: readonly RunSummary[]): number {
+  const codes: number[] = summaries.map((s) => {
+    if (s.status === 'partial') return 3;
+    if (s.status !== 'failed') return 0;
+    if (s.error?.code === 'STATE_LOCK_HELD') return 4;
+    return s.error?.kind === 'config' ? 2 : 1;
+  });
+  for (const c of [2, 1, 4, 3]) if (codes.includes(c)) return c;
+  return 0;
+}
+
+export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
+  const now = options.now ?? (() => new Date());
+  const started = now();
+  const runId = randomUUID();
+  const name = options.syncName;
+  const log = logger().child({ sync: name, runId });
+  const counts: RunCounts = { ...ZERO_COUNTS };
+  let apiCalls = 0;
+  let runStarted = false;
+  let lockTaken = false;
+  let store: StateStore | undefined;
+  const { config, modelsDir } = options.loaded;
+  const dry = options.dryRun ?? false;
+  const lease = config.scheduler?.lock_lease_seconds ?? 60;
+
+  const summary = (status: SummaryStatus, err?: PqlsyncError, plan?: RunSummary['plan']): RunSummary => ({
+    sync: name,
+    runId,
+    status,
+    counts: { ...counts },
+    apiCalls,
+    durationMs: now().getTime() - started.getTime(),
+    ...(err
+      ? {
+          error: {
+            code: err.code,
+            kind: err.kind,
+            message: err.format(),
+            ...(Object.keys(err.location).length > 0 ? { location: err.location } : {}),
+            ...(err.hint ? { hint: err.hint } : {}),
+          },
+        }
+      : {}),
+    ...(plan ? { plan } : {}),
+  });
+
+  let destination: Destination | undefined;
+  try {
+    const sync = config.syncs[name];
+    if (!sync) {
+      throw new PqlsyncError('ARGS_INVALID', `no sync named '${name}' in the config (syncs: ${Object.keys(config.syncs).join(', ') || 'none'})`);
+    }
+    const model = await loadModel(modelsDir, sync.model, options.warehouse.dialect);
+    const compiled = compileModel(model, {
+      dialect: options.warehouse.dialect,
+      configParams: sync.params,
+      ...(options.vars ? { vars: options.vars } : {}),
+    });
+    const target = syncTarget(name, sync, model.key);
+    store = new StateStore(options.warehouse, config.state.schema, now);
+
+    if (!dry) {
+      await store.ensureStateTables();
+      await store.acquireLock(name, runId, lease);
+      lockTaken = true;
+      await store.startRun({ runId, sync: name, startedAt: started, modelHash: model.hash });
+      runStarted = true;
+      await store.ensureSyncTables(name);
+    }
+
+    const plan = await planSync({
+      store,
+      target,
+      model: compiled,
+      keyColumn: model.key,
+      modelFile: model.bodyPath,
+      dryRun: dry,
+    });
+    counts.added = plan.added;
+    counts.changed = plan.changed;
+    counts.removed = plan.removed;
+    counts.invalid = plan.invalid.nullKeys + plan.invalid.duplicateKeyRows;
+    counts.retried = plan.retried;
+    if (counts.invalid > 0) {
+      log.warn(
+        { nullKeys: plan.invalid.nullKeys, duplicateKeyRows: plan.invalid.duplicateKeyRows, sampleDuplicateKeys: plan.invalid.sampleDuplicateKeys },
+        `${counts.invalid} invalid rows (null or duplicate ${model.key}) are not sent`,
+      );
+    }
+    log.info({ added: plan.added, changed: plan.changed, removed: plan.removed, retried: plan.retried }, 'planned');
+
+    // Mirror guard: an empty model or a mass removal is almost always an upstream accident.
+    if (target.mode === 'mirror' && !options.allowMassRemoval && plan.snapshotRows > 0) {
+      if (plan.validRows === 0) {
+        throw new PqlsyncError(
+          'MIRROR_GUARD',
+          `the model returned 0 valid rows, so mirror mode would clear all ${plan.snapshotRows} synced records; refusing`,
+          { location: { sync: name }, hint: 'check the model and its upstream data; rerun with --allow-mass-removal if this is intended' },
+        );
+      }
+      const pct = (plan.removed / plan.snapshotRows) * 100;
+      if (pct > sync.max_removed_pct) {
+        throw new PqlsyncError(
+          'MIRROR_GUARD',
+          `this run would remove ${plan.removed} of ${plan.snapshotRows} synced records (${pct.toFixed(1)}%), above max_removed_pct ${sync.max_removed_pct}; refusing`,
+          { location: { sync: name }, hint: 'check the model; rerun with --allow-mass-removal if this is intended' },
+        );
+      }
+    }
+
+    const planInfo = {
+      modelRows: plan.modelRows,
+      validRows: plan.validRows,
+      invalid: plan.invalid,
+      snapshotRows: plan.snapshotRows,
+      destination: sync.destination,
+      object: sync.object,
+      mode: sync.mode,
+    };
+    if (dry) return summary('planned', undefined, planInfo);
+
+    const kinds = target.mode === 'mirror' ? (['added', 'changed', 'removed'] as const) : (['added', 'changed'] as const);
+    if (target.mode !== 'mirror' && plan.removed > 0) {
+      // Outside mirror mode a row that left the model is forgotten, not sent: if it comes back it is sent again.
+      await options.warehouse.query(
+        `delete from ${store.snapshotTable(name)} where key in (select __pqlsync_pk from ${plan.planTable} where __pqlsync_op = 'removed')`,
+      );
+      await options.warehouse.query(
+        `delete from ${store.failuresTable(name)} where key in (select __pqlsync_pk from ${plan.planTable} where __pqlsync_op = 'removed')`,
+      );
+    }
+    const toSend = plan.added + plan.changed + (target.mode === 'mirror' ? plan.removed : 0);
+    let stopError: PqlsyncError | undefined;
+    if (toSend > 0) {
+      destination = await options.destination(sync.destination);
+      await destination.preflight(target);
+      const capabilities = destination.capabilities(target, toSend);
+      const st = store;
+      let sinceBeat = Date.now();
+      const result = await writeChanges(streamChanges(st, target, plan.planTable, kinds), {
+        destination,
+        target,
+        capabilities,
+        retry: options.retry ?? retryFromConfig(config.destinations[sync.destination]),
+        commit: async (changes: Change[], outcomes) => {
+          await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, sync));
+          if (Date.now() - sinceBeat > (lease * 1000) / 3) {
+            await st.heartbeat(name, runId, lease);
+            sinceBeat = Date.now();
+          }
+        },
+        onProgress: (done) => options.onProgress?.(done, toSend),
+      });
+      counts.applied = result.applied;
+      counts.rejected = result.rejected + result.retryable;
+      stopError = result.stopError;
+      apiCalls = destination.apiCalls();
+    }
+    await store.pruneResolvedFailures(name);
+    const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
+    await store.finishRun(runId, status, counts, apiCalls, now().getTime() - started.getTime(), stopError?.format() ?? null);
+    runStarted = false;
+    log.info({ status, applied: counts.applied, rejected: counts.rejected, apiCalls }, 'run finished');
+    return summary(status === 'failed' ? 'failed' : status === 'partial' ? 'partial' : 'success', stopError);
+  } catch (err) {
+    const e = toPqlsyncError(err);
+    if (destination) apiCalls = destination.apiCalls();
+    if (runStarted && store) {
+      try {
+        await store.finishRun(runId, 'failed', counts, apiCalls, now().getTime() - started.getTime(), e.format());
+      } catch (finishErr) {
+        log.error({ err: toPqlsyncError(finishErr).message }, 'could not record the failed run');
+      }
+    }
+    log.error({ code: e.code, err: e.message }, 'run failed');
+    return summary('failed', e);
+  } finally {
+    if (lockTaken && store) {
+      try {
+        await store.releaseLock(name, runId);
+      } catch (err) {
+        log.error({ err: toPqlsyncError(err).message }, 'could not release the lock; it expires with its lease');
+      }
+    }
+  }
+}
+
+/** The tier stored in the snapshot: the model's tier column when the sync maps one. */
+function tierOf(change: Change, sync: SyncConfig): string | null {
+  const row = change.row;
+  if (!row) return null;
+  const routing = sync.routing as { tier_column?: string } | undefined;
+  const col = routing?.tier_column ?? (['pql_tier', 'pqa_tier', 'tier'].find((c) => c in row) as string | undefined);
+  const v = col ? row[col] : undefined;
+  return v === null || v === undefined ? null : String(v);
+}
+
+function retryFromConfig(dest: DestinationConfig | undefined): Partial<RetryPolicy> | undefined {
+  const r = dest && 'retry' in dest ? dest.retry : undefined;
+  return r ? { maxAttempts: r.max_attempts, initialDelayMs: r.initial_delay_ms, maxDelayMs: r.max_delay_ms } : undefined;
+}

@@ -1,0 +1,112 @@
+/**
+ * Runs (or plans) several syncs in dependency order on one warehouse connection: what `run`, `plan`, `demo` and
+ * the scheduler call. A sync whose dependency failed is not run (its summary says so).
+ */
+import type { LoadedConfig } from '../config/load-config.js';
+import { DestinationPool } from '../destination/create-destination.js';
+import type { RetryPolicy } from '../destination/batch-writer.js';
+import type { Destination } from '../destination/destination.js';
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { createWarehouse } from '../warehouse/create-warehouse.js';
+import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
+import { runSync, type RunSummary } from './run-sync.js';
+import { ZERO_COUNTS } from '../state/state-store.js';
+
+export interface RunSyncsOptions {
+  loaded: LoadedConfig;
+  /** Sync names; empty with `all` means every enabled sync. */
+  syncs: string[];
+  all?: boolean;
+  dryRun?: boolean;
+  vars?: Record<string, unknown>;
+  allowMassRemoval?: boolean;
+  retry?: Partial<RetryPolicy>;
+  /** Use this warehouse instead of opening the configured one (tests, the demo). */
+  warehouse?: WarehouseAdapter;
+  /** Use this destination factory instead of the configured destinations (tests). */
+  destination?: (name: string) => Promise<Destination>;
+  onSummary?: (summary: RunSummary) => void;
+  onProgress?: (sync: string, done: number, total: number) => void;
+}
+
+/** Orders syncs so that each comes after its `depends_on`; rejects unknown names and cycles. */
+export function orderSyncs(loaded: LoadedConfig, names: string[], all: boolean): string[] {
+  const syncs = loaded.config.syncs;
+  const wanted = all ? Object.keys(syncs).filter((n) => syncs[n]?.enabled !== false) : names;
+  if (wanted.length === 0) {
+    throw new PqlsyncError('ARGS_INVALID', all ? 'the config defines no enabled syncs' : 'name at least one sync, or pass --all', {
+      hint: `syncs: ${Object.keys(syncs).join(', ') || 'none'}`,
+    });
+  }
+  for (const n of wanted) {
+    if (!syncs[n]) {
+      throw new PqlsyncError('ARGS_INVALID', `no sync named '${n}' in ${loaded.configPath} (syncs: ${Object.keys(syncs).join(', ') || 'none'})`);
+    }
+  }
+  const set = new Set(wanted);
+  const out: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (n: string, chain: string[]) => {
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'visiting') {
+      throw new PqlsyncError('CONFIG_INVALID', `depends_on forms a cycle: ${[...chain, n].join(' -> ')}`, { location: { path: `syncs.${n}.depends_on` } });
+    }
+    state.set(n, 'visiting');
+    for (const dep of syncs[n]?.depends_on ?? []) if (set.has(dep)) visit(dep, [...chain, n]);
+    state.set(n, 'done');
+    out.push(n);
+  };
+  for (const n of wanted) visit(n, []);
+  return out;
+}
+
+export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> {
+  const { loaded } = options;
+  const order = orderSyncs(loaded, options.syncs, options.all ?? false);
+  const ownWarehouse = !options.warehouse;
+  const warehouse = options.warehouse ?? (await createWarehouse(loaded));
+  const pool = new DestinationPool(loaded);
+  const summaries: RunSummary[] = [];
+  try {
+    if (ownWarehouse) await warehouse.connect();
+    const failed = new Set<string>();
+    for (const name of order) {
+      const blockedBy = (loaded.config.syncs[name]?.depends_on ?? []).filter((d) => failed.has(d));
+      let summary: RunSummary;
+      if (blockedBy.length > 0) {
+        summary = {
+          sync: name,
+          runId: '',
+          status: 'failed',
+          counts: { ...ZERO_COUNTS },
+          apiCalls: 0,
+          durationMs: 0,
+          error: {
+            code: 'RUN_ABORTED',
+            kind: 'system',
+            message: `not run: it depends on ${blockedBy.join(', ')}, which failed`,
+          },
+        };
+      } else {
+        summary = await runSync({
+          loaded,
+          warehouse,
+          syncName: name,
+          destination: options.destination ?? ((n) => pool.get(n)),
+          ...(options.vars ? { vars: options.vars } : {}),
+          dryRun: options.dryRun ?? false,
+          allowMassRemoval: options.allowMassRemoval ?? false,
+          ...(options.retry ? { retry: options.retry } : {}),
+          onProgress: (done, total) => options.onProgress?.(name, done, total),
+        });
+      }
+      if (summary.status === 'failed') failed.add(name);
+      summaries.push(summary);
+      options.onSummary?.(summary);
+    }
+  } finally {
+    await pool.closeAll();
+    if (ownWarehouse) await warehouse.close();
+  }
+  return summaries;
+}

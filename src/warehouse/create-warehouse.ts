@@ -1,0 +1,24 @@
+/**
+ * Builds the warehouse adapter from the config. The only place that knows every warehouse type.
+ */
+import path from 'node:path';
+import type { LoadedConfig } from '../config/load-config.js';
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
+import type { WarehouseAdapter } from './warehouse-adapter.js';
+
+export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAdapter> {
+  const wh = loaded.config.warehouse;
+  switch (wh.type) {
+    case 'duckdb':
+      return new DuckdbAdapter({
+        path: wh.path === ':memory:' ? wh.path : path.resolve(loaded.projectDir, wh.path),
+        ...(wh.threads ? { threads: wh.threads } : {}),
+        ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
+      });
+    default:
+      throw new PqlsyncError('CONFIG_INVALID', `warehouse type '${wh.type}' is not available in this build`, {
+        location: { path: 'warehouse.type' },
+      });
+  }
+}
