@@ -45,7 +45,8 @@ export function validateFaultSpec(value: unknown, where: string): string[] {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return [`${where}: expected an object`];
   const spec = value as Record<string, unknown>;
   const problems: string[] = [];
-  if (typeof spec.route !== 'string') problems.push(`${where}.route: expected a string such as "PATCH /composite/sobjects"`);
+  if (typeof spec.route !== 'string')
+    problems.push(`${where}.route: expected a string such as "PATCH /composite/sobjects"`);
   const checkNumber = (key: string, min: number, max: number): void => {
     const v = spec[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)) {
@@ -62,7 +63,9 @@ export function validateFaultSpec(value: unknown, where: string): string[] {
   if (spec.rejectRecord !== undefined) {
     const r = spec.rejectRecord as Record<string, unknown> | null;
     if (!r || typeof r !== 'object' || typeof r.nth !== 'number' || r.nth < 1 || typeof r.code !== 'string') {
-      problems.push(`${where}.rejectRecord: expected {"nth": <1-based record number>, "code": "<STATUS_CODE>"}`);
+      problems.push(
+        `${where}.rejectRecord: expected {"nth": <1-based record number>, "code": "<STATUS_CODE>"}`,
+      );
     }
   }
   return problems;

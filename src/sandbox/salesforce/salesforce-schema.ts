@@ -105,10 +105,39 @@ const readOnly = { createable: false, updateable: false } as const;
 
 function systemFields(): FieldDef[] {
   return [
-    field({ name: 'Id', label: 'Record ID', type: 'id', ...readOnly, nillable: false, idLookup: true, length: 18 }),
-    field({ name: 'IsDeleted', label: 'Deleted', type: 'boolean', ...readOnly, nillable: false, defaultedOnCreate: true }),
-    field({ name: 'CreatedDate', label: 'Created Date', type: 'datetime', ...readOnly, nillable: false, defaultedOnCreate: true }),
-    field({ name: 'LastModifiedDate', label: 'Last Modified Date', type: 'datetime', ...readOnly, nillable: false, defaultedOnCreate: true }),
+    field({
+      name: 'Id',
+      label: 'Record ID',
+      type: 'id',
+      ...readOnly,
+      nillable: false,
+      idLookup: true,
+      length: 18,
+    }),
+    field({
+      name: 'IsDeleted',
+      label: 'Deleted',
+      type: 'boolean',
+      ...readOnly,
+      nillable: false,
+      defaultedOnCreate: true,
+    }),
+    field({
+      name: 'CreatedDate',
+      label: 'Created Date',
+      type: 'datetime',
+      ...readOnly,
+      nillable: false,
+      defaultedOnCreate: true,
+    }),
+    field({
+      name: 'LastModifiedDate',
+      label: 'Last Modified Date',
+      type: 'datetime',
+      ...readOnly,
+      nillable: false,
+      defaultedOnCreate: true,
+    }),
   ];
 }
 
@@ -130,7 +159,13 @@ export const DEFAULT_CUSTOM_FIELDS: Record<SObjectName, CustomFieldSpec[]> = {
   Lead: pqlPersonFields(),
   Contact: pqlPersonFields(),
   Account: [
-    { name: 'Product_Account_Id__c', type: 'string', label: 'Product Account Id', externalId: true, unique: true },
+    {
+      name: 'Product_Account_Id__c',
+      type: 'string',
+      label: 'Product Account Id',
+      externalId: true,
+      unique: true,
+    },
     { name: 'PQA_Score__c', type: 'double', label: 'PQA Score', precision: 3, scale: 0 },
     { name: 'PQA_Tier__c', type: 'picklist', label: 'PQA Tier', picklistValues: ['hot', 'pql', 'nurture'] },
   ],
@@ -155,7 +190,12 @@ function customField(spec: CustomFieldSpec): FieldDef {
     name: spec.name,
     type: spec.type,
     ...(spec.label ? { label: spec.label } : {}),
-    length: spec.type === 'textarea' ? (spec.length ?? 32_768) : ['string', 'picklist'].includes(spec.type) ? (spec.length ?? 255) : 0,
+    length:
+      spec.type === 'textarea'
+        ? (spec.length ?? 32_768)
+        : ['string', 'picklist'].includes(spec.type)
+          ? (spec.length ?? 255)
+          : 0,
     precision: spec.type === 'double' ? (spec.precision ?? 18) : 0,
     scale: spec.type === 'double' ? (spec.scale ?? 0) : 0,
     externalId: spec.externalId === true,
@@ -186,12 +226,41 @@ function standardFields(name: SObjectName): FieldDef[] {
           defaultedOnCreate: true,
           defaultValue: 'Open - Not Contacted',
           restrictedPicklist: true,
-          picklistValues: ['Open - Not Contacted', 'Working - Contacted', 'Closed - Converted', 'Closed - Not Converted'],
+          picklistValues: [
+            'Open - Not Contacted',
+            'Working - Contacted',
+            'Closed - Converted',
+            'Closed - Not Converted',
+          ],
         }),
         owner(),
-        field({ name: 'IsConverted', label: 'Converted', type: 'boolean', ...readOnly, nillable: false, defaultedOnCreate: true, defaultValue: false }),
-        field({ name: 'ConvertedContactId', label: 'Converted Contact ID', type: 'reference', ...readOnly, referenceTo: ['Contact'], relationshipName: 'ConvertedContact', length: 18 }),
-        field({ name: 'ConvertedAccountId', label: 'Converted Account ID', type: 'reference', ...readOnly, referenceTo: ['Account'], relationshipName: 'ConvertedAccount', length: 18 }),
+        field({
+          name: 'IsConverted',
+          label: 'Converted',
+          type: 'boolean',
+          ...readOnly,
+          nillable: false,
+          defaultedOnCreate: true,
+          defaultValue: false,
+        }),
+        field({
+          name: 'ConvertedContactId',
+          label: 'Converted Contact ID',
+          type: 'reference',
+          ...readOnly,
+          referenceTo: ['Contact'],
+          relationshipName: 'ConvertedContact',
+          length: 18,
+        }),
+        field({
+          name: 'ConvertedAccountId',
+          label: 'Converted Account ID',
+          type: 'reference',
+          ...readOnly,
+          referenceTo: ['Account'],
+          relationshipName: 'ConvertedAccount',
+          length: 18,
+        }),
       ];
     case 'Contact':
       return [
@@ -199,7 +268,14 @@ function standardFields(name: SObjectName): FieldDef[] {
         field({ name: 'LastName', label: 'Last Name', type: 'string', length: 80, nillable: false }),
         field({ name: 'Email', type: 'email', length: 80, idLookup: true }),
         field({ name: 'Title', type: 'string', length: 128 }),
-        field({ name: 'AccountId', label: 'Account ID', type: 'reference', referenceTo: ['Account'], relationshipName: 'Account', length: 18 }),
+        field({
+          name: 'AccountId',
+          label: 'Account ID',
+          type: 'reference',
+          referenceTo: ['Account'],
+          relationshipName: 'Account',
+          length: 18,
+        }),
         owner(),
       ];
     case 'Account':
@@ -210,14 +286,35 @@ function standardFields(name: SObjectName): FieldDef[] {
       ];
     case 'Task':
       return [
-        field({ name: 'WhoId', label: 'Name ID', type: 'reference', referenceTo: ['Lead', 'Contact'], relationshipName: 'Who', length: 18 }),
-        field({ name: 'WhatId', label: 'Related To ID', type: 'reference', referenceTo: ['Account'], relationshipName: 'What', length: 18 }),
+        field({
+          name: 'WhoId',
+          label: 'Name ID',
+          type: 'reference',
+          referenceTo: ['Lead', 'Contact'],
+          relationshipName: 'Who',
+          length: 18,
+        }),
+        field({
+          name: 'WhatId',
+          label: 'Related To ID',
+          type: 'reference',
+          referenceTo: ['Account'],
+          relationshipName: 'What',
+          length: 18,
+        }),
         owner(),
         field({ name: 'Subject', type: 'combobox' }),
         field({ name: 'Description', type: 'textarea', length: 32_000 }),
         field({ name: 'ActivityDate', label: 'Due Date Only', type: 'date' }),
         field({ name: 'ReminderDateTime', label: 'Reminder Date/Time', type: 'datetime' }),
-        field({ name: 'IsReminderSet', label: 'Reminder Set', type: 'boolean', nillable: false, defaultedOnCreate: true, defaultValue: false }),
+        field({
+          name: 'IsReminderSet',
+          label: 'Reminder Set',
+          type: 'boolean',
+          nillable: false,
+          defaultedOnCreate: true,
+          defaultValue: false,
+        }),
         field({
           name: 'Priority',
           type: 'picklist',
@@ -240,9 +337,24 @@ function standardFields(name: SObjectName): FieldDef[] {
         field({ name: 'Username', type: 'string', length: 80, ...readOnly, nillable: false, unique: true }),
         field({ name: 'Email', type: 'email', length: 128, ...readOnly, nillable: false }),
         field({ name: 'FirstName', label: 'First Name', type: 'string', length: 40, ...readOnly }),
-        field({ name: 'LastName', label: 'Last Name', type: 'string', length: 80, ...readOnly, nillable: false }),
+        field({
+          name: 'LastName',
+          label: 'Last Name',
+          type: 'string',
+          length: 80,
+          ...readOnly,
+          nillable: false,
+        }),
         field({ name: 'Name', label: 'Full Name', type: 'string', length: 121, ...readOnly }),
-        field({ name: 'IsActive', label: 'Active', type: 'boolean', ...readOnly, nillable: false, defaultedOnCreate: true, defaultValue: true }),
+        field({
+          name: 'IsActive',
+          label: 'Active',
+          type: 'boolean',
+          ...readOnly,
+          nillable: false,
+          defaultedOnCreate: true,
+          defaultValue: true,
+        }),
       ];
   }
 }
@@ -256,7 +368,9 @@ const LABELS: Record<SObjectName, [string, string]> = {
 };
 
 /** Builds the schema: standard fields plus `customFields` per object (DEFAULT_CUSTOM_FIELDS where not given). */
-export function buildSchema(customFields: Partial<Record<SObjectName, CustomFieldSpec[]>> = {}): Map<SObjectName, ObjectDef> {
+export function buildSchema(
+  customFields: Partial<Record<SObjectName, CustomFieldSpec[]>> = {},
+): Map<SObjectName, ObjectDef> {
   const schema = new Map<SObjectName, ObjectDef>();
   for (const name of SOBJECT_NAMES) {
     const custom = customFields[name] ?? DEFAULT_CUSTOM_FIELDS[name];

@@ -26,7 +26,8 @@ export interface SaveError {
   fields: string[];
 }
 
-export type WriteOutcome = { ok: true; id: string; created: boolean } | { ok: false; id?: string; errors: SaveError[] };
+export type WriteOutcome =
+  { ok: true; id: string; created: boolean } | { ok: false; id?: string; errors: SaveError[] };
 
 /** A user the sandbox starts with (the owner pool); the first active one is the API's running user. */
 export interface SeedUser {
@@ -141,7 +142,8 @@ export class SalesforceStore {
     const stamp = formatDateTime(this.now());
     const record: SfRecord = { Id: this.nextId(def.keyPrefix) };
     for (const f of def.fields) if (f.defaultValue !== undefined) record[f.name] = f.defaultValue;
-    if (def.fields.some((f) => f.name === 'OwnerId') && type !== 'User') record.OwnerId = this.runningUserId();
+    if (def.fields.some((f) => f.name === 'OwnerId') && type !== 'User')
+      record.OwnerId = this.runningUserId();
     Object.assign(record, { IsDeleted: false, CreatedDate: stamp, LastModifiedDate: stamp });
     for (const [key, value] of Object.entries(input)) {
       if (key === 'attributes' || key === 'Id') continue;
@@ -184,10 +186,16 @@ export class SalesforceStore {
     return { ok: true, id: record.Id, created: true };
   }
 
-  update(type: SObjectName, id: unknown, input: Record<string, unknown>, allowedKeyField?: string): WriteOutcome {
+  update(
+    type: SObjectName,
+    id: unknown,
+    input: Record<string, unknown>,
+    allowedKeyField?: string,
+  ): WriteOutcome {
     const def = this.def(type);
     const full = normalizeId(id);
-    if (!full) return fail('MALFORMED_ID', `${def.label} ID: id value of incorrect type: ${String(id)}`, ['Id']);
+    if (!full)
+      return fail('MALFORMED_ID', `${def.label} ID: id value of incorrect type: ${String(id)}`, ['Id']);
     const existing = this.records.get(type)?.get(full);
     if (!existing) return fail('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id');
     if (existing.IsDeleted === true) return { ...fail('ENTITY_IS_DELETED', 'entity is deleted'), id: full };
@@ -223,7 +231,12 @@ export class SalesforceStore {
   /** Records whose `field` equals `value` (text compares case-insensitively, as Salesforce matches external ids). */
   matchExternalId(type: SObjectName, keyField: FieldDef, value: unknown): SfRecord[] {
     const wanted = String(value).toLowerCase();
-    return this.all(type).filter((r) => r[keyField.name] !== undefined && r[keyField.name] !== null && String(r[keyField.name]).toLowerCase() === wanted);
+    return this.all(type).filter(
+      (r) =>
+        r[keyField.name] !== undefined &&
+        r[keyField.name] !== null &&
+        String(r[keyField.name]).toLowerCase() === wanted,
+    );
   }
 
   delete(id: unknown): WriteOutcome {
@@ -231,7 +244,8 @@ export class SalesforceStore {
     if (!full) return fail('MALFORMED_ID', `malformed id ${String(id)}`);
     const found = this.find(full);
     if (!found) return fail('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id');
-    if (found.record.IsDeleted === true) return { ...fail('ENTITY_IS_DELETED', 'entity is deleted'), id: full };
+    if (found.record.IsDeleted === true)
+      return { ...fail('ENTITY_IS_DELETED', 'entity is deleted'), id: full };
     this.put(found.type, { ...found.record, IsDeleted: true, LastModifiedDate: formatDateTime(this.now()) });
     return { ok: true, id: full, created: false };
   }
@@ -286,27 +300,49 @@ export class SalesforceStore {
       .filter((f) => !f.nillable && f.createable && !f.defaultedOnCreate)
       .filter((f) => (existing ? f.name in values : true) && isBlank(merged[f.name]))
       .map((f) => f.name);
-    if (missing.length > 0) return errors('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
+    if (missing.length > 0)
+      return errors(
+        'REQUIRED_FIELD_MISSING',
+        `Required fields are missing: [${missing.join(', ')}]`,
+        missing,
+      );
     const refError = this.checkReferences(def, values, merged);
     if (refError) return { errors: [refError] };
-    for (const f of def.fields.filter((x) => x.unique && values[x.name] !== undefined && values[x.name] !== null)) {
+    for (const f of def.fields.filter(
+      (x) => x.unique && values[x.name] !== undefined && values[x.name] !== null,
+    )) {
       const clash = this.matchExternalId(def.name, f, values[f.name]).find((r) => r.Id !== existing?.Id);
       if (clash) {
-        return errors('DUPLICATE_VALUE', `duplicate value found: ${f.name} duplicates value on record with id: ${clash.Id}`, [f.name]);
+        return errors(
+          'DUPLICATE_VALUE',
+          `duplicate value found: ${f.name} duplicates value on record with id: ${clash.Id}`,
+          [f.name],
+        );
       }
     }
     return { values };
   }
 
-  private checkReferences(def: ObjectDef, values: Record<string, unknown>, merged: Record<string, unknown>): SaveError | undefined {
-    for (const f of def.fields.filter((x) => x.type === 'reference' && values[x.name] !== undefined && values[x.name] !== null)) {
+  private checkReferences(
+    def: ObjectDef,
+    values: Record<string, unknown>,
+    merged: Record<string, unknown>,
+  ): SaveError | undefined {
+    for (const f of def.fields.filter(
+      (x) => x.type === 'reference' && values[x.name] !== undefined && values[x.name] !== null,
+    )) {
       const full = normalizeId(values[f.name]);
-      if (!full) return err('MALFORMED_ID', `${f.label}: id value of incorrect type: ${String(values[f.name])}`, [f.name]);
+      if (!full)
+        return err('MALFORMED_ID', `${f.label}: id value of incorrect type: ${String(values[f.name])}`, [
+          f.name,
+        ]);
       values[f.name] = full;
       merged[f.name] = full;
       const target = this.find(full);
       if (!target || target.record.IsDeleted === true || !f.referenceTo.includes(target.type)) {
-        return err('INVALID_CROSS_REFERENCE_KEY', `${f.label}: id value of incorrect type: ${full}`, [f.name]);
+        return err('INVALID_CROSS_REFERENCE_KEY', `${f.label}: id value of incorrect type: ${full}`, [
+          f.name,
+        ]);
       }
       if (f.name === 'OwnerId' && target.record.IsActive !== true) {
         return err(
@@ -316,9 +352,18 @@ export class SalesforceStore {
         );
       }
     }
-    if (def.name === 'Task' && typeof merged.WhoId === 'string' && merged.WhoId.startsWith(KEY_PREFIXES.Lead) && !isBlank(merged.WhatId)) {
+    if (
+      def.name === 'Task' &&
+      typeof merged.WhoId === 'string' &&
+      merged.WhoId.startsWith(KEY_PREFIXES.Lead) &&
+      !isBlank(merged.WhatId)
+    ) {
       // A Task about a Lead cannot also be related to an Account or Opportunity.
-      return err('FIELD_INTEGRITY_EXCEPTION', `Related To ID: id value of incorrect type: ${String(merged.WhatId)}`, ['WhatId']);
+      return err(
+        'FIELD_INTEGRITY_EXCEPTION',
+        `Related To ID: id value of incorrect type: ${String(merged.WhatId)}`,
+        ['WhatId'],
+      );
     }
     return undefined;
   }
@@ -342,21 +387,31 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function coerceValue(f: FieldDef, raw: unknown): { value: unknown } | { error: SaveError } {
   if (raw === null) return { value: null };
   const wrongType = (): { error: SaveError } => ({
-    error: err('INVALID_TYPE_ON_FIELD_IN_RECORD', `${f.label}: value not of required type: ${String(raw)}`, [f.name]),
+    error: err('INVALID_TYPE_ON_FIELD_IN_RECORD', `${f.label}: value not of required type: ${String(raw)}`, [
+      f.name,
+    ]),
   });
   switch (f.type) {
     case 'double': {
-      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      const n =
+        typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
       if (!Number.isFinite(n)) return wrongType();
       const intDigits = f.precision - f.scale;
       if (f.precision > 0 && Math.abs(Math.trunc(n)) >= 10 ** intDigits) {
-        return { error: err('NUMBER_OUTSIDE_VALID_RANGE', `${f.label}: value outside of valid range on numeric field: ${n}`, [f.name]) };
+        return {
+          error: err(
+            'NUMBER_OUTSIDE_VALID_RANGE',
+            `${f.label}: value outside of valid range on numeric field: ${n}`,
+            [f.name],
+          ),
+        };
       }
       return { value: f.scale === 0 && f.precision > 0 ? Math.round(n) : n };
     }
     case 'boolean':
       if (typeof raw === 'boolean') return { value: raw };
-      if (typeof raw === 'string' && /^(true|false)$/i.test(raw)) return { value: raw.toLowerCase() === 'true' };
+      if (typeof raw === 'string' && /^(true|false)$/i.test(raw))
+        return { value: raw.toLowerCase() === 'true' };
       return wrongType();
     case 'date': {
       const s = typeof raw === 'string' ? raw : '';
@@ -376,14 +431,22 @@ export function coerceValue(f: FieldDef, raw: unknown): { value: unknown } | { e
       if (typeof raw === 'object') return wrongType();
       const s = String(raw);
       if (f.length > 0 && s.length > f.length) {
-        return { error: err('STRING_TOO_LONG', `${f.label}: data value too large: ${s} (max length=${f.length})`, [f.name]) };
+        return {
+          error: err('STRING_TOO_LONG', `${f.label}: data value too large: ${s} (max length=${f.length})`, [
+            f.name,
+          ]),
+        };
       }
       if (f.type === 'email' && s !== '' && !EMAIL.test(s)) {
         return { error: err('INVALID_EMAIL_ADDRESS', `${f.label}: invalid email address: ${s}`, [f.name]) };
       }
       if (f.type === 'picklist' && f.restrictedPicklist && s !== '' && !f.picklistValues.includes(s)) {
         return {
-          error: err('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', `${f.label}: bad value for restricted picklist field: ${s}`, [f.name]),
+          error: err(
+            'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+            `${f.label}: bad value for restricted picklist field: ${s}`,
+            [f.name],
+          ),
         };
       }
       return { value: s };

@@ -58,7 +58,8 @@ function tokenize(soql: string): Token[] {
           s += soql.charAt(i++);
         }
       }
-      if (i >= soql.length) throw new SoqlError('MALFORMED_QUERY', 'unexpected token: unterminated string literal');
+      if (i >= soql.length)
+        throw new SoqlError('MALFORMED_QUERY', 'unexpected token: unterminated string literal');
       i++;
       tokens.push({ type: 'string', text: s });
     } else if (/[0-9-]/.test(c) && /[0-9]/.test(soql.charAt(c === '-' ? i + 1 : i))) {
@@ -93,7 +94,10 @@ export function parseSoql(soql: string): SoqlQuery {
   const peek = (): Token | undefined => tokens[pos];
   const isKeyword = (word: string): boolean => peek()?.type === 'word' && peek()?.text.toUpperCase() === word;
   const unexpected = (): SoqlError =>
-    new SoqlError('MALFORMED_QUERY', peek() ? `unexpected token: '${peek()?.text}'` : 'unexpected end of query');
+    new SoqlError(
+      'MALFORMED_QUERY',
+      peek() ? `unexpected token: '${peek()?.text}'` : 'unexpected end of query',
+    );
   const expectKeyword = (word: string): void => {
     if (!isKeyword(word)) throw unexpected();
     pos++;
@@ -104,7 +108,8 @@ export function parseSoql(soql: string): SoqlQuery {
   };
   const fieldPath = (): string[] => {
     const t = peek();
-    if (t?.type !== 'word' || ['FROM', 'WHERE', 'AND', 'OR', 'NOT'].includes(t.text.toUpperCase())) throw unexpected();
+    if (t?.type !== 'word' || ['FROM', 'WHERE', 'AND', 'OR', 'NOT'].includes(t.text.toUpperCase()))
+      throw unexpected();
     pos++;
     return t.text.split('.');
   };
@@ -252,7 +257,10 @@ function comparable(v: unknown): string | number | boolean | null {
 }
 
 function likeToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+  const escaped = pattern
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/%/g, '.*')
+    .replace(/_/g, '.');
   return new RegExp(`^${escaped}$`, 'is');
 }
 
@@ -273,7 +281,8 @@ export function evaluate(cond: Condition, record: Record<string, unknown>, read:
     case 'compare': {
       const actual = comparable(read(record, cond.field));
       const expected = comparable(cond.value);
-      if (cond.op === 'LIKE') return typeof actual === 'string' && likeToRegExp(String(cond.value)).test(actual);
+      if (cond.op === 'LIKE')
+        return typeof actual === 'string' && likeToRegExp(String(cond.value)).test(actual);
       if (cond.op === '=') return actual === expected;
       if (cond.op === '!=') return actual !== expected;
       if (actual === null || expected === null) return false;
@@ -286,7 +295,11 @@ export function evaluate(cond: Condition, record: Record<string, unknown>, read:
 }
 
 /** Sorts records by the ORDER BY clause (stable; nulls first ascending, last descending, unless told). */
-export function sortRecords<T extends Record<string, unknown>>(records: T[], query: SoqlQuery, read: FieldReader): T[] {
+export function sortRecords<T extends Record<string, unknown>>(
+  records: T[],
+  query: SoqlQuery,
+  read: FieldReader,
+): T[] {
   if (query.orderBy.length === 0) return records;
   return [...records].sort((a, b) => {
     for (const o of query.orderBy) {
@@ -307,11 +320,18 @@ export function referencedFields(query: SoqlQuery): string[][] {
   const out: string[][] = [...query.fields, ...query.orderBy.map((o) => o.field)];
   const walk = (c: Condition | undefined): void => {
     if (!c) return;
-    if (c.kind === 'and' || c.kind === 'or') {
-      walk(c.left);
-      walk(c.right);
-    } else if (c.kind === 'not') walk(c.inner);
-    else out.push(c.field);
+    switch (c.kind) {
+      case 'and':
+      case 'or':
+        walk(c.left);
+        walk(c.right);
+        break;
+      case 'not':
+        walk(c.inner);
+        break;
+      default:
+        out.push(c.field);
+    }
   };
   walk(query.where);
   return out;
