@@ -5,13 +5,14 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultRegistry } from '../../src/sandbox/fault-injector.js';
-import type { SandboxContext, SandboxRequest } from '../../src/sandbox/sandbox-types.js';
+import type { SandboxContext, SandboxRequest, VendorApi } from '../../src/sandbox/sandbox-types.js';
 import { createHubspotApi, type HubspotSandboxOptions } from '../../src/sandbox/hubspot/hubspot-api.js';
 
 export interface HubspotOnlyServer {
   url: string;
   token: string;
   faults: FaultRegistry;
+  api: VendorApi;
   /** Moves the sandbox clock forward. */
   advance(ms: number): void;
   setNow(date: Date): void;
@@ -81,6 +82,7 @@ export async function startHubspotOnlyServer(
     url: baseUrl,
     token,
     faults,
+    api,
     advance: (ms) => {
       now += ms;
     },
