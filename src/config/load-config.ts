@@ -64,7 +64,7 @@ export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.
 /** Parses and validates config text. `file` is used in messages only. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ProjectConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((e) => ({
       path: '',
@@ -76,7 +76,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const raw: unknown = doc.toJS() ?? {};
   const issues: ConfigIssue[] = [];
   const interpolated = interpolateEnv(raw, [], env, issues, (p) => lineOf(doc, lineCounter, p));
-  const parsed = projectConfigSchema.safeParse(interpolated);
+  const parsed = projectConfigSchema.safeParse(interpolated, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       for (const one of describeZodIssue(issue, interpolated)) {
@@ -283,7 +283,9 @@ function lineOf(doc: Document, lc: LineCounter, parts: (string | number)[]): num
   for (let n = parts.length; n >= 0; n--) {
     const sub = parts.slice(0, n);
     const node = n === 0 ? doc.contents : (doc.getIn(sub, true) as unknown);
-    const range = rangeOf(node) ?? (n > 0 ? keyRange(doc, sub) : undefined);
+    // The node itself; for a missing child, the key line of its nearest parent reads best.
+    const range =
+      n < parts.length && n > 0 ? (keyRange(doc, sub) ?? rangeOf(node)) : (rangeOf(node) ?? (n > 0 ? keyRange(doc, sub) : undefined));
     if (range) return lc.linePos(range).line;
   }
   return undefined;
