@@ -34,9 +34,21 @@ describe('bearer check and token refresh', () => {
   });
 
   it('lets jsforce refresh an expired token with its refresh token and replay the call', async () => {
-    const issued = (await admin(sandbox, 'POST', '/_sandbox/salesforce/oauth/tokens')).body as Record<string, string>;
+    const issued = (await admin(sandbox, 'POST', '/_sandbox/salesforce/oauth/tokens')).body as Record<
+      string,
+      string
+    >;
     expect(Object.keys(issued).sort()).toEqual(
-      ['access_token', 'id', 'instance_url', 'issued_at', 'refresh_token', 'scope', 'signature', 'token_type'].sort(),
+      [
+        'access_token',
+        'id',
+        'instance_url',
+        'issued_at',
+        'refresh_token',
+        'scope',
+        'signature',
+        'token_type',
+      ].sort(),
     );
     const conn = new jsforce.Connection({
       oauth2: oauth2(),
@@ -49,7 +61,13 @@ describe('bearer check and token refresh', () => {
     conn.on('refresh', (token: string) => refreshed.push(token));
     expect((await conn.query('SELECT Id FROM User WHERE IsActive = true')).totalSize).toBe(4);
 
-    expect((await admin(sandbox, 'POST', '/_sandbox/salesforce/oauth/expire', { accessToken: issued.access_token })).body).toEqual({
+    expect(
+      (
+        await admin(sandbox, 'POST', '/_sandbox/salesforce/oauth/expire', {
+          accessToken: issued.access_token,
+        })
+      ).body,
+    ).toEqual({
       expired: 1,
     });
     expect((await conn.query('SELECT Id FROM User WHERE IsActive = false')).totalSize).toBe(1);
@@ -57,9 +75,13 @@ describe('bearer check and token refresh', () => {
     expect(conn.accessToken).toBe(refreshed[0]);
     expect(conn.accessToken).not.toBe(issued.access_token);
 
-    const paths = ((await admin(sandbox, 'GET', '/_sandbox/requests')).body as Array<{ method: string; path: string; status: number }>).map(
-      (e) => `${e.method} ${e.path.replace(/\?.*/, '')} ${e.status}`,
-    );
+    const paths = (
+      (await admin(sandbox, 'GET', '/_sandbox/requests')).body as Array<{
+        method: string;
+        path: string;
+        status: number;
+      }>
+    ).map((e) => `${e.method} ${e.path.replace(/\?.*/, '')} ${e.status}`);
     expect(paths).toEqual([
       'GET /services/data/v62.0/query 200',
       'GET /services/data/v62.0/query 401',
@@ -69,7 +91,10 @@ describe('bearer check and token refresh', () => {
   });
 
   it('expires sessions after sessionSeconds on the injected clock, and a revoked refresh token fails', async () => {
-    const issued = (await admin(sandbox, 'POST', '/_sandbox/salesforce/oauth/tokens')).body as Record<string, string>;
+    const issued = (await admin(sandbox, 'POST', '/_sandbox/salesforce/oauth/tokens')).body as Record<
+      string,
+      string
+    >;
     const conn = new jsforce.Connection({
       oauth2: oauth2(),
       instanceUrl: sandbox.url,
@@ -99,16 +124,26 @@ describe('bearer check and token refresh', () => {
     const exp = Math.floor(clock.getTime() / 1000) + 180;
     await jwt.authorize({
       grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-      assertion: unsignedJwt({ iss: 'pqlsync-app', sub: 'ben.okafor@example.com', aud: 'https://login.salesforce.com', exp }),
+      assertion: unsignedJwt({
+        iss: 'pqlsync-app',
+        sub: 'ben.okafor@example.com',
+        aud: 'https://login.salesforce.com',
+        exp,
+      }),
     });
     expect(jwt.userInfo?.id).toBe('005Sb0000000003IAA');
   });
 
   it('answers bad grants with 400 and the OAuth error body', async () => {
-    const wrongSecret = new jsforce.Connection({ oauth2: { ...oauth2(), clientSecret: 'nope' }, version: '62.0' });
+    const wrongSecret = new jsforce.Connection({
+      oauth2: { ...oauth2(), clientSecret: 'nope' },
+      version: '62.0',
+    });
     const e1 = await rejectionOf(wrongSecret.authorize({ grant_type: 'client_credentials' }));
     expect([e1.name, e1.message]).toEqual(['invalid_client', 'invalid client credentials']);
-    const e2 = await rejectionOf(new jsforce.Connection({ oauth2: oauth2() }).login('ava.patel@example.com', 'wrong'));
+    const e2 = await rejectionOf(
+      new jsforce.Connection({ oauth2: oauth2() }).login('ava.patel@example.com', 'wrong'),
+    );
     expect([e2.name, e2.message]).toEqual(['invalid_grant', 'authentication failure']);
     const e3 = await rejectionOf(
       new jsforce.Connection({ oauth2: oauth2() }).authorize({
@@ -120,7 +155,12 @@ describe('bearer check and token refresh', () => {
     const e4 = await rejectionOf(
       new jsforce.Connection({ oauth2: oauth2() }).authorize({
         grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-        assertion: unsignedJwt({ iss: 'pqlsync-app', sub: 'dev.inactive@example.com', aud: 'x', exp: 4102444800 }),
+        assertion: unsignedJwt({
+          iss: 'pqlsync-app',
+          sub: 'dev.inactive@example.com',
+          aud: 'x',
+          exp: 4102444800,
+        }),
       }),
     );
     expect([e4.name, e4.message]).toEqual(['invalid_grant', "user hasn't approved this consumer"]);
