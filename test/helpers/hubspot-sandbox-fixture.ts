@@ -1,37 +1,78 @@
 /**
- * Test fixture for the HubSpot sandbox: a running server, the real `@hubspot/api-client` pointed at it, and
- * small helpers to call admin routes and capture the client's ApiException.
+ * Test fixture for the HubSpot sandbox: the real sandbox server (`startSandbox`) with a movable clock, the
+ * real `@hubspot/api-client` pointed at it, and small helpers to call admin routes and capture the client's
+ * ApiException.
  */
 import { Client } from '@hubspot/api-client';
 import type { HubspotSandboxOptions } from '../../src/sandbox/hubspot/hubspot-api.js';
-import { startHubspotOnlyServer, type HubspotOnlyServer } from './hubspot-only-server.js';
+import { startSandbox } from '../../src/sandbox/sandbox-server.js';
+import type { VendorApi } from '../../src/sandbox/sandbox-types.js';
+
+export interface HubspotSandboxHandle {
+  url: string;
+  token: string;
+  api: VendorApi;
+  /** Moves the sandbox clock forward. */
+  advance(ms: number): void;
+  setNow(date: Date): void;
+  close(): Promise<void>;
+}
 
 export interface HubspotFixture {
-  server: HubspotOnlyServer;
+  server: HubspotSandboxHandle;
   client: Client;
   /** Calls `/_sandbox/hubspot/<path>` with the sandbox token and returns status and JSON body. */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
-  /** Raw HTTP call (for headers and bodies the client hides). */
-  raw(method: string, path: string, body?: unknown, token?: string): Promise<Response>;
+  /** Calls a core admin route `/_sandbox/<path>` (faults, requests, reset). */
+  core(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Raw HTTP call with the sandbox token (for headers and bodies the client hides). */
+  raw(method: string, path: string, body?: unknown): Promise<Response>;
 }
 
+/** The sandbox clock starts here in every test. */
+export const FIXTURE_START = new Date('2025-01-06T09:00:00.000Z');
+
 export async function startHubspotFixture(options: HubspotSandboxOptions = {}): Promise<HubspotFixture> {
-  const server = await startHubspotOnlyServer(options);
+  let now = FIXTURE_START.getTime();
+  const sandbox = await startSandbox({
+    token: 'pat-na1-sandbox-test-token',
+    seed: 7,
+    now: () => new Date(now),
+    hubspot: options,
+  });
+  const server: HubspotSandboxHandle = {
+    url: sandbox.url,
+    token: sandbox.token,
+    api: sandbox.apis.hubspot,
+    advance: (ms) => {
+      now += ms;
+    },
+    setNow: (date) => {
+      now = date.getTime();
+    },
+    close: () => sandbox.close(),
+  };
   const client = new Client({ accessToken: server.token, basePath: server.url, numberOfApiCallRetries: 0 });
-  const raw = (method: string, path: string, body?: unknown, token = server.token): Promise<Response> =>
+  const raw = (method: string, path: string, body?: unknown): Promise<Response> =>
     fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> => {
+    const res = await raw(method, path, body);
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
   return {
     server,
     client,
     raw,
-    admin: async (method, path, body) => {
-      const res = await raw(method, `/_sandbox/hubspot/${path}`, body);
-      return { status: res.status, body: (await res.json()) as unknown };
-    },
+    admin: (method, path, body) => call(method, `/_sandbox/hubspot/${path}`, body),
+    core: (method, path, body) => call(method, `/_sandbox/${path}`, body),
   };
 }
 

@@ -128,11 +128,12 @@ describe('HubSpot sandbox: contact batch upsert', () => {
   });
 
   it('answers 207 with per-record errors for an invalid email and an injected reject; the rest are applied', async () => {
-    hs.server.faults.add({
-      route: '/contacts/batch/upsert',
+    const fault = await hs.core('POST', 'faults', {
+      route: 'POST /crm/v3/objects/contacts/batch/upsert',
       rejectRecord: { nth: 3, code: 'VALIDATION_ERROR', message: 'Property value is invalid' },
       times: 1,
     });
+    expect(fault.status).toBe(201);
     const inputs = contactInputs(3);
     inputs[1] = { ...inputs[1]!, id: 'not-an-email' };
     const result = await hs.client.crm.contacts.batchApi.upsert({ inputs });
@@ -166,6 +167,10 @@ describe('HubSpot sandbox: contact batch upsert', () => {
         errors: [{ message: 'Property value is invalid', code: 'VALIDATION_ERROR' }],
         status: 'error',
       },
+    ]);
+    const log = (await hs.core('GET', 'requests')).body as Array<Record<string, unknown>>;
+    expect(log.map((e) => [e.method, e.path, e.status, e.records])).toEqual([
+      ['POST', '/crm/v3/objects/contacts/batch/upsert', 207, 3],
     ]);
   });
 
