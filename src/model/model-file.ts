@@ -144,7 +144,7 @@ async function notFound(modelsDir: string, name: string, dialect: Dialect): Prom
   return new PqlsyncError(
     'MODEL_NOT_FOUND',
     `model "${name}" not found in ${dir} (for ${dialect}); ${list}`,
-    { location: { model: name }, hint },
+    { hint },
   );
 }
 

@@ -118,7 +118,7 @@ describe('loadModel', () => {
     const err = await failure(loadModel(dir, 'pql_user', 'duckdb'));
     expect(err.code).toBe('MODEL_NOT_FOUND');
     expect(err.format()).toBe(
-      `model pql_user: model "pql_user" not found in ${dir} (for duckdb); available models: pqa_accounts, pql_users\n` +
+      `model "pql_user" not found in ${dir} (for duckdb); available models: pqa_accounts, pql_users\n` +
         '  hint: did you mean "pql_users"?',
     );
     const far = await failure(loadModel(dir, 'churn', 'duckdb'));
