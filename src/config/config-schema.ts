@@ -146,6 +146,8 @@ export const fileDestinationSchema = z.strictObject({
   type: z.literal('file'),
   /** Directory that receives one JSONL file of change records per run, relative to the project. (Default: `output`) */
   path: z.string().default('output'),
+  /** Change records per write (and per commit). (Default: 1000) */
+  batch_size: z.number().int().min(1).max(100_000).default(1000),
 });
 
 export const destinationSchema = z.discriminatedUnion('type', [

@@ -16,7 +16,7 @@ export async function createDestination(name: string, loaded: LoadedConfig): Pro
   }
   switch (config.type) {
     case 'file':
-      return new FileDestination(path.resolve(loaded.projectDir, config.path));
+      return new FileDestination(path.resolve(loaded.projectDir, config.path), config.batch_size);
     default:
       throw new PqlsyncError('DESTINATION_CONFIG_INVALID', `destination type '${config.type}' is not available in this build`, {
         location: { path: `destinations.${name}.type` },

@@ -81,7 +81,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--no-run', 'only generate or advance the data')
     .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
       const flags = globalFlags(cmd);
-      initCli(flags);
+      // The demo talks to a person: only warnings and errors as log lines, unless asked.
+      initCli({ ...flags, logLevel: flags.logLevel ?? 'warn' });
       try {
         const users = intFlag('--users', opts.users, 1, 20_000_000);
         const seed = intFlag('--seed', opts.seed, 0, 2 ** 31 - 1);

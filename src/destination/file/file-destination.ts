@@ -24,11 +24,12 @@ export class FileDestination implements Destination {
 
   constructor(
     private readonly dir: string,
+    private readonly batchSize = 1000,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   capabilities(_target: SyncTarget, _planned: number): DestinationCapabilities {
-    return { batchSize: 1000, modes: ['update', 'upsert', 'mirror'] };
+    return { batchSize: this.batchSize, modes: ['update', 'upsert', 'mirror'] };
   }
 
   async preflight(_target: SyncTarget): Promise<void> {
