@@ -19,7 +19,7 @@ section.vendor > h2 { font-size:16px; margin:0 0 12px; }
 .card h3 .count { float:right; font-weight:normal; }
 table { width:100%; border-collapse:collapse; }
 th, td { text-align:left; padding:6px 12px; border-bottom:1px solid var(--line); vertical-align:top; }
-th { font-weight:600; font-size:12px; color:var(--muted); }
+th { font-weight:600; font-size:12px; color:var(--muted); white-space:nowrap; }
 tr:last-child td { border-bottom:none; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; }
 td.text { white-space:pre-wrap; max-width:380px; color:#344054; }
