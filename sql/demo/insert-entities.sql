@@ -44,8 +44,8 @@ converting as (
   select
     *,
     case when is_internal then 0.0
-         else demo_sigmoid((case when initial_plan = 'trial' then -2.1 when is_personal then -5.0 else -4.3 end)
-                           + 1.5 * account_z)
+         else demo_sigmoid((case when initial_plan = 'trial' then -3.0 when is_personal then -6.2 else -5.6 end)
+                           + 2.6 * account_z)
     end as account_propensity
   from latent
 ),
@@ -95,7 +95,7 @@ select
   case when self_serve and initial_plan = 'trial'
          then created_at + to_seconds(cast(floor((6 + 14 * demo_u(account_idx, 0, 'acct.delay')) * 86400) as bigint))
        when self_serve
-         then created_at + to_seconds(cast(floor((3 - 45 * ln(1 - demo_u(account_idx, 0, 'acct.delay'))) * 86400) as bigint))
+         then created_at + to_seconds(cast(floor((3 - 30 * ln(1 - demo_u(account_idx, 0, 'acct.delay'))) * 86400) as bigint))
        when sales_led
          then created_at + to_seconds(cast(floor((20 + 160 * demo_u(account_idx, 0, 'acct.delay')) * 86400) as bigint))
   end as converts_at,
@@ -156,7 +156,7 @@ with base as (
     s.account_idx is not null and not coalesce(a.is_internal, false) and not coalesce(a.is_personal, false)
       and s.ordinal > 0 and s.user_idx < 50000 and (s.user_idx + getvariable('demo_seed')) % 2503 = 1000 as is_bot,
     case when s.account_idx is null then demo_n(s.user_idx, 0, 'user.z')
-         else 0.8 * a.account_z + 0.6 * demo_n(s.user_idx, 0, 'user.z') end as user_z,
+         else 0.85 * a.account_z + 0.5 * demo_n(s.user_idx, 0, 'user.z') end as user_z,
     cast(floor(demo_u(s.user_idx, 0, 'user.dept') * 8) as integer) as dept_i,
     demo_u(s.user_idx, 0, 'user.seniority') as u_seniority
   from demo_spawn_users s
@@ -166,9 +166,9 @@ shaped as (
   select
     *,
     case when is_bot then 'bot'
-         when 0.75 * user_z + 0.66 * demo_n(user_idx, 0, 'user.engagement') < 0.28 then 'never_returned'
-         when 0.75 * user_z + 0.66 * demo_n(user_idx, 0, 'user.engagement') < 1.3 then 'casual'
-         when 0.75 * user_z + 0.66 * demo_n(user_idx, 0, 'user.engagement') < 2.5 then 'regular'
+         when 0.9 * user_z + 0.45 * demo_n(user_idx, 0, 'user.engagement') < 0.28 then 'never_returned'
+         when 0.9 * user_z + 0.45 * demo_n(user_idx, 0, 'user.engagement') < 1.3 then 'casual'
+         when 0.9 * user_z + 0.45 * demo_n(user_idx, 0, 'user.engagement') < 2.5 then 'regular'
          else 'power' end as segment,
     case when is_personal then true
          when account_idx is null then demo_u(user_idx, 0, 'user.freemail.use') < 0.8
@@ -244,11 +244,13 @@ select
                       demo_u(user_idx, 0, 'user.source2')) end as signup_source,
   account_idx is not null and (ordinal = 0 or demo_u(user_idx, 0, 'user.admin') < 0.1) as is_admin,
   coalesce(account_country, demo_country(demo_u(user_idx, 0, 'user.country'))) as country,
+  -- days from signup until the user stops coming back; teams that never buy drift away 4x sooner
   case segment when 'never_returned' then 1
-               when 'casual' then 1 + cast(floor(-25 * ln(1 - demo_u(user_idx, 0, 'user.life'))) as integer)
-               when 'regular' then 1 + cast(floor(-120 * ln(1 - demo_u(user_idx, 0, 'user.life'))) as integer)
-               when 'power' then 1 + cast(floor(-400 * ln(1 - demo_u(user_idx, 0, 'user.life'))) as integer)
-               else 100000 end as lifespan_days
+               when 'bot' then 100000
+               else 1 + cast(floor(-ln(1 - demo_u(user_idx, 0, 'user.life'))
+                                   * (case segment when 'casual' then 25 when 'regular' then 120 else 400 end)
+                                   * (case when account_conversion_kind is null then 0.25 else 1.0 end)) as integer)
+  end as lifespan_days
 from addressed;
 
 insert into app.users

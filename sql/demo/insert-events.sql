@@ -2,7 +2,8 @@
 -- what they do is a hash of (seed, user, day), so a day's events do not depend on the window that made them:
 -- generating to day D and then advancing N days gives the same events as generating to day D + N.
 -- The latent propensity drives the engagement segment, events per day and the intent events; self-serve
--- converters (the account's first user) ramp up pricing and billing visits in the 21 days before buying.
+-- converting accounts ramp up (more active days, pricing and billing visits) in the 30 days before the
+-- account's first user buys.
 
 create or replace temp table demo_active_days as
 with window_days as (
@@ -14,6 +15,9 @@ users as (
     demo_day_num(t.signup_day) as signup_day,
     demo_day_num(t.signup_day) + t.lifespan_days as end_day,
     t.account_initial_plan,
+    -- a self-serve purchase: the whole team ramps up before it, the first user buys
+    case when t.account_conversion_kind = 'self_serve_upgrade'
+         then demo_day_num(cast(t.account_converts_at as date)) end as ramp_end_day,
     case when t.account_user_ordinal = 0 and t.account_conversion_kind = 'self_serve_upgrade'
          then demo_day_num(cast(t.account_converts_at as date)) end as conversion_day,
     case when t.account_initial_plan = 'trial' and t.account_user_ordinal = 0
@@ -26,13 +30,13 @@ candidate_days as (
   select u.*, d as day_num
   from users u, window_days w,
        range(greatest(u.signup_day, w.from_day),
-             least(w.to_day, greatest(u.end_day, coalesce(u.conversion_day + 1, 0)))) r(d)
+             least(w.to_day, greatest(u.end_day, coalesce(u.ramp_end_day + 1, 0)))) r(d)
 ),
 scored as (
   select
     *,
     isodow(demo_day_date(day_num)) >= 6 as weekend,
-    conversion_day is not null and day_num between conversion_day - 21 and conversion_day as in_ramp
+    ramp_end_day is not null and day_num between ramp_end_day - 30 and ramp_end_day as in_ramp
   from candidate_days
 )
 select
@@ -58,7 +62,8 @@ where day_num = signup_day
                       else (case segment when 'never_returned' then 0.0 when 'casual' then 0.22
                                          when 'regular' then 0.5 when 'power' then 0.85 else 0.35 end)
                            * (case when weekend then 0.4 else 1.0 end) end,
-                 case when in_ramp then 0.6 else 0.0 end);
+                 case when not in_ramp then 0.0 when segment = 'never_returned' then 0.15
+                      when segment = 'casual' then 0.4 else 0.7 end);
 
 -- Routine usage: event 0 of a day is the signup or the session start, the rest are feature use, projects,
 -- exports, API calls. event_id packs (user, day, sequence, slot) so ids are unique by construction.
@@ -130,15 +135,18 @@ chosen as (
   select *
   from intents
   where case event_type
-    when 'invite_sent' then u_intent < demo_sigmoid(user_z - 3.3)
+    when 'invite_sent' then u_intent < demo_sigmoid(user_z - 3.3) + (case when in_ramp then 0.1 else 0.0 end)
     -- the invitee accepts about half the time (same draw as the invite, so only after one)
-    when 'invite_accepted' then demo_u(user_idx, day_num * 16 + 1, 'intent') < 0.5 * demo_sigmoid(user_z - 3.3)
-    when 'integration_connected' then u_intent < demo_sigmoid(user_z - 4.6)
+    when 'invite_accepted' then demo_u(user_idx, day_num * 16 + 1, 'intent')
+                                < 0.5 * (demo_sigmoid(user_z - 3.3) + (case when in_ramp then 0.1 else 0.0 end))
+    when 'integration_connected' then u_intent < demo_sigmoid(user_z - 4.6) + (case when in_ramp then 0.03 else 0.0 end)
     when 'limit_hit' then u_intent < (case segment when 'power' then demo_sigmoid(user_z - 3.0)
                                                    when 'regular' then demo_sigmoid(user_z - 5.0) else 0.0 end)
-    when 'pricing_page_view' then u_intent < demo_sigmoid(user_z - 3.9) + (case when in_ramp then 0.5 else 0.0 end)
-    when 'billing_page_view' then u_intent < demo_sigmoid(user_z - 5.0) + (case when in_ramp then 0.25 else 0.0 end)
-    when 'checkout_started' then is_conversion_day or u_intent < demo_sigmoid(user_z - 6.3)
+                                     + (case when in_ramp then 0.08 else 0.0 end)
+    when 'pricing_page_view' then u_intent < demo_sigmoid(user_z - 3.9) + (case when in_ramp then 0.3 else 0.0 end)
+    when 'billing_page_view' then u_intent < demo_sigmoid(user_z - 5.0) + (case when in_ramp then 0.12 else 0.0 end)
+    when 'checkout_started' then is_conversion_day
+                                 or u_intent < demo_sigmoid(user_z - 6.3) + (case when in_ramp then 0.02 else 0.0 end)
     when 'contact_sales' then u_intent < demo_sigmoid(user_z - 8.2)
     when 'trial_started' then starts_trial
     when 'checkout_completed' then is_conversion_day

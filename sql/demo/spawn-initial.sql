@@ -13,8 +13,8 @@ candidates as (
   select
     j as account_idx,
     case when demo_u(j, 0, 'acct.single') < 0.66 then 1
-         -- 2 + a Lomax (Pareto II) draw with shape 1.25, capped at 500 users
-         else cast(least(500, 2 + floor(pow(1.0 - demo_u(j, 0, 'acct.tail'), -1.0 / 1.25) - 1.0)) as integer)
+         -- 2 + a Lomax (Pareto II) draw with shape 1.3, capped at 250 users
+         else cast(least(250, 2 + floor(pow(1.0 - demo_u(j, 0, 'acct.tail'), -1.0 / 1.3) - 1.0)) as integer)
     end as n_users
   from range(getvariable('demo_users')) r(j)
 ),
