@@ -247,7 +247,7 @@ class HubspotApi implements VendorApi {
       for (const [name, value] of Object.entries(given)) properties[name] = String(value);
       const id = this.store.takeId();
       Object.assign(properties, { [system.created]: now, [system.modified]: now, hs_object_id: id });
-      this.store.records[type].set(id, { id, properties, createdAt: now, updatedAt: now, archived: false });
+      this.store.insert(type, { id, properties, createdAt: now, updatedAt: now, archived: false });
       ids.push(id);
     }
     return json(201, { results: ids.map((id) => this.adminRecord(type, id)) }, ids.length);

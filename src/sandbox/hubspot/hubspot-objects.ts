@@ -690,14 +690,14 @@ export class ObjectRoutes {
       updatedAt: now,
       archived: false,
     };
-    this.store.records[type].set(id, record);
+    this.store.insert(type, record);
     this.associate(type, id, input);
     return record;
   }
 
   private update(type: ObjectType, record: HubspotRecord, input: WriteInput): HubspotRecord {
     const now = this.ctx.now().toISOString();
-    Object.assign(record.properties, input.values, { [SYSTEM_PROPERTIES[type].modified]: now });
+    this.store.assign(type, record, { ...input.values, [SYSTEM_PROPERTIES[type].modified]: now });
     record.updatedAt = now;
     this.associate(type, record.id, input);
     return record;

@@ -64,6 +64,8 @@ export class HubspotStore {
   groups: Record<ObjectType, PropertyGroup[]> = perType(standardGroups);
   owners: Owner[] = seededOwners();
   associations: AssociationEdge[] = [];
+  /** `type.property` → normalised value → ids of records that held it. */
+  private indexes = new Map<string, Map<string, Set<string>>>();
 
   takeId(): string {
     return String(this.nextId++);
@@ -79,16 +81,50 @@ export class HubspotStore {
     return record && !record.archived ? record : undefined;
   }
 
-  /** Live record whose `property` equals `value` (email compares case-insensitively, as HubSpot does). */
+  /**
+   * Live record whose `property` equals `value` (email compares case-insensitively, as HubSpot does).
+   * Looks up through an index per (type, property), built on first use and fed by `insert` and `assign`;
+   * an index entry is only a candidate, checked against the record, so stale entries do no harm.
+   */
   findBy(type: ObjectType, property: string, value: string): HubspotRecord | undefined {
     if (property === 'hs_object_id') return this.get(type, value);
-    const wanted = property === 'email' ? value.toLowerCase() : value;
-    for (const record of this.records[type].values()) {
-      if (record.archived) continue;
-      const have = record.properties[property];
-      if (have !== undefined && (property === 'email' ? have.toLowerCase() : have) === wanted) return record;
+    const wanted = normalise(property, value);
+    for (const id of this.indexFor(type, property).get(wanted) ?? []) {
+      const record = this.get(type, id);
+      const have = record?.properties[property];
+      if (record && have !== undefined && normalise(property, have) === wanted) return record;
     }
     return undefined;
+  }
+
+  /** Stores a new record. */
+  insert(type: ObjectType, record: HubspotRecord): void {
+    this.records[type].set(record.id, record);
+    this.indexRecord(type, record);
+  }
+
+  /** Sets property values on a stored record. */
+  assign(type: ObjectType, record: HubspotRecord, values: Record<string, string>): void {
+    Object.assign(record.properties, values);
+    this.indexRecord(type, record);
+  }
+
+  private indexFor(type: ObjectType, property: string): Map<string, Set<string>> {
+    const key = `${type}.${property}`;
+    let index = this.indexes.get(key);
+    if (!index) {
+      index = new Map();
+      this.indexes.set(key, index);
+      for (const record of this.records[type].values()) addToIndex(index, property, record);
+    }
+    return index;
+  }
+
+  private indexRecord(type: ObjectType, record: HubspotRecord): void {
+    for (const [key, index] of this.indexes) {
+      const dot = key.indexOf('.');
+      if (key.slice(0, dot) === type) addToIndex(index, key.slice(dot + 1), record);
+    }
   }
 
   live(type: ObjectType): HubspotRecord[] {
@@ -148,11 +184,25 @@ export class HubspotStore {
     const copy = structuredClone(state);
     this.nextId = copy.nextId;
     this.records = perType((type) => new Map(copy.records[type].map((r) => [r.id, r])));
+    this.indexes.clear();
     this.properties = copy.properties;
     this.groups = copy.groups;
     this.owners = copy.owners;
     this.associations = copy.associations.filter((e) => isObjectType(e.fromType) && isObjectType(e.toType));
   }
+}
+
+function normalise(property: string, value: string): string {
+  return property === 'email' ? value.toLowerCase() : value;
+}
+
+function addToIndex(index: Map<string, Set<string>>, property: string, record: HubspotRecord): void {
+  const value = record.properties[property];
+  if (value === undefined || value === '') return;
+  const key = normalise(property, value);
+  const ids = index.get(key);
+  if (ids) ids.add(record.id);
+  else index.set(key, new Set([record.id]));
 }
 
 function isStateFile(value: unknown): value is HubspotStateFile {
