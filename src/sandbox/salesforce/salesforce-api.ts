@@ -61,6 +61,11 @@ export interface SalesforceSandboxOptions {
 const MAX_COLLECTION_RECORDS = 200;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAX_CURSORS = 100;
+const ROLLED_BACK: SaveError = {
+  statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+  message: 'Record rolled back because not all records were valid and the request was using AllOrNone header',
+  fields: [],
+};
 
 interface SalesforceState {
   store: StoreState;
@@ -554,18 +559,10 @@ class SalesforceApi implements VendorApi {
       }
       return this.store.upsert(def.name, key, input);
     });
-    const anyFailed = outcomes.some((o) => !o.ok);
-    if (allOrNone && anyFailed) this.store.rollback();
-    else this.store.commit();
-    const rolledBack: SaveError = {
-      statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
-      message:
-        'Record rolled back because not all records were valid and the request was using AllOrNone header',
-      fields: [],
-    };
+    const rolledBack = this.finish(outcomes, allOrNone);
     const results = outcomes.map((o) => {
-      if (o.ok && allOrNone && anyFailed)
-        return { ...(op === 'update' ? { id: o.id } : {}), success: false, errors: [rolledBack] };
+      if (o.ok && rolledBack)
+        return { ...(op === 'update' ? { id: o.id } : {}), success: false, errors: [ROLLED_BACK] };
       if (o.ok)
         return { id: o.id, success: true, errors: [], ...(op === 'upsert' ? { created: o.created } : {}) };
       return { ...(o.id && op !== 'create' ? { id: o.id } : {}), success: false, errors: o.errors };
@@ -600,28 +597,21 @@ class SalesforceApi implements VendorApi {
         };
       return this.store.delete(id);
     });
-    const anyFailed = outcomes.some((o) => !o.ok);
-    if (allOrNone && anyFailed) this.store.rollback();
-    else this.store.commit();
+    const rolledBack = this.finish(outcomes, allOrNone);
     const results = outcomes.map((o, i) => {
       const id = normalizeId(ids[i]) ?? ids[i];
-      if (o.ok && allOrNone && anyFailed) {
-        return {
-          id,
-          success: false,
-          errors: [
-            {
-              statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK',
-              message:
-                'Record rolled back because not all records were valid and the request was using AllOrNone header',
-              fields: [],
-            },
-          ],
-        };
-      }
+      if (o.ok && rolledBack) return { id, success: false, errors: [ROLLED_BACK] };
       return o.ok ? { id: o.id, success: true, errors: [] } : { id, success: false, errors: o.errors };
     });
     return sfJson(200, results, ids.length);
+  }
+
+  /** Commits the writes, or rolls them all back when `allOrNone` and a record failed; true when rolled back. */
+  private finish(outcomes: WriteOutcome[], allOrNone: boolean): boolean {
+    const rollBack = allOrNone && outcomes.some((o) => !o.ok);
+    if (rollBack) this.store.rollback();
+    else this.store.commit();
+    return rollBack;
   }
 
   private retrieve(req: SandboxRequest, version: string, typeName: string): SandboxResponse {
