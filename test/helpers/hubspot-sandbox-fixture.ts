@@ -4,6 +4,7 @@
  * ApiException.
  */
 import { Client } from '@hubspot/api-client';
+import { afterEach, beforeEach } from 'vitest';
 import type { HubspotSandboxOptions } from '../../src/sandbox/hubspot/hubspot-api.js';
 import { startSandbox } from '../../src/sandbox/sandbox-server.js';
 import type { VendorApi } from '../../src/sandbox/sandbox-types.js';
@@ -73,6 +74,36 @@ export async function startHubspotFixture(options: HubspotSandboxOptions = {}): 
     raw,
     admin: (method, path, body) => call(method, `/_sandbox/hubspot/${path}`, body),
     core: (method, path, body) => call(method, `/_sandbox/${path}`, body),
+  };
+}
+
+/**
+ * Registers beforeEach/afterEach hooks that give every test a fresh sandbox; the returned fixture always
+ * points at the current test's sandbox.
+ */
+export function useHubspotFixture(options: HubspotSandboxOptions = {}): HubspotFixture {
+  let current: HubspotFixture | undefined;
+  beforeEach(async () => {
+    current = await startHubspotFixture(options);
+  });
+  afterEach(async () => {
+    await current?.server.close();
+    current = undefined;
+  });
+  const now = (): HubspotFixture => {
+    if (!current) throw new Error('the HubSpot fixture is only available inside a test');
+    return current;
+  };
+  return {
+    get server() {
+      return now().server;
+    },
+    get client() {
+      return now().client;
+    },
+    admin: (method, path, body) => now().admin(method, path, body),
+    core: (method, path, body) => now().core(method, path, body),
+    raw: (method, path, body) => now().raw(method, path, body),
   };
 }
 

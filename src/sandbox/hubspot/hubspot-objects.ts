@@ -100,17 +100,9 @@ export class ObjectRoutes {
 
   batchRead(type: ObjectType, req: SandboxRequest): SandboxResponse {
     const body = req.body;
-    const inputs = this.parseInputList(req);
-    if (!inputs.ok) return inputs.response;
-    const ids: string[] = [];
-    for (const input of inputs.value) {
-      if (!isPlainObject(input) || typeof input.id !== 'string') {
-        return this.invalidInput('each input needs a string "id"');
-      }
-      ids.push(input.id);
-    }
-    const duplicate = this.duplicateIds(ids);
-    if (duplicate) return duplicate;
+    const parsed = this.parseIdInputs(req);
+    if (!parsed.ok) return parsed.response;
+    const ids = parsed.value;
     const idProperty =
       isPlainObject(body) && typeof body.idProperty === 'string' ? body.idProperty : undefined;
     if (idProperty !== undefined && !this.store.property(type, idProperty)) {
@@ -206,17 +198,9 @@ export class ObjectRoutes {
   }
 
   batchArchive(type: ObjectType, req: SandboxRequest): SandboxResponse {
-    const inputs = this.parseInputList(req);
-    if (!inputs.ok) return inputs.response;
-    const ids: string[] = [];
-    for (const input of inputs.value) {
-      if (!isPlainObject(input) || typeof input.id !== 'string') {
-        return this.invalidInput('each input needs a string "id"');
-      }
-      ids.push(input.id);
-    }
-    const duplicate = this.duplicateIds(ids);
-    if (duplicate) return duplicate;
+    const parsed = this.parseIdInputs(req);
+    if (!parsed.ok) return parsed.response;
+    const ids = parsed.value;
     const now = this.ctx.now().toISOString();
     for (const id of ids) {
       const record = this.store.get(type, id);
@@ -358,6 +342,21 @@ export class ObjectRoutes {
       };
     }
     return { ok: true, value: body.inputs };
+  }
+
+  /** The ids of a read or archive batch: `{"inputs":[{"id"}]}`, at most 100, no duplicates. */
+  private parseIdInputs(req: SandboxRequest): Parsed<string[]> {
+    const inputs = this.parseInputList(req);
+    if (!inputs.ok) return inputs;
+    const ids: string[] = [];
+    for (const input of inputs.value) {
+      if (!isPlainObject(input) || typeof input.id !== 'string') {
+        return { ok: false, response: this.invalidInput('each input needs a string "id"') };
+      }
+      ids.push(input.id);
+    }
+    const duplicate = this.duplicateIds(ids);
+    return duplicate ? { ok: false, response: duplicate } : { ok: true, value: ids };
   }
 
   private parseWriteInputs(

@@ -2,21 +2,10 @@ import {
   PropertyCreateFieldTypeEnum,
   PropertyCreateTypeEnum,
 } from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  apiError,
-  correlationId,
-  startHubspotFixture,
-  type HubspotFixture,
-} from '../../helpers/hubspot-sandbox-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { apiError, correlationId, useHubspotFixture } from '../../helpers/hubspot-sandbox-fixture.js';
 
-let hs: HubspotFixture;
-beforeEach(async () => {
-  hs = await startHubspotFixture();
-});
-afterEach(async () => {
-  await hs.server.close();
-});
+const hs = useHubspotFixture();
 
 const pqlTier = {
   name: 'pql_tier',

@@ -1,18 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  apiError,
-  correlationId,
-  startHubspotFixture,
-  type HubspotFixture,
-} from '../../helpers/hubspot-sandbox-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { apiError, correlationId, useHubspotFixture } from '../../helpers/hubspot-sandbox-fixture.js';
 
-let hs: HubspotFixture;
-beforeEach(async () => {
-  hs = await startHubspotFixture();
-});
-afterEach(async () => {
-  await hs.server.close();
-});
+const hs = useHubspotFixture();
 
 function contactInputs(
   n: number,

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { startHubspotFixture, type HubspotFixture } from '../../helpers/hubspot-sandbox-fixture.js';
+import { expect, it } from 'vitest';
+import { useHubspotFixture } from '../../helpers/hubspot-sandbox-fixture.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -15,13 +15,7 @@ function block(language: string): string {
   return match[1];
 }
 
-let hs: HubspotFixture;
-beforeEach(async () => {
-  hs = await startHubspotFixture();
-});
-afterEach(async () => {
-  await hs.server.close();
-});
+const hs = useHubspotFixture();
 
 it('runs the README snippet with plain node against the sandbox and prints what the README shows', async () => {
   const { stdout } = await run(process.execPath, ['--input-type=module', '--eval', block('js')], {

@@ -2,22 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@hubspot/api-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSandbox } from '../../../src/sandbox/sandbox-server.js';
-import {
-  apiError,
-  correlationId,
-  startHubspotFixture,
-  type HubspotFixture,
-} from '../../helpers/hubspot-sandbox-fixture.js';
+import { apiError, correlationId, useHubspotFixture } from '../../helpers/hubspot-sandbox-fixture.js';
 
-let hs: HubspotFixture;
-beforeEach(async () => {
-  hs = await startHubspotFixture();
-});
-afterEach(async () => {
-  await hs.server.close();
-});
+const hs = useHubspotFixture();
 
 describe('HubSpot sandbox: single-object and lookup routes', () => {
   it('lists objects page by page and archives one with DELETE', async () => {

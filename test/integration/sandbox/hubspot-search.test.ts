@@ -1,15 +1,14 @@
 import { FilterOperatorEnum } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   apiError,
   correlationId,
   startHubspotFixture,
-  type HubspotFixture,
+  useHubspotFixture,
 } from '../../helpers/hubspot-sandbox-fixture.js';
 
-let hs: HubspotFixture;
+const hs = useHubspotFixture();
 beforeEach(async () => {
-  hs = await startHubspotFixture();
   // Five contacts created a minute apart: ids 100001..100005.
   const people: Array<[string, string, string]> = [
     ['ann@acme.com', 'lead', 'Acme'],
@@ -25,9 +24,6 @@ beforeEach(async () => {
     });
     hs.server.advance(60_000);
   }
-});
-afterEach(async () => {
-  await hs.server.close();
 });
 
 describe('HubSpot sandbox: search', () => {

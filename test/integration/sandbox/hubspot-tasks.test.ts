@@ -1,26 +1,17 @@
 import { AssociationSpecAssociationCategoryEnum } from '@hubspot/api-client/lib/codegen/crm/objects/tasks/index.js';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  apiError,
-  correlationId,
-  startHubspotFixture,
-  type HubspotFixture,
-} from '../../helpers/hubspot-sandbox-fixture.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { apiError, correlationId, useHubspotFixture } from '../../helpers/hubspot-sandbox-fixture.js';
 
 const HUBSPOT_DEFINED = AssociationSpecAssociationCategoryEnum.HubspotDefined;
 
-let hs: HubspotFixture;
+const hs = useHubspotFixture();
 beforeEach(async () => {
-  hs = await startHubspotFixture();
   await hs.client.crm.contacts.batchApi.create({
     inputs: [{ properties: { email: 'lead@example.com' }, associations: [] }],
   });
   await hs.client.crm.companies.batchApi.create({
     inputs: [{ properties: { name: 'Acme' }, associations: [] }],
   });
-});
-afterEach(async () => {
-  await hs.server.close();
 });
 
 function task(properties: Record<string, string>, associations: Array<{ id: string; typeId: number }> = []) {
