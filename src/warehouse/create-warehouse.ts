@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
+import { PostgresAdapter } from './postgres/postgres-adapter.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
 
 export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAdapter> {
@@ -15,6 +16,19 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         path: wh.path === ':memory:' ? wh.path : path.resolve(loaded.projectDir, wh.path),
         ...(wh.threads ? { threads: wh.threads } : {}),
         ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
+      });
+    case 'postgres':
+    case 'redshift':
+      return new PostgresAdapter({
+        dialect: wh.type,
+        ...(wh.url ? { url: wh.url } : {}),
+        ...(wh.host ? { host: wh.host } : {}),
+        ...(wh.port ? { port: wh.port } : {}),
+        ...(wh.database ? { database: wh.database } : {}),
+        ...(wh.user ? { user: wh.user } : {}),
+        ...(wh.password ? { password: wh.password } : {}),
+        ...(wh.ssl !== undefined ? { ssl: wh.ssl } : {}),
+        ...(wh.pool_max ? { poolMax: wh.pool_max } : {}),
       });
     default:
       throw new PqlsyncError('CONFIG_INVALID', `warehouse type '${wh.type}' is not available in this build`, {

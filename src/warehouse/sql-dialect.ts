@@ -23,6 +23,11 @@ export interface SqlDialect {
   rowHash(exprs: string[]): string;
   /** `CREATE [TEMP] TABLE name AS select`, replacing an existing one. */
   createTableAs(name: string, select: string, options?: { temporary?: boolean }): string;
+  /**
+   * Statements to run before `createTableAs` (Postgres and Redshift have no `create or replace table`, so the old
+   * table is dropped first). Empty where `createTableAs` replaces by itself.
+   */
+  beforeCreateTableAs(name: string, options?: { temporary?: boolean }): string[];
   /** Current timestamp expression. */
   now(): string;
   /** Placeholder for the parameter at 1-based `position` named `name`. */
@@ -47,10 +52,12 @@ export const duckdbDialect: SqlDialect = {
   rowHash: standardHash((e) => `cast(${e} as varchar)`),
   createTableAs: (name, select, options) =>
     `create or replace ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
+  beforeCreateTableAs: () => [],
   now: () => 'current_timestamp',
   placeholder: (name) => `$${name}`,
   namedParams: true,
-  inList: (expr, b, values) => `${expr} = any(${b.param(values, 'string[]')})`,
+  // A semi-join on the unnested list: hashed, unlike `= any(list)` which compares row by row.
+  inList: (expr, b, values) => `${expr} in (select unnest(${b.param(values, 'string[]')}))`,
 };
 
 export const postgresDialect: SqlDialect = {
@@ -64,16 +71,87 @@ export const postgresDialect: SqlDialect = {
   rowHash: standardHash((e) => `cast(${e} as text)`),
   createTableAs: (name, select, options) =>
     options?.temporary ? `create temp table ${name} as ${select}` : `create table ${name} as ${select}`,
+  beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
   now: () => 'now()',
   placeholder: (_name, position) => `$${position}`,
   namedParams: false,
   inList: (expr, b, values) => `${expr} = any(${b.param(values, 'string[]')}::text[])`,
 };
 
+/** One bind per value, for engines without array binds (Redshift, Snowflake's Node driver). */
+const expandedInList = (expr: string, b: SqlBuilder, values: readonly string[]): string =>
+  values.length === 0 ? '1 = 0' : `${expr} in (${values.map((v) => b.param(v, 'string')).join(', ')})`;
+
+/**
+ * Redshift: Postgres syntax without array binds, row constructors or `create or replace table`; an unsized
+ * VARCHAR is VARCHAR(256), so text columns get the maximum; `getdate()` instead of `now()`.
+ */
+export const redshiftDialect: SqlDialect = {
+  ...postgresDialect,
+  name: 'redshift',
+  types: { text: 'varchar(65535)', bigint: 'bigint', double: 'float8', boolean: 'boolean', timestamp: 'timestamptz' },
+  castText: (e) => `cast(${e} as varchar(65535))`,
+  rowHash: (exprs) =>
+    `md5(${exprs.map((e) => `nvl(cast(${e} as varchar(65535)), '\\\\N')`).join(` || '|' || `) || "''"})`,
+  now: () => 'getdate()',
+  inList: expandedInList,
+};
+
+/**
+ * BigQuery (GoogleSQL): backtick quoting, `@name` binds with explicit types, `md5` returning BYTES, a dataset
+ * as the state schema, and `create or replace [temp] table` (temp tables live in the adapter's session).
+ */
+export const bigqueryDialect: SqlDialect = {
+  name: 'bigquery',
+  types: { text: 'STRING', bigint: 'INT64', double: 'FLOAT64', boolean: 'BOOL', timestamp: 'TIMESTAMP' },
+  quote: (id) => `\`${id.replace(/[\\`]/g, (c) => `\\${c}`)}\``,
+  table(schema, table) {
+    return `${this.quote(schema)}.${this.quote(table)}`;
+  },
+  castText: (e) => `cast(${e} as STRING)`,
+  // BigQuery string literals treat backslash as an escape: '\\N' is the two characters \N.
+  rowHash: (exprs) =>
+    `to_hex(md5(${exprs.map((e) => `coalesce(cast(${e} as STRING), '\\\\N')`).join(` || '|' || `) || "''"}))`,
+  createTableAs: (name, select, options) =>
+    `create or replace ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
+  beforeCreateTableAs: () => [],
+  now: () => 'current_timestamp()',
+  placeholder: (name) => `@${name}`,
+  namedParams: true,
+  inList: (expr, b, values) => `${expr} in unnest(${b.param(values, 'string[]')})`,
+};
+
+const SNOWFLAKE_PLAIN = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/**
+ * Snowflake: plain identifiers stay unquoted (quoting makes them case-sensitive, and unquoted names are stored
+ * upper case), `:N` positional binds, no array binds in the Node driver, backslash escapes in strings.
+ */
+export const snowflakeDialect: SqlDialect = {
+  name: 'snowflake',
+  types: { text: 'VARCHAR', bigint: 'NUMBER(38,0)', double: 'FLOAT', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP_TZ' },
+  quote: (id) => (SNOWFLAKE_PLAIN.test(id) ? id : `"${id.replace(/"/g, '""')}"`),
+  table(schema, table) {
+    return `${this.quote(schema)}.${this.quote(table)}`;
+  },
+  castText: (e) => `cast(${e} as VARCHAR)`,
+  rowHash: (exprs) =>
+    `md5(${exprs.map((e) => `coalesce(cast(${e} as VARCHAR), '\\\\N')`).join(` || '|' || `) || "''"})`,
+  createTableAs: (name, select, options) =>
+    `create or replace ${options?.temporary ? 'temporary ' : ''}table ${name} as ${select}`,
+  beforeCreateTableAs: () => [],
+  now: () => 'current_timestamp()',
+  placeholder: (_name, position) => `:${position}`,
+  namedParams: false,
+  inList: expandedInList,
+};
+
 const dialects = new Map<Dialect, SqlDialect>([
   ['duckdb', duckdbDialect],
   ['postgres', postgresDialect],
-  ['redshift', { ...postgresDialect, name: 'redshift' }],
+  ['redshift', redshiftDialect],
+  ['bigquery', bigqueryDialect],
+  ['snowflake', snowflakeDialect],
 ]);
 
 /** Registers a dialect (warehouse adapters call this for theirs). */

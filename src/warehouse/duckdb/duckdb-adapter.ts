@@ -190,28 +190,24 @@ export class DuckdbAdapter implements WarehouseAdapter {
 
   async insertRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
     if (rows.length === 0) return;
-    // Bind parameters in slices keep the statement small; DuckDB prepares each slice once.
-    const slice = Math.max(1, Math.floor(2000 / Math.max(1, columns.length)));
+    // One statement per call: each column goes in as one LIST(VARCHAR) bind and is unnested side by side;
+    // DuckDB casts the text to the column types on insert.
+    const values: Record<string, DuckDBValue> = {};
+    const types: Record<string, DuckDBType> = {};
+    const selects = columns.map((c, i) => {
+      values[`c${i}`] = listValue(rows.map((r) => toText(r[i])));
+      types[`c${i}`] = LIST(VARCHAR);
+      return `unnest($c${i})`;
+    });
     const cols = columns.map((c) => this.quoteIdentifier(c)).join(', ');
-    for (let start = 0; start < rows.length; start += slice) {
-      const part = rows.slice(start, start + slice);
-      const values: DuckDBValue[] = [];
-      const tuples = part.map((row) => {
-        const ph = row.map((v) => {
-          values.push(toDuckdbValue(v));
-          return `$${values.length}`;
-        });
-        return `(${ph.join(', ')})`;
-      });
-      const text = `insert into ${this.quoteQualified(table)} (${cols}) values ${tuples.join(', ')}`;
-      await this.serial(async () => {
-        try {
-          await this.connection().run(text, values);
-        } catch (err) {
-          throw queryError(err, `insert into ${table}`);
-        }
-      });
-    }
+    const text = `insert into ${this.quoteQualified(table)} (${cols}) select ${selects.join(', ')}`;
+    await this.serial(async () => {
+      try {
+        await this.connection().run(text, values, types);
+      } catch (err) {
+        throw queryError(err, `insert into ${table}`);
+      }
+    });
   }
 
   async close(): Promise<void> {
@@ -315,10 +311,9 @@ function typeFor(t: BindType): DuckDBType | undefined {
   }
 }
 
-function toDuckdbValue(v: unknown): DuckDBValue {
+function toText(v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') return JSON.stringify(v);
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  return v as DuckDBValue;
+  return String(v);
 }

@@ -1,0 +1,410 @@
+/**
+ * PostgreSQL and Redshift through `pg` (node-postgres).
+ *
+ * Glossary:
+ * - main client: one pooled connection pinned for `query()`, so session state (temp tables of a `plan`) is
+ *   visible to every later statement. Streams and transactions each take a connection of their own.
+ * - cursor streaming: Postgres reads through a portal (pg-query-stream); Redshift can ignore a portal's row
+ *   limit (node-pg-cursor#14), so it uses `DECLARE ... CURSOR` + `FETCH FORWARD n` inside a transaction.
+ * - insertRows: Postgres sends one `insert ... select from unnest($1::type[], ...)` per slice (one round trip,
+ *   typed arrays); Redshift has no array binds, so it sends multi-row `insert ... values`.
+ *
+ * We bind with pg's `$N` directly and never use knex.raw: its named-binding regex also rewrites `:name` inside
+ * strings and comments (warehouses.md §5).
+ */
+import pg from 'pg';
+import QueryStream from 'pg-query-stream';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { registerSecret } from '../../errors/secrets.js';
+import type { BoundParam, BoundSql, QueryResult, Row, StreamOptions, WarehouseAdapter } from '../warehouse-adapter.js';
+
+export interface PostgresAdapterOptions {
+  /** `postgres` or `redshift`. (Default: postgres) */
+  dialect?: 'postgres' | 'redshift';
+  /** A connection URL; the fields below override its parts. */
+  url?: string;
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  ssl?: boolean;
+  /** Connections in the pool (the main one, plus streams and transactions). (Default: 4) */
+  poolMax?: number;
+}
+
+const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
+
+/** Row values as the WarehouseAdapter contract says: safe integers as numbers, dates as `YYYY-MM-DD`. */
+const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (format === 'binary') return pg.types.getTypeParser(oid, 'binary');
+    switch (oid) {
+      case OID.int8:
+        return (v: string) => {
+          const n = Number(v);
+          return Number.isSafeInteger(n) ? n : BigInt(v);
+        };
+      case OID.numeric:
+        return (v: string) => Number(v);
+      case OID.date:
+        return (v: string) => v;
+      case OID.timestamp:
+        // A timestamp without zone is read as UTC, never as the runner's local time.
+        return (v: string) => new Date(`${v.replace(' ', 'T')}Z`);
+      default:
+        return pg.types.getTypeParser(oid, 'text');
+    }
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const TRANSIENT_SQLSTATE = /^(08|40001|40P01|53|57P0[123])/;
+
+export class PostgresAdapter implements WarehouseAdapter {
+  readonly dialect: 'postgres' | 'redshift';
+  private pool: pg.Pool | undefined;
+  private main: pg.PoolClient | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly columnTypes = new Map<string, Map<string, string>>();
+
+  constructor(
+    private readonly options: PostgresAdapterOptions,
+    /** Set for the adapter handed to a transaction's callback: everything runs on this client. */
+    private readonly txClient?: pg.PoolClient,
+  ) {
+    this.dialect = options.dialect ?? 'postgres';
+  }
+
+  private get label(): string {
+    return this.dialect === 'redshift' ? 'Redshift' : 'Postgres';
+  }
+
+  async connect(): Promise<void> {
+    if (this.txClient || this.pool) return;
+    const o = this.options;
+    if (o.password) registerSecret(o.password);
+    if (o.url) {
+      const pw = safeUrlPassword(o.url);
+      if (pw) registerSecret(pw);
+    }
+    const pool = new pg.Pool({
+      ...(o.url ? { connectionString: o.url } : {}),
+      ...(o.host ? { host: o.host } : {}),
+      ...(o.port ? { port: o.port } : {}),
+      ...(o.database ? { database: o.database } : {}),
+      ...(o.user ? { user: o.user } : {}),
+      ...(o.password ? { password: o.password } : {}),
+      ...(o.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
+      max: o.poolMax ?? 4,
+      types: typeParsers,
+    });
+    // An idle client losing its connection must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    try {
+      this.main = await pool.connect();
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new PqlsyncError('WAREHOUSE_CONNECT_FAILED', `cannot connect to ${this.label} at ${this.where()}: ${messageOf(err)}`, {
+        cause: err,
+        hint: 'check warehouse.url (or host, port, database, user) and that the password env var is set',
+      });
+    }
+    this.pool = pool;
+  }
+
+  /** host:port/database without credentials, for messages. */
+  private where(): string {
+    const o = this.options;
+    let host = o.host;
+    let port = o.port;
+    let db = o.database;
+    if (o.url) {
+      try {
+        const u = new URL(o.url);
+        host ??= u.hostname;
+        port ??= u.port ? Number(u.port) : undefined;
+        db ??= u.pathname.replace(/^\//, '') || undefined;
+      } catch {
+        // an unparsable URL is reported by pg itself
+      }
+    }
+    return `${host ?? 'localhost'}:${port ?? 5432}/${db ?? ''}`;
+  }
+
+  private client(): pg.PoolClient {
+    const c = this.txClient ?? this.main;
+    if (!c) throw new PqlsyncError('INTERNAL', `${this.label} adapter used before connect()`);
+    return c;
+  }
+
+  /** One statement at a time on a client (pg queues too, but errors must not leak into the next statement). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async query(sql: BoundSql | string): Promise<QueryResult> {
+    const { text, values } = this.toPg(sql);
+    return this.serial(async () => {
+      try {
+        const res = await this.client().query({ text, values });
+        return {
+          rows: res.rows as Row[],
+          columns: (res.fields ?? []).map((f) => f.name),
+          ...(res.rowCount !== null ? { rowsAffected: res.rowCount } : {}),
+        };
+      } catch (err) {
+        throw this.queryError(err, text);
+      }
+    });
+  }
+
+  async *stream(sql: BoundSql | string, options: StreamOptions = {}): AsyncIterable<Row[]> {
+    const chunkSize = options.chunkSize ?? 2048;
+    const { text, values } = this.toPg(sql);
+    if (this.txClient || !this.pool) {
+      // Inside a transaction the statement runs on the transaction's client.
+      const { rows } = await this.query(sql);
+      for (let i = 0; i < rows.length; i += chunkSize) yield rows.slice(i, i + chunkSize);
+      return;
+    }
+    const client = await this.pool.connect();
+    try {
+      if (this.dialect === 'redshift') {
+        yield* this.fetchCursor(client, text, values, chunkSize);
+      } else {
+        yield* this.queryStream(client, text, values, chunkSize);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async *queryStream(client: pg.PoolClient, text: string, values: unknown[], chunkSize: number): AsyncIterable<Row[]> {
+    const qs = client.query(new QueryStream(text, values, { batchSize: chunkSize, highWaterMark: chunkSize }));
+    let pending: Row[] = [];
+    try {
+      for await (const row of qs as AsyncIterable<Row>) {
+        pending.push(row);
+        if (pending.length >= chunkSize) {
+          const out = pending;
+          pending = [];
+          yield out;
+        }
+      }
+    } catch (err) {
+      throw this.queryError(err, text);
+    } finally {
+      qs.destroy();
+    }
+    if (pending.length > 0) yield pending;
+  }
+
+  /** Redshift: an explicit cursor, read `chunkSize` rows per FETCH. */
+  private async *fetchCursor(client: pg.PoolClient, text: string, values: unknown[], chunkSize: number): AsyncIterable<Row[]> {
+    const run = async (t: string, v?: unknown[]) => {
+      try {
+        return await client.query({ text: t, ...(v ? { values: v } : {}) });
+      } catch (err) {
+        throw this.queryError(err, t);
+      }
+    };
+    await run('begin');
+    let open = false;
+    try {
+      await run(`declare pqlsync_stream no scroll cursor for ${text}`, values);
+      open = true;
+      // Redshift rejects a 1-row FETCH after a suspended portal (node-pg-cursor#55); read at least 2.
+      const n = Math.max(2, Math.trunc(chunkSize));
+      for (;;) {
+        const res = await run(`fetch forward ${n} from pqlsync_stream`);
+        if (res.rows.length > 0) yield res.rows as Row[];
+        if (res.rows.length < n) break;
+      }
+      await run('close pqlsync_stream');
+      open = false;
+      await run('commit');
+    } finally {
+      if (open) await client.query('rollback').catch(() => undefined);
+    }
+  }
+
+  async transaction<T>(fn: (tx: WarehouseAdapter) => Promise<T>): Promise<T> {
+    if (this.txClient) return fn(this);
+    if (!this.pool) throw new PqlsyncError('INTERNAL', `${this.label} adapter used before connect()`);
+    const client = await this.pool.connect();
+    const tx = new PostgresAdapter(this.options, client);
+    try {
+      await tx.query('begin');
+      const out = await fn(tx);
+      await tx.query('commit');
+      return out;
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  quoteIdentifier(name: string): string {
+    return pg.escapeIdentifier(name);
+  }
+
+  quoteQualified(name: string): string {
+    return name
+      .split('.')
+      .map((p) => this.quoteIdentifier(p))
+      .join('.');
+  }
+
+  async tableExists(schema: string, table: string): Promise<boolean> {
+    const { rows } = await this.query({
+      dialect: this.dialect,
+      sql: 'select count(*) as n from information_schema.tables where table_schema = $1 and table_name = $2',
+      params: [
+        { name: 'schema', type: 'string', value: schema },
+        { name: 'table', type: 'string', value: table },
+      ],
+    });
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  async ensureSchema(schema: string): Promise<void> {
+    await this.query(`create schema if not exists ${this.quoteIdentifier(schema)}`);
+  }
+
+  async insertRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const cols = columns.map((c) => this.quoteIdentifier(c)).join(', ');
+    const target = this.quoteQualified(table);
+    if (this.dialect === 'redshift') {
+      // No array binds on Redshift: multi-row VALUES, sliced well below its 16 MB statement limit and 32,767 binds.
+      const slice = Math.max(1, Math.floor(2000 / Math.max(1, columns.length)));
+      for (let start = 0; start < rows.length; start += slice) {
+        const values: unknown[] = [];
+        const tuples = rows.slice(start, start + slice).map((row) => {
+          const ph = row.map((v) => {
+            values.push(toPgValue(v));
+            return `$${values.length}`;
+          });
+          return `(${ph.join(', ')})`;
+        });
+        await this.query({ dialect: this.dialect, sql: `insert into ${target} (${cols}) values ${tuples.join(', ')}`, params: bindAll(values) });
+      }
+      return;
+    }
+    // Postgres: one array per column, unnested server side (typed from the table's own column types).
+    const types = await this.tableColumnTypes(table);
+    const arrays = columns.map((_c, i) => rows.map((r) => toPgValue(r[i])));
+    const unnest = columns
+      .map((c, i) => {
+        const t = types.get(c);
+        if (!t) throw new PqlsyncError('INTERNAL', `insertRows: table ${table} has no column ${c}`);
+        return `$${i + 1}::${t}[]`;
+      })
+      .join(', ');
+    await this.query({
+      dialect: this.dialect,
+      sql: `insert into ${target} (${cols}) select * from unnest(${unnest})`,
+      params: bindAll(arrays),
+    });
+  }
+
+  private async tableColumnTypes(table: string): Promise<Map<string, string>> {
+    const cached = this.columnTypes.get(table);
+    if (cached) return cached;
+    const { rows } = await this.query({
+      dialect: this.dialect,
+      sql: `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
+            where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped`,
+      params: [{ name: 'table', type: 'string', value: this.quoteQualified(table) }],
+    });
+    const types = new Map(rows.map((r) => [String(r.name), String(r.type)]));
+    this.columnTypes.set(table, types);
+    return types;
+  }
+
+  async estimateBytes(): Promise<number | undefined> {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.txClient) return;
+    await this.queue.catch(() => undefined);
+    this.main?.release();
+    this.main = undefined;
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  private toPg(sql: BoundSql | string): { text: string; values: unknown[] } {
+    if (typeof sql === 'string') return { text: sql, values: [] };
+    if (sql.dialect !== this.dialect) {
+      throw new PqlsyncError('INTERNAL', `${this.label} adapter got SQL compiled for ${sql.dialect}`);
+    }
+    return { text: sql.sql, values: sql.params.map(bindValue) };
+  }
+
+  private queryError(err: unknown, sql: string): PqlsyncError {
+    const code = typeof err === 'object' && err && 'code' in err ? String((err as { code: unknown }).code) : '';
+    const transient = TRANSIENT_SQLSTATE.test(code) || /Connection terminated|ECONNRESET|ECONNREFUSED/.test(messageOf(err));
+    return new PqlsyncError('WAREHOUSE_QUERY_FAILED', `${this.label}: ${messageOf(err)}`, {
+      cause: err,
+      ...(transient ? { kind: 'transient' as const } : {}),
+      details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql, ...(code ? { sqlstate: code } : {}) },
+    });
+  }
+}
+
+function bindAll(values: unknown[]): BoundParam[] {
+  // The values are already in pg's form; the type tag only documents them.
+  return values.map((value, i) => ({ name: `p${i + 1}`, type: 'string', value }));
+}
+
+/** A bound parameter in the form pg sends: Dates, numbers, strings, booleans and JS arrays. */
+function bindValue(p: BoundParam): unknown {
+  const v = p.value;
+  if (v === null || v === undefined) return null;
+  switch (p.type) {
+    case 'integer':
+      return typeof v === 'bigint' ? v.toString() : Math.trunc(Number(v));
+    case 'number':
+      return Number(v);
+    case 'boolean':
+      return Boolean(v);
+    case 'date':
+      return v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10);
+    case 'timestamp':
+      return v instanceof Date ? v : new Date(String(v));
+    case 'string[]':
+      return Array.isArray(v) ? v.map((x) => (x === null || x === undefined ? null : String(x))) : v;
+    case 'integer[]':
+      return Array.isArray(v) ? v.map((x) => (x === null || x === undefined ? null : String(x))) : v;
+    default:
+      return typeof v === 'string' ? v : p.type === 'string' && typeof v !== 'object' ? String(v) : v;
+  }
+}
+
+function toPgValue(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Date) return v;
+  if (typeof v === 'object' && !Array.isArray(v)) return JSON.stringify(v);
+  return v;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function safeUrlPassword(url: string): string | undefined {
+  try {
+    const pw = new URL(url).password;
+    return pw ? decodeURIComponent(pw) : undefined;
+  } catch {
+    return undefined;
+  }
+}
