@@ -1,8 +1,10 @@
 /**
  * Runs the compiled DuckDB output of the fixture models on a real in-memory DuckDB (through the DuckDB adapter),
- * so the golden SQL is known to parse, bind and compute what the model means.
+ * so the golden SQL is known to parse, bind and compute what the model means; and the example models in
+ * `models/` against the demo schema's (empty) tables.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../src/model/compile-model.js';
 import { listModels, loadModel } from '../../src/model/model-file.js';
@@ -10,6 +12,7 @@ import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { EXPECTED_ACCOUNTS, fixtureStatements } from './fixture-data.js';
 
 const FIXTURES = 'test/golden/fixtures/models';
+const DEMO_SCHEMA = 'sql/demo/schema.sql';
 const db = new DuckdbAdapter({ path: ':memory:' });
 
 beforeAll(async () => {
@@ -63,5 +66,25 @@ describe('fixture models on DuckDB', () => {
     }
     const accounts = compileModel(await loadModel(FIXTURES, 'pqa_accounts', 'duckdb'), { dialect: 'duckdb' });
     expect((await db.query(accounts)).rows.sort(byAccount)).toEqual(EXPECTED_ACCOUNTS);
+  });
+});
+
+describe.runIf(existsSync(DEMO_SCHEMA))('example models on DuckDB', () => {
+  it('every model in models/ compiles and runs with its defaults against the demo schema (empty tables)', async () => {
+    const demo = new DuckdbAdapter({ path: ':memory:' });
+    await demo.connect();
+    try {
+      // The demo schema file is plain statements separated by `;` at line ends.
+      const statements = readFileSync(DEMO_SCHEMA, 'utf8').split(/;\s*\n/);
+      for (const sql of statements.map((s) => s.trim()).filter(Boolean)) await demo.query(sql);
+      const names = await listModels('models');
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) {
+        const compiled = compileModel(await loadModel('models', name, 'duckdb'), { dialect: 'duckdb' });
+        await expect(demo.query(compiled), name).resolves.toMatchObject({ rows: [] });
+      }
+    } finally {
+      await demo.close();
+    }
   });
 });
