@@ -8,7 +8,7 @@
  * - route fault: latency, a status + body, or a connection reset applied before the vendor sees a request.
  * - request log: every vendor request with its status and record count (`GET /_sandbox/requests`).
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
@@ -157,7 +157,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       return send(res, { status: 200, body: await buildView(apis) });
     }
     if (path.startsWith('/_sandbox/')) {
-      if (req.headers.authorization !== `Bearer ${token}`) {
+      if (!sameSecret(req.headers.authorization, `Bearer ${token}`)) {
         return send(res, {
           status: 401,
           body: {
@@ -346,6 +346,13 @@ function send(res: ServerResponse, response: SandboxResponse): void {
   headers['Content-Length'] = String(Buffer.byteLength(payload));
   res.writeHead(response.status, headers);
   res.end(payload);
+}
+
+/** Compares a presented credential with the expected one in constant time. */
+function sameSecret(presented: string | undefined, expected: string): boolean {
+  const a = Buffer.from(presented ?? '');
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function isLoopbackHost(host: string | undefined, port: number): boolean {

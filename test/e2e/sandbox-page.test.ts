@@ -39,22 +39,20 @@ describe('sandbox page', () => {
   it('shows a lead synced through jsforce with its PQL fields, its task, and new records as they arrive', async () => {
     const conn = connect(sandbox);
     const users = await userIds(sandbox);
-    const [lead] = await conn
-      .sobject('Lead')
-      .upsert(
-        [
-          {
-            Product_User_Id__c: 'u_1',
-            FirstName: 'Maya',
-            LastName: 'Chen',
-            Company: 'Acme',
-            Email: 'maya@acme.test',
-            PQL_Score__c: 93,
-            PQL_Tier__c: 'hot',
-          },
-        ],
-        'Product_User_Id__c',
-      );
+    const [lead] = await conn.sobject('Lead').upsert(
+      [
+        {
+          Product_User_Id__c: 'u_1',
+          FirstName: 'Maya',
+          LastName: 'Chen',
+          Company: 'Acme',
+          Email: 'maya@acme.test',
+          PQL_Score__c: 93,
+          PQL_Tier__c: 'hot',
+        },
+      ],
+      'Product_User_Id__c',
+    );
     await conn.sobject('Task').create([
       {
         WhoId: lead?.id,
@@ -97,21 +95,19 @@ describe('sandbox page', () => {
       .getByText('leo@beta.test')
       .waitFor({ timeout: 15_000 });
 
-    await conn
-      .sobject('Lead')
-      .upsert(
-        [
-          {
-            Product_User_Id__c: 'u_2',
-            LastName: 'Roe',
-            Company: 'Beta',
-            Email: 'roe@beta.test',
-            PQL_Score__c: 71,
-            PQL_Tier__c: 'pql',
-          },
-        ],
-        'Product_User_Id__c',
-      );
+    await conn.sobject('Lead').upsert(
+      [
+        {
+          Product_User_Id__c: 'u_2',
+          LastName: 'Roe',
+          Company: 'Beta',
+          Email: 'roe@beta.test',
+          PQL_Score__c: 71,
+          PQL_Tier__c: 'pql',
+        },
+      ],
+      'Product_User_Id__c',
+    );
     await people.getByText('roe@beta.test').waitFor({ timeout: 15_000 });
     expect(errors).toEqual([]);
     await page.close();

@@ -51,6 +51,7 @@ describe('faults', () => {
   it('answers a matching route with the given status and body, once', async () => {
     const sandbox = await open({
       faults: [
+        { route: 'GET /limits', latencyMs: 5, times: 1 },
         {
           route: '/query',
           status: 400,
@@ -66,6 +67,9 @@ describe('faults', () => {
       'Your query request was running for too long.',
     ]);
     expect((await conn.query('SELECT Id FROM Lead')).totalSize).toBe(0);
+    // A latency-only fault delays the answer and lets the API answer as usual.
+    expect((await conn.limits()).DailyApiRequests).toEqual({ Max: 15000, Remaining: 14998 });
+    expect((await admin(sandbox, 'GET', '/_sandbox/faults')).body).toEqual({ faults: [] });
   });
 
   it('resets the connection, which jsforce reports for a POST it does not retry', async () => {
