@@ -79,6 +79,7 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
       count(*) over (partition by m.${d.quote(keyColumn)}) as ${DUPS}
     from (${body}\n) m`;
   try {
+    for (const stmt of d.beforeCreateTableAs(currentTable, { temporary: dry })) await wh.query(stmt);
     await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary: dry }) });
   } catch (err) {
     throw await explainModelFailure(options, err);
@@ -116,6 +117,7 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
       left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)
       where (c.${DUPS} is null or c.${DUPS} = 1)
         and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)`;
+  for (const stmt of d.beforeCreateTableAs(planTable, { temporary: dry })) await wh.query(stmt);
   await wh.query(d.createTableAs(planTable, diff, { temporary: dry }));
 
   const { rows: opRows } = await wh.query(

@@ -43,7 +43,13 @@ const standardHash = (castText: (e: string) => string) => (exprs: string[]) =>
 
 export const duckdbDialect: SqlDialect = {
   name: 'duckdb',
-  types: { text: 'varchar', bigint: 'bigint', double: 'double', boolean: 'boolean', timestamp: 'timestamptz' },
+  types: {
+    text: 'varchar',
+    bigint: 'bigint',
+    double: 'double',
+    boolean: 'boolean',
+    timestamp: 'timestamptz',
+  },
   quote: (id) => `"${id.replace(/"/g, '""')}"`,
   table(schema, table) {
     return `${this.quote(schema)}.${this.quote(table)}`;
@@ -62,7 +68,13 @@ export const duckdbDialect: SqlDialect = {
 
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
-  types: { text: 'text', bigint: 'bigint', double: 'double precision', boolean: 'boolean', timestamp: 'timestamptz' },
+  types: {
+    text: 'text',
+    bigint: 'bigint',
+    double: 'double precision',
+    boolean: 'boolean',
+    timestamp: 'timestamptz',
+  },
   quote: (id) => `"${id.replace(/"/g, '""')}"`,
   table(schema, table) {
     return `${this.quote(schema)}.${this.quote(table)}`;
@@ -89,7 +101,13 @@ const expandedInList = (expr: string, b: SqlBuilder, values: readonly string[]):
 export const redshiftDialect: SqlDialect = {
   ...postgresDialect,
   name: 'redshift',
-  types: { text: 'varchar(65535)', bigint: 'bigint', double: 'float8', boolean: 'boolean', timestamp: 'timestamptz' },
+  types: {
+    text: 'varchar(65535)',
+    bigint: 'bigint',
+    double: 'float8',
+    boolean: 'boolean',
+    timestamp: 'timestamptz',
+  },
   castText: (e) => `cast(${e} as varchar(65535))`,
   rowHash: (exprs) =>
     `md5(${exprs.map((e) => `nvl(cast(${e} as varchar(65535)), '\\\\N')`).join(` || '|' || `) || "''"})`,
@@ -129,7 +147,13 @@ const SNOWFLAKE_PLAIN = /^[A-Za-z_][A-Za-z0-9_$]*$/;
  */
 export const snowflakeDialect: SqlDialect = {
   name: 'snowflake',
-  types: { text: 'VARCHAR', bigint: 'NUMBER(38,0)', double: 'FLOAT', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP_TZ' },
+  types: {
+    text: 'VARCHAR',
+    bigint: 'NUMBER(38,0)',
+    double: 'FLOAT',
+    boolean: 'BOOLEAN',
+    timestamp: 'TIMESTAMP_TZ',
+  },
   quote: (id) => (SNOWFLAKE_PLAIN.test(id) ? id : `"${id.replace(/"/g, '""')}"`),
   table(schema, table) {
     return `${this.quote(schema)}.${this.quote(table)}`;

@@ -122,16 +122,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
     try {
       const names = result.columnNames();
       const kinds = result.columnTypes().map((t) => t.typeId);
-      let pending: Row[] = [];
+      const pending: Row[] = [];
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
         for (const r of chunk.convertRows(JSDuckDBValueConverter)) pending.push(toRow(names, kinds, r));
-        if (pending.length >= chunkSize) {
-          const out = pending;
-          pending = [];
-          yield out;
-        }
+        while (pending.length >= chunkSize) yield pending.splice(0, chunkSize);
       }
       if (pending.length > 0) yield pending;
     } finally {

@@ -16,7 +16,14 @@ import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
-import type { BoundParam, BoundSql, QueryResult, Row, StreamOptions, WarehouseAdapter } from '../warehouse-adapter.js';
+import type {
+  BoundParam,
+  BoundSql,
+  QueryResult,
+  Row,
+  StreamOptions,
+  WarehouseAdapter,
+} from '../warehouse-adapter.js';
 
 export interface PostgresAdapterOptions {
   /** `postgres` or `redshift`. (Default: postgres) */
@@ -104,10 +111,14 @@ export class PostgresAdapter implements WarehouseAdapter {
       this.main = await pool.connect();
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw new PqlsyncError('WAREHOUSE_CONNECT_FAILED', `cannot connect to ${this.label} at ${this.where()}: ${messageOf(err)}`, {
-        cause: err,
-        hint: 'check warehouse.url (or host, port, database, user) and that the password env var is set',
-      });
+      throw new PqlsyncError(
+        'WAREHOUSE_CONNECT_FAILED',
+        `cannot connect to ${this.label} at ${this.where()}: ${messageOf(err)}`,
+        {
+          cause: err,
+          hint: 'check warehouse.url (or host, port, database, user) and that the password env var is set',
+        },
+      );
     }
     this.pool = pool;
   }
@@ -181,8 +192,15 @@ export class PostgresAdapter implements WarehouseAdapter {
     }
   }
 
-  private async *queryStream(client: pg.PoolClient, text: string, values: unknown[], chunkSize: number): AsyncIterable<Row[]> {
-    const qs = client.query(new QueryStream(text, values, { batchSize: chunkSize, highWaterMark: chunkSize }));
+  private async *queryStream(
+    client: pg.PoolClient,
+    text: string,
+    values: unknown[],
+    chunkSize: number,
+  ): AsyncIterable<Row[]> {
+    const qs = client.query(
+      new QueryStream(text, values, { batchSize: chunkSize, highWaterMark: chunkSize }),
+    );
     let pending: Row[] = [];
     try {
       for await (const row of qs as AsyncIterable<Row>) {
@@ -202,7 +220,12 @@ export class PostgresAdapter implements WarehouseAdapter {
   }
 
   /** Redshift: an explicit cursor, read `chunkSize` rows per FETCH. */
-  private async *fetchCursor(client: pg.PoolClient, text: string, values: unknown[], chunkSize: number): AsyncIterable<Row[]> {
+  private async *fetchCursor(
+    client: pg.PoolClient,
+    text: string,
+    values: unknown[],
+    chunkSize: number,
+  ): AsyncIterable<Row[]> {
     const run = async (t: string, v?: unknown[]) => {
       try {
         return await client.query({ text: t, ...(v ? { values: v } : {}) });
@@ -291,7 +314,11 @@ export class PostgresAdapter implements WarehouseAdapter {
           });
           return `(${ph.join(', ')})`;
         });
-        await this.query({ dialect: this.dialect, sql: `insert into ${target} (${cols}) values ${tuples.join(', ')}`, params: bindAll(values) });
+        await this.query({
+          dialect: this.dialect,
+          sql: `insert into ${target} (${cols}) values ${tuples.join(', ')}`,
+          params: bindAll(values),
+        });
       }
       return;
     }
@@ -349,12 +376,17 @@ export class PostgresAdapter implements WarehouseAdapter {
   }
 
   private queryError(err: unknown, sql: string): PqlsyncError {
-    const code = typeof err === 'object' && err && 'code' in err ? String((err as { code: unknown }).code) : '';
-    const transient = TRANSIENT_SQLSTATE.test(code) || /Connection terminated|ECONNRESET|ECONNREFUSED/.test(messageOf(err));
+    const code =
+      typeof err === 'object' && err && 'code' in err ? String((err as { code: unknown }).code) : '';
+    const transient =
+      TRANSIENT_SQLSTATE.test(code) || /Connection terminated|ECONNRESET|ECONNREFUSED/.test(messageOf(err));
     return new PqlsyncError('WAREHOUSE_QUERY_FAILED', `${this.label}: ${messageOf(err)}`, {
       cause: err,
       ...(transient ? { kind: 'transient' as const } : {}),
-      details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql, ...(code ? { sqlstate: code } : {}) },
+      details: {
+        sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql,
+        ...(code ? { sqlstate: code } : {}),
+      },
     });
   }
 }

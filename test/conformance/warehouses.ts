@@ -1,0 +1,75 @@
+/**
+ * The warehouses the conformance suite runs against. Each entry starts what it needs once (a Postgres server,
+ * a local BigQuery or Snowflake sandbox) and hands out a fresh, empty warehouse per test.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
+import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
+import type { Dialect, WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
+import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+
+export interface WarehouseUnderTest {
+  name: string;
+  dialect: Dialect;
+  /** Once per suite. */
+  start(): Promise<void>;
+  /** A connected adapter on a fresh, empty warehouse. */
+  open(): Promise<WarehouseAdapter>;
+  /** Once per suite, after every adapter was closed. */
+  stop(): Promise<void>;
+  /** SQL types beyond SqlDialect.types that the type round trip needs. */
+  sqlTypes: { integer: string; numeric: string; date: string };
+}
+
+export function duckdbUnderTest(): WarehouseUnderTest {
+  let dir = '';
+  let n = 0;
+  return {
+    name: 'duckdb',
+    dialect: 'duckdb',
+    sqlTypes: { integer: 'integer', numeric: 'decimal(12,4)', date: 'date' },
+    async start() {
+      dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-conf-duckdb-'));
+    },
+    async open() {
+      const wh = new DuckdbAdapter({ path: path.join(dir, `wh${++n}.duckdb`) });
+      await wh.connect();
+      return wh;
+    },
+    async stop() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function postgresUnderTest(): WarehouseUnderTest {
+  let server: TestPostgres | undefined;
+  let n = 0;
+  return {
+    name: 'postgres',
+    dialect: 'postgres',
+    sqlTypes: { integer: 'integer', numeric: 'numeric(12,4)', date: 'date' },
+    async start() {
+      server = await startTestPostgres();
+    },
+    async open() {
+      if (!server) throw new Error('postgres not started');
+      const url = await server.createDatabase(`conformance_${process.pid}_${++n}`);
+      const wh = new PostgresAdapter({ url });
+      await wh.connect();
+      return wh;
+    },
+    async stop() {
+      await server?.stop();
+    },
+  };
+}
+
+/** Every warehouse the conformance suite runs against (`PQLSYNC_CONFORMANCE=duckdb,postgres` picks some). */
+export function conformanceWarehouses(): WarehouseUnderTest[] {
+  const all = [duckdbUnderTest(), postgresUnderTest()];
+  const only = process.env.PQLSYNC_CONFORMANCE?.split(',').map((s) => s.trim());
+  return only ? all.filter((w) => only.includes(w.name)) : all;
+}
