@@ -154,6 +154,14 @@ function renderParam(ctx: RenderContext, ref: SqlReference, name: string, shown:
   return typedPlaceholder(ctx.binder, name, bindType, value);
 }
 
+/** `now()`: the model's as_of date (bound) when it declares one and it is set, else the current timestamp. */
+function renderPointInTime(ctx: RenderContext): string {
+  const asOf = ctx.model.asOf;
+  const value = asOf === undefined ? null : ctx.values[asOf];
+  if (asOf === undefined || value === null || value === undefined) return renderNow(ctx.dialect);
+  return `CAST(${typedPlaceholder(ctx.binder, asOf, 'date', value)} AS TIMESTAMP)`;
+}
+
 function renderMacro(ctx: RenderContext, ref: SqlReference, macro: string, args: string[]): string {
   const shape = (message: string): string => {
     ctx.shapeIssues.push({ location: at(ctx, ref), message });
@@ -168,11 +176,11 @@ function renderMacro(ctx: RenderContext, ref: SqlReference, macro: string, args:
   };
   switch (macro) {
     case 'now':
-      return arity(0, 'now()') ? renderNow(ctx.dialect) : '';
+      return arity(0, 'now()') ? renderPointInTime(ctx) : '';
     case 'days_ago': {
       if (!arity(1, 'days_ago(n)')) return '';
       const arg = args[0] ?? '';
-      if (/^\d+$/.test(arg)) return renderDaysAgo(ctx.dialect, arg);
+      if (/^\d+$/.test(arg)) return renderDaysAgo(ctx.dialect, arg, renderPointInTime(ctx));
       if (!NAME.test(arg))
         return shape(`days_ago() expects an integer literal or an integer param, found "${arg}"`);
       const spec = lookup(ctx, ref, arg, arg);
@@ -184,7 +192,8 @@ function renderMacro(ctx: RenderContext, ref: SqlReference, macro: string, args:
         });
         return '';
       }
-      return renderDaysAgo(ctx.dialect, typedPlaceholder(ctx.binder, arg, 'integer', ctx.values[arg]));
+      const base = renderPointInTime(ctx);
+      return renderDaysAgo(ctx.dialect, typedPlaceholder(ctx.binder, arg, 'integer', ctx.values[arg]), base);
     }
     case 'hash_row': {
       if (args.length === 0)

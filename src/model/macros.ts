@@ -3,8 +3,9 @@
  * Jinja logic, no filters. Values reaching a macro are bound; only column names written in the model are
  * placed in the text.
  *
- * - `now()`: the current timestamp.
- * - `days_ago(n)`: the timestamp n days before now; n is an integer literal or an integer param (bound).
+ * - `now()`: the current timestamp; in a model that declares `as_of`, the as_of date (bound) when it is set, so
+ *   backtests see the past as "now".
+ * - `days_ago(n)`: the timestamp n days before `now()`; n is an integer literal or an integer param (bound).
  * - `hash_row(col, ...)`: md5 hex over the columns cast to text, `\N` for NULL, joined with `|` (warehouses.md §6).
  *   Hashes are not comparable across warehouses.
  * - `in_list(param)`: membership in a string[] param: `= ANY(...)`, `IN UNNEST(...)`, or `IN (:3, :4)` where the
@@ -21,19 +22,18 @@ export function renderNow(dialect: Dialect): string {
   return 'CURRENT_TIMESTAMP';
 }
 
-/** `days` is an integer literal or a typed placeholder. */
-export function renderDaysAgo(dialect: Dialect, days: string): string {
+/** `days` is an integer literal or a typed placeholder; `base` is the point in time (now, or the as_of date). */
+export function renderDaysAgo(dialect: Dialect, days: string, base: string = renderNow(dialect)): string {
   switch (dialect) {
     case 'duckdb':
-      return `(CURRENT_TIMESTAMP - to_days(${days}))`;
+      return `(${base} - to_days(${days}))`;
     case 'postgres':
-      return `(CURRENT_TIMESTAMP - make_interval(days => ${days}))`;
+      return `(${base} - make_interval(days => ${days}))`;
     case 'redshift':
-      return `DATEADD(day, -(${days}), GETDATE())`;
-    case 'bigquery':
-      return `TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL ${days} DAY)`;
     case 'snowflake':
-      return `DATEADD(day, -(${days}), CURRENT_TIMESTAMP())`;
+      return `DATEADD(day, -(${days}), ${base})`;
+    case 'bigquery':
+      return `TIMESTAMP_SUB(${base}, INTERVAL ${days} DAY)`;
   }
 }
 

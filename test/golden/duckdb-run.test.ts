@@ -59,6 +59,14 @@ describe('fixture models on DuckDB', () => {
     expect((await db.query(longAgo)).rows).toEqual([]);
   });
 
+  it('pql_users as of a past date scores the window before it (days_ago counts back from as_of)', async () => {
+    const asOf = new Date(Date.now() - 35 * 86_400_000).toISOString().slice(0, 10);
+    const model = await loadModel(FIXTURES, 'pql_users', 'duckdb');
+    const { rows } = await db.query(compileModel(model, { dialect: 'duckdb', vars: { as_of: asOf } }));
+    // Only u_warm's 9 events from 40 days ago fall in [as_of - 14 days, as_of).
+    expect(rows.map((r) => [r.user_id, r.events, r.tier])).toEqual([['u_warm', 9, 'warm']]);
+  });
+
   it('every fixture model runs on DuckDB with its defaults', async () => {
     for (const name of await listModels(FIXTURES)) {
       const compiled = compileModel(await loadModel(FIXTURES, name, 'duckdb'), { dialect: 'duckdb' });

@@ -181,6 +181,30 @@ describe('compileModel arrays and macros', () => {
     );
   });
 
+  it('counts now() and days_ago() from the as_of date when the model declares one and it is set', () => {
+    const dated = {
+      ...model(
+        { as_of: { type: 'date' }, days: { type: 'integer', default: 14 } },
+        '{{ now() }} {{ days_ago(days) }}',
+      ),
+      asOf: 'as_of',
+    };
+    expect(compile(dated, 'postgres').sql.trim()).toBe(
+      'CURRENT_TIMESTAMP (CURRENT_TIMESTAMP - make_interval(days => $1::integer))',
+    );
+    const back = compile(dated, 'postgres', { vars: { as_of: '2025-03-01' } });
+    expect(back.sql.trim()).toBe(
+      'CAST($1::date AS TIMESTAMP) (CAST($1::date AS TIMESTAMP) - make_interval(days => $2::integer))',
+    );
+    expect(back.params).toEqual([
+      { name: 'as_of', type: 'date', value: '2025-03-01' },
+      { name: 'days', type: 'integer', value: 14 },
+    ]);
+    expect(compile(dated, 'bigquery', { vars: { as_of: '2025-03-01' } }).sql.trim()).toBe(
+      'CAST(@as_of AS TIMESTAMP) TIMESTAMP_SUB(CAST(@as_of AS TIMESTAMP), INTERVAL @days DAY)',
+    );
+  });
+
   it('renders hash_row with a NULL sentinel per dialect', () => {
     const h = model({}, '{{ hash_row(score, c.tier) }}');
     expect(compile(h, 'duckdb').sql.trim()).toBe(
