@@ -59,7 +59,7 @@ export async function userIds(sandbox: RunningSandbox): Promise<Record<string, s
 
 /** Catches the error a promise rejects with (fails the test when it resolves). */
 export async function rejectionOf(
-  promise: Promise<unknown>,
+  promise: PromiseLike<unknown>,
 ): Promise<Error & { errorCode?: string; data?: unknown }> {
   try {
     await promise;
