@@ -9,7 +9,17 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { Destination } from './destination.js';
 import { FileDestination } from './file/file-destination.js';
 
-export async function createDestination(name: string, loaded: LoadedConfig): Promise<Destination> {
+/** Command-line settings that override a destination's config. */
+export interface DestinationOverrides {
+  /** `run --create-properties`: HubSpot creates missing properties. (Default: the config's setting) */
+  createProperties?: boolean;
+}
+
+export async function createDestination(
+  name: string,
+  loaded: LoadedConfig,
+  overrides: DestinationOverrides = {},
+): Promise<Destination> {
   const config: DestinationConfig | undefined = loaded.config.destinations[name];
   if (!config) {
     throw new PqlsyncError('CONFIG_INVALID', `destination '${name}' is not defined`, { location: { path: `destinations.${name}` } });
@@ -17,6 +27,15 @@ export async function createDestination(name: string, loaded: LoadedConfig): Pro
   switch (config.type) {
     case 'file':
       return new FileDestination(path.resolve(loaded.projectDir, config.path), config.batch_size);
+    case 'hubspot': {
+      // Loaded on demand, like Salesforce: only HubSpot syncs need @hubspot/api-client.
+      const { HubspotDestination } = await import('./hubspot/hubspot-destination.js');
+      return new HubspotDestination({
+        name,
+        config,
+        ...(overrides.createProperties ? { createProperties: true } : {}),
+      });
+    }
     default:
       throw new PqlsyncError('DESTINATION_CONFIG_INVALID', `destination type '${config.type}' is not available in this build`, {
         location: { path: `destinations.${name}.type` },
@@ -28,12 +47,15 @@ export async function createDestination(name: string, loaded: LoadedConfig): Pro
 export class DestinationPool {
   private readonly made = new Map<string, Promise<Destination>>();
 
-  constructor(private readonly loaded: LoadedConfig) {}
+  constructor(
+    private readonly loaded: LoadedConfig,
+    private readonly overrides: DestinationOverrides = {},
+  ) {}
 
   get(name: string): Promise<Destination> {
     let d = this.made.get(name);
     if (!d) {
-      d = createDestination(name, this.loaded);
+      d = createDestination(name, this.loaded, this.overrides);
       this.made.set(name, d);
     }
     return d;

@@ -1,0 +1,459 @@
+/**
+ * The HubSpot destination: writes a sync's changes to contacts, companies (or any object type with a unique
+ * property) through the real `@hubspot/api-client`, 100 inputs per batch call.
+ *
+ * - Matching: upserts by the sync's match property (`idProperty`): a property with `hasUniqueValue`
+ *   (`product_user_id`, `product_account_id`) or, for contacts, `email`. Company `domain` is not unique in
+ *   HubSpot, so it cannot be a match key.
+ * - Modes: `upsert` and `mirror` use `batch/upsert`; `update` uses `batch/update` by the match property and
+ *   never creates; a row that left the model in `mirror` mode is cleared with `batch/update` (never deleted,
+ *   never created just to be cleared).
+ * - Throttling: this destination owns its limiter (config `rate_limit`, default 100 requests / 10 s), because
+ *   one write can be two requests and preflight calls count too; a ten-secondly 429 pauses every request for
+ *   the `Retry-After` (else the window's length) and is thrown as transient so the batch writer retries; a
+ *   daily 429 stops the run. The client's own retries are off: they wait 10 s blindly, process-wide.
+ *
+ * Glossary:
+ * - input: one element of a batch body's `inputs`, `{idProperty, id, objectWriteTraceId, properties}`; the
+ *   trace id is the change's key, so a 207's errors name the record they belong to.
+ */
+import { Client } from '@hubspot/api-client';
+import Bottleneck from 'bottleneck';
+import { SYNC_MODES, type DestinationConfig } from '../../config/config-schema.js';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { registerSecret } from '../../errors/secrets.js';
+import type {
+  Change,
+  Destination,
+  DestinationCapabilities,
+  RecordOutcome,
+  SyncTarget,
+  WriteBatch,
+} from '../destination.js';
+import { errorBodyParts, hubspotError, readableMessage } from './hubspot-errors.js';
+import { checkProperties, describeDefinition, type PropertyDefinition } from './hubspot-properties.js';
+import { formatHubspotValue, type PropertyInfo } from './hubspot-values.js';
+
+export type HubspotDestinationConfig = Extract<DestinationConfig, { type: 'hubspot' }>;
+
+/** HubSpot's batch endpoints accept at most 100 inputs per request. */
+export const HUBSPOT_BATCH_SIZE = 100;
+/** Batches in flight at once; HubSpot's guidance keeps a private app near 4 concurrent requests. */
+const CONCURRENCY = 4;
+const DEFAULT_BASE_URL = 'https://api.hubapi.com';
+
+export interface HubspotDestinationOptions {
+  /** The destination's name in the config (named in errors). */
+  name: string;
+  config: HubspotDestinationConfig;
+  /** `--create-properties`: create missing properties whatever the config says. (Default: the config's `create_properties`) */
+  createProperties?: boolean;
+  /** Clock in milliseconds, for rate-limit pauses. (Default: Date.now) */
+  now?: () => number;
+  /** Waits out a rate-limit pause; tests move a sandbox clock instead. (Default: setTimeout) */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+type UpsertInput = {
+  idProperty: string;
+  id: string;
+  objectWriteTraceId: string;
+  properties: Record<string, string>;
+};
+interface Prepared {
+  change: Change;
+  input: UpsertInput;
+}
+interface BatchResult {
+  results: Array<{
+    id: string;
+    _new?: boolean;
+    objectWriteTraceId?: string;
+    properties: Record<string, string | null>;
+  }>;
+  errors?: Array<{
+    category: string;
+    message: string;
+    context?: Record<string, string[]>;
+    errors?: Array<{ code?: string }>;
+  }>;
+}
+
+export class HubspotDestination implements Destination {
+  readonly type = 'hubspot';
+  private readonly client: Client;
+  private readonly crm: { objects: Client['crm']['objects']; properties: Client['crm']['properties'] };
+  private readonly limiter: Bottleneck;
+  private readonly baseUrl: string;
+  private readonly createProperties: boolean;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** objectType → property name → info, from the last preflight. */
+  private readonly properties = new Map<string, Map<string, PropertyInfo>>();
+  private calls = 0;
+  private pausedUntil = 0;
+
+  constructor(private readonly options: HubspotDestinationOptions) {
+    const { config } = options;
+    registerSecret(config.access_token);
+    this.baseUrl = (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.createProperties = options.createProperties ?? config.create_properties;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.client = new Client({
+      accessToken: config.access_token,
+      basePath: this.baseUrl,
+      numberOfApiCallRetries: 0,
+    });
+    // The client's decorators are process-wide and bound when an API object is first touched: touch ours now,
+    // while they are the ones this client (retries off) set.
+    this.crm = { objects: this.client.crm.objects, properties: this.client.crm.properties };
+    void [
+      this.crm.objects.batchApi,
+      this.crm.properties.coreApi,
+      this.crm.properties.groupsApi,
+      this.crm.properties.batchApi,
+    ];
+    const limit = config.rate_limit ?? { requests: 100, per_ms: 10_000 };
+    this.limiter = new Bottleneck({
+      reservoir: limit.requests,
+      reservoirRefreshAmount: limit.requests,
+      reservoirRefreshInterval: limit.per_ms,
+    });
+  }
+
+  capabilities(_target: SyncTarget, _plannedChanges: number): DestinationCapabilities {
+    // No `rateLimit` here: the limiter above counts every request, which the writer cannot see.
+    return { batchSize: HUBSPOT_BATCH_SIZE, concurrency: CONCURRENCY, modes: SYNC_MODES };
+  }
+
+  async preflight(target: SyncTarget): Promise<void> {
+    const object = target.object;
+    const existing = await this.loadProperties(target);
+    const declared = this.options.config.properties?.[object] ?? {};
+    const check = checkProperties(target, existing, declared);
+    const group = this.options.config.property_group;
+    const lines = check.problems.map((p) => `  - ${p}`);
+    if (!this.createProperties) {
+      for (const d of check.missing) lines.push(`  - missing property ${describeDefinition(d)}`);
+    }
+    if (lines.length > 0) {
+      const hint =
+        check.missing.length > 0 && !this.createProperties
+          ? `set create_properties: true on destination '${this.options.name}' (or pass --create-properties) to create the missing properties in group '${group}', or create them in HubSpot as listed`
+          : 'fix the properties in HubSpot (Settings > Properties) or change the sync mapping';
+      throw new PqlsyncError(
+        'DESTINATION_PREFLIGHT_FAILED',
+        `HubSpot ${object} properties do not fit sync ${target.sync} (destination ${this.options.name}):\n${lines.join('\n')}`,
+        { location: { sync: target.sync, path: `syncs.${target.sync}.fields` }, hint },
+      );
+    }
+    if (check.missing.length > 0) {
+      await this.ensureGroup(target, group);
+      for (const info of await this.createMissing(target, group, check.missing))
+        existing.set(info.name, info);
+    }
+    this.properties.set(object, existing);
+  }
+
+  async write(batch: WriteBatch): Promise<RecordOutcome[]> {
+    const { target, changes } = batch;
+    let props = this.properties.get(target.object);
+    if (!props) {
+      await this.preflight(target);
+      props = this.properties.get(target.object) ?? new Map<string, PropertyInfo>();
+    }
+    const outcomes: RecordOutcome[] = [];
+    const upserts: Prepared[] = [];
+    const updates: Prepared[] = [];
+    const seen = new Map<string, string>();
+    for (const change of changes) {
+      const reject = (reason: string, code: string) =>
+        outcomes.push({ key: change.key, status: 'rejected', reason, code });
+      if (change.matchValue === '') {
+        reject(
+          `no value for the match property ${target.matchField} (model column ${target.matchColumn})`,
+          'MATCH_VALUE_MISSING',
+        );
+        continue;
+      }
+      const norm = normalizeMatch(target, change.matchValue);
+      const twin = seen.get(norm);
+      if (twin !== undefined) {
+        // HubSpot refuses a whole batch that names one id twice.
+        reject(
+          `${target.matchField} ${change.matchValue} is also the match value of record ${twin}`,
+          'DUPLICATE_MATCH_VALUE',
+        );
+        continue;
+      }
+      const properties: Record<string, string> = {};
+      const bad: string[] = [];
+      for (const [field, value] of Object.entries(change.values)) {
+        const info = props.get(field);
+        if (!info) {
+          bad.push(`${field}: not a ${target.object} property in HubSpot`);
+          continue;
+        }
+        const formatted = formatHubspotValue(value, info);
+        if (formatted.ok) properties[field] = formatted.text;
+        else bad.push(`${field}: ${formatted.reason}`);
+      }
+      if (bad.length > 0) {
+        reject(bad.join('; '), 'INVALID_VALUE');
+        continue;
+      }
+      seen.set(norm, change.key);
+      const input = {
+        idProperty: target.matchField,
+        id: change.matchValue,
+        objectWriteTraceId: change.key,
+        properties,
+      };
+      (target.mode === 'update' || change.kind === 'removed' ? updates : upserts).push({ change, input });
+    }
+    if (upserts.length > 0) outcomes.push(...(await this.send('upsert', target, upserts)));
+    if (updates.length > 0) outcomes.push(...(await this.send('update', target, updates)));
+    return outcomes;
+  }
+
+  apiCalls(): number {
+    return this.calls;
+  }
+
+  async close(): Promise<void> {
+    await this.limiter.stop({ dropWaitingJobs: false });
+  }
+
+  // ---- requests ----------------------------------------------------------------------------------------
+
+  /** Sends one request through the limiter, after any rate-limit pause; translates what it throws. */
+  private async request<T>(
+    request: string,
+    target: SyncTarget,
+    splittable: boolean,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await this.limiter.schedule(async () => {
+        const wait = this.pausedUntil - this.now();
+        if (wait > 0) await this.sleep(wait);
+        this.calls++;
+        return fn();
+      });
+    } catch (err) {
+      const e = hubspotError(err, {
+        destination: this.options.name,
+        request,
+        sync: target.sync,
+        baseUrl: this.baseUrl,
+        splittable,
+      });
+      if (e.code === 'DESTINATION_RATE_LIMITED') {
+        const waitMs = typeof e.details?.retryAfterMs === 'number' ? e.details.retryAfterMs : 10_000;
+        this.pausedUntil = Math.max(this.pausedUntil, this.now() + waitMs);
+      }
+      throw e;
+    }
+  }
+
+  private async send(
+    kind: 'upsert' | 'update',
+    target: SyncTarget,
+    items: Prepared[],
+  ): Promise<RecordOutcome[]> {
+    const object = target.object;
+    const body = { inputs: items.map((i) => i.input) };
+    const batchApi = this.crm.objects.batchApi;
+    const response: BatchResult = await this.request(
+      `POST /crm/v3/objects/${object}/batch/${kind}`,
+      target,
+      true,
+      async (): Promise<BatchResult> =>
+        kind === 'upsert' ? await batchApi.upsert(object, body) : await batchApi.update(object, body),
+    );
+    return this.outcomesOf(response, target, items);
+  }
+
+  /** One outcome per input: 207 errors by trace id (or id), results by trace id (or the match property). */
+  private outcomesOf(response: BatchResult, target: SyncTarget, items: Prepared[]): RecordOutcome[] {
+    const byKey = new Map(items.map((i) => [i.change.key, i]));
+    const byMatch = new Map(items.map((i) => [normalizeMatch(target, i.change.matchValue), i]));
+    const outcomes = new Map<string, RecordOutcome>();
+    const unattributed: string[] = [];
+    for (const error of response.errors ?? []) {
+      const context = error.context ?? {};
+      const keys = new Set<string>();
+      for (const k of context.objectWriteTraceId ?? []) if (byKey.has(k)) keys.add(k);
+      if (keys.size === 0) {
+        for (const id of context.ids ?? []) {
+          const item = byMatch.get(normalizeMatch(target, id));
+          if (item) keys.add(item.change.key);
+        }
+      }
+      const reason = `${error.category}: ${readableMessage(error.message)}`;
+      if (keys.size === 0) unattributed.push(reason);
+      for (const key of keys) {
+        const item = byKey.get(key);
+        if (error.category === 'OBJECT_NOT_FOUND' && item?.change.kind === 'removed') {
+          // Mirror mode clears a record that is not there: nothing to clear.
+          outcomes.set(key, { key, status: 'applied' });
+        } else if (error.category === 'OBJECT_NOT_FOUND' && target.mode === 'update') {
+          outcomes.set(key, {
+            key,
+            status: 'rejected',
+            reason: `no ${target.object} record has ${target.matchField} ${item?.change.matchValue ?? key} (mode update never creates records)`,
+            code: 'OBJECT_NOT_FOUND',
+          });
+        } else {
+          outcomes.set(key, {
+            key,
+            status: 'rejected',
+            reason,
+            code: error.errors?.[0]?.code ?? error.category,
+          });
+        }
+      }
+    }
+    for (const result of response.results) {
+      const traced = result.objectWriteTraceId;
+      const matched = result.properties[target.matchField];
+      const item =
+        (traced !== undefined ? byKey.get(traced) : undefined) ??
+        (matched ? byMatch.get(normalizeMatch(target, matched)) : undefined);
+      if (!item || outcomes.has(item.change.key)) continue;
+      outcomes.set(item.change.key, {
+        key: item.change.key,
+        status: 'applied',
+        destinationId: result.id,
+        ...(result._new !== undefined ? { created: result._new } : {}),
+      });
+    }
+    return items.map(({ change }) => {
+      const known = outcomes.get(change.key);
+      if (known) return known;
+      if (unattributed.length > 0) {
+        return {
+          key: change.key,
+          status: 'rejected',
+          reason: unattributed.join('; '),
+          code: 'HUBSPOT_ERROR',
+        };
+      }
+      return { key: change.key, status: 'retryable', reason: 'HubSpot returned no result for this record' };
+    });
+  }
+
+  // ---- properties --------------------------------------------------------------------------------------
+
+  private async loadProperties(target: SyncTarget): Promise<Map<string, PropertyInfo>> {
+    const object = target.object;
+    const response = await this.request(`GET /crm/v3/properties/${object}`, target, false, () =>
+      this.crm.properties.coreApi.getAll(object, false),
+    );
+    return new Map(response.results.map((p) => [p.name, propertyInfo(p)]));
+  }
+
+  private async ensureGroup(target: SyncTarget, group: string): Promise<void> {
+    const object = target.object;
+    const path = `/crm/v3/properties/${object}/groups`;
+    const groups = await this.request(`GET ${path}`, target, false, () =>
+      this.crm.properties.groupsApi.getAll(object),
+    );
+    if (groups.results.some((g) => g.name === group)) return;
+    try {
+      await this.request(`POST ${path}`, target, false, () =>
+        this.crm.properties.groupsApi.create(object, {
+          name: group,
+          label: group === 'pqlsync' ? 'PQL scores (pqlsync)' : group,
+          displayOrder: -1,
+        }),
+      );
+    } catch (err) {
+      // 409: created meanwhile by another run.
+      if (!(err instanceof PqlsyncError && err.details?.status === 409)) throw err;
+    }
+  }
+
+  private async createMissing(
+    target: SyncTarget,
+    group: string,
+    missing: PropertyDefinition[],
+  ): Promise<PropertyInfo[]> {
+    type CreateInput = Parameters<Client['crm']['properties']['batchApi']['create']>[1]['inputs'][number];
+    const inputs: CreateInput[] = missing.map((d) => ({
+      name: d.name,
+      label: d.label,
+      type: d.type as CreateInput['type'],
+      fieldType: d.fieldType as CreateInput['fieldType'],
+      groupName: group,
+      description: d.description,
+      hasUniqueValue: d.unique,
+      options: (d.type === 'bool' ? ['true', 'false'] : d.options).map((value, displayOrder) => ({
+        value,
+        label:
+          d.type === 'bool'
+            ? value === 'true'
+              ? 'Yes'
+              : 'No'
+            : value.charAt(0).toUpperCase() + value.slice(1),
+        displayOrder,
+        hidden: false,
+      })),
+    }));
+    const object = target.object;
+    const response = (await this.request(
+      `POST /crm/v3/properties/${object}/batch/create`,
+      target,
+      false,
+      () => this.crm.properties.batchApi.create(object, { inputs }),
+    )) as {
+      results: Parameters<typeof propertyInfo>[0][];
+      errors?: Array<{ category: string; message: string }>;
+    };
+    const failed = (response.errors ?? []).filter((e) => e.category !== 'OBJECT_ALREADY_EXISTS');
+    if (failed.length > 0) {
+      throw new PqlsyncError(
+        'DESTINATION_PREFLIGHT_FAILED',
+        `HubSpot refused to create ${object} properties for sync ${target.sync}:\n${failed.map((e) => `  - ${errorBodyParts(e).message}`).join('\n')}`,
+        { location: { sync: target.sync, path: `destinations.${this.options.name}.properties` } },
+      );
+    }
+    const created = response.results.map(propertyInfo);
+    if (created.length < missing.length) {
+      // Some existed already (another run created them): read them as they are.
+      const all = await this.loadProperties(target);
+      return missing.map((d) => all.get(d.name)).filter((p): p is PropertyInfo => p !== undefined);
+    }
+    return created;
+  }
+}
+
+/** The fields of a HubSpot property definition this destination reads. */
+function propertyInfo(p: {
+  name: string;
+  type: string;
+  fieldType: string;
+  groupName: string;
+  options: Array<{ value: string }>;
+  hasUniqueValue?: boolean;
+  calculated?: boolean;
+  externalOptions?: boolean;
+  modificationMetadata?: { readOnlyValue: boolean };
+}): PropertyInfo {
+  return {
+    name: p.name,
+    type: p.type,
+    fieldType: p.fieldType,
+    groupName: p.groupName,
+    options: p.options.map((o) => o.value),
+    hasUniqueValue: p.hasUniqueValue === true,
+    readOnly: p.modificationMetadata?.readOnlyValue === true || p.calculated === true,
+    externalOptions: p.externalOptions === true,
+  };
+}
+
+/** HubSpot compares emails without case; other unique values as they are. */
+function normalizeMatch(target: SyncTarget, value: string): string {
+  return target.matchField === 'email' ? value.trim().toLowerCase() : value;
+}
