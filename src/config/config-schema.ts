@@ -124,20 +124,6 @@ export const salesforceDestinationSchema = z.strictObject({
   retry: retrySchema.optional(),
 });
 
-/** A HubSpot property pqlsync may create (`destinations.<name>.properties.<object>.<property>`). */
-export const hubspotPropertySchema = z.strictObject({
-  type: z.enum(['string', 'number', 'date', 'datetime', 'enumeration', 'bool']),
-  /** HubSpot's fieldType. (Default: text, number, date, select or booleancheckbox, by type) */
-  field_type: z.string().optional(),
-  /** (Default: the name in words, e.g. `PQL score`) */
-  label: z.string().optional(),
-  /** Allowed values of an enumeration. */
-  options: z.array(z.string()).optional(),
-  /** hasUniqueValue: required for a match property; cannot be changed after creation. (Default: false) */
-  unique: z.boolean().optional(),
-  description: z.string().optional(),
-});
-
 export const hubspotDestinationSchema = z.strictObject({
   type: z.literal('hubspot'),
   access_token: z.string(),
@@ -152,14 +138,7 @@ export const hubspotDestinationSchema = z.strictObject({
     .optional(),
   /** Create missing properties (in `property_group`) during preflight. (Default: false) */
   create_properties: z.boolean().default(false),
-  /** Property group that created properties go in. (Default: pqlsync) */
   property_group: z.string().default('pqlsync'),
-  /**
-   * Definitions of properties to create, per object type (`contacts: { plan: { type: enumeration, options: [free, pro] } }`).
-   * Unlisted PQL names (`pql_score`, `pql_tier`, `product_user_id`, ...) follow pqlsync's conventions; others
-   * become text properties. (Default: none)
-   */
-  properties: z.record(z.string(), z.record(z.string(), hubspotPropertySchema)).optional(),
   retry: retrySchema.optional(),
 });
 
@@ -223,6 +202,41 @@ export const syncSchema = z.strictObject({
 });
 export type SyncConfig = z.infer<typeof syncSchema>;
 
+/** Settings of `pqlsync schedule` (the built-in daemon). */
+export const schedulerSchema = z.strictObject({
+  /** Syncs that may run at the same time in one daemon. (Default: 2) */
+  max_concurrent_syncs: z.number().int().min(1).default(2),
+  /** Seconds a run's lock lasts without a heartbeat; a dead holder's lock is taken over after it. (Default: 60) */
+  lock_lease_seconds: z.number().int().min(5).default(60),
+  /** On SIGTERM/SIGINT, seconds to let running batches finish and commit before exiting. (Default: 60) */
+  shutdown_grace_seconds: z.number().int().min(1).default(60),
+  /** IANA time zone for every sync's `schedule` that sets no `timezone`. (Default: UTC) */
+  timezone: z.string().default('UTC'),
+});
+export type SchedulerConfig = z.infer<typeof schedulerSchema>;
+
+/**
+ * Alerts to a Slack incoming webhook (any endpoint that accepts `{"text": ...}` JSON). A failed post is logged
+ * and never fails a run.
+ */
+export const alertsSchema = z.strictObject({
+  /** The webhook URL; put it in an env var: `webhook_url: ${PQLSYNC_ALERT_WEBHOOK}`. */
+  webhook_url: z.string().url(),
+  /** Post when a run fails. (Default: true) */
+  on_failure: z.boolean().default(true),
+  /** Post when more than this share (%) of the records a run sent was rejected. (Default: 5) */
+  rejected_pct: z.number().min(0).max(100).default(5),
+  /** Post the records whose tier became `hot_tier` in a run (immediate notification of hot PQLs). (Default: true) */
+  hot_pqls: z.boolean().default(true),
+  /** The tier value that counts as hot. (Default: hot) */
+  hot_tier: z.string().default('hot'),
+  /** At most this many hot records are listed in one message; the rest are counted. (Default: 20) */
+  max_listed: z.number().int().min(1).max(100).default(20),
+  /** Give up on a post after this many milliseconds. (Default: 5000) */
+  timeout_ms: z.number().int().min(100).max(60_000).default(5000),
+});
+export type AlertsConfig = z.infer<typeof alertsSchema>;
+
 export const projectConfigSchema = z.strictObject({
   version: z.literal(1).default(1),
   warehouse: warehouseSchema.default({ type: 'duckdb', path: 'pqlsync.duckdb' }),
@@ -237,14 +251,8 @@ export const projectConfigSchema = z.strictObject({
   destinations: z.record(z.string(), destinationSchema).default({}),
   syncs: z.record(syncName, syncSchema).default({}),
   /** Settings of `pqlsync schedule`. */
-  scheduler: z
-    .strictObject({
-      max_concurrent_syncs: z.number().int().min(1).default(2),
-      lock_lease_seconds: z.number().int().min(5).default(60),
-      shutdown_grace_seconds: z.number().int().min(1).default(60),
-    })
-    .optional(),
-  /** Alerts: a Slack-compatible incoming webhook (URL from env). */
-  alerts: z.unknown().optional(),
+  scheduler: schedulerSchema.optional(),
+  /** Alerts: a Slack-compatible incoming webhook (URL from env), on failures, rejections and new hot PQLs. */
+  alerts: alertsSchema.optional(),
 });
 export type ProjectConfig = z.infer<typeof projectConfigSchema>;

@@ -9,7 +9,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import type { z } from 'zod';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { isSecretEnvName, registerSecret } from '../errors/secrets.js';
-import { projectConfigSchema, type ProjectConfig } from './config-schema.js';
+import { alertsSchema, projectConfigSchema, schedulerSchema, type ProjectConfig } from './config-schema.js';
 
 export interface LoadedConfig {
   config: ProjectConfig;
@@ -229,7 +229,8 @@ function knownKeysAt(data: unknown, parts: (string | number)[]): string[] {
     return [];
   }
   if (head === 'state') return ['schema'];
-  if (head === 'scheduler') return ['max_concurrent_syncs', 'lock_lease_seconds', 'shutdown_grace_seconds'];
+  if (head === 'scheduler') return Object.keys(schedulerSchema.shape);
+  if (head === 'alerts') return Object.keys(alertsSchema.shape);
   return [];
 }
 

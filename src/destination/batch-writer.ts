@@ -30,6 +30,11 @@ export interface BatchWriterOptions {
   commit: (changes: Change[], outcomes: RecordOutcome[]) => Promise<void>;
   /** Called after each commit with running totals (progress bars). */
   onProgress?: (done: number) => void;
+  /**
+   * Graceful stop (the scheduler's SIGTERM): once aborted, no new batch is dispatched; batches already in flight
+   * finish and commit. (Default: none)
+   */
+  signal?: AbortSignal;
 }
 
 export interface BatchWriterResult {
@@ -41,6 +46,8 @@ export interface BatchWriterResult {
   notAttempted: number;
   /** The error that stopped the run (auth, daily limit...), if any. */
   stopError?: PqlsyncError;
+  /** True when `signal` stopped the writer before the stream ended. */
+  aborted?: boolean;
 }
 
 export async function writeChanges(
@@ -129,7 +136,7 @@ export async function writeChanges(
   };
 
   const process = async (changes: Change[]): Promise<void> => {
-    if (result.stopError) {
+    if (result.stopError || options.signal?.aborted) {
       result.notAttempted += changes.length;
       return;
     }
@@ -160,19 +167,24 @@ export async function writeChanges(
     const p = limit(() => process(changes)).finally(() => inFlight.delete(p));
     inFlight.add(p);
   };
+  const signal = options.signal;
   for await (const chunk of batches) {
     for (const change of chunk) {
       buffer.push(change);
-      if (buffer.length >= size) {
+      if (buffer.length >= size && !signal?.aborted) {
         dispatch(buffer);
         buffer = [];
       }
     }
     // Keep memory bounded: wait while more batches are queued than can run.
     while (inFlight.size > (capabilities.concurrency ?? 1) * 2) await Promise.race(inFlight);
-    if (result.stopError) break;
+    if (result.stopError || signal?.aborted) break;
   }
-  if (buffer.length > 0) dispatch(buffer);
+  if (signal?.aborted) {
+    // Not dispatched: planned again by the next run, since only committed outcomes move the snapshot.
+    result.aborted = true;
+    result.notAttempted += buffer.length;
+  } else if (buffer.length > 0) dispatch(buffer);
   await Promise.all(inFlight);
   await commitChain;
   if (result.stopError && !(result.stopError instanceof PqlsyncError)) {

@@ -6,13 +6,20 @@ import { randomUUID } from 'node:crypto';
 import type { DestinationConfig, SyncConfig } from '../config/config-schema.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { writeChanges, type RetryPolicy } from '../destination/batch-writer.js';
-import type { Change, Destination, FieldSpec, SyncTarget } from '../destination/destination.js';
+import type {
+  Change,
+  Destination,
+  FieldSpec,
+  RecordOutcome,
+  SyncTarget,
+} from '../destination/destination.js';
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
 import { loadModel } from '../model/model-file.js';
 import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { logger } from '../util/logger.js';
+import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 
 export const SUMMARY_STATUSES = ['success', 'partial', 'failed', 'planned'] as const;
@@ -55,6 +62,21 @@ export interface RunSyncOptions {
   retry?: Partial<RetryPolicy>;
   now?: () => Date;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Graceful stop: once aborted, a run that has not started does not start, and a running one stops dispatching
+   * batches, lets the batch in flight finish and commit, and ends `failed` with RUN_ABORTED. (Default: none)
+   */
+  signal?: AbortSignal;
+  /**
+   * Called with the compiled model before anything is locked or written; a returned text skips the run with that
+   * reason (the `--after-dbt` gate). (Default: none)
+   */
+  gate?: (info: { sync: string; model: string; sql: string }) => string | undefined;
+  /**
+   * Called once per committed batch with the applied changes whose tier became `tier` in this run (new hot PQLs
+   * for alerts). (Default: none)
+   */
+  tierWatch?: { tier: string; onEnter: (changes: Change[]) => void };
 }
 
 /** Builds the destination-side view of a sync from its config. */
@@ -127,6 +149,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   });
 
   let destination: Destination | undefined;
+  let workTables: string[] = [];
   try {
     const sync = config.syncs[name];
     if (!sync) {
@@ -140,6 +163,15 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     });
     const target = syncTarget(name, sync, model.key);
     store = new StateStore(options.warehouse, config.state.schema, now);
+    const blocked = options.gate?.({ sync: name, model: sync.model, sql: compiled.sql });
+    if (blocked !== undefined) {
+      throw new PqlsyncError('RUN_ABORTED', `not run: ${blocked}`, { location: { sync: name } });
+    }
+    if (options.signal?.aborted) {
+      throw new PqlsyncError('RUN_ABORTED', 'not run: pqlsync is shutting down', {
+        location: { sync: name },
+      });
+    }
 
     if (!dry) {
       await store.ensureStateTables();
@@ -158,6 +190,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       modelFile: model.bodyPath,
       dryRun: dry,
     });
+    workTables = plan.workTables;
     counts.added = plan.added;
     counts.changed = plan.changed;
     counts.removed = plan.removed;
@@ -224,18 +257,31 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         target,
         capabilities,
         retry: options.retry ?? retryFromConfig(config.destinations[sync.destination]),
+        ...(options.signal ? { signal: options.signal } : {}),
         commit: async (changes: Change[], outcomes) => {
+          const entered = options.tierWatch
+            ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, sync)
+            : [];
           await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, sync));
           if (Date.now() - sinceBeat > (lease * 1000) / 3) {
             await st.heartbeat(name, runId, lease);
             sinceBeat = Date.now();
           }
+          if (entered.length > 0) options.tierWatch?.onEnter(entered);
         },
         onProgress: (done) => options.onProgress?.(done, toSend),
       });
       counts.applied = result.applied;
       counts.rejected = result.rejected + result.retryable;
       stopError = result.stopError;
+      if (!stopError && result.aborted) {
+        const committed = result.applied + result.rejected + result.retryable;
+        stopError = new PqlsyncError(
+          'RUN_ABORTED',
+          `stopped by shutdown after ${committed} of ${toSend} records were written and committed; the rest is sent by the next run`,
+          { location: { sync: name } },
+        );
+      }
       apiCalls = destination.apiCalls();
     }
     await store.pruneResolvedFailures(name);
@@ -257,6 +303,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     log.error({ code: e.code, err: e.message }, 'run failed');
     return summary('failed', e);
   } finally {
+    if (store && workTables.length > 0) {
+      try {
+        await store.dropWorkTables(workTables);
+      } catch (err) {
+        log.warn({ err: toPqlsyncError(err).message }, 'could not drop the working tables');
+      }
+    }
     if (lockTaken && store) {
       try {
         await store.releaseLock(name, runId);
@@ -265,6 +318,29 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       }
     }
   }
+}
+
+/** Applied changes whose tier is `tier` now and was not in the snapshot before this batch. */
+async function tierEntered(
+  store: StateStore,
+  sync: string,
+  changes: readonly Change[],
+  outcomes: readonly RecordOutcome[],
+  tier: string,
+  config: SyncConfig,
+): Promise<Change[]> {
+  const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
+  const now = changes.filter((c) => c.kind !== 'removed' && applied.has(c.key) && tierOf(c, config) === tier);
+  if (now.length === 0) return [];
+  const b = new SqlBuilder(store.d);
+  const keys = now.map((c) => c.key);
+  const { rows } = await store.wh.query(
+    b.build(
+      `select key from ${store.snapshotTable(sync)} where tier = ${b.param(tier, 'string')} and ${store.d.inList('key', b, keys)}`,
+    ),
+  );
+  const already = new Set(rows.map((r) => String(r.key)));
+  return now.filter((c) => !already.has(c.key));
 }
 
 /** The tier stored in the snapshot: the model's tier column when the sync maps one. */

@@ -3,13 +3,13 @@
  * the scheduler call. A sync whose dependency failed is not run (its summary says so).
  */
 import type { LoadedConfig } from '../config/load-config.js';
-import { DestinationPool, type DestinationOverrides } from '../destination/create-destination.js';
+import { DestinationPool } from '../destination/create-destination.js';
 import type { RetryPolicy } from '../destination/batch-writer.js';
 import type { Destination } from '../destination/destination.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
-import { runSync, type RunSummary } from './run-sync.js';
+import { runSync, type RunSummary, type RunSyncOptions } from './run-sync.js';
 import { ZERO_COUNTS } from '../state/state-store.js';
 
 export interface RunSyncsOptions {
@@ -25,9 +25,11 @@ export interface RunSyncsOptions {
   warehouse?: WarehouseAdapter;
   /** Use this destination factory instead of the configured destinations (tests). */
   destination?: (name: string) => Promise<Destination>;
-  /** Command-line overrides of the configured destinations (`run --create-properties`). (Default: none) */
-  destinationOverrides?: DestinationOverrides;
   onSummary?: (summary: RunSummary) => void;
+  /** Passed to every runSync: graceful stop, the `--after-dbt` gate, hot-tier alerts. (Default: none) */
+  signal?: RunSyncOptions['signal'];
+  gate?: RunSyncOptions['gate'];
+  tierWatch?: (sync: string) => RunSyncOptions['tierWatch'];
   onProgress?: (sync: string, done: number, total: number) => void;
 }
 
@@ -67,7 +69,7 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
   const order = orderSyncs(loaded, options.syncs, options.all ?? false);
   const ownWarehouse = !options.warehouse;
   const warehouse = options.warehouse ?? (await createWarehouse(loaded));
-  const pool = new DestinationPool(loaded, options.destinationOverrides);
+  const pool = new DestinationPool(loaded);
   const summaries: RunSummary[] = [];
   try {
     if (ownWarehouse) await warehouse.connect();
@@ -90,6 +92,7 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
           },
         };
       } else {
+        const tierWatch = options.tierWatch?.(name);
         summary = await runSync({
           loaded,
           warehouse,
@@ -100,6 +103,9 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
           allowMassRemoval: options.allowMassRemoval ?? false,
           ...(options.retry ? { retry: options.retry } : {}),
           onProgress: (done, total) => options.onProgress?.(name, done, total),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.gate ? { gate: options.gate } : {}),
+          ...(tierWatch ? { tierWatch } : {}),
         });
       }
       if (summary.status === 'failed') failed.add(name);

@@ -7,11 +7,14 @@ import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
 import { runSyncs } from '../../runner/run-syncs.js';
 import { EXIT, globalFlags, initCli, loadProject, parseVars, printSummaries, reportError } from '../cli-context.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { WebhookAlerts } from '../../alerts/webhook-alerts.js';
+import { readDbtGate } from '../../scheduler/dbt-gate.js';
 
 interface RunFlags {
   all?: boolean;
   allowMassRemoval?: boolean;
   failOnRejectedPct?: string;
+  afterDbt?: string;
 }
 
 export function registerRunCommands(program: Command): void {
@@ -22,6 +25,7 @@ export function registerRunCommands(program: Command): void {
     .option('--all', 'run every enabled sync, in depends_on order')
     .option('--allow-mass-removal', 'let a mirror sync clear more than max_removed_pct of its records, or all of them')
     .option('--fail-on-rejected-pct <pct>', 'exit 1 instead of 3 when more than this share of sent records was rejected')
+    .option('--after-dbt <path>', 'skip syncs whose models read dbt nodes that failed in this run_results.json')
     .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
       process.exitCode = await runCommand(syncs, cmd, false);
     });
@@ -45,7 +49,14 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
     if (failPct !== undefined && (!Number.isFinite(failPct) || failPct < 0 || failPct > 100)) {
       throw new PqlsyncError('ARGS_INVALID', `--fail-on-rejected-pct must be a number from 0 to 100, got '${flags.failOnRejectedPct}'`);
     }
+    const gate = flags.afterDbt && !dryRun ? readDbtGate(flags.afterDbt) : undefined;
+    const alerts = loaded.config.alerts && !dryRun ? new WebhookAlerts(loaded.config.alerts) : undefined;
     const bar = progressBar(flags.json ?? false);
+    // SIGTERM (Airflow's task timeout, systemd, Kubernetes): finish and commit the batch in flight, then exit 1.
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
     const summaries = await runSyncs({
       loaded,
       syncs,
@@ -55,8 +66,15 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
       allowMassRemoval: flags.allowMassRemoval ?? false,
       onProgress: bar?.update,
       onSummary: () => bar?.stop(),
+      signal: stop.signal,
+      ...(gate ? { gate: (g) => gate.blockReason(g.model, g.sql) } : {}),
+      ...(alerts ? { tierWatch: (sync) => alerts.tierWatch(sync) } : {}),
+    }).finally(() => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
     });
     bar?.stop();
+    for (const s of summaries) await alerts?.afterRun(s, { quiet: stop.signal.aborted });
     printSummaries(summaries, flags);
     return exitWithRejectPolicy(summaries, failPct);
   } catch (err) {
