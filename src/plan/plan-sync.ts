@@ -47,11 +47,12 @@ export interface PlanSummary {
   /** Table names used (for streaming and cleanup). */
   currentTable: string;
   planTable: string;
+  /** Working-table names (without schema) to drop after the run. */
+  workTables: string[];
 }
 
 const KEY = '__pqlsync_key';
 const HASH = '__pqlsync_hash';
-const DUPS = '__pqlsync_n';
 const PK = '__pqlsync_pk';
 
 /** The hash input: a mapping signature (so a mapping change is visible) then the mapped columns by field name. */
@@ -67,29 +68,40 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const d = store.d;
   const wh = store.wh;
   const dry = options.dryRun ?? false;
-  const currentTable = dry ? d.quote(`pqlsync_plan_${target.sync}__current`) : store.currentTable(target.sync);
-  const planTable = dry ? d.quote(`pqlsync_plan_${target.sync}__plan`) : store.table(`${target.sync}__plan`);
+  const prefix = dry ? `pqlsync_plan_${target.sync}` : target.sync;
+  const work = (suffix: string) =>
+    dry && !d.scratchTable ? d.quote(`${prefix}__${suffix}`) : store.workTable(`${prefix}__${suffix}`);
+  const currentTable = work('current');
+  const planTable = work('plan');
+  const dupsTable = work('dups');
+  const temporary = dry && !d.scratchTable;
   const stateReady = await store.syncTablesExist(target.sync);
 
-  // 1. Materialise the model with key, hash and a duplicate count.
+  // 1. Materialise the model with its key as text and the row hash over the mapped fields.
   const { signature, columns } = hashColumns(target);
   const hashExpr = d.rowHash([`'${signature.replace(/'/g, "''")}'`, ...columns.map((c) => `m.${d.quote(c)}`)]);
   const body = stripTrailingSemicolons(model.sql);
-  const select = `select m.*, ${d.castText(`m.${d.quote(keyColumn)}`)} as ${KEY}, ${hashExpr} as ${HASH},
-      count(*) over (partition by m.${d.quote(keyColumn)}) as ${DUPS}
+  const select = `select m.*, ${d.castText(`m.${d.quote(keyColumn)}`)} as ${KEY}, ${hashExpr} as ${HASH}
     from (${body}\n) m`;
   try {
-    for (const stmt of d.beforeCreateTableAs(currentTable, { temporary: dry })) await wh.query(stmt);
-    await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary: dry }) });
+    for (const stmt of d.beforeCreateTableAs(currentTable, { temporary })) await wh.query(stmt);
+    await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary }) });
   } catch (err) {
     throw await explainModelFailure(options, err);
   }
 
   // 2. Invalid rows: null keys and duplicate keys are counted, sampled and never sent.
+  for (const stmt of d.beforeCreateTableAs(dupsTable, { temporary })) await wh.query(stmt);
+  await wh.query(
+    d.createTableAs(
+      dupsTable,
+      `select ${KEY}, count(*) as n from ${currentTable} where ${KEY} is not null group by ${KEY} having count(*) > 1`,
+      { temporary },
+    ),
+  );
   const { rows: countRows } = await wh.query(
-    `select count(*) as total,
-       sum(case when ${KEY} is null then 1 else 0 end) as null_keys,
-       sum(case when ${KEY} is not null and ${DUPS} > 1 then 1 else 0 end) as dup_rows
+    `select count(*) as total, sum(case when ${KEY} is null then 1 else 0 end) as null_keys,
+       (select sum(n) from ${dupsTable}) as dup_rows
      from ${currentTable}`,
   );
   const c0 = countRows[0] ?? {};
@@ -98,11 +110,7 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const dupRows = Number(c0.dup_rows ?? 0);
   const sampleDuplicateKeys =
     dupRows > 0
-      ? (
-          await wh.query(
-            `select ${KEY} as k from ${currentTable} where ${KEY} is not null and ${DUPS} > 1 group by ${KEY} order by ${KEY} limit 5`,
-          )
-        ).rows.map((r) => String(r.k))
+      ? (await wh.query(`select ${KEY} as k from ${dupsTable} order by ${KEY} limit 5`)).rows.map((r) => String(r.k))
       : [];
 
   // 3. Diff against the snapshot (+ failures) into the plan table.
@@ -115,10 +123,11 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
       from (select * from ${currentTable} where ${KEY} is not null) c
       full outer join ${snapshot} s on c.${KEY} = s.key
       left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)
-      where (c.${DUPS} is null or c.${DUPS} = 1)
+      left join ${dupsTable} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)
+      where dup.${KEY} is null
         and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)`;
-  for (const stmt of d.beforeCreateTableAs(planTable, { temporary: dry })) await wh.query(stmt);
-  await wh.query(d.createTableAs(planTable, diff, { temporary: dry }));
+  for (const stmt of d.beforeCreateTableAs(planTable, { temporary })) await wh.query(stmt);
+  await wh.query(d.createTableAs(planTable, diff, { temporary }));
 
   const { rows: opRows } = await wh.query(
     `select __pqlsync_op as op, count(*) as n,
@@ -140,6 +149,7 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
     retried: opRows.reduce((s, r) => s + Number(r.retried ?? 0), 0),
     currentTable,
     planTable,
+    workTables: ['current', 'plan', 'dups'].map((suffix) => `${prefix}__${suffix}`),
   };
 }
 

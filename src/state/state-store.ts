@@ -93,8 +93,19 @@ export class StateStore {
     return this.table(`${sync}__failures`);
   }
 
+  /** A per-run working table: in the dialect's scratch space when it has one, else in the state schema. */
+  workTable(name: string): string {
+    return this.d.scratchTable ? this.d.scratchTable(name) : this.table(name);
+  }
+
   currentTable(sync: string): string {
-    return this.table(`${sync}__current`);
+    return this.workTable(`${sync}__current`);
+  }
+
+  /** Drops a sync's per-run working tables when they live in scratch space (memory). */
+  async dropWorkTables(names: readonly string[]): Promise<void> {
+    if (!this.d.scratchTable) return;
+    for (const n of names) await this.wh.query(`drop table if exists ${this.workTable(n)}`);
   }
 
   /** Creates the schema and shared tables when missing, and upgrades an older layout. */

@@ -34,12 +34,20 @@ export interface SqlDialect {
   placeholder(name: string, position: number): string;
   /** True when a repeated name reuses one bind (named placeholders). */
   readonly namedParams: boolean;
+  /**
+   * Where per-run working tables (`<sync>__current`, `__plan`, `__dups`) live when not in the state schema:
+   * DuckDB keeps them in an in-memory attached database, rebuilt every run and never written to the file.
+   */
+  scratchTable?(name: string): string;
   /** `expr` is one of `values` (bound as an array, or one bind per value where the engine has no array binds). */
   inList(expr: string, b: SqlBuilder, values: readonly string[]): string;
 }
 
 const standardHash = (castText: (e: string) => string) => (exprs: string[]) =>
   `md5(${exprs.map((e) => `coalesce(${castText(e)}, '\\N')`).join(` || '|' || `) || "''"})`;
+
+/** The in-memory database the DuckDB adapter attaches for per-run working tables. */
+export const DUCKDB_SCRATCH = 'pqlsync_scratch';
 
 export const duckdbDialect: SqlDialect = {
   name: 'duckdb',
@@ -62,6 +70,7 @@ export const duckdbDialect: SqlDialect = {
   now: () => 'current_timestamp',
   placeholder: (name) => `$${name}`,
   namedParams: true,
+  scratchTable: (name) => `${DUCKDB_SCRATCH}.main."${name.replace(/"/g, '""')}"`,
   // A semi-join on the unnested list: hashed, unlike `= any(list)` which compares row by row.
   inList: (expr, b, values) => `${expr} in (select unnest(${b.param(values, 'string[]')}))`,
 };

@@ -26,6 +26,7 @@ import {
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { DUCKDB_SCRATCH } from '../sql-dialect.js';
 import type { BindType, BoundParam, BoundSql, QueryResult, Row, StreamOptions, WarehouseAdapter } from '../warehouse-adapter.js';
 
 export interface DuckdbAdapterOptions {
@@ -59,6 +60,8 @@ export class DuckdbAdapter implements WarehouseAdapter {
     try {
       this.instance = await DuckDBInstance.create(this.options.path, config);
       this.conn = await this.instance.connect();
+      // Per-run working tables live here: in memory, shared by this instance's connections, never on disk.
+      await this.conn.run(`attach if not exists ':memory:' as ${DUCKDB_SCRATCH}`);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const held = /Could not set lock on file|Conflicting lock/i.test(message);

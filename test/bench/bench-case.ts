@@ -1,0 +1,121 @@
+/**
+ * One bench case in its own process (so peak RSS is this case's): N users of model output, a first sync that
+ * streams N changes, then 2 % changed / 1 % added / 1 % removed, timing the plan against the raw diff SQL on the
+ * same engine, and an unchanged rerun. Prints one JSON line.
+ */
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load-config.js';
+import type { Destination, RecordOutcome, WriteBatch } from '../../src/destination/destination.js';
+import { planSync } from '../../src/plan/plan-sync.js';
+import { runSync, syncTarget } from '../../src/runner/run-sync.js';
+import { StateStore } from '../../src/state/state-store.js';
+import { createLogger, setLogger } from '../../src/util/logger.js';
+import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
+
+setLogger(createLogger({ level: 'silent' }));
+const users = Number(process.argv[2] ?? 100_000);
+
+/** Accepts everything, sends nothing: the bench measures pqlsync, not a CRM. */
+class NullDestination implements Destination {
+  readonly type = 'null';
+  calls = 0;
+  capabilities() {
+    return { batchSize: 10_000, modes: ['update', 'upsert', 'mirror'] as const };
+  }
+  async preflight() {}
+  async write(batch: WriteBatch): Promise<RecordOutcome[]> {
+    this.calls++;
+    return batch.changes.map((c) => ({ key: c.key, status: 'applied' as const }));
+  }
+  apiCalls() {
+    return this.calls;
+  }
+  async close() {}
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-bench-'));
+mkdirSync(path.join(dir, 'config'));
+mkdirSync(path.join(dir, 'models'));
+writeFileSync(
+  path.join(dir, 'models', 'scores.sql'),
+  `/*---\nname: scores\nkey: user_id\n---*/\nselect user_id, email, pql_score, pql_tier, reasons from bench.scores\n`,
+);
+writeFileSync(
+  path.join(dir, 'config', 'pqlsync.yml'),
+  `warehouse: { type: duckdb, path: wh.duckdb }
+destinations: { out: { type: file } }
+syncs:
+  users:
+    model: scores
+    destination: out
+    object: Lead
+    match: { field: Ext__c }
+    fields: { Email: email, PQL_Score__c: pql_score, PQL_Tier__c: pql_tier, PQL_Reasons__c: reasons }
+`,
+);
+const loaded = loadConfig(path.join(dir, 'config', 'pqlsync.yml'));
+const wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), threads: 2 });
+await wh.connect();
+await wh.query('create schema bench');
+await wh.query(`create table bench.scores as
+  select i as user_id, 'user' || i || '@example.com' as email, cast(hash(i) % 100 as integer) as pql_score,
+    case when hash(i) % 100 >= 70 then 'hot' when hash(i) % 100 >= 40 then 'pql' else 'nurture' end as pql_tier,
+    'created ' || (hash(i) % 20) || ' dashboards in 14 days; invited ' || (hash(i) % 5) || ' teammates' as reasons
+  from range(1, ${users + 1}) t(i)`);
+
+const dest = new NullDestination();
+const run = () => runSync({ loaded, warehouse: wh, syncName: 'users', destination: async () => dest });
+const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+  const t = performance.now();
+  const out = await fn();
+  return [out, performance.now() - t];
+};
+
+// 1. First sync: N changes streamed out of the warehouse and committed.
+const [first, firstMs] = await time(run);
+if (first.status !== 'success') throw new Error(JSON.stringify(first.error));
+const rssAfterFirst = process.resourceUsage().maxRSS * 1024;
+
+// 2. Move the data: 2 % changed, 1 % added, 1 % removed.
+await wh.query(`update bench.scores set pql_score = (pql_score + 1) % 100 where user_id % 50 = 0`);
+await wh.query(`delete from bench.scores where user_id % 100 = 1`);
+await wh.query(`insert into bench.scores select i, 'new' || i || '@example.com', 50, 'pql', 'new' from range(${users + 1}, ${users + 1 + Math.floor(users / 100)}) t(i)`);
+
+const store = new StateStore(wh, 'pqlsync_state');
+const model = { dialect: 'duckdb' as const, sql: 'select user_id, email, pql_score, pql_tier, reasons from bench.scores', params: [] };
+const target = syncTarget('users', loaded.config.syncs.users!, 'user_id');
+const [plan, planMs] = await time(() => planSync({ store, target, model, keyColumn: 'user_id', modelFile: 'models/scores.sql', dryRun: true }));
+
+// The raw diff SQL on the same engine: hash the model inline, full outer join the snapshot, materialise.
+const [, rawMs] = await time(() =>
+  wh.query(`create or replace temp table raw_plan as
+    with cur as (select cast(user_id as varchar) as pk, md5(concat_ws('|', coalesce(cast(email as varchar), '\\N'),
+      coalesce(cast(pql_score as varchar), '\\N'), coalesce(cast(pql_tier as varchar), '\\N'), coalesce(cast(reasons as varchar), '\\N'))) as h
+      from bench.scores)
+    select coalesce(c.pk, s.key) as pk, case when s.key is null then 'added' when c.pk is null then 'removed' else 'changed' end as op
+    from cur c full outer join pqlsync_state.users__snapshot s on c.pk = s.key
+    where s.key is null or c.pk is null or c.h <> s.row_hash`),
+);
+
+// 3. Apply those changes, then an unchanged rerun.
+const [second] = await time(run);
+const [third, unchangedMs] = await time(run);
+await wh.close();
+rmSync(dir, { recursive: true, force: true });
+console.log(
+  JSON.stringify({
+    users,
+    modelRows: plan.modelRows,
+    planned: plan.added + plan.changed + plan.removed,
+    planMs,
+    rawMs,
+    firstMs,
+    firstRowsPerSec: (first.counts.applied / firstMs) * 1000,
+    secondApplied: second.counts.applied,
+    unchangedMs,
+    unchangedApiCalls: third.apiCalls,
+    peakRssBytes: Math.max(rssAfterFirst, process.resourceUsage().maxRSS * 1024),
+  }),
+);

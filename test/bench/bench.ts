@@ -1,0 +1,51 @@
+/**
+ * `npm run bench`: speed and memory of the pipeline on DuckDB, one process per size, printed as a table.
+ * `npm run bench -- --10m` adds 10M users. Targets (issue 2): plan <= 1.3x the raw diff SQL; unchanged rerun
+ * of 1M users < 2 s; peak RSS <= 300 MB while streaming 1M changes.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const sizes = [100_000, 1_000_000, ...(process.argv.includes('--10m') ? [10_000_000] : [])];
+const caseFile = fileURLToPath(new URL('./bench-case.ts', import.meta.url));
+const tsx = import.meta.resolve('tsx');
+
+interface CaseResult {
+  users: number;
+  modelRows: number;
+  planned: number;
+  planMs: number;
+  rawMs: number;
+  firstMs: number;
+  firstRowsPerSec: number;
+  unchangedMs: number;
+  unchangedApiCalls: number;
+  peakRssBytes: number;
+}
+
+const results: CaseResult[] = [];
+for (const n of sizes) {
+  process.stderr.write(`bench: ${n.toLocaleString('en-US')} users...\n`);
+  const out = execFileSync(process.execPath, ['--import', tsx, caseFile, String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  results.push(JSON.parse(out.trim().split('\n').pop()!) as CaseResult);
+}
+
+const header = ['users', 'model rows', 'planned changes', 'plan ms', 'raw diff ms', 'ratio', 'first sync ms', 'rows/s', 'unchanged rerun ms', 'peak RSS MB'];
+const rows = results.map((r) => [
+  r.users.toLocaleString('en-US'),
+  r.modelRows.toLocaleString('en-US'),
+  r.planned.toLocaleString('en-US'),
+  r.planMs.toFixed(0),
+  r.rawMs.toFixed(0),
+  (r.planMs / r.rawMs).toFixed(2),
+  r.firstMs.toFixed(0),
+  Math.round(r.firstRowsPerSec).toLocaleString('en-US'),
+  r.unchangedMs.toFixed(0),
+  (r.peakRssBytes / 1e6).toFixed(0),
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i]!)).join(' | ') + ' |';
+console.log(line(header));
+console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+for (const r of rows) console.log(line(r));
+console.log('\ntargets: plan/raw <= 1.3; unchanged rerun of 1M users < 2000 ms; peak RSS <= 300 MB while streaming 1M changes');
