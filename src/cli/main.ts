@@ -9,6 +9,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRunsCommand } from './commands/runs.js';
+import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerScheduleCommand } from './commands/schedule.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerRunsCommand(program);
   registerScheduleCommand(program);
   registerDemoCommand(program);
+  registerSandboxCommand(program);
   return program;
 }
 
