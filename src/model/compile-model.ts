@@ -264,7 +264,8 @@ function replaceReferences(
 /**
  * Compiles `model` for `options.dialect`. Throws MODEL_INVALID (unterminated strings, bad `{{ }}`) or
  * MODEL_PARAM_INVALID (unknown names, missing or invalid values), each listing every problem found.
- * A trailing `;` is dropped so the SQL can be wrapped (`CREATE TABLE ... AS <sql>`).
+ * A trailing `;` is dropped and a trailing line comment ends with a newline, so the SQL can be wrapped
+ * (`CREATE TABLE ... AS (<sql>)`).
  */
 export function compileModel(model: ModelFile, options: CompileOptions): CompiledModel {
   const { dialect } = options;
@@ -292,7 +293,10 @@ export function compileModel(model: ModelFile, options: CompileOptions): Compile
     'fix the SQL at the lines shown',
   );
   throwModelIssues('MODEL_PARAM_INVALID', model.bodyPath, model.name, paramIssues, PARAM_HINT);
-  const sql = rendered.replace(/;\s*$/, '').trimEnd();
+  const trimmed = rendered.trimEnd().replace(/;$/, '').trimEnd();
+  // A trailing line comment would swallow whatever a caller appends (`(... -- note)`), so end its line.
+  const lastLine = trimmed.slice(trimmed.lastIndexOf('\n') + 1);
+  const sql = /--|#|\/\//.test(lastLine) ? `${trimmed}\n` : trimmed;
   return { model, dialect, sql, params: ctx.binder.params, values };
 }
 

@@ -85,6 +85,13 @@ describe('compileModel placeholders', () => {
     ]);
   });
 
+  it('drops a trailing semicolon and ends a trailing line comment, so the SQL can be wrapped', () => {
+    expect(compile(model({}, 'select 1;  \n\n'), 'duckdb').sql).toBe(`${'\n'.repeat(9)}select 1`);
+    expect(compile(model({}, 'select 1 -- last; \n'), 'duckdb').sql).toBe(
+      `${'\n'.repeat(9)}select 1 -- last\n`,
+    );
+  });
+
   it('binds an unset optional param as null', () => {
     const opt = model({ as_of: { type: 'date' } }, 'select :as_of');
     expect(compile(opt, 'postgres').params).toEqual([{ name: 'as_of', type: 'date', value: null }]);
