@@ -55,6 +55,12 @@ export interface HarnessOptions {
   destinationExtra?: string;
   /** Extra field mappings (YAML lines, 6 spaces indented). */
   fieldsExtra?: string;
+  /** Extra contact property definitions (YAML lines, 8 spaces indented). */
+  propertiesExtra?: string;
+  /** The model text. (Default: MODEL) */
+  model?: string;
+  /** SQL run after `src.users` is created. */
+  setupSql?: string[];
   createProperties?: boolean;
   rateLimitRequests?: number;
   token?: string;
@@ -99,7 +105,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     hubspot: { tenSecondlyLimit: 10_000, ...options.sandbox },
   });
   const project = tempProject('pqlsync-hubspot-');
-  project.writeModel('pql_contacts', MODEL);
+  project.writeModel('pql_contacts', options.model ?? MODEL);
   project.writeConfig(`
 warehouse: { type: duckdb, path: wh.duckdb }
 destinations:
@@ -112,7 +118,7 @@ destinations:
     properties:
       contacts:
         pql_last_seen_at: { type: datetime, label: Last seen in product }
-${options.destinationExtra ?? ''}
+${options.propertiesExtra ?? ''}${options.destinationExtra ?? ''}
 syncs:
   users:
     model: pql_contacts
@@ -133,6 +139,7 @@ ${FIELDS}${options.fieldsExtra ?? ''}`);
        cast(null as varchar) as owner_id
      from range(1, ${options.rows + 1}) t(i)`,
   );
+  for (const sql of options.setupSql ?? []) await wh.query(sql);
   let since = 0;
   const admin = async (method: string, path: string, body?: unknown): Promise<unknown> => {
     const res = await fetch(`${sandbox.url}${path}`, {
