@@ -1,0 +1,117 @@
+/**
+ * One Bulk API 2.0 ingest job, driven step by step through jsforce's IngestJobV2 so the polling is ours:
+ * create → upload our CSV → UploadComplete → poll with backoff until JobComplete (or a timeout, which aborts
+ * the job) → successful / failed / unprocessed results, mapped back to one outcome per change by the key column
+ * (results come back in any order).
+ */
+import { parse } from 'csv-parse/sync';
+import type { Connection } from 'jsforce';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import type { RecordOutcome } from '../destination.js';
+import { parseBulkError, recordFailure } from './salesforce-errors.js';
+
+export interface BulkJobOptions {
+  object: string;
+  operation: 'upsert' | 'update';
+  /** Upsert: the External ID field; also the column results are matched on. */
+  externalIdField?: string;
+  /** The CSV to upload (header + rows). */
+  csv: string;
+  /** The column whose value identifies a row in the results (the external id, or `Id` for updates). */
+  keyColumn: string;
+  /** Lower-cased key column value → change key. */
+  keys: ReadonlyMap<string, string>;
+  /** Give up (and abort the job) after this long. */
+  pollTimeoutMs: number;
+  /** First wait between status checks; doubles up to `maxPollIntervalMs`. (Default: 1,000) */
+  pollIntervalMs?: number;
+  /** (Default: 10,000) */
+  maxPollIntervalMs?: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+  /** Assignment rule Id for created Leads/Accounts (Bulk jobs ignore the Sforce-Auto-Assign header). */
+  assignmentRuleId?: string;
+}
+
+const FINAL_STATES = ['JobComplete', 'Failed', 'Aborted'];
+
+export async function runBulkJob(conn: Connection, options: BulkJobOptions): Promise<RecordOutcome[]> {
+  const job = conn.bulk2.createJob({
+    object: options.object,
+    operation: options.operation,
+    lineEnding: 'LF',
+    columnDelimiter: 'COMMA',
+    ...(options.externalIdField ? { externalIdFieldName: options.externalIdField } : {}),
+    ...(options.assignmentRuleId ? { assignmentRuleId: options.assignmentRuleId } : {}),
+  });
+  await job.open();
+  await job.uploadData(options.csv);
+  await job.close();
+
+  const started = options.now();
+  let interval = options.pollIntervalMs ?? 1000;
+  const maxInterval = options.maxPollIntervalMs ?? 10_000;
+  let info = await job.check();
+  while (!FINAL_STATES.includes(info.state)) {
+    const left = started + options.pollTimeoutMs - options.now();
+    if (left <= 0) {
+      await job.abort().catch(() => undefined);
+      throw new PqlsyncError(
+        'DESTINATION_REQUEST_FAILED',
+        `Bulk API 2.0 job ${job.id} (${options.operation} ${options.object}) did not finish within ${Math.round(options.pollTimeoutMs / 1000)}s (state ${info.state}); pqlsync aborted it`,
+        {
+          kind: 'system',
+          hint: 'nothing of this batch was committed, so the next run sends it again (upserts are idempotent); raise bulk_poll_timeout_ms if Salesforce is slow today',
+          details: { jobId: job.id },
+        },
+      );
+    }
+    await options.sleep(Math.min(interval, left));
+    interval = Math.min(maxInterval, interval * 2);
+    info = await job.check();
+  }
+  if (info.state !== 'JobComplete') {
+    throw new PqlsyncError(
+      'DESTINATION_REQUEST_FAILED',
+      `Bulk API 2.0 job ${job.id} (${options.operation} ${options.object}) ended ${info.state}${info.errorMessage ? `: ${info.errorMessage}` : ''}`,
+      { kind: 'config', details: { jobId: job.id } },
+    );
+  }
+
+  const outcomes = new Map<string, RecordOutcome>();
+  const keyOf = (row: Record<string, string>): string | undefined =>
+    options.keys.get(String(row[options.keyColumn] ?? row.sf__Id ?? '').toLowerCase());
+  for (const row of readCsv(await job.getSuccessfulResults(true))) {
+    const key = keyOf(row);
+    if (key)
+      outcomes.set(key, {
+        key,
+        status: 'applied',
+        destinationId: row.sf__Id ?? '',
+        created: row.sf__Created === 'true',
+      });
+  }
+  for (const row of readCsv(await job.getFailedResults(true))) {
+    const key = keyOf(row);
+    if (key) outcomes.set(key, recordFailure(key, [parseBulkError(row.sf__Error ?? '')]));
+  }
+  const unprocessed = await job.getUnprocessedRecords(true);
+  for (const row of readCsv(typeof unprocessed === 'string' ? unprocessed : '')) {
+    const key = keyOf(row);
+    if (key)
+      outcomes.set(key, { key, status: 'retryable', reason: `not processed by Bulk API 2.0 job ${job.id}` });
+  }
+  return [...options.keys.values()].map(
+    (key) =>
+      outcomes.get(key) ?? {
+        key,
+        status: 'retryable',
+        reason: `Bulk API 2.0 job ${job.id} returned no result for this record`,
+      },
+  );
+}
+
+function readCsv(text: string): Array<Record<string, string>> {
+  if (!text || !text.trim()) return [];
+  return parse(text, { columns: true, skip_empty_lines: true, bom: true }) as Array<Record<string, string>>;
+}

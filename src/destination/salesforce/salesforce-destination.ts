@@ -1,0 +1,401 @@
+/**
+ * The Salesforce destination: writes a sync's changes to Leads, Contacts, Accounts (any object) through the REST
+ * API with jsforce, the way the established reverse-ETL tools do.
+ *
+ * Glossary:
+ * - collections path: sObject Collections, 200 records per call, `allOrNone: false`, one result per record, for
+ *   change sets up to `bulk_threshold`.
+ * - bulk path: Bulk API 2.0 ingest jobs with a CSV built by us, for change sets above `bulk_threshold`.
+ * - upsert group: added/changed rows in upsert and mirror mode, upserted by the External ID match field.
+ * - update group: rows that must never create a record (every row in update mode; removed rows in mirror mode):
+ *   their record Ids are looked up by the match field (SOQL `IN`, in chunks), then updated by Id.
+ *
+ * Per-record errors come back as outcomes; whole-request errors are thrown as PqlsyncErrors (see
+ * salesforce-errors.ts) for the shared batch writer, which retries with backoff and jitter (jsforce never
+ * retries POST/PATCH), splits, or stops the run.
+ */
+import type { Connection, QueryResult } from 'jsforce';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import type {
+  Change,
+  Destination,
+  DestinationCapabilities,
+  RecordOutcome,
+  SyncTarget,
+  WriteBatch,
+} from '../destination.js';
+import { runBulkJob } from './salesforce-bulk.js';
+import {
+  createSession,
+  type SalesforceDestinationConfig,
+  type SalesforceSession,
+} from './salesforce-connection.js';
+import { recordFailure, requestError, type RecordError } from './salesforce-errors.js';
+import { checkTarget, type DescribedField } from './salesforce-preflight.js';
+import { buildCsv, formatRecord, soqlString } from './salesforce-values.js';
+
+/** sObject Collections accept at most 200 records per call. */
+export const COLLECTION_SIZE = 200;
+/** Records per Bulk API 2.0 job: Salesforce processes jobs in internal batches of 10,000 records. */
+export const BULK_JOB_SIZE = 10_000;
+/** Match values per SOQL `IN (...)`: the query travels in the URL, so keep it to a few hundred values. */
+const SOQL_IN_CHUNK = 200;
+/** Collections calls in flight at once (Salesforce limits long-running concurrent calls, not short ones). */
+const COLLECTION_CONCURRENCY = 4;
+const MODES = ['update', 'upsert', 'mirror'] as const;
+
+export interface SalesforceDestinationOptions {
+  /** The destination's name in the config. */
+  name: string;
+  config: SalesforceDestinationConfig;
+  /** Project directory (for `private_key_path`). */
+  projectDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** Waits between Bulk status checks (tests inject a fake clock). (Default: setTimeout) */
+  sleep?: (ms: number) => Promise<void>;
+  /** (Default: Date.now) */
+  now?: () => number;
+  /** First wait between Bulk status checks, doubling up to 10 s. (Default: 1,000) */
+  bulkPollIntervalMs?: number;
+}
+
+interface DescribedObject {
+  name: string;
+  fields: DescribedField[];
+  /** lower-case field name → describe type. */
+  types: Map<string, string>;
+}
+
+export class SalesforceDestination implements Destination {
+  readonly type = 'salesforce';
+  private readonly session: SalesforceSession;
+  private readonly conn: Connection;
+  private readonly described = new Map<string, Promise<DescribedObject>>();
+  private readonly bulkSyncs = new Set<string>();
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SalesforceDestinationOptions) {
+    this.session = createSession({
+      name: options.name,
+      config: options.config,
+      projectDir: options.projectDir,
+      ...(options.env ? { env: options.env } : {}),
+    });
+    this.conn = this.session.conn;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.now = options.now ?? Date.now;
+  }
+
+  capabilities(target: SyncTarget, plannedChanges: number): DestinationCapabilities {
+    const bulk = plannedChanges > this.options.config.bulk_threshold;
+    if (bulk) this.bulkSyncs.add(target.sync);
+    else this.bulkSyncs.delete(target.sync);
+    return bulk
+      ? { batchSize: BULK_JOB_SIZE, concurrency: 1, modes: MODES }
+      : { batchSize: COLLECTION_SIZE, concurrency: COLLECTION_CONCURRENCY, modes: MODES };
+  }
+
+  async preflight(target: SyncTarget): Promise<void> {
+    const described = await this.describe(target);
+    checkTarget(target, described.fields);
+  }
+
+  async write(batch: WriteBatch): Promise<RecordOutcome[]> {
+    const { target, changes } = batch;
+    const described = await this.describe(target);
+    const outcomes: RecordOutcome[] = [];
+    const sendable: Change[] = [];
+    // A match value on two rows would make Salesforce answer DUPLICATE_EXTERNAL_ID for both; say why here.
+    const byMatch = new Map<string, Change[]>();
+    for (const c of changes) {
+      if (c.matchValue === '') {
+        outcomes.push({
+          key: c.key,
+          status: 'rejected',
+          reason: `the match column '${target.matchColumn}' is empty, so no ${target.object} can be matched on ${target.matchField}`,
+        });
+        continue;
+      }
+      const lower = c.matchValue.toLowerCase();
+      byMatch.set(lower, [...(byMatch.get(lower) ?? []), c]);
+    }
+    for (const group of byMatch.values()) {
+      if (group.length === 1) sendable.push(...group);
+      else {
+        const keys = group.map((c) => c.key).join(', ');
+        for (const c of group) {
+          outcomes.push({
+            key: c.key,
+            status: 'rejected',
+            reason: `${target.matchField} = ${c.matchValue} is the match value of several rows (keys ${keys}); Salesforce would refuse them as DUPLICATE_EXTERNAL_ID`,
+          });
+        }
+      }
+    }
+    const neverCreate = (c: Change) => target.mode === 'update' || c.kind === 'removed';
+    const upserts = sendable.filter((c) => !neverCreate(c));
+    const updates = sendable.filter(neverCreate);
+    const bulk = this.bulkSyncs.has(target.sync);
+    if (upserts.length > 0) outcomes.push(...(await this.upsert(target, described, upserts, bulk)));
+    if (updates.length > 0) outcomes.push(...(await this.update(target, described, updates, bulk)));
+    return outcomes;
+  }
+
+  apiCalls(): number {
+    return this.session.requests();
+  }
+
+  async close(): Promise<void> {}
+
+  /** The values to send for a change: formatted by field type; removed rows leave out what cannot be cleared. */
+  private recordValues(
+    target: SyncTarget,
+    described: DescribedObject,
+    change: Change,
+  ): Record<string, unknown> {
+    let values = change.values;
+    if (change.kind === 'removed') {
+      const nillable = new Map(described.fields.map((f) => [f.name.toLowerCase(), f.nillable]));
+      const skipNull = new Set(target.fields.filter((f) => f.skipNull).map((f) => f.field.toLowerCase()));
+      // Mirror clears PQL fields; it never blanks a required field or one marked "don't overwrite with null".
+      values = Object.fromEntries(
+        Object.entries(values).filter(
+          ([field, v]) =>
+            v !== null || (!skipNull.has(field.toLowerCase()) && nillable.get(field.toLowerCase()) !== false),
+        ),
+      );
+    }
+    return formatRecord(values, described.types);
+  }
+
+  private async upsert(
+    target: SyncTarget,
+    described: DescribedObject,
+    changes: Change[],
+    bulk: boolean,
+  ): Promise<RecordOutcome[]> {
+    const records = changes.map((c) => ({
+      ...this.recordValues(target, described, c),
+      [target.matchField]: c.matchValue,
+    }));
+    if (bulk && changes.length > COLLECTION_SIZE) {
+      return this.call(target, () =>
+        runBulkJob(this.conn, {
+          object: target.object,
+          operation: 'upsert',
+          externalIdField: target.matchField,
+          csv: buildCsv(records, [target.matchField]),
+          keyColumn: target.matchField,
+          keys: new Map(changes.map((c) => [c.matchValue.toLowerCase(), c.key])),
+          ...this.bulkOptions(),
+        }),
+      );
+    }
+    const outcomes: RecordOutcome[] = [];
+    for (let i = 0; i < records.length; i += COLLECTION_SIZE) {
+      const part = records.slice(i, i + COLLECTION_SIZE);
+      const results = await this.call(target, () =>
+        this.conn
+          .sobject(target.object)
+          .upsert(part, target.matchField, { allOrNone: false, headers: this.headers() }),
+      );
+      results.forEach((r, j) => {
+        const change = changes[i + j];
+        if (!change) return;
+        outcomes.push(
+          r.success
+            ? { key: change.key, status: 'applied', destinationId: r.id, created: r.created }
+            : recordFailure(change.key, r.errors as RecordError[]),
+        );
+      });
+    }
+    return outcomes;
+  }
+
+  /** Updates records found by the match field; never creates one. */
+  private async update(
+    target: SyncTarget,
+    described: DescribedObject,
+    changes: Change[],
+    bulk: boolean,
+  ): Promise<RecordOutcome[]> {
+    const ids = await this.lookupIds(
+      target,
+      changes.map((c) => c.matchValue),
+    );
+    const outcomes: RecordOutcome[] = [];
+    const found: Array<{ change: Change; id: string }> = [];
+    for (const c of changes) {
+      const matches = ids.get(c.matchValue.toLowerCase()) ?? [];
+      if (matches.length === 1 && matches[0]) found.push({ change: c, id: matches[0] });
+      else if (matches.length > 1) {
+        outcomes.push({
+          key: c.key,
+          status: 'rejected',
+          code: 'DUPLICATE_EXTERNAL_ID',
+          reason: `${matches.length} ${target.object} records have ${target.matchField} = ${c.matchValue} (${matches.join(', ')}); make the field Unique`,
+        });
+      } else if (c.kind === 'removed') {
+        // Mirror mode clears fields of records that left the model; a record that is gone needs nothing.
+        outcomes.push({ key: c.key, status: 'applied' });
+      } else {
+        outcomes.push({
+          key: c.key,
+          status: 'rejected',
+          reason: `no ${target.object} with ${target.matchField} = ${c.matchValue} (update mode never creates records)`,
+        });
+      }
+    }
+    if (found.length === 0) return outcomes;
+    const records = found.map(({ change, id }) => ({
+      Id: id,
+      ...this.recordValues(target, described, change),
+    }));
+    if (bulk && found.length > COLLECTION_SIZE) {
+      const result = await this.call(target, () =>
+        runBulkJob(this.conn, {
+          object: target.object,
+          operation: 'update',
+          csv: buildCsv(records, ['Id']),
+          keyColumn: 'Id',
+          keys: new Map(found.map(({ change, id }) => [id.toLowerCase(), change.key])),
+          ...this.bulkOptions(),
+        }),
+      );
+      return [...outcomes, ...result];
+    }
+    for (let i = 0; i < records.length; i += COLLECTION_SIZE) {
+      const part = records.slice(i, i + COLLECTION_SIZE);
+      const results = await this.call(target, () =>
+        this.conn.sobject(target.object).update(part, { allOrNone: false, headers: this.headers() }),
+      );
+      results.forEach((r, j) => {
+        const item = found[i + j];
+        if (!item) return;
+        outcomes.push(
+          r.success
+            ? { key: item.change.key, status: 'applied', destinationId: r.id, created: false }
+            : recordFailure(item.change.key, r.errors as RecordError[]),
+        );
+      });
+    }
+    return outcomes;
+  }
+
+  /** Record Ids by lower-cased match value, via SOQL `IN` in chunks (following query pages). */
+  private async lookupIds(target: SyncTarget, values: string[]): Promise<Map<string, string[]>> {
+    const ids = new Map<string, string[]>();
+    const unique = [...new Set(values)];
+    for (let i = 0; i < unique.length; i += SOQL_IN_CHUNK) {
+      const chunk = unique.slice(i, i + SOQL_IN_CHUNK);
+      const soql = `SELECT Id, ${target.matchField} FROM ${target.object} WHERE ${target.matchField} IN (${chunk.map(soqlString).join(', ')})`;
+      let page: QueryResult<Record<string, unknown>> = await this.call(target, async () =>
+        this.conn.query<Record<string, unknown>>(soql),
+      );
+      // Bounded: every page holds at least one record, and a chunk matches at most a few records per value.
+      for (let pages = 0; pages < 1000; pages++) {
+        for (const r of page.records) {
+          const key = String(r[target.matchField] ?? '').toLowerCase();
+          ids.set(key, [...(ids.get(key) ?? []), String(r.Id)]);
+        }
+        const next = page.nextRecordsUrl;
+        if (page.done || !next) break;
+        page = await this.call(target, async () => this.conn.queryMore<Record<string, unknown>>(next));
+      }
+    }
+    return ids;
+  }
+
+  private headers(): Record<string, string> {
+    // Salesforce runs Lead/Account assignment rules on API writes unless told not to (the header defaults to TRUE).
+    return { 'Sforce-Auto-Assign': this.options.config.assignment_rules ? 'TRUE' : 'FALSE' };
+  }
+
+  private bulkOptions() {
+    return {
+      pollTimeoutMs: this.options.config.bulk_poll_timeout_ms,
+      ...(this.options.bulkPollIntervalMs !== undefined
+        ? { pollIntervalMs: this.options.bulkPollIntervalMs }
+        : {}),
+      sleep: this.sleep,
+      now: this.now,
+    };
+  }
+
+  /** Runs one API operation: first token if needed, errors mapped for the batch writer. */
+  private async call<T>(target: SyncTarget | undefined, fn: () => Promise<T>): Promise<T> {
+    const ctx = () => ({
+      destination: this.options.name,
+      ...(target ? { sync: target.sync } : {}),
+      apiUsage: this.conn.limitInfo.apiUsage,
+      authType: this.options.config.auth.type,
+    });
+    try {
+      await this.session.ensureToken();
+    } catch (err) {
+      const e = err as { name?: string; message?: string };
+      throw new PqlsyncError(
+        'DESTINATION_AUTH_FAILED',
+        `could not get a Salesforce access token for destination '${this.options.name}' (auth ${this.options.config.auth.type}): ${e.message ?? String(err)}`,
+        {
+          kind: 'system',
+          ...(target ? { location: { sync: target.sync } } : {}),
+          hint: requestError(err, ctx()).hint ?? undefined,
+          cause: err,
+        },
+      );
+    }
+    try {
+      const result = await fn();
+      this.session.succeeded();
+      return result;
+    } catch (err) {
+      throw requestError(err, ctx());
+    }
+  }
+
+  /** The object's fields from describe (once per object and destination instance). */
+  private describe(target: SyncTarget): Promise<DescribedObject> {
+    const name = target.object;
+    let d = this.described.get(name.toLowerCase());
+    if (!d) {
+      d = this.call(target, () => this.conn.sobject(name).describe())
+        .then((res) => {
+          const fields: DescribedField[] = res.fields.map((f) => ({
+            name: f.name,
+            type: String(f.type),
+            createable: f.createable,
+            updateable: f.updateable,
+            nillable: f.nillable,
+            externalId: f.externalId === true,
+            length: f.length,
+            precision: f.precision,
+            scale: f.scale,
+            calculated: f.calculated === true,
+          }));
+          return {
+            name: res.name,
+            fields,
+            types: new Map(fields.map((f) => [f.name.toLowerCase(), f.type])),
+          };
+        })
+        .catch((err: unknown) => {
+          this.described.delete(name.toLowerCase());
+          if (err instanceof PqlsyncError && err.details?.code === 'NOT_FOUND') {
+            throw new PqlsyncError(
+              'DESTINATION_PREFLIGHT_FAILED',
+              `Salesforce has no object '${name}' that the integration user can see (sync ${target.sync} writes to it)`,
+              {
+                location: { sync: target.sync },
+                hint: "check `object` in the sync (API name, e.g. Lead, Contact, Account) and the user's object permissions",
+              },
+            );
+          }
+          throw err;
+        });
+      this.described.set(name.toLowerCase(), d);
+    }
+    return d;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * What Salesforce's errors mean for a run. Per-record codes become `rejected` (kept in failures with the reason)
+ * or `retryable` (row locks: retried in smaller batches). Whole-request errors become PqlsyncErrors whose kind
+ * tells the batch writer what to do: `transient` → retry with backoff; `splittable` → bisect the batch; auth and
+ * the daily API limit → stop the run after committing what was applied.
+ */
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import type { RecordOutcome } from '../destination.js';
+
+/** Per-record codes worth retrying in the same run: lock contention and passing server trouble. */
+export const RETRYABLE_RECORD_CODES = [
+  'UNABLE_TO_LOCK_ROW',
+  'SERVER_UNAVAILABLE',
+  'REQUEST_RUNNING_TOO_LONG',
+  'ALL_OR_NONE_OPERATION_ROLLED_BACK',
+] as const;
+
+/** Whole-request codes that pass: jsforce does not retry POST/PATCH, so the batch writer retries them. */
+const TRANSIENT_CODES = new Set([
+  'SERVER_UNAVAILABLE',
+  'REQUEST_RUNNING_TOO_LONG',
+  'UNABLE_TO_LOCK_ROW',
+  'ERROR_HTTP_408',
+  'ERROR_HTTP_420',
+  'ERROR_HTTP_429',
+  'ERROR_HTTP_500',
+  'ERROR_HTTP_502',
+  'ERROR_HTTP_503',
+  'ERROR_HTTP_504',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
+
+/** One per-record error as it comes back: the wire says `statusCode`, jsforce's type says `errorCode`. */
+export interface RecordError {
+  statusCode?: string;
+  errorCode?: string;
+  message?: string;
+  fields?: string[];
+}
+
+/** The outcome for a record Salesforce refused. */
+export function recordFailure(key: string, errors: readonly RecordError[]): RecordOutcome {
+  const first = errors.find((e) => codeOf(e) !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK') ?? errors[0];
+  const code = first ? codeOf(first) : 'UNKNOWN_EXCEPTION';
+  const reason =
+    errors.length > 0 ? errors.map(describeRecordError).join('; ') : 'UNKNOWN_EXCEPTION: no error given';
+  return (RETRYABLE_RECORD_CODES as readonly string[]).includes(code)
+    ? { key, status: 'retryable', reason, code }
+    : { key, status: 'rejected', reason, code };
+}
+
+function codeOf(e: RecordError): string {
+  return e.statusCode ?? e.errorCode ?? 'UNKNOWN_EXCEPTION';
+}
+
+function describeRecordError(e: RecordError): string {
+  const fields = e.fields && e.fields.length > 0 ? ` (fields: ${e.fields.join(', ')})` : '';
+  return `${codeOf(e)}: ${e.message ?? ''}${fields}`;
+}
+
+/** Parses a Bulk API 2.0 `sf__Error` cell (`CODE:message:fields --`) into a record error. */
+export function parseBulkError(cell: string): RecordError {
+  const m = /^([A-Z_]+):(.*?)(?::([^:]*))?\s*--\s*$/s.exec(cell.trim());
+  if (!m) return { statusCode: 'UNKNOWN_EXCEPTION', message: cell.trim() };
+  const fields = (m[3] ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  return { statusCode: m[1] ?? 'UNKNOWN_EXCEPTION', message: (m[2] ?? '').trim(), fields };
+}
+
+export interface ErrorContext {
+  /** Destination name (for messages and hints). */
+  destination: string;
+  sync?: string;
+  /** `Sforce-Limit-Info` api usage as jsforce parsed it, when known. */
+  apiUsage?: { used: number; limit: number } | undefined;
+  authType: string;
+}
+
+/** Turns anything jsforce (or the network) threw for a whole request into a PqlsyncError. */
+export function requestError(err: unknown, ctx: ErrorContext): PqlsyncError {
+  if (err instanceof PqlsyncError) return err;
+  const e = err as { errorCode?: unknown; name?: unknown; code?: unknown; message?: unknown; data?: unknown };
+  const code =
+    typeof e.errorCode === 'string' ? e.errorCode : typeof e.code === 'string' ? e.code : undefined;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  const location = ctx.sync ? { sync: ctx.sync } : {};
+  if (code === 'INVALID_SESSION_ID' || message.startsWith('Unable to refresh session')) {
+    const refreshed = message.startsWith('Unable to refresh session');
+    return new PqlsyncError(
+      'DESTINATION_AUTH_FAILED',
+      refreshed
+        ? `Salesforce refused the access token of destination '${ctx.destination}', and getting a new one failed: ${message.replace(/^Unable to refresh session due to: /, '')}`
+        : `Salesforce refused the access token of destination '${ctx.destination}' (INVALID_SESSION_ID: ${message})`,
+      { kind: 'system', location, hint: authHint(ctx.authType), cause: err },
+    );
+  }
+  if (code === 'REQUEST_LIMIT_EXCEEDED') {
+    const usage = ctx.apiUsage ? ` (api-usage ${ctx.apiUsage.used}/${ctx.apiUsage.limit})` : '';
+    return new PqlsyncError(
+      'DESTINATION_DAILY_LIMIT',
+      `Salesforce's API request limit for the last 24 hours is used up${usage}: REQUEST_LIMIT_EXCEEDED: ${message}`,
+      {
+        kind: 'system',
+        location,
+        hint: 'records applied before the limit are committed; the next run sends the rest once the rolling 24-hour allocation recovers (Setup > System Overview shows API usage)',
+        details: ctx.apiUsage ? { apiUsage: ctx.apiUsage } : undefined,
+        cause: err,
+      },
+    );
+  }
+  if ((code && (TRANSIENT_CODES.has(code) || NETWORK_CODES.has(code))) || e.name === 'FetchError') {
+    return new PqlsyncError(
+      'DESTINATION_REQUEST_FAILED',
+      `Salesforce request failed (${code ?? 'network error'}): ${firstLine(message)}`,
+      {
+        kind: 'transient',
+        location,
+        cause: err,
+      },
+    );
+  }
+  return new PqlsyncError(
+    'DESTINATION_REQUEST_FAILED',
+    `Salesforce refused the request (${code ?? 'error'}: ${firstLine(message)})`,
+    {
+      kind: 'config',
+      location,
+      details: { splittable: true, code },
+      cause: err,
+    },
+  );
+}
+
+function authHint(authType: string): string {
+  switch (authType) {
+    case 'access_token':
+      return 'access tokens expire; get a new one, or configure auth type refresh_token, jwt or client_credentials so pqlsync can renew it';
+    case 'refresh_token':
+      return 'the refresh token may be revoked or the connected app policy changed; authorize the app again and update the refresh token';
+    case 'jwt':
+      return 'check the consumer key (client_id), the username, that the user is pre-authorized for the connected app, and that the certificate matches the private key';
+    default:
+      return 'check the connected app: client credentials flow enabled, a run-as user set, and client_id/client_secret current';
+  }
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
