@@ -101,9 +101,9 @@ function configError(file: string, issues: ConfigIssue[]): PqlsyncError {
   });
   const noun = issues.length === 1 ? 'problem' : 'problems';
   const first = sorted[0];
+  // The message names every location itself; the error's own location stays empty so it is not repeated.
   return new PqlsyncError('CONFIG_INVALID', `${issues.length} ${noun} in ${file}:\n${lines.join('\n')}`, {
-    location: { file, ...(first?.line !== undefined ? { line: first.line } : {}) },
-    details: { issues: sorted },
+    details: { issues: sorted, file, ...(first?.line !== undefined ? { line: first.line } : {}) },
   });
 }
 
