@@ -70,6 +70,8 @@ export class SalesforceStore {
   private records = new Map<SObjectName, Map<string, SfRecord>>();
   private counters: Record<string, number> = {};
   private undo: UndoEntry[] | undefined;
+  /** Lower-cased values of the unique / external id fields → record ids, so upserts stay linear. */
+  private indexes = new Map<string, Map<string, Set<string>>>();
 
   constructor(
     readonly schema: Map<SObjectName, ObjectDef>,
@@ -81,6 +83,7 @@ export class SalesforceStore {
 
   reset(): void {
     this.records = new Map(SOBJECT_NAMES.map((n) => [n, new Map<string, SfRecord>()]));
+    this.indexes.clear();
     this.counters = {};
     this.undo = undefined;
     for (const u of this.seedUsers) {
@@ -103,8 +106,9 @@ export class SalesforceStore {
 
   importState(state: StoreState): void {
     this.records = new Map(SOBJECT_NAMES.map((n) => [n, new Map<string, SfRecord>()]));
+    this.indexes.clear();
     for (const name of SOBJECT_NAMES) {
-      for (const r of state.records[name] ?? []) this.records.get(name)?.set(r.Id, r);
+      for (const r of state.records[name] ?? []) this.store(name, r.Id, r);
     }
     this.counters = { ...state.counters };
   }
@@ -166,11 +170,7 @@ export class SalesforceStore {
   rollback(): void {
     const log = this.undo ?? [];
     this.undo = undefined;
-    for (const entry of log.reverse()) {
-      const map = this.records.get(entry.type);
-      if (entry.previous) map?.set(entry.id, entry.previous);
-      else map?.delete(entry.id);
-    }
+    for (const entry of log.reverse()) this.store(entry.type, entry.id, entry.previous);
   }
 
   create(type: SObjectName, input: Record<string, unknown>): WriteOutcome {
@@ -231,6 +231,13 @@ export class SalesforceStore {
   /** Records whose `field` equals `value` (text compares case-insensitively, as Salesforce matches external ids). */
   matchExternalId(type: SObjectName, keyField: FieldDef, value: unknown): SfRecord[] {
     const wanted = String(value).toLowerCase();
+    const index = this.indexes.get(`${type}.${keyField.name}`);
+    if (index) {
+      const ids = [...(index.get(wanted) ?? [])];
+      return ids
+        .map((id) => this.records.get(type)?.get(id))
+        .filter((r): r is SfRecord => r !== undefined && r.IsDeleted !== true);
+    }
     return this.all(type).filter(
       (r) =>
         r[keyField.name] !== undefined &&
@@ -257,10 +264,36 @@ export class SalesforceStore {
   }
 
   private put(type: SObjectName, record: SfRecord): void {
+    if (this.undo) this.undo.push({ type, id: record.Id, previous: this.records.get(type)?.get(record.Id) });
+    this.store(type, record.Id, record);
+  }
+
+  /** Sets (or removes, when `record` is undefined) one record and keeps the indexes in step. */
+  private store(type: SObjectName, id: string, record: SfRecord | undefined): void {
     const map = this.records.get(type);
     if (!map) return;
-    if (this.undo) this.undo.push({ type, id: record.Id, previous: map.get(record.Id) });
-    map.set(record.Id, record);
+    const fields = this.def(type).fields.filter(
+      (f) => f.name !== 'Id' && (f.unique || f.externalId || f.idLookup),
+    );
+    const previous = map.get(id);
+    for (const f of fields) {
+      let index = this.indexes.get(`${type}.${f.name}`);
+      if (!index) {
+        index = new Map();
+        this.indexes.set(`${type}.${f.name}`, index);
+      }
+      const before = previous?.[f.name];
+      if (before !== undefined && before !== null) index.get(String(before).toLowerCase())?.delete(id);
+      const after = record?.[f.name];
+      if (after !== undefined && after !== null) {
+        const key = String(after).toLowerCase();
+        const ids = index.get(key) ?? new Set<string>();
+        ids.add(id);
+        index.set(key, ids);
+      }
+    }
+    if (record) map.set(id, record);
+    else map.delete(id);
   }
 
   /**
