@@ -185,6 +185,13 @@ describe('sObject Collections upsert by external id', () => {
       { success: false, errors: [rolledBack] },
     ]);
     expect(await adminRecords(sandbox, 'Lead')).toEqual([]);
+    const retry = await conn
+      .sobject('Lead')
+      .upsert([lead(1), lead(3)], 'Product_User_Id__c', { allOrNone: true });
+    expect(retry.map((r) => [r.success, 'created' in r ? r.created : undefined])).toEqual([
+      [true, true],
+      [true, true],
+    ]);
   });
 
   it('refuses a converted Lead, duplicate keys in one call, and a key matching two records', async () => {
