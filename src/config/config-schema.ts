@@ -124,6 +124,20 @@ export const salesforceDestinationSchema = z.strictObject({
   retry: retrySchema.optional(),
 });
 
+/** A HubSpot property pqlsync may create (`destinations.<name>.properties.<object>.<property>`). */
+export const hubspotPropertySchema = z.strictObject({
+  type: z.enum(['string', 'number', 'date', 'datetime', 'enumeration', 'bool']),
+  /** HubSpot's fieldType. (Default: text, number, date, select or booleancheckbox, by type) */
+  field_type: z.string().optional(),
+  /** (Default: the name in words, e.g. `PQL score`) */
+  label: z.string().optional(),
+  /** Allowed values of an enumeration. */
+  options: z.array(z.string()).optional(),
+  /** hasUniqueValue: required for a match property; cannot be changed after creation. (Default: false) */
+  unique: z.boolean().optional(),
+  description: z.string().optional(),
+});
+
 export const hubspotDestinationSchema = z.strictObject({
   type: z.literal('hubspot'),
   access_token: z.string(),
@@ -138,7 +152,14 @@ export const hubspotDestinationSchema = z.strictObject({
     .optional(),
   /** Create missing properties (in `property_group`) during preflight. (Default: false) */
   create_properties: z.boolean().default(false),
+  /** Property group that created properties go in. (Default: pqlsync) */
   property_group: z.string().default('pqlsync'),
+  /**
+   * Definitions of properties to create, per object type (`contacts: { plan: { type: enumeration, options: [free, pro] } }`).
+   * Unlisted PQL names (`pql_score`, `pql_tier`, `product_user_id`, ...) follow pqlsync's conventions; others
+   * become text properties. (Default: none)
+   */
+  properties: z.record(z.string(), z.record(z.string(), hubspotPropertySchema)).optional(),
   retry: retrySchema.optional(),
 });
 

@@ -3,7 +3,7 @@
  * the scheduler call. A sync whose dependency failed is not run (its summary says so).
  */
 import type { LoadedConfig } from '../config/load-config.js';
-import { DestinationPool } from '../destination/create-destination.js';
+import { DestinationPool, type DestinationOverrides } from '../destination/create-destination.js';
 import type { RetryPolicy } from '../destination/batch-writer.js';
 import type { Destination } from '../destination/destination.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
@@ -25,6 +25,8 @@ export interface RunSyncsOptions {
   warehouse?: WarehouseAdapter;
   /** Use this destination factory instead of the configured destinations (tests). */
   destination?: (name: string) => Promise<Destination>;
+  /** Command-line overrides of the configured destinations (`run --create-properties`). (Default: none) */
+  destinationOverrides?: DestinationOverrides;
   onSummary?: (summary: RunSummary) => void;
   /** Passed to every runSync: graceful stop, the `--after-dbt` gate, hot-tier alerts. (Default: none) */
   signal?: RunSyncOptions['signal'];
@@ -69,7 +71,7 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
   const order = orderSyncs(loaded, options.syncs, options.all ?? false);
   const ownWarehouse = !options.warehouse;
   const warehouse = options.warehouse ?? (await createWarehouse(loaded));
-  const pool = new DestinationPool(loaded);
+  const pool = new DestinationPool(loaded, options.destinationOverrides);
   const summaries: RunSummary[] = [];
   try {
     if (ownWarehouse) await warehouse.connect();
