@@ -128,15 +128,14 @@ export class Scheduler {
       log.info({ reason }, 'shutting down; run not started');
       return Promise.resolve('skipped');
     }
-    const running = this.inflight.get(sync);
-    if (running) {
+    if (this.inflight.has(sync)) {
       log.warn({ reason }, 'the previous run of this sync is still going; this tick is skipped');
       this.record(
         skipSummary(sync, 'the previous run of this sync is still going in this scheduler'),
         'skipped',
         true,
       );
-      return running.then(() => 'skipped' as const);
+      return Promise.resolve('skipped');
     }
     const deps = (this.options.loaded.config.syncs[sync]?.depends_on ?? []).filter((d) =>
       this.inflight.has(d),
