@@ -15,6 +15,7 @@ interface RunFlags {
   allowMassRemoval?: boolean;
   failOnRejectedPct?: string;
   afterDbt?: string;
+  createProperties?: boolean;
 }
 
 export function registerRunCommands(program: Command): void {
@@ -26,6 +27,7 @@ export function registerRunCommands(program: Command): void {
     .option('--allow-mass-removal', 'let a mirror sync clear more than max_removed_pct of its records, or all of them')
     .option('--fail-on-rejected-pct <pct>', 'exit 1 instead of 3 when more than this share of sent records was rejected')
     .option('--after-dbt <path>', 'skip syncs whose models read dbt nodes that failed in this run_results.json')
+    .option('--create-properties', 'HubSpot: create missing properties during preflight (as create_properties: true)')
     .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
       process.exitCode = await runCommand(syncs, cmd, false);
     });
@@ -64,6 +66,7 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
       dryRun,
       ...(vars ? { vars } : {}),
       allowMassRemoval: flags.allowMassRemoval ?? false,
+      ...(flags.createProperties ? { destinationOverrides: { createProperties: true } } : {}),
       onProgress: bar?.update,
       onSummary: () => bar?.stop(),
       signal: stop.signal,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../../src/runner/run-sync.js';
+import { runCli } from '../../helpers/cli.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import { CONTACT_PROPS, expectedContact, startHarness, TOKEN, type Harness } from './hubspot-harness.js';
 
@@ -198,5 +199,29 @@ describe('HubSpot destination: modes', () => {
       pql_qualified_at: String(Date.UTC(2025, 0, 2)),
       pql_score: '7',
     });
+  });
+});
+
+describe('HubSpot destination: pqlsync run --create-properties', () => {
+  it('exits 2 listing the missing properties, then 0 once the flag creates them', async () => {
+    h = await startHarness({ rows: 4, createProperties: false });
+    await h.wh.close(); // DuckDB lets one process hold the file: the CLI's
+    const config = ['--config', h.project.configPath, '--json'];
+    const refused = await runCli(['run', 'users', ...config]);
+    expect(refused.code).toBe(2);
+    const summary = JSON.parse(refused.stdout) as {
+      status: string;
+      error: { code: string; message: string };
+    };
+    expect(summary.status).toBe('failed');
+    expect(summary.error.code).toBe('DESTINATION_PREFLIGHT_FAILED');
+    expect(summary.error.message).toContain(
+      '  - missing property pql_tier: enumeration (select) "PQL tier", options hot, pql, nurture',
+    );
+
+    const created = await runCli(['run', 'users', '--create-properties', ...config]);
+    expect([created.code, created.stderr]).toEqual([0, '']);
+    expect(JSON.parse(created.stdout)).toMatchObject({ status: 'success', counts: { added: 4, applied: 4 } });
+    expect((await h.contacts(CONTACT_PROPS)).get('4')).toEqual(expectedContact(4));
   });
 });
