@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
+import { BigqueryAdapter } from '../../src/warehouse/bigquery/bigquery-adapter.js';
+import { BigquerySandbox } from '../../src/warehouse/bigquery/sandbox/bigquery-sandbox.js';
 import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
 import type { Dialect, WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -67,9 +69,35 @@ export function postgresUnderTest(): WarehouseUnderTest {
   };
 }
 
+/** BigQuery through the real client against a fresh local sandbox (DuckDB behind it) per test. */
+export function bigqueryUnderTest(): WarehouseUnderTest {
+  const sandboxes: BigquerySandbox[] = [];
+  return {
+    name: 'bigquery (sandbox)',
+    dialect: 'bigquery',
+    sqlTypes: { integer: 'INT64', numeric: 'NUMERIC', date: 'DATE' },
+    async start() {},
+    async open() {
+      const sandbox = new BigquerySandbox({ token: 'conformance-token' });
+      sandboxes.push(sandbox);
+      const url = await sandbox.start();
+      const wh = new BigqueryAdapter({
+        projectId: 'conformance',
+        apiEndpoint: url,
+        accessToken: 'conformance-token',
+      });
+      await wh.connect();
+      return wh;
+    },
+    async stop() {
+      for (const s of sandboxes.splice(0)) await s.stop();
+    },
+  };
+}
+
 /** Every warehouse the conformance suite runs against (`PQLSYNC_CONFORMANCE=duckdb,postgres` picks some). */
 export function conformanceWarehouses(): WarehouseUnderTest[] {
-  const all = [duckdbUnderTest(), postgresUnderTest()];
+  const all = [duckdbUnderTest(), postgresUnderTest(), bigqueryUnderTest()];
   const only = process.env.PQLSYNC_CONFORMANCE?.split(',').map((s) => s.trim());
-  return only ? all.filter((w) => only.includes(w.name)) : all;
+  return only ? all.filter((w) => only.some((o) => w.name.startsWith(o))) : all;
 }

@@ -1,0 +1,153 @@
+/**
+ * Translates the BigQuery SQL that pqlsync itself sends into DuckDB SQL, for the local BigQuery sandbox.
+ *
+ * Only what our own statements need: backtick identifiers, `'...'`/`"..."` strings with backslash escapes,
+ * `@name` params (bound as text and cast to the declared type), a few type names (FLOAT64, TIMESTAMP, NUMERIC),
+ * `current_timestamp()`, `x in unnest(@list)`. It proves the client wiring and our SQL's shape, never BigQuery's
+ * semantics: anything else passes through to DuckDB unchanged.
+ */
+
+export interface BigqueryParam {
+  name?: string;
+  parameterType: { type: string; arrayType?: { type: string } };
+  /** The client sends strings, but numbers and booleans as JSON values. */
+  parameterValue: { value?: unknown; arrayValues?: { value?: unknown }[] };
+}
+
+export interface TranslatedSql {
+  sql: string;
+  /** Values bound as text (`$name`), or lists of text for arrays. */
+  values: Record<string, string | null | (string | null)[]>;
+  /** The DuckDB type each param is cast to. */
+  types: Record<string, string>;
+}
+
+const DUCK_TYPES: Record<string, string> = {
+  INT64: 'BIGINT',
+  INTEGER: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  FLOAT: 'DOUBLE',
+  NUMERIC: 'DECIMAL(38,9)',
+  BIGNUMERIC: 'DECIMAL(38,9)',
+  STRING: 'VARCHAR',
+  BOOL: 'BOOLEAN',
+  BOOLEAN: 'BOOLEAN',
+  DATE: 'DATE',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  DATETIME: 'TIMESTAMP',
+  BYTES: 'BLOB',
+  JSON: 'JSON',
+};
+
+/** Type names in BigQuery DDL and casts that DuckDB spells differently. */
+const WORDS: Record<string, string> = {
+  FLOAT64: 'DOUBLE',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  NUMERIC: 'DECIMAL(38,9)',
+  BIGNUMERIC: 'DECIMAL(38,9)',
+  DATETIME: 'TIMESTAMP',
+};
+
+function text(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+function duckLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  '`': '`',
+  '0': '\0',
+};
+
+/** Reads a quoted token starting at `i` (quote char `q`), resolving backslash escapes. Returns [value, end]. */
+function readQuoted(sql: string, i: number, q: string): [string, number] {
+  let out = '';
+  let j = i + 1;
+  while (j < sql.length && sql[j] !== q) {
+    if (sql[j] === '\\' && j + 1 < sql.length) {
+      const c = sql[j + 1]!;
+      out += ESCAPES[c] ?? c;
+      j += 2;
+    } else {
+      out += sql[j];
+      j++;
+    }
+  }
+  if (j >= sql.length)
+    throw new Error(`Syntax error: unclosed ${q === '`' ? 'identifier' : 'string literal'} at [${i}]`);
+  return [out, j + 1];
+}
+
+export function translateBigquerySql(sql: string, params: readonly BigqueryParam[] = []): TranslatedSql {
+  const byName = new Map(params.map((p) => [(p.name ?? '').toLowerCase(), p]));
+  const values: TranslatedSql['values'] = {};
+  const types: Record<string, string> = {};
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === "'" || c === '"') {
+      const [value, end] = readQuoted(sql, i, c);
+      out += duckLiteral(value);
+      i = end;
+    } else if (c === '`') {
+      const [value, end] = readQuoted(sql, i, c);
+      // `proj.ds.tbl` in one pair of backticks names three parts.
+      out += value
+        .split('.')
+        .map((p) => `"${p.replace(/"/g, '""')}"`)
+        .join('.');
+      i = end;
+    } else if ((c === '-' && next === '-') || c === '#') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end;
+    } else if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end === -1 ? sql.length : end + 2;
+    } else if (c === '@' && next !== undefined && /[A-Za-z_]/.test(next)) {
+      const m = /^@([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i))!;
+      const name = m[1]!;
+      const p = byName.get(name.toLowerCase());
+      if (!p) throw new Error(`Query parameter '${name}' not found at [${i}]`);
+      const key = `p_${name.toLowerCase()}`;
+      const t = p.parameterType;
+      if (t.type === 'ARRAY') {
+        const el = DUCK_TYPES[t.arrayType?.type ?? 'STRING'] ?? 'VARCHAR';
+        types[key] = `${el}[]`;
+        values[key] = (p.parameterValue.arrayValues ?? []).map((v) => text(v.value));
+      } else {
+        types[key] = DUCK_TYPES[t.type] ?? 'VARCHAR';
+        values[key] = text(p.parameterValue.value);
+      }
+      out += `CAST($${key} AS ${types[key]})`;
+      i += m[0].length;
+    } else if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i))!;
+      const word = m[0];
+      const upper = word.toUpperCase();
+      const prevChar = out.trimEnd().slice(-1);
+      if (upper === 'CURRENT_TIMESTAMP' && /^\s*\(\s*\)/.test(sql.slice(i + word.length))) {
+        out += 'current_timestamp';
+        i += word.length + /^\s*\(\s*\)/.exec(sql.slice(i + word.length))![0].length;
+        continue;
+      }
+      out += prevChar !== '.' && WORDS[upper] ? WORDS[upper] : word;
+      i += word.length;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  // `x IN UNNEST(list)` is BigQuery's array membership; DuckDB spells it as a subquery.
+  out = out.replace(/\bin\s+unnest\s*\(\s*(CAST\(\$\w+ AS [A-Z0-9[\]]+\))\s*\)/gi, 'in (select unnest($1))');
+  return { sql: out, values, types };
+}
