@@ -11,6 +11,8 @@ import type { RecordOutcome } from '../destination.js';
 import { parseBulkError, recordFailure } from './salesforce-errors.js';
 
 export interface BulkJobOptions {
+  /** The sync writing (for error locations). */
+  sync: string;
   object: string;
   operation: 'upsert' | 'update';
   /** Upsert: the External ID field; also the column results are matched on. */
@@ -61,6 +63,7 @@ export async function runBulkJob(conn: Connection, options: BulkJobOptions): Pro
         `Bulk API 2.0 job ${job.id} (${options.operation} ${options.object}) did not finish within ${Math.round(options.pollTimeoutMs / 1000)}s (state ${info.state}); pqlsync aborted it`,
         {
           kind: 'system',
+          location: { sync: options.sync },
           hint: 'nothing of this batch was committed, so the next run sends it again (upserts are idempotent); raise bulk_poll_timeout_ms if Salesforce is slow today',
           details: { jobId: job.id },
         },
@@ -74,7 +77,7 @@ export async function runBulkJob(conn: Connection, options: BulkJobOptions): Pro
     throw new PqlsyncError(
       'DESTINATION_REQUEST_FAILED',
       `Bulk API 2.0 job ${job.id} (${options.operation} ${options.object}) ended ${info.state}${info.errorMessage ? `: ${info.errorMessage}` : ''}`,
-      { kind: 'config', details: { jobId: job.id } },
+      { kind: 'config', location: { sync: options.sync }, details: { jobId: job.id } },
     );
   }
 

@@ -43,6 +43,8 @@ export interface ConfigOptions {
   auth?: string;
   extra?: string;
   bulkThreshold?: number;
+  /** More keys of the destination (indented YAML lines). */
+  destinationExtra?: string;
 }
 
 export function configText(o: ConfigOptions = {}): string {
@@ -55,6 +57,7 @@ destinations:
     auth: ${o.auth ?? `{ type: access_token, access_token: '\${SF_TOKEN}' }`}
     bulk_threshold: ${o.bulkThreshold ?? 2000}
     retry: { max_attempts: 4, initial_delay_ms: 1, max_delay_ms: 5 }
+${o.destinationExtra ?? ''}
 syncs:
   leads:
     model: leads
