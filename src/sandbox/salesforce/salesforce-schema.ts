@@ -167,7 +167,7 @@ export const DEFAULT_CUSTOM_FIELDS: Record<SObjectName, CustomFieldSpec[]> = {
       unique: true,
     },
     { name: 'PQA_Score__c', type: 'double', label: 'PQA Score', precision: 3, scale: 0 },
-    { name: 'PQA_Tier__c', type: 'picklist', label: 'PQA Tier', picklistValues: ['hot', 'pql', 'nurture'] },
+    { name: 'PQA_Tier__c', type: 'picklist', label: 'PQA Tier', picklistValues: ['hot', 'pqa', 'nurture'] },
   ],
   Task: [{ name: 'PQLSync_Key__c', type: 'string', label: 'PQLSync Key', externalId: true, unique: true }],
   User: [],
