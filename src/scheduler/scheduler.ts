@@ -26,6 +26,7 @@ import { logger } from '../util/logger.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 import { readDbtGate } from './dbt-gate.js';
+import { explainLockHolder } from './lock-holder-process.js';
 import type { RunMetricStatus, SchedulerMetrics } from './scheduler-metrics.js';
 
 export interface SchedulerOptions {
@@ -188,7 +189,7 @@ export class Scheduler {
       });
     } catch (err) {
       // Opening the warehouse (DuckDB held by another process) or reading the dbt results failed.
-      const e = toPqlsyncError(err);
+      const e = explainLockHolder(toPqlsyncError(err));
       summary = {
         ...skipSummary(sync, e.format()),
         error: { code: e.code, kind: e.kind, message: e.format() },

@@ -6,9 +6,10 @@ import cliProgress from 'cli-progress';
 import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
 import { runSyncs } from '../../runner/run-syncs.js';
 import { EXIT, globalFlags, initCli, loadProject, parseVars, printSummaries, reportError } from '../cli-context.js';
-import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { PqlsyncError, toPqlsyncError } from '../../errors/pqlsync-error.js';
 import { WebhookAlerts } from '../../alerts/webhook-alerts.js';
 import { readDbtGate } from '../../scheduler/dbt-gate.js';
+import { explainLockHolder } from '../../scheduler/lock-holder-process.js';
 
 interface RunFlags {
   all?: boolean;
@@ -81,7 +82,7 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
     printSummaries(summaries, flags);
     return exitWithRejectPolicy(summaries, failPct);
   } catch (err) {
-    return reportError(err, flags);
+    return reportError(explainLockHolder(toPqlsyncError(err)), flags);
   }
 }
 
