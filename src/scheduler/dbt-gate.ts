@@ -122,7 +122,10 @@ function relationOf(nodeId: string, nodes: Record<string, ManifestNode>): string
     if (typeof node.relation_name === 'string') return normaliseRelation(node.relation_name);
     const name =
       typeof node.alias === 'string' ? node.alias : typeof node.name === 'string' ? node.name : undefined;
-    if (typeof node.schema === 'string' && name) return normaliseRelation(`${node.schema}.${name}`);
+    if (typeof node.schema === 'string' && name) {
+      const db = typeof node.database === 'string' && node.database ? `${node.database}.` : '';
+      return normaliseRelation(`${db}${node.schema}.${name}`);
+    }
   }
   return undefined;
 }
