@@ -48,11 +48,55 @@ syncs:
       PQA_Tier__c: pqa_tier
 `;
 
+// Users → contacts and accounts → companies in the sandbox, matched by unique product ids (emails can be
+// invalid in the demo data, and company domains are not unique in HubSpot).
+const hubspotSyncs = `destinations:
+  crm:
+    type: hubspot
+    access_token: \${PQLSYNC_SANDBOX_TOKEN}
+    base_url: \${PQLSYNC_SANDBOX_URL}
+    create_properties: true
+    property_group: pqlsync
+syncs:
+  pql_users:
+    model: pql_users
+    destination: crm
+    object: contacts
+    match: { field: product_user_id, column: user_id }
+    mode: upsert
+    fields:
+      email: email
+      firstname: first_name
+      lastname: last_name
+      company: company_name
+      pql_score: pql_score
+      pql_tier: pql_tier
+      is_pql: is_pql
+      pql_reasons: reasons
+      pql_qualified_at: qualified_at
+  pqa_accounts:
+    model: pqa_accounts
+    destination: crm
+    object: companies
+    match: { field: product_account_id, column: account_id }
+    mode: upsert
+    depends_on: [pql_users]
+    fields:
+      name: name
+      domain: domain
+      pqa_score: pqa_score
+      pqa_tier: pqa_tier
+      is_pqa: is_pqa
+      pqa_reasons: reasons
+`;
+
 /** The demo config text for a CRM. Salesforce and HubSpot configs are added by their connectors. */
 export function demoConfigText(crm: DemoCrm): string {
   switch (crm) {
     case 'file':
       return header + fileSyncs;
+    case 'hubspot':
+      return header + hubspotSyncs;
     default:
       return header + fileSyncs;
   }

@@ -14,6 +14,7 @@ import { DuckdbAdapter } from '../../warehouse/duckdb/duckdb-adapter.js';
 import { globalFlags, initCli, printSummaries, reportError } from '../cli-context.js';
 import { demoConfigText, DEMO_CRMS, type DemoCrm } from '../../demo/demo-config.js';
 import { initProject } from './init.js';
+import { openDemoSandbox, type DemoSandbox } from '../../demo/demo-sandbox.js';
 
 export interface DemoOptions {
   dir: string;
@@ -40,7 +41,29 @@ export async function runDemo(options: DemoOptions, log: (line: string) => void 
     initProject({ dir, configText: demoConfigText(options.crm) });
     log(`created the demo project in ${dir}`);
   }
-  const loaded = loadConfig(configPath);
+  // A CRM demo writes to the sandbox: the one at --sandbox, or one started here with its state in the demo dir.
+  const sandbox =
+    options.crm === 'file' || !options.run
+      ? undefined
+      : await openDemoSandbox({ dir, ...(options.sandbox ? { url: options.sandbox } : {}) });
+  try {
+    return await generateAndRun(options, dir, configPath, sandbox, log);
+  } finally {
+    await sandbox?.close();
+  }
+}
+
+async function generateAndRun(
+  options: DemoOptions,
+  dir: string,
+  configPath: string,
+  sandbox: DemoSandbox | undefined,
+  log: (line: string) => void,
+): Promise<DemoResult> {
+  if (sandbox) log(`${sandbox.inProcess ? 'started the CRM sandbox' : 'using the CRM sandbox'} at ${sandbox.url}`);
+  // Without a run (--no-run) there is no sandbox; the config still needs its variables to load.
+  const placeholders = options.crm === 'file' ? {} : { PQLSYNC_SANDBOX_URL: 'http://127.0.0.1:4010', PQLSYNC_SANDBOX_TOKEN: 'unused' };
+  const loaded = loadConfig(configPath, { ...placeholders, ...process.env, ...sandbox?.env });
   const wh = loaded.config.warehouse;
   if (wh.type !== 'duckdb') throw new PqlsyncError('CONFIG_INVALID', 'the demo project must use the DuckDB warehouse', { location: { file: configPath, path: 'warehouse.type' } });
   const duck = new DuckdbAdapter({ path: path.resolve(loaded.projectDir, wh.path) });

@@ -33,19 +33,19 @@ export interface PropertyDefinition {
   description: string;
 }
 
-const TIERS = ['hot', 'pql', 'nurture'];
 
 /** The PQL properties pqlsync knows how to define (hubspot-api.md §10). */
 export const CONVENTIONAL_PROPERTIES: Record<string, HubspotPropertyConfig> = {
   product_user_id: { type: 'string', label: 'Product user ID', unique: true },
   product_account_id: { type: 'string', label: 'Product account ID', unique: true },
   pql_score: { type: 'number', label: 'PQL score' },
-  pql_tier: { type: 'enumeration', label: 'PQL tier', options: TIERS },
+  pql_tier: { type: 'enumeration', label: 'PQL tier', options: ['hot', 'pql', 'nurture'] },
   is_pql: { type: 'bool', label: 'Is PQL' },
   pql_reasons: { type: 'string', field_type: 'textarea', label: 'PQL reasons' },
   pql_qualified_at: { type: 'date', label: 'PQL qualified at' },
   pqa_score: { type: 'number', label: 'PQA score' },
-  pqa_tier: { type: 'enumeration', label: 'PQA tier', options: TIERS },
+  pqa_tier: { type: 'enumeration', label: 'PQA tier', options: ['hot', 'pqa', 'nurture'] },
+  is_pqa: { type: 'bool', label: 'Is PQA' },
   pqa_reasons: { type: 'string', field_type: 'textarea', label: 'PQA reasons' },
 };
 
