@@ -120,7 +120,14 @@ export const salesforceDestinationSchema = z.strictObject({
   bulk_threshold: z.number().int().min(1).default(2000),
   /** Let Salesforce assignment rules run on created records (sends Sforce-Auto-Assign: TRUE). (Default: false) */
   assignment_rules: z.boolean().default(false),
+  /** Give up on (and abort) a Bulk API 2.0 job that has not finished after this many milliseconds. (Default: 600000) */
   bulk_poll_timeout_ms: z.number().int().min(1000).default(600_000),
+  /**
+   * Sent for a mapped field Salesforce requires on create (Lead LastName and Company, Account Name) when a new row
+   * has no value, as Salesforce's Web-to-Lead does; null sends nothing and Salesforce rejects the record.
+   * (Default: '[not provided]')
+   */
+  required_placeholder: z.string().min(1).nullable().default('[not provided]'),
   retry: retrySchema.optional(),
 });
 

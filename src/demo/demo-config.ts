@@ -90,11 +90,54 @@ syncs:
       pqa_reasons: reasons
 `;
 
+// Users → Leads and accounts → Accounts in the sandbox's Salesforce, upserted by the External ID fields. Name
+// fields are skip_null, so a null never blanks a value in the CRM; a new Lead for a user with no company gets
+// Salesforce's '[not provided]' (the destination's required_placeholder), as Web-to-Lead does.
+const salesforceSyncs = `destinations:
+  crm:
+    type: salesforce
+    instance_url: \${PQLSYNC_SANDBOX_URL}
+    auth:
+      type: access_token
+      access_token: \${PQLSYNC_SANDBOX_TOKEN}
+syncs:
+  pql_users:
+    model: pql_users
+    destination: crm
+    object: Lead
+    match: { field: Product_User_Id__c, column: user_id }
+    mode: upsert
+    on_remove: { Is_PQL__c: false }
+    fields:
+      Email: { column: email, skip_null: true }
+      FirstName: { column: first_name, skip_null: true }
+      LastName: { column: last_name, skip_null: true }
+      Company: { column: company_name, skip_null: true }
+      PQL_Score__c: pql_score
+      PQL_Tier__c: pql_tier
+      Is_PQL__c: is_pql
+      PQL_Reasons__c: reasons
+      PQL_Qualified_At__c: qualified_at
+  pqa_accounts:
+    model: pqa_accounts
+    destination: crm
+    object: Account
+    match: { field: Product_Account_Id__c, column: account_id }
+    mode: upsert
+    depends_on: [pql_users]
+    fields:
+      Name: { column: name, skip_null: true }
+      PQA_Score__c: pqa_score
+      PQA_Tier__c: pqa_tier
+`;
+
 /** The demo config text for a CRM. Salesforce and HubSpot configs are added by their connectors. */
 export function demoConfigText(crm: DemoCrm): string {
   switch (crm) {
     case 'file':
       return header + fileSyncs;
+    case 'salesforce':
+      return header + salesforceSyncs;
     case 'hubspot':
       return header + hubspotSyncs;
     default:

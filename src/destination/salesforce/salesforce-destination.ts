@@ -166,6 +166,20 @@ export class SalesforceDestination implements Destination {
         ),
       );
     }
+    const placeholder = this.options.config.required_placeholder;
+    if (change.kind === 'added' && placeholder !== null) {
+      // A new row without a value for a field Salesforce requires on create would be refused
+      // (REQUIRED_FIELD_MISSING); fill it as Web-to-Lead does. Only rows new to the sync get it.
+      const required = described.fields.filter(
+        (f) => f.createable && !f.nillable && f.defaultedOnCreate !== true,
+      );
+      for (const spec of target.fields) {
+        const f = required.find((r) => r.name.toLowerCase() === spec.field.toLowerCase());
+        const v = values[spec.field];
+        if (f && (v === null || v === undefined || v === ''))
+          values = { ...values, [spec.field]: placeholder };
+      }
+    }
     return formatRecord(values, described.types);
   }
 
@@ -378,6 +392,7 @@ export class SalesforceDestination implements Destination {
             createable: f.createable,
             updateable: f.updateable,
             nillable: f.nillable,
+            defaultedOnCreate: f.defaultedOnCreate,
             externalId: f.externalId === true,
             length: f.length,
             precision: f.precision,

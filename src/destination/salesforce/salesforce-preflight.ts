@@ -14,6 +14,8 @@ export interface DescribedField {
   createable: boolean;
   updateable: boolean;
   nillable: boolean;
+  /** Salesforce fills the field when a create leaves it out (Status, OwnerId, checkboxes...). */
+  defaultedOnCreate?: boolean;
   externalId: boolean;
   length?: number;
   precision?: number;
@@ -37,7 +39,7 @@ const CONVENTIONAL: Record<string, FieldDefinition> = {
   pql_score__c: { text: 'Number(3, 0)', types: NUMBER },
   pqa_score__c: { text: 'Number(3, 0)', types: NUMBER },
   pql_tier__c: { text: 'Picklist (values: hot, pql, nurture)', types: ['picklist', 'string', 'combobox'] },
-  pqa_tier__c: { text: 'Picklist (values: hot, pql, nurture)', types: ['picklist', 'string', 'combobox'] },
+  pqa_tier__c: { text: 'Picklist (values: hot, pqa, nurture)', types: ['picklist', 'string', 'combobox'] },
   is_pql__c: { text: 'Checkbox (default unchecked)', types: ['boolean'] },
   is_pqa__c: { text: 'Checkbox (default unchecked)', types: ['boolean'] },
   pql_reasons__c: { text: 'Long Text Area(32768)', types: ['textarea', 'string'] },
