@@ -36,6 +36,11 @@ export async function createDestination(
         ...(overrides.createProperties ? { createProperties: true } : {}),
       });
     }
+    case 'salesforce': {
+      // Loaded on demand: jsforce is large, and only Salesforce syncs need it.
+      const { SalesforceDestination } = await import('./salesforce/salesforce-destination.js');
+      return new SalesforceDestination({ name, config, projectDir: loaded.projectDir });
+    }
     default:
       throw new PqlsyncError('DESTINATION_CONFIG_INVALID', `destination type '${config.type}' is not available in this build`, {
         location: { path: `destinations.${name}.type` },
