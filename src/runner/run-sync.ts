@@ -149,6 +149,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   });
 
   let destination: Destination | undefined;
+  let callsBefore = 0;
   let workTables: string[] = [];
   try {
     const sync = config.syncs[name];
@@ -248,6 +249,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let stopError: PqlsyncError | undefined;
     if (toSend > 0) {
       destination = await options.destination(sync.destination);
+      // One destination can serve several syncs in a CLI run: count only this run's calls.
+      callsBefore = destination.apiCalls();
       await destination.preflight(target);
       const capabilities = destination.capabilities(target, toSend);
       const st = store;
@@ -282,7 +285,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           { location: { sync: name } },
         );
       }
-      apiCalls = destination.apiCalls();
+      apiCalls = destination.apiCalls() - callsBefore;
     }
     await store.pruneResolvedFailures(name);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
@@ -292,7 +295,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     return summary(status === 'failed' ? 'failed' : status === 'partial' ? 'partial' : 'success', stopError);
   } catch (err) {
     const e = toPqlsyncError(err);
-    if (destination) apiCalls = destination.apiCalls();
+    if (destination) apiCalls = destination.apiCalls() - callsBefore;
     if (runStarted && store) {
       try {
         await store.finishRun(runId, 'failed', counts, apiCalls, now().getTime() - started.getTime(), e.format());
