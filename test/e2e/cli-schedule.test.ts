@@ -105,6 +105,24 @@ describe('pqlsync run and schedule as processes', () => {
     expect(new Set(keysWritten(p)).size).toBe(ROWS);
   });
 
+  it('SIGTERM to `pqlsync run` mid-run: the batch in flight commits, exit 1, and the next run sends the rest', async () => {
+    p = await project();
+    const run = startCli(['--config', p.configPath, 'run', 'users'], { env: { PQLSYNC_LOG_LEVEL: 'info' } });
+    const runDone = collect(run);
+    await waitForLog(run, /"msg":"planned"/);
+    run.kill('SIGTERM');
+    const stopped = await runDone;
+    expect(stopped.code).toBe(1);
+    const sent = keysWritten(p);
+    expect(stopped.stderr).toContain(
+      `sync users: stopped by shutdown after ${sent.length} of ${ROWS} records were written and committed; the rest is sent by the next run`,
+    );
+    const rerun = await runCli(['--config', p.configPath, 'run', 'users']);
+    expect(rerun.code).toBe(0);
+    const all = keysWritten(p);
+    expect([all.length, new Set(all).size]).toEqual([ROWS, ROWS]);
+  });
+
   it('SIGTERM to `pqlsync schedule` mid-run: the batch in flight commits, exit 0; a restart sends the rest once', async () => {
     p = await project('* * * * * *');
     const daemon = startCli(['--config', p.configPath, 'schedule'], { env: { PQLSYNC_LOG_LEVEL: 'info' } });
