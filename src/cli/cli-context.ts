@@ -94,7 +94,10 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
   ]);
   process.stdout.write(formatTable(header, rows) + '\n');
   for (const s of summaries) {
-    if (s.error) process.stderr.write(`\n${s.sync}: ${s.error.message}\n`);
+    if (!s.error) continue;
+    // The message names the sync already when its location has it.
+    const named = s.error.message.includes(`sync ${s.sync}`);
+    process.stderr.write(`\n${named ? '' : `${s.sync}: `}${s.error.message}\n`);
   }
 }
 

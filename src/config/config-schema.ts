@@ -17,7 +17,10 @@ export type SyncMode = (typeof SYNC_MODES)[number];
 const identifierPart = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const syncName = z
   .string()
-  .regex(identifierPart, 'must start with a letter or _ and hold only letters, digits and _ (it names state tables)');
+  .regex(
+    identifierPart,
+    'cannot name a sync: use a letter or _ then letters, digits and _ (it names state tables)',
+  );
 
 export const duckdbWarehouseSchema = z.strictObject({
   type: z.literal('duckdb'),
@@ -197,6 +200,197 @@ export const fieldMappingSchema = z.union([
   }),
 ]);
 
+/** A duration: a number and a unit, `30m`, `4h`, `2d`. */
+export const durationSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(m|h|d)$/, "must be a number and a unit m, h or d, e.g. '30m', '4h', '2d'");
+
+export const TASK_PRIORITIES = ['high', 'normal', 'low'] as const;
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+
+export const ASSIGN_STRATEGIES = ['existing_owner', 'account_owner', 'round_robin', 'fixed'] as const;
+export type AssignStrategy = (typeof ASSIGN_STRATEGIES)[number];
+
+/** A scalar a rule condition compares a model column with. */
+const conditionValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/** One column's condition in a rule's `when`: a value (equals) or comparison operators, all of which must hold. */
+export const routingConditionSchema = z.union([
+  conditionValue,
+  z
+    .strictObject({
+      eq: conditionValue.optional(),
+      ne: conditionValue.optional(),
+      gt: z.number().optional(),
+      gte: z.number().optional(),
+      lt: z.number().optional(),
+      lte: z.number().optional(),
+      in: z.array(conditionValue).optional(),
+      not_in: z.array(conditionValue).optional(),
+    })
+    .refine(
+      (o) => Object.keys(o).length > 0,
+      'name at least one operator: eq, ne, gt, gte, lt, lte, in, not_in',
+    ),
+]);
+
+/** How a rule picks the task's owner. */
+export const routingAssignSchema = z.strictObject({
+  /**
+   * `existing_owner`: the record's owner in the CRM; `account_owner`: the owner of the record's account
+   * (`routing.account`), else the record's owner; `round_robin`: the next active owner of `pool`;
+   * `fixed`: `owner`. (Default: existing_owner)
+   */
+  strategy: z.enum(ASSIGN_STRATEGIES).default('existing_owner'),
+  /** round_robin: owners (CRM user/owner ids or emails) taken in turn; inactive ones are skipped. */
+  pool: z.array(z.string()).min(1).optional(),
+  /** fixed: the owner (CRM user/owner id or email). */
+  owner: z.string().optional(),
+});
+
+/** A routing rule: the first rule whose `when` holds decides owner and task. */
+export const routingRuleSchema = z.strictObject({
+  /** Named in plans, logs and task_log. (Default: `rule <n>`) */
+  name: z.string().optional(),
+  /** model column → condition; every condition must hold. (Default: always) */
+  when: z.record(z.string(), routingConditionSchema).default({}),
+  /** (Default: `{strategy: existing_owner}`) */
+  assign: routingAssignSchema.default({ strategy: 'existing_owner' }),
+  /** Also make the chosen owner the record's owner (Lead/Contact OwnerId, `hubspot_owner_id`). (Default: false) */
+  set_owner: z.boolean().default(false),
+  /** Create a task; `false` syncs fields only. (Default: true) */
+  task: z.boolean().default(true),
+});
+
+/** A tier: a named band of scores (highest first), or a value of the model's tier column. */
+export const routingTierSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Scores >= this fall in the tier (when no higher tier takes them). (Default: none: the lowest tier) */
+  min_score: z.number().optional(),
+});
+
+/** The SLA of a tier's tasks. */
+export const routingSlaSchema = z.strictObject({
+  /** Due this long after the transition is routed: `1h`, `4h`, `2d`. */
+  due_in: durationSchema,
+  /** The reminder fires this long after routing. (Default: at the due time) */
+  reminder_in: durationSchema.optional(),
+  /** (Default: normal) */
+  priority: z.enum(TASK_PRIORITIES).default('normal'),
+});
+
+export const DEFAULT_TIERS = [
+  { name: 'hot', min_score: 70 },
+  { name: 'pql', min_score: 40 },
+  { name: 'nurture' },
+] as const;
+
+/**
+ * Routing of a sync: tiers, which transitions create tasks, rules choosing owners, SLAs and task text
+ * (see docs/readme/routing.md).
+ */
+export const routingSchema = z
+  .strictObject({
+    /** Tiers from highest to lowest. (Default: hot >= 70, pql >= 40, nurture) */
+    tiers: z
+      .array(routingTierSchema)
+      .min(1)
+      .default(DEFAULT_TIERS.map((t) => ({ ...t }))),
+    /** Model column holding the score the tier bands read. (Default: score) */
+    score_column: z.string().default('score'),
+    /** Model column holding the tier itself (values are tier names); replaces the score bands. (Default: none) */
+    tier_column: z.string().optional(),
+    /** Entering one of these tiers from a lower tier (or none) creates a task; moving down never does. (Default: [hot, pql]) */
+    task_tiers: z.array(z.string()).default(['hot', 'pql']),
+    /** At most one task per record per tier within this many days; re-entry after it gets a new task. (Default: 30) */
+    cooldown_days: z.number().int().min(1).max(3650).default(30),
+    /** Per-tier SLA. (Default: hot due in 1h, high; pql due in 4h, normal) */
+    sla: z.record(z.string(), routingSlaSchema).default({
+      hot: { due_in: '1h', priority: 'high' },
+      pql: { due_in: '4h', priority: 'normal' },
+    }),
+    /** Rules in order; the first match wins. (Default: one rule keeping the existing owner) */
+    rules: z.array(routingRuleSchema).default([]),
+    /**
+     * The record's account, for `account_owner` and for relating tasks: the model column with the account's
+     * match value and the account's external-id field (`Product_Account_Id__c`, HubSpot `product_account_id`).
+     * (Default: none)
+     */
+    account: z.strictObject({ column: z.string(), field: z.string() }).optional(),
+    /** Task text: `{{ column }}` placeholders over the model row, plus `tier`, `previous_tier`, `key`, `due_date`. */
+    task: z
+      .strictObject({
+        /** (Default: `{{ tier }} PQL: {{ key }}`) */
+        subject: z.string().default('{{ tier }} PQL: {{ key }}'),
+        /** (Default: every model column as `column: value`, one per line) */
+        body: z.string().optional(),
+      })
+      .default({ subject: '{{ tier }} PQL: {{ key }}' }),
+  })
+  .superRefine((r, ctx) => {
+    const names = r.tiers.map((t) => t.name);
+    const known = `tiers: ${names.join(', ')}`;
+    r.tiers.forEach((t, i) => {
+      if (names.indexOf(t.name) !== i)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', i, 'name'],
+          message: `tier '${t.name}' is named twice`,
+        });
+      if (!r.tier_column && i < r.tiers.length - 1 && t.min_score === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', i, 'min_score'],
+          message: `tier '${t.name}' needs min_score (only the lowest tier may leave it out), or set tier_column`,
+        });
+      }
+      const next = r.tiers[i + 1];
+      if (t.min_score !== undefined && next?.min_score !== undefined && next.min_score >= t.min_score) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tiers', i + 1, 'min_score'],
+          message: `tiers go from highest to lowest: '${next.name}' (${next.min_score}) must be below '${t.name}' (${t.min_score})`,
+        });
+      }
+    });
+    r.task_tiers.forEach((t, i) => {
+      if (!names.includes(t))
+        ctx.addIssue({ code: 'custom', path: ['task_tiers', i], message: `'${t}' is not a tier (${known})` });
+      else if (!r.sla[t])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sla'],
+          message: `task tier '${t}' has no sla (e.g. ${t}: { due_in: 4h, priority: normal })`,
+        });
+    });
+    for (const t of Object.keys(r.sla)) {
+      if (!names.includes(t))
+        ctx.addIssue({ code: 'custom', path: ['sla', t], message: `'${t}' is not a tier (${known})` });
+    }
+    r.rules.forEach((rule, i) => {
+      const a = rule.assign;
+      if (a.strategy === 'round_robin' && !a.pool)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'assign', 'pool'],
+          message: 'round_robin needs a pool of owners (ids or emails)',
+        });
+      if (a.strategy === 'fixed' && !a.owner)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'assign', 'owner'],
+          message: 'fixed needs an owner (id or email)',
+        });
+      if (a.strategy === 'account_owner' && !r.account)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'assign', 'strategy'],
+          message: 'account_owner needs routing.account: { column, field }',
+        });
+    });
+  });
+export type RoutingConfig = z.infer<typeof routingSchema>;
+
 export const syncSchema = z.strictObject({
   model: z.string(),
   description: z.string().optional(),
@@ -220,8 +414,8 @@ export const syncSchema = z.strictObject({
   on_remove: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   /** Skip rows that failed this many times until their values change. (Default: unlimited) */
   max_attempts: z.number().int().min(1).optional(),
-  /** Routing: tiers, tasks and owners (see the routing section of the README). */
-  routing: z.unknown().optional(),
+  /** Routing: tiers, tasks and owners (see the routing section of the README). (Default: none) */
+  routing: routingSchema.optional(),
   /** Cron expression for `pqlsync schedule`. */
   schedule: z.string().optional(),
   timezone: z.string().optional(),

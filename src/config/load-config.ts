@@ -66,12 +66,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({
-      path: '',
-      line: e.linePos?.[0]?.line,
-      message: `YAML syntax error: ${e.message.split('\n')[0]}`,
-    }));
-    throw configError(file, issues);
+    // The first syntax error is the real one; the rest usually follow from it.
+    const e = doc.errors[0]!;
+    const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw configError(file, [{ path: '', line: e.linePos?.[0]?.line, message: `YAML syntax error: ${first}` }]);
   }
   const raw: unknown = doc.toJS() ?? {};
   const issues: ConfigIssue[] = [];
@@ -172,10 +170,34 @@ function describeZodIssue(issue: z.core.$ZodIssue, data: unknown): LocatedIssue[
       return { path: formatPath([...parts, key]), pathParts: [...parts, key], message: `unknown key '${key}'${hint}` };
     });
   }
+  if (issue.code === 'invalid_key') {
+    const key = String(parts[parts.length - 1] ?? '');
+    const why = issue.issues[0]?.message ?? issue.message;
+    return [{ path: formatPath(parts), pathParts: parts, message: `the name '${key}' ${why}` }];
+  }
   if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) {
-    return [{ path: formatPath(parts), pathParts: parts, message: issue.message }];
+    const base = parts[parts.length - 1] === issue.discriminator ? parts.slice(0, -1) : parts;
+    const holder = valueAt(data, base) as Record<string, unknown> | undefined;
+    const found = holder?.[issue.discriminator];
+    const allowed = /Expected (.*)$/.exec(issue.message)?.[1]?.replace(/'/g, '').split(' | ') ?? [];
+    return [
+      {
+        path: formatPath([...base, issue.discriminator]),
+        pathParts: [...base, issue.discriminator],
+        message:
+          found === undefined
+            ? `is required; expected one of ${allowed.join(', ')}`
+            : `unknown ${issue.discriminator} ${JSON.stringify(found)}; expected one of ${allowed.join(', ')}`,
+      },
+    ];
   }
   return [{ path: formatPath(parts), pathParts: parts, message: zodMessage(issue) }];
+}
+
+function valueAt(data: unknown, parts: (string | number)[]): unknown {
+  let v: unknown = data;
+  for (const p of parts) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
+  return v;
 }
 
 function zodMessage(issue: z.core.$ZodIssue): string {

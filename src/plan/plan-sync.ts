@@ -24,6 +24,8 @@ export interface PlanOptions {
   keyColumn: string;
   /** Model file (for messages). */
   modelFile: string;
+  /** Config file (for messages about the sync's mapping). */
+  configFile?: string;
   /** Plan only: use temporary tables and never touch state tables. (Default: false) */
   dryRun?: boolean;
 }
@@ -81,8 +83,8 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const { signature, columns } = hashColumns(target);
   const hashExpr = d.rowHash([`'${signature.replace(/'/g, "''")}'`, ...columns.map((c) => `m.${d.quote(c)}`)]);
   const body = stripTrailingSemicolons(model.sql);
-  const select = `select m.*, ${d.castText(`m.${d.quote(keyColumn)}`)} as ${KEY}, ${hashExpr} as ${HASH}
-    from (${body}\n) m`;
+  // One line before the body, so the warehouse's line numbers are the model file's line numbers.
+  const select = `select m.*, ${d.castText(`m.${d.quote(keyColumn)}`)} as ${KEY}, ${hashExpr} as ${HASH} from (${body}\n) m`;
   try {
     for (const stmt of d.beforeCreateTableAs(currentTable, { temporary })) await wh.query(stmt);
     await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary }) });
@@ -272,10 +274,14 @@ async function explainModelFailure(options: PlanOptions, err: unknown): Promise<
     }
     const missing = [...target.fields.map((f) => f.column), target.matchColumn].filter((c) => !lower.has(c));
     if (missing.length > 0) {
+      const unique = [...new Set(missing)];
       return new PqlsyncError(
         'CONFIG_INVALID',
-        `sync ${target.sync} maps column${missing.length > 1 ? 's' : ''} ${[...new Set(missing)].map((c) => `'${c}'`).join(', ')} that the model does not return (it returns: ${columns.join(', ')})`,
-        { location: { file: modelFile, sync: target.sync }, hint: 'fix `fields` in the sync config, or return the column from the model' },
+        `the sync maps column${unique.length > 1 ? 's' : ''} ${unique.map((c) => `'${c}'`).join(', ')}, which ${modelFile} does not return (it returns: ${columns.join(', ')})`,
+        {
+          location: { ...(options.configFile ? { file: options.configFile } : {}), sync: target.sync, path: `syncs.${target.sync}.fields` },
+          hint: 'fix `fields` in the sync config, or return the column from the model',
+        },
       );
     }
   }

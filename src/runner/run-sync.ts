@@ -15,7 +15,7 @@ import type {
 } from '../destination/destination.js';
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
-import { loadModel } from '../model/model-file.js';
+import { displayPath, loadModel } from '../model/model-file.js';
 import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { logger } from '../util/logger.js';
@@ -189,6 +189,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       model: compiled,
       keyColumn: model.key,
       modelFile: model.bodyPath,
+      configFile: displayPath(options.loaded.configPath),
       dryRun: dry,
     });
     workTables = plan.workTables;
