@@ -151,8 +151,16 @@ export const bigqueryDialect: SqlDialect = {
 const SNOWFLAKE_PLAIN = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
 /**
- * Snowflake: plain identifiers stay unquoted (quoting makes them case-sensitive, and unquoted names are stored
- * upper case), `:N` positional binds, no array binds in the Node driver, backslash escapes in strings.
+ * Snowflake's own spelling of an identifier: a plain name is stored upper case (so `"USER_ID"` is the column a
+ * model's unquoted `user_id` made, and reserved words like `order` still work); anything else keeps its case.
+ */
+export function snowflakeQuote(id: string): string {
+  return `"${(SNOWFLAKE_PLAIN.test(id) ? id.toUpperCase() : id).replace(/"/g, '""')}"`;
+}
+
+/**
+ * Snowflake: identifiers quoted in their stored case (above), `:N` positional binds, no array binds in the Node
+ * driver, backslash escapes in strings.
  */
 export const snowflakeDialect: SqlDialect = {
   name: 'snowflake',
@@ -163,7 +171,7 @@ export const snowflakeDialect: SqlDialect = {
     boolean: 'BOOLEAN',
     timestamp: 'TIMESTAMP_TZ',
   },
-  quote: (id) => (SNOWFLAKE_PLAIN.test(id) ? id : `"${id.replace(/"/g, '""')}"`),
+  quote: snowflakeQuote,
   table(schema, table) {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },

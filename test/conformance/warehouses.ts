@@ -9,6 +9,8 @@ import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { BigqueryAdapter } from '../../src/warehouse/bigquery/bigquery-adapter.js';
 import { BigquerySandbox } from '../../src/warehouse/bigquery/sandbox/bigquery-sandbox.js';
 import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
+import { SnowflakeSandbox } from '../../src/warehouse/snowflake/sandbox/snowflake-sandbox.js';
+import { SnowflakeAdapter } from '../../src/warehouse/snowflake/snowflake-adapter.js';
 import type { Dialect, WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 
@@ -95,9 +97,37 @@ export function bigqueryUnderTest(): WarehouseUnderTest {
   };
 }
 
+/** Snowflake through the real driver against a fresh local sandbox (DuckDB behind it) per test. */
+export function snowflakeUnderTest(): WarehouseUnderTest {
+  const sandboxes: SnowflakeSandbox[] = [];
+  return {
+    name: 'snowflake (sandbox)',
+    dialect: 'snowflake',
+    sqlTypes: { integer: 'INTEGER', numeric: 'NUMBER(12,4)', date: 'DATE' },
+    async start() {},
+    async open() {
+      const sandbox = new SnowflakeSandbox({ username: 'conformance', password: 'conformance-password' });
+      sandboxes.push(sandbox);
+      const url = await sandbox.start();
+      const wh = new SnowflakeAdapter({
+        account: 'conformance',
+        username: 'conformance',
+        password: 'conformance-password',
+        database: 'SANDBOX',
+        accessUrl: url,
+      });
+      await wh.connect();
+      return wh;
+    },
+    async stop() {
+      for (const s of sandboxes.splice(0)) await s.stop();
+    },
+  };
+}
+
 /** Every warehouse the conformance suite runs against (`PQLSYNC_CONFORMANCE=duckdb,postgres` picks some). */
 export function conformanceWarehouses(): WarehouseUnderTest[] {
-  const all = [duckdbUnderTest(), postgresUnderTest(), bigqueryUnderTest()];
+  const all = [duckdbUnderTest(), postgresUnderTest(), bigqueryUnderTest(), snowflakeUnderTest()];
   const only = process.env.PQLSYNC_CONFORMANCE?.split(',').map((s) => s.trim());
   return only ? all.filter((w) => only.some((o) => w.name.startsWith(o))) : all;
 }

@@ -14,6 +14,7 @@
 import { BigQuery, type Job, type Query } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { SerialQueue } from '../serial-queue.js';
 import { registerSecret } from '../../errors/secrets.js';
 import type {
   BindType,
@@ -53,7 +54,7 @@ export class BigqueryAdapter implements WarehouseAdapter {
   readonly dialect = 'bigquery' as const;
   private bq: BigQuery | undefined;
   private sessionId: string | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private inTransaction = false;
 
   constructor(private readonly options: BigqueryAdapterOptions) {}
@@ -137,15 +138,9 @@ export class BigqueryAdapter implements WarehouseAdapter {
     return req;
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   async query(sql: BoundSql | string): Promise<QueryResult> {
     const req = this.request(sql);
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       try {
         const [job] = await this.client().createQueryJob(req);
         const [rows, , response] = await job.getQueryResults({ wrapIntegers: true });
@@ -169,7 +164,7 @@ export class BigqueryAdapter implements WarehouseAdapter {
     const req = this.request(sql);
     let job: Job;
     try {
-      [job] = await this.serial(() => this.client().createQueryJob(req));
+      [job] = await this.queue.run(() => this.client().createQueryJob(req));
     } catch (err) {
       throw queryError(err, req.query ?? '');
     }
@@ -294,7 +289,7 @@ export class BigqueryAdapter implements WarehouseAdapter {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.queue.drain();
     if (this.bq && this.sessionId) {
       // Ends the session now instead of after its 24-hour idle timeout (its temp tables go with it).
       await this.query(`CALL BQ.ABORT_SESSION()`).catch(() => undefined);

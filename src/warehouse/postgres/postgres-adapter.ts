@@ -15,6 +15,7 @@
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { SerialQueue } from '../serial-queue.js';
 import { registerSecret } from '../../errors/secrets.js';
 import type {
   BoundParam,
@@ -71,7 +72,7 @@ export class PostgresAdapter implements WarehouseAdapter {
   readonly dialect: 'postgres' | 'redshift';
   private pool: pg.Pool | undefined;
   private main: pg.PoolClient | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly columnTypes = new Map<string, Map<string, string>>();
 
   constructor(
@@ -148,16 +149,9 @@ export class PostgresAdapter implements WarehouseAdapter {
     return c;
   }
 
-  /** One statement at a time on a client (pg queues too, but errors must not leak into the next statement). */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   async query(sql: BoundSql | string): Promise<QueryResult> {
     const { text, values } = this.toPg(sql);
-    return this.serial(async () => {
+    return this.queue.run(async () => {
       try {
         const res = await this.client().query({ text, values });
         return {
@@ -359,7 +353,7 @@ export class PostgresAdapter implements WarehouseAdapter {
 
   async close(): Promise<void> {
     if (this.txClient) return;
-    await this.queue.catch(() => undefined);
+    await this.queue.drain();
     this.main?.release();
     this.main = undefined;
     const pool = this.pool;

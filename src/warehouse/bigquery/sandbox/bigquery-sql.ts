@@ -7,6 +7,8 @@
  * semantics: anything else passes through to DuckDB unchanged.
  */
 
+import { duckLiteral, readQuoted, text } from '../../sandbox/sql-text.js';
+
 export interface BigqueryParam {
   name?: string;
   parameterType: { type: string; arrayType?: { type: string } };
@@ -47,44 +49,6 @@ const WORDS: Record<string, string> = {
   BIGNUMERIC: 'DECIMAL(38,9)',
   DATETIME: 'TIMESTAMP',
 };
-
-function text(v: unknown): string | null {
-  return v === null || v === undefined ? null : String(v);
-}
-
-function duckLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-const ESCAPES: Record<string, string> = {
-  n: '\n',
-  t: '\t',
-  r: '\r',
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-  '`': '`',
-  '0': '\0',
-};
-
-/** Reads a quoted token starting at `i` (quote char `q`), resolving backslash escapes. Returns [value, end]. */
-function readQuoted(sql: string, i: number, q: string): [string, number] {
-  let out = '';
-  let j = i + 1;
-  while (j < sql.length && sql[j] !== q) {
-    if (sql[j] === '\\' && j + 1 < sql.length) {
-      const c = sql[j + 1]!;
-      out += ESCAPES[c] ?? c;
-      j += 2;
-    } else {
-      out += sql[j];
-      j++;
-    }
-  }
-  if (j >= sql.length)
-    throw new Error(`Syntax error: unclosed ${q === '`' ? 'identifier' : 'string literal'} at [${i}]`);
-  return [out, j + 1];
-}
 
 export function translateBigquerySql(sql: string, params: readonly BigqueryParam[] = []): TranslatedSql {
   const byName = new Map(params.map((p) => [(p.name ?? '').toLowerCase(), p]));

@@ -1,0 +1,269 @@
+/**
+ * A local Snowflake endpoint backed by in-memory DuckDB, for driving the real snowflake-sdk in tests
+ * (warehouses.md §2.2): login-request (password, or key-pair JWT checked against a public key), query-request
+ * with `:N`/`?` binds and JSON results, telemetry, session delete. Results always come inline as JSON (the Node
+ * driver has no Arrow decoder).
+ *
+ * It proves the driver wiring and the shape of the SQL we send, not Snowflake's SQL semantics: statements are
+ * translated by `translateSnowflakeSql` and run on DuckDB.
+ */
+import { createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { DuckdbEngine, type EngineCell, type EngineColumn } from '../../sandbox/duckdb-engine.js';
+import { translateSnowflakeSql, type SnowflakeBind } from './snowflake-sql.js';
+
+export interface SnowflakeSandboxOptions {
+  username?: string;
+  /** Password for the SNOWFLAKE authenticator. (Default: `sandbox-password`) */
+  password?: string;
+  /** PEM public key that SNOWFLAKE_JWT logins must be signed for. (Default: key-pair login refused) */
+  publicKeyPem?: string;
+  port?: number;
+}
+
+export interface SnowflakeRequestLog {
+  path: string;
+  sqlText?: string;
+  bindings?: Record<string, SnowflakeBind>;
+  success: boolean;
+}
+
+const SF_TYPES: Record<EngineColumn['kind'], string> = {
+  integer: 'fixed',
+  float: 'real',
+  decimal: 'fixed',
+  boolean: 'boolean',
+  date: 'date',
+  timestamp: 'timestamp_tz',
+  text: 'text',
+  list: 'text',
+};
+
+export class SnowflakeSandbox {
+  readonly requests: SnowflakeRequestLog[] = [];
+  private server: Server | undefined;
+  private engine: DuckdbEngine | undefined;
+  private readonly tokens = new Set<string>();
+  private readonly publicKey: KeyObject | undefined;
+  url = '';
+
+  constructor(private readonly options: SnowflakeSandboxOptions = {}) {
+    this.publicKey = options.publicKeyPem ? createPublicKey(options.publicKeyPem) : undefined;
+  }
+
+  async start(): Promise<string> {
+    this.engine = await DuckdbEngine.create();
+    const server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
+    this.server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+    this.engine?.close();
+    this.engine = undefined;
+  }
+
+  /** The SQL statements received, in order. */
+  statements(): string[] {
+    return this.requests.filter((r) => r.sqlText !== undefined).map((r) => r.sqlText!);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const entry: SnowflakeRequestLog = { path: url.pathname, success: true };
+    this.requests.push(entry);
+    const send = (body: Record<string, unknown>) => {
+      entry.success = body.success === true;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const body = await readBody(req);
+      if (url.pathname === '/session/v1/login-request') return send(this.login(body));
+      const auth = /^Snowflake Token="([^"]+)"$/.exec(req.headers.authorization ?? '');
+      if (!auth || !this.tokens.has(auth[1]!)) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            success: false,
+            code: '390104',
+            message: 'Authentication token has expired or is invalid.',
+          }),
+        );
+        return;
+      }
+      if (url.pathname === '/queries/v1/query-request') return send(await this.query(body, entry));
+      if (url.pathname === '/session' && url.searchParams.get('delete') === 'true') {
+        this.tokens.delete(auth[1]!);
+        return send({ success: true, code: null, data: null });
+      }
+      if (url.pathname === '/telemetry/send' || url.pathname === '/session/heartbeat') {
+        return send({ success: true, code: null, data: null });
+      }
+      send({
+        success: false,
+        code: '000404',
+        message: `the Snowflake sandbox does not serve ${url.pathname}`,
+        data: null,
+      });
+    } catch (err) {
+      send({
+        success: false,
+        code: '000603',
+        message: err instanceof Error ? err.message : String(err),
+        data: null,
+      });
+    }
+  }
+
+  private login(body: Record<string, unknown>): Record<string, unknown> {
+    const data = (body.data ?? {}) as Record<string, unknown>;
+    const user = String(data.LOGIN_NAME ?? '');
+    const authenticator = String(data.AUTHENTICATOR ?? 'SNOWFLAKE').toUpperCase();
+    const wantUser = this.options.username ?? 'sandbox_user';
+    let ok = user.toUpperCase() === wantUser.toUpperCase();
+    if (authenticator === 'SNOWFLAKE_JWT') ok = ok && this.jwtValid(String(data.TOKEN ?? ''));
+    else ok = ok && data.PASSWORD === (this.options.password ?? 'sandbox-password');
+    if (!ok) {
+      return {
+        success: false,
+        code: '390100',
+        message: 'Incorrect username or password was specified.',
+        data: null,
+      };
+    }
+    const token = randomUUID();
+    this.tokens.add(token);
+    return {
+      success: true,
+      code: null,
+      message: null,
+      data: {
+        token,
+        masterToken: randomUUID(),
+        validityInSeconds: 3600,
+        masterValidityInSeconds: 14400,
+        sessionId: Date.now(),
+        parameters: [{ name: 'TIMEZONE', value: 'UTC' }],
+        sessionInfo: {
+          databaseName: 'SANDBOX',
+          schemaName: 'PUBLIC',
+          warehouseName: 'SANDBOX_WH',
+          roleName: 'PUBLIC',
+        },
+      },
+    };
+  }
+
+  /** An RS256 JWT signed by the private half of `publicKeyPem`, not expired. */
+  private jwtValid(jwt: string): boolean {
+    const parts = jwt.split('.');
+    if (!this.publicKey || parts.length !== 3) return false;
+    const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+    if (!verify('RSA-SHA256', signed, this.publicKey, Buffer.from(parts[2]!, 'base64url'))) return false;
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: number };
+    return typeof claims.exp === 'number' && claims.exp * 1000 > Date.now();
+  }
+
+  private async query(
+    body: Record<string, unknown>,
+    entry: SnowflakeRequestLog,
+  ): Promise<Record<string, unknown>> {
+    const sqlText = String(body.sqlText ?? '');
+    const bindings = (body.bindings ?? {}) as Record<string, SnowflakeBind>;
+    entry.sqlText = sqlText;
+    if (Object.keys(bindings).length > 0) entry.bindings = bindings;
+    const queryId = randomUUID();
+    let translated: ReturnType<typeof translateSnowflakeSql>;
+    try {
+      translated = translateSnowflakeSql(sqlText, bindings);
+    } catch (err) {
+      return sqlError(err, queryId);
+    }
+    try {
+      const result = await this.db().run(translated.sql, translated.values);
+      const isSelect = result.columns.length > 0;
+      const columns = isSelect ? result.columns : [{ name: 'status', kind: 'text' as const }];
+      const rowset = isSelect
+        ? result.rows.map((r) => r.map((v, i) => wire(v, columns[i]!)))
+        : [['Statement executed successfully.']];
+      return {
+        success: true,
+        code: null,
+        message: null,
+        data: {
+          parameters: [{ name: 'TIMEZONE', value: 'UTC' }],
+          rowtype: columns.map((c) => ({
+            name: c.name,
+            type: SF_TYPES[c.kind],
+            precision: c.kind === 'integer' ? 38 : (c.precision ?? null),
+            scale: c.kind === 'timestamp' ? 6 : c.kind === 'integer' ? 0 : (c.scale ?? null),
+            nullable: true,
+            length: c.kind === 'text' ? 16777216 : null,
+            byteLength: c.kind === 'text' ? 16777216 : null,
+            database: '',
+            schema: '',
+            table: '',
+            collation: null,
+          })),
+          rowset,
+          total: rowset.length,
+          returned: rowset.length,
+          queryId,
+          queryResultFormat: 'json',
+          statementTypeId: 4096,
+          version: 1,
+          sendResultTime: Date.now(),
+          finalDatabaseName: 'SANDBOX',
+          finalSchemaName: 'PUBLIC',
+        },
+      };
+    } catch (err) {
+      return sqlError(err, queryId);
+    }
+  }
+
+  private db(): DuckdbEngine {
+    if (!this.engine) throw new Error('sandbox stopped');
+    return this.engine;
+  }
+}
+
+/** A cell as Snowflake's JSON result carries it: dates as epoch days, timestamp_tz as `seconds.fraction tz`. */
+function wire(v: EngineCell, c: EngineColumn): EngineCell {
+  if (v === null || Array.isArray(v)) return Array.isArray(v) ? JSON.stringify(v) : null;
+  if (c.kind === 'date') return String(Math.round(Date.parse(`${v}T00:00:00Z`) / 86_400_000));
+  if (c.kind === 'timestamp') {
+    // A decimal number of seconds (the driver reads it with BigNumber), then the zone index (1440 = UTC).
+    const micros = BigInt(v);
+    const abs = micros < 0n ? -micros : micros;
+    const text = `${micros < 0n ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0')}`;
+    return `${text} 1440`;
+  }
+  return v;
+}
+
+function sqlError(err: unknown, queryId: string): Record<string, unknown> {
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    success: false,
+    code: '002003',
+    message: `SQL compilation error: ${message}`,
+    data: { errorCode: '002003', sqlState: '42000', queryId },
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  let buf = Buffer.concat(chunks);
+  if (buf.length === 0) return {};
+  if (req.headers['content-encoding'] === 'gzip') buf = gunzipSync(buf);
+  return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+}
