@@ -30,7 +30,7 @@ import {
   type SalesforceDestinationConfig,
   type SalesforceSession,
 } from './salesforce-connection.js';
-import { recordFailure, requestError, type RecordError } from './salesforce-errors.js';
+import { authHint, recordFailure, requestError, type RecordError } from './salesforce-errors.js';
 import { checkTarget, type DescribedField } from './salesforce-preflight.js';
 import { buildCsv, formatRecord, soqlString } from './salesforce-values.js';
 
@@ -358,14 +358,16 @@ export class SalesforceDestination implements Destination {
     try {
       await this.session.ensureToken();
     } catch (err) {
+      // jsforce names OAuth errors after the grant error (`invalid_client`, `invalid_grant`).
       const e = err as { name?: string; message?: string };
+      const name = e.name && e.name !== 'Error' ? `${e.name}: ` : '';
       throw new PqlsyncError(
         'DESTINATION_AUTH_FAILED',
-        `could not get a Salesforce access token for destination '${this.options.name}' (auth ${this.options.config.auth.type}): ${e.message ?? String(err)}`,
+        `could not get a Salesforce access token for destination '${this.options.name}' (auth ${this.options.config.auth.type}): ${name}${e.message ?? String(err)}`,
         {
           kind: 'system',
           ...(target ? { location: { sync: target.sync } } : {}),
-          hint: requestError(err, ctx()).hint ?? undefined,
+          hint: authHint(this.options.config.auth.type),
           cause: err,
         },
       );

@@ -144,7 +144,8 @@ export function requestError(err: unknown, ctx: ErrorContext): PqlsyncError {
   );
 }
 
-function authHint(authType: string): string {
+/** What to check when Salesforce refuses the credentials of an auth type. */
+export function authHint(authType: string): string {
   switch (authType) {
     case 'access_token':
       return 'access tokens expire; get a new one, or configure auth type refresh_token, jwt or client_credentials so pqlsync can renew it';

@@ -2,6 +2,9 @@
  * The Salesforce destination's preflight, modes (update never creates, mirror clears), auth (401 → one refresh)
  * and the daily API limit, through the sandbox with the real jsforce.
  */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../../src/runner/run-sync.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
@@ -186,6 +189,49 @@ describe('Salesforce destination: preflight, modes, auth and limits', () => {
       "sync leads: Salesforce refused the access token of destination 'sf' (INVALID_SESSION_ID: Session expired or invalid)\n" +
         '  hint: access tokens expire; get a new one, or configure auth type refresh_token, jwt or client_credentials so pqlsync can renew it',
     );
+  });
+
+  it('gets its token with a JWT bearer assertion signed by the key file, and with client credentials', async () => {
+    f = await salesforceFixture({ salesforce: { oauth: { clientId: 'cc-id', clientSecret: 'cc-secret' } } });
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    mkdirSync(path.join(f.project.dir, 'keys'));
+    writeFileSync(
+      path.join(f.project.dir, 'keys', 'sf.key'),
+      privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
+    f.writeConfig({
+      auth: `{ type: jwt, client_id: jwt-app, username: integration@pqlsync.sandbox, private_key_path: keys/sf.key, login_url: '\${SF_URL}' }`,
+    });
+    await f.seedUsers(2);
+    const jwtRun = await f.run();
+    expect(jwtRun.status).toBe('success');
+    expect((await f.requests()).map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+      'POST /services/oauth2/token 200',
+      'GET /services/data/v62.0/sobjects/Lead/describe 200',
+      'PATCH /services/data/v62.0/composite/sobjects/Lead/Product_User_Id__c 200',
+    ]);
+
+    f.env.SF_CLIENT_SECRET = 'cc-secret';
+    f.writeConfig({
+      auth: `{ type: client_credentials, client_id: cc-id, client_secret: '\${SF_CLIENT_SECRET}' }`,
+    });
+    await f.seedUsers(3);
+    const seq = await lastSeq(f);
+    const ccRun = await f.run();
+    expect(ccRun.counts).toMatchObject({ added: 1, changed: 0, applied: 1 });
+    expect((await f.requests(seq)).map((r) => `${r.method} ${r.path} ${r.status}`)[0]).toBe(
+      'POST /services/oauth2/token 200',
+    );
+
+    f.env.SF_CLIENT_SECRET = 'wrong-secret';
+    await f.wh.query(`update src.users set score = 1 where user_id = 'u1'`);
+    const refused = await f.run();
+    expect(refused.status).toBe('failed');
+    expect(refused.error?.message).toBe(
+      "sync leads: could not get a Salesforce access token for destination 'sf' (auth client_credentials): invalid_client: invalid client credentials\n" +
+        '  hint: check the connected app: client credentials flow enabled, a run-as user set, and client_id/client_secret current',
+    );
+    expect(JSON.stringify(refused)).not.toContain('wrong-secret');
   });
 
   it('stops at REQUEST_LIMIT_EXCEEDED with the usage figures, after committing what was applied (exit 1)', async () => {
