@@ -26,6 +26,8 @@ export interface PlanOptions {
   modelFile: string;
   /** Config file (for messages about the sync's mapping). */
   configFile?: string;
+  /** Skip rows that failed this many times until their values change. (Default: retry forever) */
+  maxAttempts?: number;
   /** Plan only: use temporary tables and never touch state tables. (Default: false) */
   dryRun?: boolean;
 }
@@ -118,6 +120,11 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   // 3. Diff against the snapshot (+ failures) into the plan table.
   const snapshot = stateReady ? store.snapshotTable(target.sync) : emptySnapshot(store);
   const failures = stateReady ? store.failuresTable(target.sync) : emptyFailures(store);
+  // max_attempts: a row that failed that many times waits (is "parked") until its values change.
+  const parked =
+    options.maxAttempts !== undefined
+      ? `\n        and not (f.attempts >= ${Math.trunc(options.maxAttempts)} and coalesce(f.row_hash, '') = coalesce(c.${HASH}, ''))`
+      : '';
   const diff = `select coalesce(c.${KEY}, s.key) as ${PK},
         case when s.key is null then 'added' when c.${KEY} is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
@@ -127,7 +134,7 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
       left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)
       left join ${dupsTable} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)
       where dup.${KEY} is null
-        and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)`;
+        and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)${parked}`;
   for (const stmt of d.beforeCreateTableAs(planTable, { temporary })) await wh.query(stmt);
   await wh.query(d.createTableAs(planTable, diff, { temporary }));
 
@@ -246,7 +253,7 @@ function emptySnapshot(store: StateStore): string {
 
 function emptyFailures(store: StateStore): string {
   const t = store.d.types;
-  return `(select cast(null as ${t.text}) as key, cast(null as ${t.bigint}) as attempts where 1 = 0)`;
+  return `(select cast(null as ${t.text}) as key, cast(null as ${t.bigint}) as attempts, cast(null as ${t.text}) as row_hash where 1 = 0)`;
 }
 
 /**

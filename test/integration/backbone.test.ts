@@ -142,6 +142,21 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     expect(await store.failures('users')).toHaveLength(0);
   });
 
+  it('max_attempts parks a row that keeps failing until its values change', async () => {
+    p.writeConfig(config('upsert', '    max_attempts: 2'));
+    dest.rejectKeys.set('8', 'INVALID_EMAIL_ADDRESS');
+    expect((await run()).counts).toMatchObject({ rejected: 1 });
+    expect((await run()).counts).toMatchObject({ added: 1, retried: 1, rejected: 1 });
+    // two failed attempts: the row is parked, nothing is sent
+    const parked = await run();
+    expect(parked.counts).toMatchObject({ added: 0, rejected: 0 });
+    expect(parked.apiCalls).toBe(0);
+    // its values change: it is tried again, and accepted
+    dest.rejectKeys.clear();
+    await wh.query(`update src.users set email = 'fixed8@example.com' where user_id = 8`);
+    expect((await run()).counts).toMatchObject({ added: 1, applied: 1, rejected: 0 });
+  });
+
   it('a changed row that is rejected keeps its old values in the snapshot', async () => {
     await run();
     await wh.query('update src.users set score = 99 where user_id = 3');
