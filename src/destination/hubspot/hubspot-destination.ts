@@ -204,6 +204,9 @@ export class HubspotDestination implements Destination {
         continue;
       }
       seen.set(norm, change.key);
+      // HubSpot echoes the properties it wrote: with the match value among them, a result whose trace id is
+      // missing can still be matched to its record.
+      properties[target.matchField] ??= change.matchValue;
       const input = {
         idProperty: target.matchField,
         id: change.matchValue,
