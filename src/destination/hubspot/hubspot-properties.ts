@@ -33,7 +33,6 @@ export interface PropertyDefinition {
   description: string;
 }
 
-
 /** The PQL properties pqlsync knows how to define (hubspot-api.md §10). */
 export const CONVENTIONAL_PROPERTIES: Record<string, HubspotPropertyConfig> = {
   product_user_id: { type: 'string', label: 'Product user ID', unique: true },
