@@ -14,7 +14,7 @@
 import { BigQuery, type Job, type Query } from '@google-cloud/bigquery';
 import { OAuth2Client } from 'google-auth-library';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { SerialQueue } from '../serial-queue.js';
+import { quoteParts, SerialQueue, SessionTransaction } from '../session-support.js';
 import { registerSecret } from '../../errors/secrets.js';
 import type {
   BindType,
@@ -55,7 +55,11 @@ export class BigqueryAdapter implements WarehouseAdapter {
   private bq: BigQuery | undefined;
   private sessionId: string | undefined;
   private readonly queue = new SerialQueue();
-  private inTransaction = false;
+  private readonly tx = new SessionTransaction({
+    begin: 'BEGIN TRANSACTION',
+    commit: 'COMMIT TRANSACTION',
+    rollback: 'ROLLBACK TRANSACTION',
+  });
 
   constructor(private readonly options: BigqueryAdapterOptions) {}
 
@@ -190,19 +194,7 @@ export class BigqueryAdapter implements WarehouseAdapter {
 
   /** A multi-statement transaction inside the session; BigQuery has no nested transactions. */
   async transaction<T>(fn: (tx: WarehouseAdapter) => Promise<T>): Promise<T> {
-    if (this.inTransaction) return fn(this);
-    this.inTransaction = true;
-    try {
-      await this.query('BEGIN TRANSACTION');
-      const out = await fn(this);
-      await this.query('COMMIT TRANSACTION');
-      return out;
-    } catch (err) {
-      await this.query('ROLLBACK TRANSACTION').catch(() => undefined);
-      throw err;
-    } finally {
-      this.inTransaction = false;
-    }
+    return this.tx.run(this, fn);
   }
 
   quoteIdentifier(name: string): string {
@@ -210,10 +202,7 @@ export class BigqueryAdapter implements WarehouseAdapter {
   }
 
   quoteQualified(name: string): string {
-    return name
-      .split('.')
-      .map((p) => this.quoteIdentifier(p))
-      .join('.');
+    return quoteParts(name, (p) => this.quoteIdentifier(p));
   }
 
   async tableExists(schema: string, table: string): Promise<boolean> {

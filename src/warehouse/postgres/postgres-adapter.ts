@@ -15,7 +15,7 @@
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { SerialQueue } from '../serial-queue.js';
+import { quoteParts, SerialQueue } from '../session-support.js';
 import { registerSecret } from '../../errors/secrets.js';
 import type {
   BoundParam,
@@ -270,10 +270,7 @@ export class PostgresAdapter implements WarehouseAdapter {
   }
 
   quoteQualified(name: string): string {
-    return name
-      .split('.')
-      .map((p) => this.quoteIdentifier(p))
-      .join('.');
+    return quoteParts(name, (p) => this.quoteIdentifier(p));
   }
 
   async tableExists(schema: string, table: string): Promise<boolean> {

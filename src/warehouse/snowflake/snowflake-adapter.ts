@@ -13,7 +13,7 @@
 import snowflake from 'snowflake-sdk';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
-import { SerialQueue } from '../serial-queue.js';
+import { quoteParts, SerialQueue, SessionTransaction } from '../session-support.js';
 import { snowflakeQuote } from '../sql-dialect.js';
 import type {
   BoundParam,
@@ -47,7 +47,7 @@ export class SnowflakeAdapter implements WarehouseAdapter {
   readonly dialect = 'snowflake' as const;
   private conn: snowflake.Connection | undefined;
   private readonly serial = new SerialQueue();
-  private inTransaction = false;
+  private readonly tx = new SessionTransaction({ begin: 'begin', commit: 'commit', rollback: 'rollback' });
 
   constructor(private readonly options: SnowflakeAdapterOptions) {}
 
@@ -153,19 +153,7 @@ export class SnowflakeAdapter implements WarehouseAdapter {
   }
 
   async transaction<T>(fn: (tx: WarehouseAdapter) => Promise<T>): Promise<T> {
-    if (this.inTransaction) return fn(this);
-    this.inTransaction = true;
-    try {
-      await this.query('begin');
-      const out = await fn(this);
-      await this.query('commit');
-      return out;
-    } catch (err) {
-      await this.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      this.inTransaction = false;
-    }
+    return this.tx.run(this, fn);
   }
 
   quoteIdentifier(name: string): string {
@@ -173,10 +161,7 @@ export class SnowflakeAdapter implements WarehouseAdapter {
   }
 
   quoteQualified(name: string): string {
-    return name
-      .split('.')
-      .map((p) => this.quoteIdentifier(p))
-      .join('.');
+    return quoteParts(name, (p) => this.quoteIdentifier(p));
   }
 
   async tableExists(schema: string, table: string): Promise<boolean> {

@@ -8,14 +8,14 @@
  * translated by `translateBigquerySql` and run on DuckDB.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   DuckdbEngine,
   type EngineCell,
   type EngineColumn,
   type EngineResult,
 } from '../../sandbox/duckdb-engine.js';
+import { listenLocal, readJsonBody, type LocalServer } from '../../sandbox/local-server.js';
 import { translateBigquerySql, type BigqueryParam } from './bigquery-sql.js';
 
 export interface BigquerySandboxOptions {
@@ -66,7 +66,7 @@ class HttpError extends Error {
 
 export class BigquerySandbox {
   readonly requests: BigqueryRequestLog[] = [];
-  private server: Server | undefined;
+  private server: LocalServer | undefined;
   private engine: DuckdbEngine | undefined;
   private readonly jobs = new Map<string, StoredJob>();
   private readonly token: string;
@@ -78,15 +78,13 @@ export class BigquerySandbox {
 
   async start(): Promise<string> {
     this.engine = await DuckdbEngine.create();
-    const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
-    this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.server = await listenLocal((req, res) => this.handle(req, res), this.options.port);
+    this.url = this.server.url;
     return this.url;
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.server?.close();
     this.server = undefined;
     this.engine?.close();
     this.engine = undefined;
@@ -111,7 +109,7 @@ export class BigquerySandbox {
       if (req.headers.authorization !== `Bearer ${this.token}`) {
         throw new HttpError(401, 'Request is missing required authentication credential.', 'unauthorized');
       }
-      const body = req.method === 'POST' ? await readJson(req) : {};
+      const body = req.method === 'POST' ? await readJsonBody(req) : {};
       send(200, await this.route(req.method ?? 'GET', path, url.searchParams, body, entry));
     } catch (err) {
       const e =
@@ -345,11 +343,4 @@ function bqTypeOf(duck: string): string {
   if (t === 'DATE') return 'DATE';
   if (t.startsWith('TIMESTAMP')) return 'TIMESTAMP';
   return 'STRING';
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }

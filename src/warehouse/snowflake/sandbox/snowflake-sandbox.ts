@@ -8,9 +8,8 @@
  * translated by `translateSnowflakeSql` and run on DuckDB.
  */
 import { createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenLocal, readJsonBody, type LocalServer } from '../../sandbox/local-server.js';
 import { DuckdbEngine, type EngineCell, type EngineColumn } from '../../sandbox/duckdb-engine.js';
 import { translateSnowflakeSql, type SnowflakeBind } from './snowflake-sql.js';
 
@@ -43,7 +42,7 @@ const SF_TYPES: Record<EngineColumn['kind'], string> = {
 
 export class SnowflakeSandbox {
   readonly requests: SnowflakeRequestLog[] = [];
-  private server: Server | undefined;
+  private server: LocalServer | undefined;
   private engine: DuckdbEngine | undefined;
   private readonly tokens = new Set<string>();
   private readonly publicKey: KeyObject | undefined;
@@ -55,15 +54,13 @@ export class SnowflakeSandbox {
 
   async start(): Promise<string> {
     this.engine = await DuckdbEngine.create();
-    const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
-    this.server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.server = await listenLocal((req, res) => this.handle(req, res), this.options.port);
+    this.url = this.server.url;
     return this.url;
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.server?.close();
     this.server = undefined;
     this.engine?.close();
     this.engine = undefined;
@@ -84,7 +81,7 @@ export class SnowflakeSandbox {
       res.end(JSON.stringify(body));
     };
     try {
-      const body = await readBody(req);
+      const body = await readJsonBody(req);
       if (url.pathname === '/session/v1/login-request') return send(this.login(body));
       const auth = /^Snowflake Token="([^"]+)"$/.exec(req.headers.authorization ?? '');
       if (!auth || !this.tokens.has(auth[1]!)) {
@@ -257,13 +254,4 @@ function sqlError(err: unknown, queryId: string): Record<string, unknown> {
     message: `SQL compilation error: ${message}`,
     data: { errorCode: '002003', sqlState: '42000', queryId },
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  let buf = Buffer.concat(chunks);
-  if (buf.length === 0) return {};
-  if (req.headers['content-encoding'] === 'gzip') buf = gunzipSync(buf);
-  return JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
 }
