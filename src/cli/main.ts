@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerCompileCommand } from './commands/compile.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRunsCommand } from './commands/runs.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerRunsCommand(program);
   registerScheduleCommand(program);
+  registerEvaluateCommand(program);
   registerDemoCommand(program);
   registerSandboxCommand(program);
   return program;

@@ -269,12 +269,9 @@ async function scoreVariant(
   ]
     .filter(Boolean)
     .join(' or ');
-  const conversionRule = [
-    byKey ? `its ${key} has a conversion` : '',
-    byAccount ? 'its account (account_id) has a conversion' : '',
-  ]
+  const conversionRule = [byKey ? key : '', byAccount ? `its account's account_id` : '']
     .filter(Boolean)
-    .join(', or ');
+    .join(' or ');
 
   const b = new SqlBuilder(d);
   const start = `cast(${b.param(inputs.asOf, 'date', 'as_of')} as timestamp)`;
@@ -355,7 +352,7 @@ async function scoreVariant(
     variant: {
       label,
       model: model.name,
-      version: model.hash,
+      version: `${model.hash}+${paramsHash(compiled.values)}`,
       params: compiled.values,
       population: totals.population,
       converted: totals.converted,
@@ -368,7 +365,7 @@ async function scoreVariant(
     },
     entity,
     key,
-    conversionRule: `an entity converted when ${conversionRule} with converted_at in [as-of date, as-of date + horizon)`,
+    conversionRule: `a ${entity} counts as converted when a row of ${inputs.conversionsTable} names its ${conversionRule} with converted_at from the as-of date to the horizon's end`,
     labelled,
     hasAccount,
   };
@@ -547,7 +544,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       tiers: v.tiers,
       threshold: v.threshold,
       health,
-      version: `${model.hash}+${paramsHash(v.params)}`,
+      version: v.version,
       entity: main.entity,
       key: main.key,
       dialect: wh.dialect,
