@@ -34,7 +34,10 @@ export interface DemoResult {
 }
 
 /** Creates or reuses the demo project, generates or advances its data, and runs every sync. */
-export async function runDemo(options: DemoOptions, log: (line: string) => void = () => undefined): Promise<DemoResult> {
+export async function runDemo(
+  options: DemoOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<DemoResult> {
   const dir = path.resolve(options.dir);
   const configPath = path.join(dir, 'config', 'pqlsync.yml');
   if (!existsSync(configPath)) {
@@ -60,12 +63,19 @@ async function generateAndRun(
   sandbox: DemoSandbox | undefined,
   log: (line: string) => void,
 ): Promise<DemoResult> {
-  if (sandbox) log(`${sandbox.inProcess ? 'started the CRM sandbox' : 'using the CRM sandbox'} at ${sandbox.url}`);
+  if (sandbox)
+    log(`${sandbox.inProcess ? 'started the CRM sandbox' : 'using the CRM sandbox'} at ${sandbox.url}`);
   // Without a run (--no-run) there is no sandbox; the config still needs its variables to load.
-  const placeholders = options.crm === 'file' ? {} : { PQLSYNC_SANDBOX_URL: 'http://127.0.0.1:4010', PQLSYNC_SANDBOX_TOKEN: 'unused' };
+  const placeholders =
+    options.crm === 'file'
+      ? {}
+      : { PQLSYNC_SANDBOX_URL: 'http://127.0.0.1:4010', PQLSYNC_SANDBOX_TOKEN: 'unused' };
   const loaded = loadConfig(configPath, { ...placeholders, ...process.env, ...sandbox?.env });
   const wh = loaded.config.warehouse;
-  if (wh.type !== 'duckdb') throw new PqlsyncError('CONFIG_INVALID', 'the demo project must use the DuckDB warehouse', { location: { file: configPath, path: 'warehouse.type' } });
+  if (wh.type !== 'duckdb')
+    throw new PqlsyncError('CONFIG_INVALID', 'the demo project must use the DuckDB warehouse', {
+      location: { file: configPath, path: 'warehouse.type' },
+    });
   const duck = new DuckdbAdapter({ path: path.resolve(loaded.projectDir, wh.path) });
   await duck.connect();
   let generated = false;
@@ -77,7 +87,9 @@ async function generateAndRun(
       const started = Date.now();
       await generateDemoData(exec, { users: options.users, seed: options.seed });
       generated = true;
-      log(`generated ${options.users} users of synthetic product usage (seed ${options.seed}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      log(
+        `generated ${options.users} users of synthetic product usage (seed ${options.seed}) in ${((Date.now() - started) / 1000).toFixed(1)}s`,
+      );
     }
     if (options.advanceDays && options.advanceDays > 0) {
       await advanceDemoData(exec, { days: options.advanceDays, seed: options.seed });
@@ -98,7 +110,11 @@ export function registerDemoCommand(program: Command): void {
     .option('--dir <dir>', 'demo project directory', './pqlsync-demo')
     .option('--users <n>', 'users to generate', '5000')
     .option('--seed <n>', 'random seed', '42')
-    .option('--crm <crm>', `destination: ${DEMO_CRMS.join(' | ')}`, 'file')
+    .option(
+      '--crm <crm>',
+      `where the syncs write: ${DEMO_CRMS.join(' | ')} (salesforce and hubspot use the local sandbox)`,
+      'salesforce',
+    )
     .option('--sandbox <url>', 'use a running sandbox at this URL (token from PQLSYNC_SANDBOX_TOKEN)')
     .option('--advance-days <n>', "move the data's clock forward N days with new events")
     .option('--no-run', 'only generate or advance the data')
@@ -110,8 +126,13 @@ export function registerDemoCommand(program: Command): void {
         const users = intFlag('--users', opts.users, 1, 20_000_000);
         const seed = intFlag('--seed', opts.seed, 0, 2 ** 31 - 1);
         const crm = String(opts.crm) as DemoCrm;
-        if (!DEMO_CRMS.includes(crm)) throw new PqlsyncError('ARGS_INVALID', `--crm must be one of ${DEMO_CRMS.join(', ')}, got '${crm}'`);
-        const advanceDays = opts.advanceDays === undefined ? undefined : intFlag('--advance-days', opts.advanceDays, 0, 3650);
+        if (!DEMO_CRMS.includes(crm))
+          throw new PqlsyncError(
+            'ARGS_INVALID',
+            `--crm must be one of ${DEMO_CRMS.join(', ')}, got '${crm}'`,
+          );
+        const advanceDays =
+          opts.advanceDays === undefined ? undefined : intFlag('--advance-days', opts.advanceDays, 0, 3650);
         const say = flags.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
         const result = await runDemo(
           {
@@ -128,7 +149,12 @@ export function registerDemoCommand(program: Command): void {
         );
         if (result.summaries.length > 0) printSummaries(result.summaries, flags);
         if (!flags.json && result.summaries.length > 0) {
-          say(`\ndemo project: ${result.dir}\nnext: cd ${path.relative(process.cwd(), result.dir) || '.'} && npx pqlsync runs`);
+          const rel = path.relative(process.cwd(), result.dir) || '.';
+          const crmLine =
+            crm === 'file'
+              ? `  the changes:    ${path.join(rel, 'output')}/<sync>.jsonl`
+              : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
+          say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && npx pqlsync runs\n${crmLine}`);
         }
         process.exitCode = exitCodeFor(result.summaries);
       } catch (err) {
@@ -140,7 +166,10 @@ export function registerDemoCommand(program: Command): void {
 function intFlag(name: string, value: unknown, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new PqlsyncError('ARGS_INVALID', `${name} must be a whole number from ${min} to ${max}, got '${String(value)}'`);
+    throw new PqlsyncError(
+      'ARGS_INVALID',
+      `${name} must be a whole number from ${min} to ${max}, got '${String(value)}'`,
+    );
   }
   return n;
 }

@@ -7,7 +7,7 @@ import { formatSandboxBanner, startSandbox } from '../../sandbox/sandbox-server.
 import { globalFlags, initCli, reportError } from '../cli-context.js';
 
 interface SandboxFlags {
-  port: string;
+  port?: string;
   token?: string;
   state?: string;
   seed?: string;
@@ -19,7 +19,10 @@ export function registerSandboxCommand(program: Command): void {
     .description(
       'serve local Salesforce (/services/) and HubSpot (/crm/) APIs and a page showing their records',
     )
-    .option('--port <port>', 'port on 127.0.0.1 (0 picks a free one)', '4010')
+    .option(
+      '--port <port>',
+      'port on 127.0.0.1; 0 picks a free one (default: the port of $PQLSYNC_SANDBOX_URL, else 4010)',
+    )
     .option('--token <token>', 'bearer token (default: $PQLSYNC_SANDBOX_TOKEN, else random)')
     .option('--state <file>', 'keep the CRM state in this JSON file across restarts')
     .option('--seed <n>', 'seed for ids and probabilistic faults')
@@ -27,11 +30,14 @@ export function registerSandboxCommand(program: Command): void {
       const flags = globalFlags(cmd);
       initCli(flags);
       try {
-        const port = Number(opts.port);
+        // A demo directory's .env names the URL its config uses: serve on that port by default.
+        const envPort = process.env.PQLSYNC_SANDBOX_URL ? new URL(process.env.PQLSYNC_SANDBOX_URL).port : '';
+        const portText = opts.port ?? (envPort || '4010');
+        const port = Number(portText);
         if (!Number.isInteger(port) || port < 0 || port > 65535) {
           throw new PqlsyncError(
             'ARGS_INVALID',
-            `--port must be a port number from 0 to 65535, got '${opts.port}'`,
+            `--port must be a port number from 0 to 65535, got '${portText}'`,
           );
         }
         const seed = opts.seed === undefined ? undefined : Number(opts.seed);
