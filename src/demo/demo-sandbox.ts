@@ -14,6 +14,9 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecret } from '../errors/secrets.js';
 import { startSandbox } from '../sandbox/sandbox-server.js';
 
+/** `pqlsync sandbox`'s default port. */
+export const DEMO_SANDBOX_PORT = 4010;
+
 export interface DemoSandbox {
   url: string;
   token: string;
@@ -58,7 +61,11 @@ export async function openDemoSandbox(options: DemoSandboxOptions): Promise<Demo
   // Keep the token across demo runs, so the .env written last time stays valid with a sandbox started from it.
   const token = readEnvFile(envFile).PQLSYNC_SANDBOX_TOKEN ?? randomBytes(18).toString('base64url');
   const statePath = path.join(options.dir, 'sandbox-state.json');
-  const running = await startSandbox({ token, statePath });
+  // The sandbox command's default port, so `npx pqlsync sandbox --state sandbox-state.json` in the demo dir
+  // later serves the URL written to .env; any free port when 4010 is taken.
+  const running = await startSandbox({ token, statePath, port: DEMO_SANDBOX_PORT }).catch(() =>
+    startSandbox({ token, statePath, port: 0 }),
+  );
   writeEnvFile(envFile, running.url, token);
   return {
     url: running.url,
@@ -86,11 +93,12 @@ function readEnvFile(file: string): Record<string, string> {
 
 function writeEnvFile(file: string, url: string, token: string): void {
   const port = new URL(url).port;
+  const portFlag = port === String(DEMO_SANDBOX_PORT) ? '' : ` --port ${port}`;
   writeFileSync(
     file,
     [
       '# Written by `pqlsync demo`: where the demo config finds the CRM sandbox.',
-      `# Start that sandbox again with: npx pqlsync sandbox --port ${port} --token "$PQLSYNC_SANDBOX_TOKEN" --state sandbox-state.json`,
+      `# Start that sandbox again, here: npx pqlsync sandbox${portFlag} --state sandbox-state.json`,
       `PQLSYNC_SANDBOX_URL=${url}`,
       `PQLSYNC_SANDBOX_TOKEN=${token}`,
       '',
