@@ -17,6 +17,10 @@ import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
 import { displayPath, loadModel } from '../model/model-file.js';
 import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import { Router, type PlannedTask } from '../routing/router.js';
+import type { TaskWriter } from '../routing/task-writer.js';
+import { tierOfRow } from '../routing/tiers.js';
+import { createTaskWriter } from '../destination/create-task-writer.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { logger } from '../util/logger.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
@@ -43,8 +47,13 @@ export interface RunSummary {
     destination: string;
     object: string;
     mode: string;
+    /** Routing: the tasks this run would create (at most PLANNED_TASKS_LISTED; `counts.tasks` has them all). */
+    tasks?: PlannedTask[];
   };
 }
+
+/** Tasks listed in a plan summary; the count covers the rest. */
+export const PLANNED_TASKS_LISTED = 200;
 
 export interface RunSyncOptions {
   loaded: LoadedConfig;
@@ -77,6 +86,11 @@ export interface RunSyncOptions {
    * for alerts). (Default: none)
    */
   tierWatch?: { tier: string; onEnter: (changes: Change[]) => void };
+  /**
+   * Builds the CRM task writer for a destination name, for syncs with routing. (Default: createTaskWriter from
+   * the destination's config; undefined for destinations without tasks)
+   */
+  taskWriter?: (destination: string) => Promise<TaskWriter | undefined>;
 }
 
 /** Builds the destination-side view of a sync from its config. */
@@ -150,6 +164,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
 
   let destination: Destination | undefined;
   let callsBefore = 0;
+  let taskWriter: TaskWriter | undefined;
   let workTables: string[] = [];
   try {
     const sync = config.syncs[name];
@@ -234,9 +249,38 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       object: sync.object,
       mode: sync.mode,
     };
-    if (dry) return summary('planned', undefined, planInfo);
-
     const kinds = target.mode === 'mirror' ? (['added', 'changed', 'removed'] as const) : (['added', 'changed'] as const);
+    const toSend = plan.added + plan.changed + (target.mode === 'mirror' ? plan.removed : 0);
+    let router: Router | undefined;
+    if (sync.routing && toSend > 0) {
+      taskWriter = await (options.taskWriter ?? ((d) => createTaskWriter(d, options.loaded)))(sync.destination);
+      router = new Router({
+        sync: name,
+        destination: sync.destination,
+        routing: sync.routing,
+        target,
+        state: store,
+        writer: taskWriter,
+        runId,
+        now,
+        timeZone: sync.timezone ?? config.scheduler?.timezone ?? 'UTC',
+        dryRun: dry,
+        log,
+      });
+      await router.start();
+    }
+    if (dry) {
+      if (!router) return summary('planned', undefined, planInfo);
+      const tasks: PlannedTask[] = [];
+      for await (const chunk of streamChanges(store, target, plan.planTable, kinds)) {
+        const routed = await router.route(chunk, []);
+        counts.tasks += routed.planned.length;
+        tasks.push(...routed.planned.slice(0, Math.max(0, PLANNED_TASKS_LISTED - tasks.length)));
+      }
+      apiCalls = taskWriter?.apiCalls() ?? 0;
+      return summary('planned', undefined, { ...planInfo, tasks });
+    }
+
     if (target.mode !== 'mirror' && plan.removed > 0) {
       // Outside mirror mode a row that left the model is forgotten, not sent: if it comes back it is sent again.
       await options.warehouse.query(
@@ -246,7 +290,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         `delete from ${store.failuresTable(name)} where key in (select __pqlsync_pk from ${plan.planTable} where __pqlsync_op = 'removed')`,
       );
     }
-    const toSend = plan.added + plan.changed + (target.mode === 'mirror' ? plan.removed : 0);
     let stopError: PqlsyncError | undefined;
     if (toSend > 0) {
       destination = await options.destination(sync.destination);
@@ -266,7 +309,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           const entered = options.tierWatch
             ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, sync)
             : [];
-          await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, sync));
+          if (router) counts.tasks += (await router.route(changes, outcomes)).created;
+          await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, sync, name));
           if (Date.now() - sinceBeat > (lease * 1000) / 3) {
             await st.heartbeat(name, runId, lease);
             sinceBeat = Date.now();
@@ -286,7 +330,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           { location: { sync: name } },
         );
       }
-      apiCalls = destination.apiCalls() - callsBefore;
+      apiCalls = destination.apiCalls() - callsBefore + (taskWriter?.apiCalls() ?? 0);
     }
     await store.pruneResolvedFailures(name);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
@@ -296,7 +340,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     return summary(status === 'failed' ? 'failed' : status === 'partial' ? 'partial' : 'success', stopError);
   } catch (err) {
     const e = toPqlsyncError(err);
-    if (destination) apiCalls = destination.apiCalls() - callsBefore;
+    if (destination) apiCalls = destination.apiCalls() - callsBefore + (taskWriter?.apiCalls() ?? 0);
     if (runStarted && store) {
       try {
         await store.finishRun(runId, 'failed', counts, apiCalls, now().getTime() - started.getTime(), e.format());
@@ -307,6 +351,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     log.error({ code: e.code, err: e.message }, 'run failed');
     return summary('failed', e);
   } finally {
+    if (taskWriter) {
+      try {
+        await taskWriter.close();
+      } catch (err) {
+        log.warn({ err: toPqlsyncError(err).message }, 'could not close the task writer');
+      }
+    }
     if (store && workTables.length > 0) {
       try {
         await store.dropWorkTables(workTables);
@@ -334,7 +385,7 @@ async function tierEntered(
   config: SyncConfig,
 ): Promise<Change[]> {
   const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
-  const now = changes.filter((c) => c.kind !== 'removed' && applied.has(c.key) && tierOf(c, config) === tier);
+  const now = changes.filter((c) => c.kind !== 'removed' && applied.has(c.key) && tierOf(c, config, sync) === tier);
   if (now.length === 0) return [];
   const b = new SqlBuilder(store.d);
   const keys = now.map((c) => c.key);
@@ -348,11 +399,11 @@ async function tierEntered(
 }
 
 /** The tier stored in the snapshot: the model's tier column when the sync maps one. */
-function tierOf(change: Change, sync: SyncConfig): string | null {
+function tierOf(change: Change, sync: SyncConfig, name: string): string | null {
   const row = change.row;
   if (!row) return null;
-  const routing = sync.routing as { tier_column?: string } | undefined;
-  const col = routing?.tier_column ?? (['pql_tier', 'pqa_tier', 'tier'].find((c) => c in row) as string | undefined);
+  if (sync.routing) return tierOfRow(row, sync.routing, name);
+  const col = (['pql_tier', 'pqa_tier', 'tier'].find((c) => c in row) as string | undefined);
   const v = col ? row[col] : undefined;
   return v === null || v === undefined ? null : String(v);
 }

@@ -1,0 +1,28 @@
+/**
+ * Builds the task writer (routing's side of a CRM) for a destination from its config. Like the destinations,
+ * vendor code is loaded on demand; destinations that cannot hold tasks (file) have none.
+ */
+import type { LoadedConfig } from '../config/load-config.js';
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+import type { TaskWriter } from '../routing/task-writer.js';
+
+export async function createTaskWriter(name: string, loaded: LoadedConfig): Promise<TaskWriter | undefined> {
+  const config = loaded.config.destinations[name];
+  if (!config) {
+    throw new PqlsyncError('CONFIG_INVALID', `destination '${name}' is not defined`, {
+      location: { path: `destinations.${name}` },
+    });
+  }
+  switch (config.type) {
+    case 'salesforce': {
+      const { SalesforceTaskWriter } = await import('./salesforce/salesforce-tasks.js');
+      return new SalesforceTaskWriter({ name, config, projectDir: loaded.projectDir });
+    }
+    case 'hubspot': {
+      const { HubspotTaskWriter } = await import('./hubspot/hubspot-tasks.js');
+      return new HubspotTaskWriter({ name, config });
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * Routing's HubSpot side, through the real `@hubspot/api-client`: owners from `GET /crm/v3/owners` (archived
+ * ones are inactive), records by the sync's unique match property, and tasks keyed by the task property
+ * `pqlsync_task_key` (created on first use with `hasUniqueValue`, so HubSpot itself refuses a second task with
+ * the same key). Before creating, the batch's keys are read by that property (`batch/read` with `idProperty`:
+ * exact, no search-index lag): tasks that exist already (sent by a run that crashed before its commit) are
+ * taken as they are, the rest are created with their contact (204) and company (192) associations.
+ *
+ * This writer has its own limiter with the destination's `rate_limit`; routing calls are few (a read, a create
+ * and perhaps an owner update per batch of tasks), and a ten-secondly 429 is retried after the window.
+ */
+import { Client } from '@hubspot/api-client';
+import Bottleneck from 'bottleneck';
+import pRetry, { AbortError } from 'p-retry';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { registerSecret } from '../../errors/secrets.js';
+import type {
+  AccountRecord,
+  CrmOwner,
+  OwnerChange,
+  RoutedRecord,
+  TaskOutcome,
+  TaskSpec,
+  TaskWriter,
+} from '../../routing/task-writer.js';
+import type { SyncTarget } from '../destination.js';
+import type { HubspotDestinationConfig } from './hubspot-destination.js';
+import { hubspotError, readableMessage } from './hubspot-errors.js';
+
+/** The unique task property that holds pqlsync's task key. */
+export const TASK_KEY_PROPERTY = 'pqlsync_task_key';
+/** HubSpot's batch endpoints accept at most 100 inputs per request. */
+const BATCH = 100;
+/** HubSpot-defined association type ids (tasks guide): task→contact 204, task→company 192. */
+const TASK_TO_CONTACT = 204;
+const TASK_TO_COMPANY = 192;
+const PRIORITY = { high: 'HIGH', normal: 'MEDIUM', low: 'LOW' } as const;
+const DEFAULT_BASE_URL = 'https://api.hubapi.com';
+
+export interface HubspotTaskWriterOptions {
+  name: string;
+  config: HubspotDestinationConfig;
+  /** Backoff of transient request failures. (Default: 3 attempts from 1,000 ms) */
+  retry?: { attempts: number; minDelayMs: number };
+}
+
+interface BatchResponse {
+  results: Array<{ id: string; properties: Record<string, string | null> }>;
+  errors?: Array<{
+    category: string;
+    message: string;
+    context?: Record<string, string[]>;
+  }>;
+}
+
+type CreateInput = Parameters<Client['crm']['objects']['batchApi']['create']>[1]['inputs'][number];
+
+export class HubspotTaskWriter implements TaskWriter {
+  private readonly client: Client;
+  private readonly limiter: Bottleneck;
+  private readonly baseUrl: string;
+  private calls = 0;
+  private keyPropertyReady = false;
+
+  constructor(private readonly options: HubspotTaskWriterOptions) {
+    const { config } = options;
+    registerSecret(config.access_token);
+    this.baseUrl = (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.client = new Client({
+      accessToken: config.access_token,
+      basePath: this.baseUrl,
+      numberOfApiCallRetries: 0,
+    });
+    const limit = config.rate_limit ?? { requests: 100, per_ms: 10_000 };
+    this.limiter = new Bottleneck({
+      reservoir: limit.requests,
+      reservoirRefreshAmount: limit.requests,
+      reservoirRefreshInterval: limit.per_ms,
+    });
+  }
+
+  async listOwners(): Promise<CrmOwner[]> {
+    const owners: CrmOwner[] = [];
+    for (const archived of [false, true]) {
+      let after: string | undefined;
+      // Bounded: 500 owners per page; 200 pages is far beyond any portal.
+      for (let page = 0; page < 200; page++) {
+        const res = await this.request('GET /crm/v3/owners', false, () =>
+          this.client.crm.owners.ownersApi.getPage(undefined, after, 500, archived),
+        );
+        for (const o of res.results) {
+          const name = [o.firstName, o.lastName].filter(Boolean).join(' ');
+          owners.push({ id: o.id, email: o.email ?? '', name: name || (o.email ?? o.id), active: !archived });
+        }
+        after = res.paging?.next?.after;
+        if (!after) break;
+      }
+    }
+    return owners;
+  }
+
+  async findRecords(target: SyncTarget, matchValues: readonly string[]): Promise<Map<string, RoutedRecord>> {
+    const found = await this.readBy(target.object, target.matchField, matchValues, ['hubspot_owner_id']);
+    const out = new Map<string, RoutedRecord>();
+    for (const v of matchValues) {
+      const r = found.get(norm(target.matchField, v));
+      if (r) out.set(v, { id: r.id, ownerId: text(r.properties.hubspot_owner_id), object: target.object });
+    }
+    return out;
+  }
+
+  async findAccounts(field: string, values: readonly string[]): Promise<Map<string, AccountRecord>> {
+    const found = await this.readBy('companies', field, values, ['hubspot_owner_id']);
+    const out = new Map<string, AccountRecord>();
+    for (const v of values) {
+      const r = found.get(norm(field, v));
+      if (r) out.set(v, { id: r.id, ownerId: text(r.properties.hubspot_owner_id) });
+    }
+    return out;
+  }
+
+  async setOwners(target: SyncTarget, changes: readonly OwnerChange[]): Promise<Map<string, string>> {
+    const failures = new Map<string, string>();
+    for (let i = 0; i < changes.length; i += BATCH) {
+      const part = changes.slice(i, i + BATCH);
+      const res: BatchResponse = await this.request(
+        `POST /crm/v3/objects/${target.object}/batch/update`,
+        false,
+        async () =>
+          (await this.client.crm.objects.batchApi.update(target.object, {
+            inputs: part.map((c) => ({ id: c.recordId, properties: { hubspot_owner_id: c.ownerId } })),
+          })) as BatchResponse,
+      );
+      for (const e of res.errors ?? []) {
+        for (const id of e.context?.ids ?? [])
+          failures.set(id, `${e.category}: ${readableMessage(e.message)}`);
+      }
+    }
+    return failures;
+  }
+
+  async writeTasks(tasks: readonly TaskSpec[]): Promise<TaskOutcome[]> {
+    if (tasks.length === 0) return [];
+    await this.ensureKeyProperty();
+    const outcomes = new Map<string, TaskOutcome>();
+    for (let i = 0; i < tasks.length; i += BATCH) {
+      const part = tasks.slice(i, i + BATCH);
+      // Tasks a crashed run created already: taken as they are.
+      const existing = await this.readBy(
+        'tasks',
+        TASK_KEY_PROPERTY,
+        part.map((t) => t.taskKey),
+        [],
+      );
+      const missing: TaskSpec[] = [];
+      for (const t of part) {
+        const found = existing.get(t.taskKey);
+        if (found)
+          outcomes.set(t.taskKey, { taskKey: t.taskKey, status: 'created', taskId: found.id, existed: true });
+        else missing.push(t);
+      }
+      if (missing.length === 0) continue;
+      const res: BatchResponse = await this.request(
+        'POST /crm/v3/objects/tasks/batch/create',
+        false,
+        async () =>
+          (await this.client.crm.objects.batchApi.create('tasks', {
+            inputs: missing.map(taskInput),
+          })) as BatchResponse,
+      );
+      for (const r of res.results) {
+        const key = r.properties[TASK_KEY_PROPERTY];
+        if (key) outcomes.set(key, { taskKey: key, status: 'created', taskId: r.id, existed: false });
+      }
+      const reasons = (res.errors ?? []).map((e) => `${e.category}: ${readableMessage(e.message)}`);
+      for (const t of missing) {
+        if (!outcomes.has(t.taskKey)) {
+          outcomes.set(t.taskKey, {
+            taskKey: t.taskKey,
+            status: 'failed',
+            reason: reasons.join('; ') || 'HubSpot returned no result for this task',
+          });
+        }
+      }
+    }
+    return tasks.map(
+      (t) =>
+        outcomes.get(t.taskKey) ?? {
+          taskKey: t.taskKey,
+          status: 'failed',
+          reason: 'no result for this task',
+        },
+    );
+  }
+
+  apiCalls(): number {
+    return this.calls;
+  }
+
+  async close(): Promise<void> {
+    await this.limiter.stop({ dropWaitingJobs: false });
+  }
+
+  /** Creates the unique task-key property the first time a portal sees pqlsync tasks. */
+  private async ensureKeyProperty(): Promise<void> {
+    if (this.keyPropertyReady) return;
+    const all = await this.request('GET /crm/v3/properties/tasks', false, () =>
+      this.client.crm.properties.coreApi.getAll('tasks', false),
+    );
+    const found = all.results.find((p) => p.name === TASK_KEY_PROPERTY);
+    if (found && found.hasUniqueValue !== true) {
+      throw new PqlsyncError(
+        'DESTINATION_PREFLIGHT_FAILED',
+        `the HubSpot task property ${TASK_KEY_PROPERTY} exists but is not unique (hasUniqueValue is false), so reruns could duplicate tasks`,
+        {
+          hint: `delete the property ${TASK_KEY_PROPERTY} on tasks in HubSpot (Settings > Properties) and let pqlsync create it`,
+        },
+      );
+    }
+    if (!found) {
+      try {
+        await this.request('POST /crm/v3/properties/tasks', false, () =>
+          this.client.crm.properties.coreApi.create('tasks', {
+            name: TASK_KEY_PROPERTY,
+            label: 'pqlsync task key',
+            type: 'string' as never,
+            fieldType: 'text' as never,
+            groupName: 'taskinformation',
+            description:
+              'Set by pqlsync: one key per routed PQL transition, so reruns never duplicate a task.',
+            hasUniqueValue: true,
+          }),
+        );
+      } catch (err) {
+        // 409: another run created it meanwhile.
+        if (!(err instanceof PqlsyncError && err.details?.status === 409)) throw err;
+      }
+    }
+    this.keyPropertyReady = true;
+  }
+
+  /** Records of `object` whose unique property `idProperty` is one of `values`, by normalized value. */
+  private async readBy(
+    object: string,
+    idProperty: string,
+    values: readonly string[],
+    properties: string[],
+  ): Promise<Map<string, { id: string; properties: Record<string, string | null> }>> {
+    const out = new Map<string, { id: string; properties: Record<string, string | null> }>();
+    const unique = [...new Set(values.filter((v) => v !== ''))];
+    for (let i = 0; i < unique.length; i += BATCH) {
+      const chunk = unique.slice(i, i + BATCH);
+      const res: BatchResponse = await this.request(
+        `POST /crm/v3/objects/${object}/batch/read`,
+        false,
+        async () =>
+          (await this.client.crm.objects.batchApi.read(object, {
+            idProperty,
+            inputs: chunk.map((id) => ({ id })),
+            properties: [...properties, idProperty],
+            propertiesWithHistory: [],
+          })) as BatchResponse,
+      );
+      // Values not found come back as an OBJECT_NOT_FOUND error naming them: nothing to take.
+      for (const r of res.results) {
+        const v = r.properties[idProperty];
+        if (v) out.set(norm(idProperty, v), r);
+      }
+    }
+    return out;
+  }
+
+  /** One request through the limiter; transient failures (429, 5xx, network) retried with backoff. */
+  private async request<T>(request: string, splittable: boolean, fn: () => Promise<T>): Promise<T> {
+    const retry = this.options.retry ?? { attempts: 3, minDelayMs: 1000 };
+    return pRetry(
+      async () => {
+        try {
+          return await this.limiter.schedule(() => {
+            this.calls++;
+            return fn();
+          });
+        } catch (err) {
+          const e = hubspotError(err, {
+            destination: this.options.name,
+            request,
+            baseUrl: this.baseUrl,
+            splittable,
+          });
+          if (e.kind !== 'transient') throw new AbortError(e);
+          throw e;
+        }
+      },
+      { retries: retry.attempts - 1, minTimeout: retry.minDelayMs, factor: 2, randomize: true },
+    );
+  }
+}
+
+/** The batch/create input for one task: properties and its contact/company associations. */
+export function taskInput(t: TaskSpec): CreateInput {
+  const associations: Array<{ id: string; typeId: number }> = [];
+  const object = t.record.object.toLowerCase();
+  if (t.record.id && object === 'contacts') associations.push({ id: t.record.id, typeId: TASK_TO_CONTACT });
+  if (t.record.id && object === 'companies') associations.push({ id: t.record.id, typeId: TASK_TO_COMPANY });
+  else if (t.account) associations.push({ id: t.account.id, typeId: TASK_TO_COMPANY });
+  return {
+    properties: {
+      [TASK_KEY_PROPERTY]: t.taskKey,
+      hs_timestamp: t.dueAt.toISOString(),
+      hs_task_subject: t.subject,
+      hs_task_body: t.body,
+      hs_task_priority: PRIORITY[t.priority],
+      hs_task_status: 'NOT_STARTED',
+      hs_task_type: 'TODO',
+      hs_task_reminders: String(t.reminderAt.getTime()),
+      ...(t.ownerId ? { hubspot_owner_id: t.ownerId } : {}),
+    },
+    associations: associations.map((a) => ({
+      to: { id: a.id },
+      types: [{ associationCategory: 'HUBSPOT_DEFINED' as never, associationTypeId: a.typeId }],
+    })),
+  };
+}
+
+/** HubSpot compares emails without case; other unique values as they are. */
+function norm(property: string, value: string): string {
+  return property === 'email' ? value.trim().toLowerCase() : value;
+}
+
+function text(v: string | null | undefined): string | null {
+  return v === null || v === undefined || v === '' ? null : v;
+}

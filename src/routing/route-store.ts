@@ -1,0 +1,213 @@
+/**
+ * Routing state in the warehouse's state schema, next to the snapshot:
+ * - `task_log`: one row per task key (sync, entity key, tier, transition date): `pending` is written BEFORE the
+ *   task is sent, with the whole task (owner, due time, text) as JSON; `created` (with the CRM id) or `failed`
+ *   after. A rerun that meets a pending or failed row resends that same task under the same key, and the CRM's
+ *   unique task key turns a second send into a no-op, so a crash between creation and commit never duplicates.
+ *   Created rows inside the cooldown stop new tasks for the same record and tier.
+ * - `route_state`: round-robin cursors per sync and rule, written in the same transaction as the pending rows.
+ * Only the run holding the sync's lock writes them.
+ */
+import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import { toDate, type StateStore } from '../state/state-store.js';
+import type { TaskSpec } from './task-writer.js';
+
+export const TASK_STATUSES = ['pending', 'created', 'failed'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export interface TaskLogEntry {
+  sync: string;
+  entityKey: string;
+  tier: string;
+  previousTier: string | null;
+  taskKey: string;
+  status: TaskStatus;
+  rule: string;
+  task: TaskSpec;
+  taskId: string | null;
+  reason: string | null;
+  runId: string;
+  /** When the transition was first routed (the cooldown counts from it). */
+  loggedAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = [
+  'sync',
+  'entity_key',
+  'tier',
+  'previous_tier',
+  'task_key',
+  'status',
+  'rule',
+  'owner_id',
+  'due_at',
+  'task_json',
+  'task_id',
+  'reason',
+  'run_id',
+  'logged_at',
+  'updated_at',
+] as const;
+
+export class RouteStore {
+  constructor(readonly state: StateStore) {}
+
+  private get taskLog(): string {
+    return this.state.table('task_log');
+  }
+
+  private get routeState(): string {
+    return this.state.table('route_state');
+  }
+
+  async ensureTables(): Promise<void> {
+    const t = this.state.d.types;
+    await this.state.wh.query(
+      `create table if not exists ${this.taskLog} (sync ${t.text} not null, entity_key ${t.text} not null,
+        tier ${t.text} not null, previous_tier ${t.text}, task_key ${t.text} not null, status ${t.text} not null,
+        rule ${t.text}, owner_id ${t.text}, due_at ${t.timestamp}, task_json ${t.text}, task_id ${t.text},
+        reason ${t.text}, run_id ${t.text} not null, logged_at ${t.timestamp} not null,
+        updated_at ${t.timestamp} not null)`,
+    );
+    await this.state.wh.query(
+      `create table if not exists ${this.routeState} (sync ${t.text} not null, name ${t.text} not null,
+        cursor_pos ${t.bigint} not null, updated_at ${t.timestamp} not null)`,
+    );
+  }
+
+  async tablesExist(): Promise<boolean> {
+    return (
+      (await this.state.wh.tableExists(this.state.schema, 'task_log')) &&
+      (await this.state.wh.tableExists(this.state.schema, 'route_state'))
+    );
+  }
+
+  /** The newest log entry per `entityKey` + tier for these keys, logged at or after `since`. */
+  async recentEntries(
+    sync: string,
+    keys: readonly string[],
+    since: Date,
+  ): Promise<Map<string, TaskLogEntry>> {
+    const out = new Map<string, TaskLogEntry>();
+    if (keys.length === 0) return out;
+    const b = new SqlBuilder(this.state.d);
+    const { rows } = await this.state.wh.query(
+      b.build(
+        `select * from ${this.taskLog} where sync = ${b.param(sync, 'string')}
+           and logged_at >= ${b.param(since, 'timestamp')} and ${this.state.d.inList('entity_key', b, keys)}
+         order by logged_at`,
+      ),
+    );
+    for (const r of rows) {
+      const e = toEntry(r);
+      out.set(entryKey(e.entityKey, e.tier), e);
+    }
+    return out;
+  }
+
+  /** Every entry of a sync (tests and `runs`-style reports), oldest first. */
+  async entries(sync: string): Promise<TaskLogEntry[]> {
+    const b = new SqlBuilder(this.state.d);
+    const { rows } = await this.state.wh.query(
+      b.build(
+        `select * from ${this.taskLog} where sync = ${b.param(sync, 'string')} order by logged_at, task_key`,
+      ),
+    );
+    return rows.map(toEntry);
+  }
+
+  async cursors(sync: string): Promise<Map<string, number>> {
+    const b = new SqlBuilder(this.state.d);
+    const { rows } = await this.state.wh.query(
+      b.build(`select name, cursor_pos from ${this.routeState} where sync = ${b.param(sync, 'string')}`),
+    );
+    return new Map(rows.map((r) => [String(r.name), Number(r.cursor_pos)]));
+  }
+
+  /**
+   * Writes entries (replacing rows with the same task keys) and, in the same transaction, the cursors that
+   * choosing their owners moved.
+   */
+  async write(
+    entries: readonly TaskLogEntry[],
+    cursors?: { sync: string; moved: Map<string, number>; at: Date },
+  ): Promise<void> {
+    const d = this.state.d;
+    const schema = this.state.schema;
+    await this.state.wh.transaction(async (tx) => {
+      if (entries.length > 0) {
+        const b = new SqlBuilder(d);
+        await tx.query(
+          b.build(
+            `delete from ${this.taskLog} where ${d.inList(
+              'task_key',
+              b,
+              entries.map((e) => e.taskKey),
+            )}`,
+          ),
+        );
+        await tx.insertRows(`${schema}.task_log`, COLUMNS, entries.map(toRow));
+      }
+      if (cursors && cursors.moved.size > 0) {
+        const names = [...cursors.moved.keys()];
+        const b = new SqlBuilder(d);
+        await tx.query(
+          b.build(
+            `delete from ${this.routeState} where sync = ${b.param(cursors.sync, 'string')} and ${d.inList('name', b, names)}`,
+          ),
+        );
+        await tx.insertRows(
+          `${schema}.route_state`,
+          ['sync', 'name', 'cursor_pos', 'updated_at'],
+          [...cursors.moved].map(([name, pos]) => [cursors.sync, name, pos, cursors.at]),
+        );
+      }
+    });
+  }
+}
+
+export function entryKey(entityKey: string, tier: string): string {
+  return `${entityKey}\u0000${tier}`;
+}
+
+function toRow(e: TaskLogEntry): unknown[] {
+  return [
+    e.sync,
+    e.entityKey,
+    e.tier,
+    e.previousTier,
+    e.taskKey,
+    e.status,
+    e.rule,
+    e.task.ownerId,
+    e.task.dueAt,
+    JSON.stringify(e.task),
+    e.taskId,
+    e.reason,
+    e.runId,
+    e.loggedAt,
+    e.updatedAt,
+  ];
+}
+
+function toEntry(r: Record<string, unknown>): TaskLogEntry {
+  const raw = JSON.parse(String(r.task_json)) as TaskSpec & { dueAt: string; reminderAt: string };
+  const task: TaskSpec = { ...raw, dueAt: new Date(raw.dueAt), reminderAt: new Date(raw.reminderAt) };
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    sync: String(r.sync),
+    entityKey: String(r.entity_key),
+    tier: String(r.tier),
+    previousTier: text(r.previous_tier),
+    taskKey: String(r.task_key),
+    status: String(r.status) as TaskStatus,
+    rule: String(r.rule ?? ''),
+    task,
+    taskId: text(r.task_id),
+    reason: text(r.reason),
+    runId: String(r.run_id),
+    loggedAt: toDate(r.logged_at),
+    updatedAt: toDate(r.updated_at),
+  };
+}

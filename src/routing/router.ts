@@ -1,0 +1,384 @@
+/**
+ * Routes one run's applied changes: tier transitions → rules → owners → SLA → task text → task_log → CRM.
+ * The runner calls `route` once per written batch, before that batch's commit, so the snapshot still holds the
+ * previous tiers; a crash anywhere before the commit replays the batch, and the task_log makes the replay send
+ * the same task keys (see route-store.ts). In a plan (`dryRun`) nothing is written anywhere; the CRM is only
+ * read (owners, records) and the tasks that would be created are returned.
+ *
+ * Glossary:
+ * - candidate: an applied row whose tier entered a task tier from a lower tier (or none).
+ * - resumed: a candidate whose pending or failed task_log row (inside the cooldown) is sent again as it was.
+ * - cooldown: a created task for the same record and tier inside `cooldown_days` stops a new one.
+ */
+import { createHash } from 'node:crypto';
+import type { RoutingConfig } from '../config/config-schema.js';
+import type { Change, RecordOutcome, SyncTarget } from '../destination/destination.js';
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+import type { StateStore } from '../state/state-store.js';
+import type { Logger } from '../util/logger.js';
+import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import { assignOwner, OwnerDirectory } from './owners.js';
+import { entryKey, RouteStore, type TaskLogEntry } from './route-store.js';
+import { matchRule, type MatchedRule } from './rules.js';
+import { localDate, slaTimes } from './sla.js';
+import { defaultBody, renderTemplate } from './task-template.js';
+import { createsTask, tierOfRow } from './tiers.js';
+import type { AccountRecord, RoutedRecord, TaskSpec, TaskWriter } from './task-writer.js';
+
+/** A task a plan would create (or a run created), as listed in the plan summary. */
+export interface PlannedTask {
+  key: string;
+  tier: string;
+  previousTier: string | null;
+  rule: string;
+  ownerId: string | null;
+  /** `Name <email>` of the owner, or how it will be chosen when the record does not exist yet. */
+  owner: string;
+  dueAt: string;
+  dueDate: string;
+  priority: string;
+  subject: string;
+  taskKey: string;
+  /** Sent again under its earlier key (a pending or failed task_log row). */
+  resumed: boolean;
+}
+
+export interface RouteResult {
+  /** Tasks the CRM created in this call (existing ones found by key are not counted). */
+  created: number;
+  /** Tasks that could not be created (logged; resent when the transition is routed again). */
+  failed: number;
+  /** Transitions skipped: a task inside the cooldown, or a rule without tasks. */
+  cooldown: number;
+  noTask: number;
+  planned: PlannedTask[];
+}
+
+export interface RouterOptions {
+  sync: string;
+  /** The destination's name in the config (for messages). */
+  destination: string;
+  routing: RoutingConfig;
+  target: SyncTarget;
+  state: StateStore;
+  /** The CRM side; undefined for destinations without tasks (only a plan can route then). */
+  writer: TaskWriter | undefined;
+  runId: string;
+  now: () => Date;
+  /** IANA zone of due dates. (Default: UTC) */
+  timeZone?: string;
+  dryRun: boolean;
+  log: Logger;
+}
+
+/** Salesforce text fields hold 255 characters; long entity keys are hashed to keep the key unique and short. */
+const MAX_TASK_KEY = 255;
+
+/** `pqlsync:<sync>:<entity key>:<tier>:<transition date>`. */
+export function taskKey(sync: string, entityKey: string, tier: string, date: string): string {
+  const key = `pqlsync:${sync}:${entityKey}:${tier}:${date}`;
+  if (key.length <= MAX_TASK_KEY) return key;
+  const hash = createHash('sha256').update(`${entityKey}`).digest('hex');
+  return `pqlsync:${sync}:sha256-${hash}:${tier}:${date}`;
+}
+
+interface Candidate {
+  change: Change;
+  row: Record<string, unknown>;
+  previous: string | null;
+  tier: string;
+  matched: MatchedRule;
+}
+
+export class Router {
+  private readonly routes: RouteStore;
+  private directory = new OwnerDirectory([]);
+  private cursors = new Map<string, number>();
+  private tablesReady = false;
+  private readonly timeZone: string;
+
+  constructor(private readonly options: RouterOptions) {
+    this.routes = new RouteStore(options.state);
+    this.timeZone = options.timeZone ?? 'UTC';
+  }
+
+  /** The tier a change's row is in (stored in the snapshot). */
+  tierOf(change: Change): string | null {
+    return change.row ? tierOfRow(change.row, this.options.routing, this.options.sync) : null;
+  }
+
+  /** Creates the routing tables (not in a plan), reads owners and cursors, checks the owners the config names. */
+  async start(): Promise<void> {
+    const { writer, dryRun, sync, routing } = this.options;
+    if (!dryRun && !writer) {
+      throw new PqlsyncError(
+        'CONFIG_INVALID',
+        `sync ${sync} has routing, but its destination '${this.options.destination}' cannot hold tasks (routing needs a salesforce or hubspot destination)`,
+        {
+          location: { sync, path: `syncs.${sync}.routing` },
+          hint: 'remove routing from the sync, or point it at a CRM destination',
+        },
+      );
+    }
+    if (!dryRun) await this.routes.ensureTables();
+    this.tablesReady = dryRun ? await this.routes.tablesExist() : true;
+    if (this.tablesReady) this.cursors = await this.routes.cursors(sync);
+    if (writer) {
+      this.directory = new OwnerDirectory(await writer.listOwners());
+      this.directory.resolveConfig(routing, sync);
+    }
+  }
+
+  async route(changes: readonly Change[], outcomes: readonly RecordOutcome[]): Promise<RouteResult> {
+    const { routing, sync, dryRun, writer, target } = this.options;
+    const result: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [] };
+    const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
+    const rows = changes.filter((c) => c.kind !== 'removed' && c.row && (dryRun || applied.has(c.key)));
+    if (rows.length === 0) return result;
+
+    const previous = await this.previousTiers(rows.map((c) => c.key));
+    const candidates: Candidate[] = [];
+    for (const change of rows) {
+      const row = change.row ?? {};
+      const tier = tierOfRow(row, routing, sync);
+      const prev = previous.get(change.key) ?? null;
+      if (tier === null || !createsTask(prev, tier, routing)) continue;
+      candidates.push({ change, row, previous: prev, tier, matched: matchRule(row, routing.rules) });
+    }
+    if (candidates.length === 0) return result;
+
+    const now = this.options.now();
+    const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
+    const recent = this.tablesReady
+      ? await this.routes.recentEntries(
+          sync,
+          candidates.map((c) => c.change.key),
+          since,
+        )
+      : new Map<string, TaskLogEntry>();
+
+    const fresh: Candidate[] = [];
+    const resumed: Array<{ candidate: Candidate; entry: TaskLogEntry }> = [];
+    const ownerOnly: Candidate[] = [];
+    for (const c of candidates) {
+      if (!c.matched.rule.task) {
+        result.noTask++;
+        if (c.matched.rule.set_owner) ownerOnly.push(c);
+        continue;
+      }
+      const entry = recent.get(entryKey(c.change.key, c.tier));
+      if (entry?.status === 'created') result.cooldown++;
+      else if (entry) resumed.push({ candidate: c, entry });
+      else fresh.push(c);
+    }
+
+    // The CRM side of new tasks: the records (ids, owners) and their accounts.
+    const lookups = [...fresh, ...ownerOnly];
+    const records =
+      writer && lookups.length > 0
+        ? await writer.findRecords(
+            target,
+            lookups.map((c) => c.change.matchValue),
+          )
+        : new Map<string, RoutedRecord>();
+    const accounts = await this.accountsOf(lookups);
+
+    const moved = new Map<string, number>();
+    const entries: TaskLogEntry[] = resumed.map(({ entry }) => ({
+      ...entry,
+      status: 'pending',
+      runId: this.options.runId,
+      updatedAt: now,
+    }));
+    const ownerChanges = new Map<string, string>();
+    for (const { candidate, entry } of resumed) {
+      if (candidate.matched.rule.set_owner && entry.task.ownerId) {
+        ownerChanges.set(entry.task.record.id, entry.task.ownerId);
+      }
+      result.planned.push(this.plannedOf(candidate, entry.task, true));
+    }
+    for (const c of [...fresh, ...ownerOnly]) {
+      const record = records.get(c.change.matchValue);
+      const account = this.accountOf(c, accounts);
+      const cursorName = c.matched.name;
+      const assignment = assignOwner(c.matched.rule.assign, {
+        record,
+        account,
+        directory: this.directory,
+        cursor: this.cursors.get(cursorName) ?? 0,
+      });
+      if ('error' in assignment) {
+        result.failed++;
+        this.options.log.warn(
+          { recordKey: c.change.key, rule: c.matched.name, tier: c.tier },
+          `no task for record ${c.change.key}: ${assignment.error}`,
+        );
+        continue;
+      }
+      if (assignment.cursor !== undefined) {
+        this.cursors.set(cursorName, assignment.cursor);
+        moved.set(cursorName, assignment.cursor);
+      }
+      if (c.matched.rule.set_owner && record && assignment.ownerId && assignment.ownerId !== record.ownerId) {
+        ownerChanges.set(record.id, assignment.ownerId);
+      }
+      if (!c.matched.rule.task) continue;
+      if (!record && !dryRun) {
+        result.failed++;
+        this.options.log.warn(
+          { recordKey: c.change.key },
+          `no task for record ${c.change.key}: no ${target.object} with ${target.matchField} = ${c.change.matchValue} was found after the write`,
+        );
+        continue;
+      }
+      const task = this.taskOf(c, now, assignment.ownerId, record, account, assignment.via);
+      entries.push({
+        sync,
+        entityKey: c.change.key,
+        tier: c.tier,
+        previousTier: c.previous,
+        taskKey: task.taskKey,
+        status: 'pending',
+        rule: c.matched.name,
+        task,
+        taskId: null,
+        reason: null,
+        runId: this.options.runId,
+        loggedAt: now,
+        updatedAt: now,
+      });
+      result.planned.push(this.plannedOf(c, task, false, record ? undefined : assignment.via));
+    }
+    if (dryRun || !writer) return result;
+
+    // Pending BEFORE sending: a crash from here on resends these same keys.
+    await this.routes.write(entries, { sync, moved, at: now });
+    if (ownerChanges.size > 0) {
+      const failures = await writer.setOwners(
+        target,
+        [...ownerChanges].map(([recordId, ownerId]) => ({ recordId, ownerId })),
+      );
+      for (const [id, reason] of failures) {
+        this.options.log.warn(
+          { recordId: id },
+          `could not set the owner of ${target.object} ${id}: ${reason}`,
+        );
+      }
+    }
+    if (entries.length === 0) return result;
+    const outcomes2 = new Map(
+      (await writer.writeTasks(entries.map((e) => e.task))).map((o) => [o.taskKey, o]),
+    );
+    const done = this.options.now();
+    const final = entries.map((e): TaskLogEntry => {
+      const o = outcomes2.get(e.taskKey);
+      if (o?.status === 'created') {
+        if (!o.existed) result.created++;
+        return { ...e, status: 'created', taskId: o.taskId, reason: null, updatedAt: done };
+      }
+      result.failed++;
+      const reason = o?.reason ?? 'the CRM returned no result for this task';
+      this.options.log.warn({ recordKey: e.entityKey, taskKey: e.taskKey }, `task not created: ${reason}`);
+      return { ...e, status: 'failed', reason, updatedAt: done };
+    });
+    await this.routes.write(final);
+    return result;
+  }
+
+  /** Tiers stored in the snapshot (the tiers the CRM holds) for these keys. */
+  private async previousTiers(keys: readonly string[]): Promise<Map<string, string | null>> {
+    const { state, sync } = this.options;
+    if (!(await state.wh.tableExists(state.schema, `${sync}__snapshot`))) return new Map();
+    const b = new SqlBuilder(state.d);
+    const { rows } = await state.wh.query(
+      b.build(`select key, tier from ${state.snapshotTable(sync)} where ${state.d.inList('key', b, keys)}`),
+    );
+    return new Map(
+      rows.map((r) => [String(r.key), r.tier === null || r.tier === undefined ? null : String(r.tier)]),
+    );
+  }
+
+  private async accountsOf(candidates: readonly Candidate[]): Promise<Map<string, AccountRecord>> {
+    const { routing, writer } = this.options;
+    if (!routing.account || !writer || candidates.length === 0) return new Map();
+    const values = [
+      ...new Set(
+        candidates.map((c) => accountValue(c.row, routing.account?.column ?? '')).filter((v) => v !== ''),
+      ),
+    ];
+    return values.length > 0 ? writer.findAccounts(routing.account.field, values) : new Map();
+  }
+
+  private accountOf(c: Candidate, accounts: Map<string, AccountRecord>): AccountRecord | undefined {
+    const column = this.options.routing.account?.column;
+    return column ? accounts.get(accountValue(c.row, column)) : undefined;
+  }
+
+  private taskOf(
+    c: Candidate,
+    now: Date,
+    ownerId: string | null,
+    record: RoutedRecord | undefined,
+    account: AccountRecord | undefined,
+    via: string,
+  ): TaskSpec {
+    const { routing, sync } = this.options;
+    const sla = routing.sla[c.tier];
+    if (!sla)
+      throw new PqlsyncError('CONFIG_INVALID', `task tier '${c.tier}' has no sla`, {
+        location: { sync, path: `syncs.${sync}.routing.sla` },
+      });
+    const times = slaTimes(now, sla, this.timeZone);
+    const owner = this.directory.get(ownerId);
+    const vars: Record<string, unknown> = {
+      ...Object.fromEntries(Object.entries(c.row).filter(([k]) => !k.startsWith('__pqlsync'))),
+      tier: c.tier,
+      previous_tier: c.previous,
+      key: c.change.key,
+      sync,
+      rule: c.matched.name,
+      due_date: times.dueDate,
+      due_at: times.dueAt,
+      owner: owner ? owner.name : via,
+    };
+    const at = (field: string) => ({ sync, path: `syncs.${sync}.routing.task.${field}` });
+    return {
+      taskKey: taskKey(sync, c.change.key, c.tier, localDate(now, this.timeZone)),
+      entityKey: c.change.key,
+      subject: renderTemplate(routing.task.subject, vars, at('subject')),
+      body: routing.task.body ? renderTemplate(routing.task.body, vars, at('body')) : defaultBody(c.row),
+      ownerId,
+      dueAt: times.dueAt,
+      dueDate: times.dueDate,
+      reminderAt: times.reminderAt,
+      priority: times.priority,
+      record: record ?? { id: '', ownerId: null, object: this.options.target.object },
+      ...(account ? { account } : {}),
+    };
+  }
+
+  private plannedOf(c: Candidate, task: TaskSpec, resumed: boolean, pendingOwner?: string): PlannedTask {
+    const owner = this.directory.get(task.ownerId);
+    return {
+      key: c.change.key,
+      tier: c.tier,
+      previousTier: c.previous,
+      rule: c.matched.name,
+      ownerId: task.ownerId,
+      owner: owner
+        ? `${owner.name} <${owner.email}>`
+        : (task.ownerId ?? `(${pendingOwner ?? 'record owner'})`),
+      dueAt: task.dueAt.toISOString(),
+      dueDate: task.dueDate,
+      priority: task.priority,
+      subject: task.subject,
+      taskKey: task.taskKey,
+      resumed,
+    };
+  }
+}
+
+function accountValue(row: Record<string, unknown>, column: string): string {
+  const v = column in row ? row[column] : row[column.toLowerCase()];
+  return v === null || v === undefined ? '' : String(v);
+}

@@ -1,0 +1,54 @@
+/**
+ * Task text: `{{ name }}` placeholders over the model row (lower-case column names) and the routing values
+ * `tier`, `previous_tier`, `key`, `sync`, `rule`, `due_date`, `due_at`, `owner`. Numbers print as they are,
+ * dates as `YYYY-MM-DD` (timestamps as ISO-8601), lists joined with `, `, null as `-`. An unknown name is a
+ * config error naming the template and the names it may use.
+ */
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** Renders `template`; `where` is the config path named in errors (`syncs.users.routing.task.subject`). */
+export function renderTemplate(
+  template: string,
+  vars: Record<string, unknown>,
+  where: { sync: string; path: string },
+): string {
+  const unknown = new Set<string>();
+  const out = template.replace(PLACEHOLDER, (_m, name: string) => {
+    const key = name in vars ? name : name.toLowerCase();
+    if (!(key in vars)) {
+      unknown.add(name);
+      return '';
+    }
+    return formatValue(vars[key]);
+  });
+  if (unknown.size > 0) {
+    throw new PqlsyncError(
+      'CONFIG_INVALID',
+      `the task template uses ${[...unknown].map((n) => `'${n}'`).join(', ')}, which ${unknown.size === 1 ? 'is' : 'are'} not a model column or routing value (available: ${Object.keys(vars).join(', ')})`,
+      { location: { sync: where.sync, path: where.path } },
+    );
+  }
+  return out;
+}
+
+export function formatValue(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (v instanceof Date) {
+    const iso = v.toISOString();
+    return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : iso.replace('.000Z', 'Z');
+  }
+  if (Array.isArray(v)) return v.map(formatValue).join(', ');
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** The default body: every model column as `column: value`, one per line. */
+export function defaultBody(row: Record<string, unknown>): string {
+  return Object.entries(row)
+    .filter(([c]) => !c.startsWith('__pqlsync'))
+    .map(([c, v]) => `${c}: ${formatValue(v)}`)
+    .join('\n');
+}
