@@ -71,6 +71,39 @@ export function postgresUnderTest(): WarehouseUnderTest {
   };
 }
 
+/**
+ * Redshift's SQL (dialect `redshift`: varchar(65535), nvl, getdate(), one bind per list element) and the adapter's
+ * Redshift paths (DECLARE/FETCH cursor streaming, multi-row VALUES inserts), run for real on Postgres with two
+ * shim functions for the Redshift-only names. Redshift's own limits (no MERGE extras, keys not enforced) are
+ * checked by the golden SQL, not here.
+ */
+export function redshiftOnPostgresUnderTest(): WarehouseUnderTest {
+  let server: TestPostgres | undefined;
+  let n = 0;
+  return {
+    name: 'redshift (sql on postgres)',
+    dialect: 'redshift',
+    sqlTypes: { integer: 'integer', numeric: 'numeric(12,4)', date: 'date' },
+    async start() {
+      server = await startTestPostgres();
+    },
+    async open() {
+      if (!server) throw new Error('postgres not started');
+      const url = await server.createDatabase(`conformance_rs_${process.pid}_${++n}`);
+      const wh = new PostgresAdapter({ url, dialect: 'redshift' });
+      await wh.connect();
+      await wh.query(`create function getdate() returns timestamptz language sql stable as 'select now()'`);
+      await wh.query(
+        `create function nvl(anycompatible, anycompatible) returns anycompatible language sql immutable as 'select coalesce($1, $2)'`,
+      );
+      return wh;
+    },
+    async stop() {
+      await server?.stop();
+    },
+  };
+}
+
 /** BigQuery through the real client against a fresh local sandbox (DuckDB behind it) per test. */
 export function bigqueryUnderTest(): WarehouseUnderTest {
   const sandboxes: BigquerySandbox[] = [];
@@ -127,7 +160,13 @@ export function snowflakeUnderTest(): WarehouseUnderTest {
 
 /** Every warehouse the conformance suite runs against (`PQLSYNC_CONFORMANCE=duckdb,postgres` picks some). */
 export function conformanceWarehouses(): WarehouseUnderTest[] {
-  const all = [duckdbUnderTest(), postgresUnderTest(), bigqueryUnderTest(), snowflakeUnderTest()];
+  const all = [
+    duckdbUnderTest(),
+    postgresUnderTest(),
+    redshiftOnPostgresUnderTest(),
+    bigqueryUnderTest(),
+    snowflakeUnderTest(),
+  ];
   const only = process.env.PQLSYNC_CONFORMANCE?.split(',').map((s) => s.trim());
   return only ? all.filter((w) => only.some((o) => w.name.startsWith(o))) : all;
 }

@@ -1,0 +1,306 @@
+-- duckdb: statements of golden-sql.test.ts (params as position:name:type)
+
+-- ======== plan ========;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+create or replace table pqlsync_scratch.main."pqlsync_plan_users__current" as select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N') || '|' || coalesce(cast(m."email" as varchar), '\N') || '|' || coalesce(cast(m."score" as varchar), '\N') || '|' || coalesce(cast(m."tier" as varchar), '\N') || '|' || coalesce(cast(m."user_id" as varchar), '\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+create or replace table pqlsync_scratch.main."pqlsync_plan_users__dups" as select __pqlsync_key, count(*) as n from pqlsync_scratch.main."pqlsync_plan_users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+
+select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
+       (select sum(n) from pqlsync_scratch.main."pqlsync_plan_users__dups") as dup_rows
+     from pqlsync_scratch.main."pqlsync_plan_users__current";
+
+create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
+        f.attempts as __pqlsync_attempts, c.*
+      from (select * from pqlsync_scratch.main."pqlsync_plan_users__current" where __pqlsync_key is not null) c
+      full outer join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      left join pqlsync_scratch.main."pqlsync_plan_users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
+      where dup.__pqlsync_key is null
+        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+
+select __pqlsync_op as op, count(*) as n,
+       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from pqlsync_scratch.main."pqlsync_plan_users__plan" group by __pqlsync_op;
+
+drop table if exists pqlsync_scratch.main."pqlsync_plan_users__current";
+
+drop table if exists pqlsync_scratch.main."pqlsync_plan_users__plan";
+
+drop table if exists pqlsync_scratch.main."pqlsync_plan_users__dups";
+
+-- ======== run ========;
+
+-- ensureSchema pqlsync_state;
+
+create table if not exists "pqlsync_state"."meta" (name varchar not null, value varchar);
+
+create table if not exists "pqlsync_state"."runs" (run_id varchar not null, sync varchar not null,
+        status varchar not null, started_at timestamptz not null, finished_at timestamptz,
+        added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
+        applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
+        error varchar, host varchar, pid bigint, model_hash varchar);
+
+create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_id varchar not null,
+        host varchar not null, pid bigint not null, acquired_at timestamptz not null,
+        heartbeat_at timestamptz not null, expires_at timestamptz not null);
+
+-- tableExists pqlsync_state.meta;
+
+select value from "pqlsync_state"."meta" where name = 'state_version';
+
+insert into "pqlsync_state"."meta" (name, value) values ('state_version', $p1)
+-- params: 1:p1:string;
+
+-- begin transaction;
+
+select sync, run_id, host, pid, acquired_at, expires_at from "pqlsync_state"."locks" where sync = $p1
+-- params: 1:p1:string;
+
+insert into "pqlsync_state"."locks" (sync, run_id, host, pid, acquired_at, heartbeat_at, expires_at)
+           values ($p1, $p2, $p3,
+             $p4, $p5, $p6,
+             $p7)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string, 4:p4:integer, 5:p5:timestamp, 6:p6:timestamp, 7:p7:timestamp;
+
+-- end transaction;
+
+insert into "pqlsync_state"."runs" (run_id, sync, status, started_at, host, pid, model_hash)
+         values ($p1, $p2, 'running',
+           $p3, $p4, $p5,
+           $p6)
+-- params: 1:p1:string, 2:p2:string, 3:p3:timestamp, 4:p4:string, 5:p5:integer, 6:p6:string;
+
+create table if not exists "pqlsync_state"."users__snapshot" (key varchar not null, row_hash varchar not null,
+        values_json varchar, tier varchar, destination_id varchar, synced_at timestamptz not null,
+        run_id varchar not null);
+
+create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
+        code varchar, attempts bigint not null, first_seen timestamptz not null,
+        last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+create or replace table pqlsync_scratch.main."users__current" as select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N') || '|' || coalesce(cast(m."email" as varchar), '\N') || '|' || coalesce(cast(m."score" as varchar), '\N') || '|' || coalesce(cast(m."tier" as varchar), '\N') || '|' || coalesce(cast(m."user_id" as varchar), '\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+create or replace table pqlsync_scratch.main."users__dups" as select __pqlsync_key, count(*) as n from pqlsync_scratch.main."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+
+select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
+       (select sum(n) from pqlsync_scratch.main."users__dups") as dup_rows
+     from pqlsync_scratch.main."users__current";
+
+create or replace table pqlsync_scratch.main."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
+        f.attempts as __pqlsync_attempts, c.*
+      from (select * from pqlsync_scratch.main."users__current" where __pqlsync_key is not null) c
+      full outer join "pqlsync_state"."users__snapshot" s on c.__pqlsync_key = s.key
+      left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
+      left join pqlsync_scratch.main."users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
+      where dup.__pqlsync_key is null
+        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+
+select __pqlsync_op as op, count(*) as n,
+       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from pqlsync_scratch.main."users__plan" group by __pqlsync_op;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
+-- params: 1:p1:string[];
+
+-- begin transaction;
+
+delete from "pqlsync_state"."users__snapshot" where key in (select unnest($p1))
+-- params: 1:p1:string[];
+
+delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
+-- params: 1:p1:string[];
+
+-- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
+
+select key, attempts, first_seen from "pqlsync_state"."users__failures" where key in (select unnest($p1))
+-- params: 1:p1:string[];
+
+delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
+-- params: 1:p1:string[];
+
+-- insertRows pqlsync_state.users__failures (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash): 1 rows;
+
+-- end transaction;
+
+delete from "pqlsync_state"."users__failures" where key in (
+         select f.key from "pqlsync_state"."users__failures" f
+         join "pqlsync_state"."users__snapshot" s on s.key = f.key
+         join pqlsync_scratch.main."users__current" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+
+update "pqlsync_state"."runs" set status = $p9, finished_at = $p10,
+           added = $p1, changed = $p2, removed = $p3, invalid = $p4, retried = $p5, applied = $p6, rejected = $p7, tasks = $p8, api_calls = $p11, duration_ms = $p12,
+           error = $p13
+         where run_id = $p14
+-- params: 1:p1:integer, 2:p2:integer, 3:p3:integer, 4:p4:integer, 5:p5:integer, 6:p6:integer, 7:p7:integer, 8:p8:integer, 9:p9:string, 10:p10:timestamp, 11:p11:integer, 12:p12:integer, 13:p13:string, 14:p14:string;
+
+drop table if exists pqlsync_scratch.main."users__current";
+
+drop table if exists pqlsync_scratch.main."users__plan";
+
+drop table if exists pqlsync_scratch.main."users__dups";
+
+delete from "pqlsync_state"."locks" where sync = $p1 and run_id = $p2
+-- params: 1:p1:string, 2:p2:string;
+
+-- ======== run ========;
+
+-- ensureSchema pqlsync_state;
+
+create table if not exists "pqlsync_state"."meta" (name varchar not null, value varchar);
+
+create table if not exists "pqlsync_state"."runs" (run_id varchar not null, sync varchar not null,
+        status varchar not null, started_at timestamptz not null, finished_at timestamptz,
+        added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
+        applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
+        error varchar, host varchar, pid bigint, model_hash varchar);
+
+create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_id varchar not null,
+        host varchar not null, pid bigint not null, acquired_at timestamptz not null,
+        heartbeat_at timestamptz not null, expires_at timestamptz not null);
+
+-- tableExists pqlsync_state.meta;
+
+select value from "pqlsync_state"."meta" where name = 'state_version';
+
+-- begin transaction;
+
+select sync, run_id, host, pid, acquired_at, expires_at from "pqlsync_state"."locks" where sync = $p1
+-- params: 1:p1:string;
+
+insert into "pqlsync_state"."locks" (sync, run_id, host, pid, acquired_at, heartbeat_at, expires_at)
+           values ($p1, $p2, $p3,
+             $p4, $p5, $p6,
+             $p7)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string, 4:p4:integer, 5:p5:timestamp, 6:p6:timestamp, 7:p7:timestamp;
+
+-- end transaction;
+
+insert into "pqlsync_state"."runs" (run_id, sync, status, started_at, host, pid, model_hash)
+         values ($p1, $p2, 'running',
+           $p3, $p4, $p5,
+           $p6)
+-- params: 1:p1:string, 2:p2:string, 3:p3:timestamp, 4:p4:string, 5:p5:integer, 6:p6:string;
+
+create table if not exists "pqlsync_state"."users__snapshot" (key varchar not null, row_hash varchar not null,
+        values_json varchar, tier varchar, destination_id varchar, synced_at timestamptz not null,
+        run_id varchar not null);
+
+create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
+        code varchar, attempts bigint not null, first_seen timestamptz not null,
+        last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+create or replace table pqlsync_scratch.main."users__current" as select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N') || '|' || coalesce(cast(m."email" as varchar), '\N') || '|' || coalesce(cast(m."score" as varchar), '\N') || '|' || coalesce(cast(m."tier" as varchar), '\N') || '|' || coalesce(cast(m."user_id" as varchar), '\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+create or replace table pqlsync_scratch.main."users__dups" as select __pqlsync_key, count(*) as n from pqlsync_scratch.main."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+
+select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
+       (select sum(n) from pqlsync_scratch.main."users__dups") as dup_rows
+     from pqlsync_scratch.main."users__current";
+
+create or replace table pqlsync_scratch.main."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
+        f.attempts as __pqlsync_attempts, c.*
+      from (select * from pqlsync_scratch.main."users__current" where __pqlsync_key is not null) c
+      full outer join "pqlsync_state"."users__snapshot" s on c.__pqlsync_key = s.key
+      left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
+      left join pqlsync_scratch.main."users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
+      where dup.__pqlsync_key is null
+        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+
+select __pqlsync_op as op, count(*) as n,
+       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from pqlsync_scratch.main."users__plan" group by __pqlsync_op;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
+-- params: 1:p1:string[];
+
+-- begin transaction;
+
+delete from "pqlsync_state"."users__snapshot" where key in (select unnest($p1))
+-- params: 1:p1:string[];
+
+delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
+-- params: 1:p1:string[];
+
+-- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
+
+-- end transaction;
+
+delete from "pqlsync_state"."users__failures" where key in (
+         select f.key from "pqlsync_state"."users__failures" f
+         join "pqlsync_state"."users__snapshot" s on s.key = f.key
+         join pqlsync_scratch.main."users__current" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+
+update "pqlsync_state"."runs" set status = $p9, finished_at = $p10,
+           added = $p1, changed = $p2, removed = $p3, invalid = $p4, retried = $p5, applied = $p6, rejected = $p7, tasks = $p8, api_calls = $p11, duration_ms = $p12,
+           error = $p13
+         where run_id = $p14
+-- params: 1:p1:integer, 2:p2:integer, 3:p3:integer, 4:p4:integer, 5:p5:integer, 6:p6:integer, 7:p7:integer, 8:p8:integer, 9:p9:string, 10:p10:timestamp, 11:p11:integer, 12:p12:integer, 13:p13:string, 14:p14:string;
+
+drop table if exists pqlsync_scratch.main."users__current";
+
+drop table if exists pqlsync_scratch.main."users__plan";
+
+drop table if exists pqlsync_scratch.main."users__dups";
+
+delete from "pqlsync_state"."locks" where sync = $p1 and run_id = $p2
+-- params: 1:p1:string, 2:p2:string;

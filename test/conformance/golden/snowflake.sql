@@ -1,0 +1,288 @@
+-- snowflake (sandbox): statements of golden-sql.test.ts (params as position:name:type)
+
+-- ======== plan ========;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
+create or replace temporary table "PQLSYNC_PLAN_USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+
+select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
+       (select sum(n) from "PQLSYNC_PLAN_USERS__DUPS") as dup_rows
+     from "PQLSYNC_PLAN_USERS__CURRENT";
+
+create or replace temporary table "PQLSYNC_PLAN_USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
+        f.attempts as __pqlsync_attempts, c.*
+      from (select * from "PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null) c
+      full outer join (select cast(null as VARCHAR) as key, cast(null as VARCHAR) as row_hash, cast(null as VARCHAR) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as VARCHAR) as key, cast(null as NUMBER(38,0)) as attempts, cast(null as VARCHAR) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      left join "PQLSYNC_PLAN_USERS__DUPS" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
+      where dup.__pqlsync_key is null
+        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+
+select __pqlsync_op as op, count(*) as n,
+       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "PQLSYNC_PLAN_USERS__PLAN" group by __pqlsync_op;
+
+-- ======== run ========;
+
+-- ensureSchema pqlsync_state;
+
+create table if not exists "PQLSYNC_STATE"."META" (name VARCHAR not null, value VARCHAR);
+
+create table if not exists "PQLSYNC_STATE"."RUNS" (run_id VARCHAR not null, sync VARCHAR not null,
+        status VARCHAR not null, started_at TIMESTAMP_TZ not null, finished_at TIMESTAMP_TZ,
+        added NUMBER(38,0), changed NUMBER(38,0), removed NUMBER(38,0), invalid NUMBER(38,0), retried NUMBER(38,0),
+        applied NUMBER(38,0), rejected NUMBER(38,0), tasks NUMBER(38,0), api_calls NUMBER(38,0), duration_ms NUMBER(38,0),
+        error VARCHAR, host VARCHAR, pid NUMBER(38,0), model_hash VARCHAR);
+
+create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_id VARCHAR not null,
+        host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
+        heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
+
+-- tableExists pqlsync_state.meta;
+
+select value from "PQLSYNC_STATE"."META" where name = 'state_version';
+
+insert into "PQLSYNC_STATE"."META" (name, value) values ('state_version', :1)
+-- params: 1:p1:string;
+
+-- begin transaction;
+
+select sync, run_id, host, pid, acquired_at, expires_at from "PQLSYNC_STATE"."LOCKS" where sync = :1
+-- params: 1:p1:string;
+
+insert into "PQLSYNC_STATE"."LOCKS" (sync, run_id, host, pid, acquired_at, heartbeat_at, expires_at)
+           values (:1, :2, :3,
+             :4, :5, :6,
+             :7)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string, 4:p4:integer, 5:p5:timestamp, 6:p6:timestamp, 7:p7:timestamp;
+
+-- end transaction;
+
+insert into "PQLSYNC_STATE"."RUNS" (run_id, sync, status, started_at, host, pid, model_hash)
+         values (:1, :2, 'running',
+           :3, :4, :5,
+           :6)
+-- params: 1:p1:string, 2:p2:string, 3:p3:timestamp, 4:p4:string, 5:p5:integer, 6:p6:string;
+
+create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not null, row_hash VARCHAR not null,
+        values_json VARCHAR, tier VARCHAR, destination_id VARCHAR, synced_at TIMESTAMP_TZ not null,
+        run_id VARCHAR not null);
+
+create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
+        code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
+        last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
+create or replace table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+
+select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
+       (select sum(n) from "PQLSYNC_STATE"."USERS__DUPS") as dup_rows
+     from "PQLSYNC_STATE"."USERS__CURRENT";
+
+create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
+        f.attempts as __pqlsync_attempts, c.*
+      from (select * from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null) c
+      full outer join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on c.__pqlsync_key = s.key
+      left join "PQLSYNC_STATE"."USERS__FAILURES" f on f.key = coalesce(c.__pqlsync_key, s.key)
+      left join "PQLSYNC_STATE"."USERS__DUPS" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
+      where dup.__pqlsync_key is null
+        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+
+select __pqlsync_op as op, count(*) as n,
+       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "PQLSYNC_STATE"."USERS__PLAN" group by __pqlsync_op;
+
+select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
+
+select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string;
+
+-- begin transaction;
+
+delete from "PQLSYNC_STATE"."USERS__SNAPSHOT" where key in (:1, :2, :3)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string;
+
+delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1, :2, :3)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string;
+
+-- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
+
+select key, attempts, first_seen from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
+-- params: 1:p1:string;
+
+delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
+-- params: 1:p1:string;
+
+-- insertRows pqlsync_state.users__failures (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash): 1 rows;
+
+-- end transaction;
+
+delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
+         select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
+         join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
+         join "PQLSYNC_STATE"."USERS__CURRENT" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+
+update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
+           added = :1, changed = :2, removed = :3, invalid = :4, retried = :5, applied = :6, rejected = :7, tasks = :8, api_calls = :11, duration_ms = :12,
+           error = :13
+         where run_id = :14
+-- params: 1:p1:integer, 2:p2:integer, 3:p3:integer, 4:p4:integer, 5:p5:integer, 6:p6:integer, 7:p7:integer, 8:p8:integer, 9:p9:string, 10:p10:timestamp, 11:p11:integer, 12:p12:integer, 13:p13:string, 14:p14:string;
+
+delete from "PQLSYNC_STATE"."LOCKS" where sync = :1 and run_id = :2
+-- params: 1:p1:string, 2:p2:string;
+
+-- ======== run ========;
+
+-- ensureSchema pqlsync_state;
+
+create table if not exists "PQLSYNC_STATE"."META" (name VARCHAR not null, value VARCHAR);
+
+create table if not exists "PQLSYNC_STATE"."RUNS" (run_id VARCHAR not null, sync VARCHAR not null,
+        status VARCHAR not null, started_at TIMESTAMP_TZ not null, finished_at TIMESTAMP_TZ,
+        added NUMBER(38,0), changed NUMBER(38,0), removed NUMBER(38,0), invalid NUMBER(38,0), retried NUMBER(38,0),
+        applied NUMBER(38,0), rejected NUMBER(38,0), tasks NUMBER(38,0), api_calls NUMBER(38,0), duration_ms NUMBER(38,0),
+        error VARCHAR, host VARCHAR, pid NUMBER(38,0), model_hash VARCHAR);
+
+create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_id VARCHAR not null,
+        host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
+        heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
+
+-- tableExists pqlsync_state.meta;
+
+select value from "PQLSYNC_STATE"."META" where name = 'state_version';
+
+-- begin transaction;
+
+select sync, run_id, host, pid, acquired_at, expires_at from "PQLSYNC_STATE"."LOCKS" where sync = :1
+-- params: 1:p1:string;
+
+insert into "PQLSYNC_STATE"."LOCKS" (sync, run_id, host, pid, acquired_at, heartbeat_at, expires_at)
+           values (:1, :2, :3,
+             :4, :5, :6,
+             :7)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string, 4:p4:integer, 5:p5:timestamp, 6:p6:timestamp, 7:p7:timestamp;
+
+-- end transaction;
+
+insert into "PQLSYNC_STATE"."RUNS" (run_id, sync, status, started_at, host, pid, model_hash)
+         values (:1, :2, 'running',
+           :3, :4, :5,
+           :6)
+-- params: 1:p1:string, 2:p2:string, 3:p3:timestamp, 4:p4:string, 5:p5:integer, 6:p6:string;
+
+create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not null, row_hash VARCHAR not null,
+        values_json VARCHAR, tier VARCHAR, destination_id VARCHAR, synced_at TIMESTAMP_TZ not null,
+        run_id VARCHAR not null);
+
+create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
+        code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
+        last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
+create or replace table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+
+select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
+       (select sum(n) from "PQLSYNC_STATE"."USERS__DUPS") as dup_rows
+     from "PQLSYNC_STATE"."USERS__CURRENT";
+
+create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
+        f.attempts as __pqlsync_attempts, c.*
+      from (select * from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null) c
+      full outer join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on c.__pqlsync_key = s.key
+      left join "PQLSYNC_STATE"."USERS__FAILURES" f on f.key = coalesce(c.__pqlsync_key, s.key)
+      left join "PQLSYNC_STATE"."USERS__DUPS" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
+      where dup.__pqlsync_key is null
+        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+
+select __pqlsync_op as op, count(*) as n,
+       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "PQLSYNC_STATE"."USERS__PLAN" group by __pqlsync_op;
+
+select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
+
+select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string;
+
+-- begin transaction;
+
+delete from "PQLSYNC_STATE"."USERS__SNAPSHOT" where key in (:1, :2, :3)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string;
+
+delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1, :2, :3)
+-- params: 1:p1:string, 2:p2:string, 3:p3:string;
+
+-- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
+
+-- end transaction;
+
+delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
+         select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
+         join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
+         join "PQLSYNC_STATE"."USERS__CURRENT" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+
+update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
+           added = :1, changed = :2, removed = :3, invalid = :4, retried = :5, applied = :6, rejected = :7, tasks = :8, api_calls = :11, duration_ms = :12,
+           error = :13
+         where run_id = :14
+-- params: 1:p1:integer, 2:p2:integer, 3:p3:integer, 4:p4:integer, 5:p5:integer, 6:p6:integer, 7:p7:integer, 8:p8:integer, 9:p9:string, 10:p10:timestamp, 11:p11:integer, 12:p12:integer, 13:p13:string, 14:p14:string;
+
+delete from "PQLSYNC_STATE"."LOCKS" where sync = :1 and run_id = :2
+-- params: 1:p1:string, 2:p2:string;
