@@ -205,6 +205,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       keyColumn: model.key,
       modelFile: model.bodyPath,
       configFile: displayPath(options.loaded.configPath),
+      ...(sync.max_attempts !== undefined ? { maxAttempts: sync.max_attempts } : {}),
       dryRun: dry,
     });
     workTables = plan.workTables;
