@@ -7,6 +7,8 @@
  * conversions captured by the top-scored share of the population) against random and the compared variant;
  * lift by score decile.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { pct, times, type GainsPoint, type HealthStatus, type TierMetrics } from './evaluation-metrics.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import { count, entities, scoreRange } from './render-text.js';
@@ -321,4 +323,12 @@ ${comparison}
 <footer>pqlsync evaluate · ${entities(r.population, r.entity)} · generated ${e(r.generatedAt)}</footer>
 </main><script type="application/json" id="evaluation-data">${json}</script></body></html>
 `;
+}
+
+/** Writes `file` (folders created) with the report's HTML and returns its absolute path. */
+export function writeHtmlReport(report: EvaluationReport, file: string): string {
+  const abs = path.resolve(file);
+  mkdirSync(path.dirname(abs), { recursive: true });
+  writeFileSync(abs, renderHtml(report));
+  return abs;
 }

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/load-config.js';
 import { advanceDemoData, generateDemoData } from '../../demo/generate-demo-data.js';
-import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { writeDemoReport } from '../../evaluate/demo-report.js';
+import { PqlsyncError, toPqlsyncError } from '../../errors/pqlsync-error.js';
 import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
 import { runSyncs } from '../../runner/run-syncs.js';
 import { DuckdbAdapter } from '../../warehouse/duckdb/duckdb-adapter.js';
@@ -31,6 +32,10 @@ export interface DemoResult {
   dir: string;
   generated: boolean;
   summaries: RunSummary[];
+  /** The backtest report of pql_users (`<dir>/reports/pql_users.html`), written after the syncs. */
+  reportPath?: string;
+  /** One line about the backtest: as-of date, horizon and the top tier's lift. */
+  reportSummary?: string;
 }
 
 /** Creates or reuses the demo project, generates or advances its data, and runs every sync. */
@@ -100,7 +105,16 @@ async function generateAndRun(
   }
   if (!options.run) return { dir, generated, summaries: [] };
   const summaries = await runSyncs({ loaded, syncs: [], all: true });
-  return { dir, generated, summaries };
+  // The backtest report is a bonus: a failure to write it is said, and does not fail the demo's syncs.
+  try {
+    const { path: reportPath, report } = await writeDemoReport(loaded, dir);
+    const top = report.tiers[0];
+    const reportSummary = `backtest of pql_users as of ${report.asOf} (${report.horizonDays}-day horizon)${top ? `: ${top.tier} tier lift ${top.lift.toFixed(1)}x` : ''}`;
+    return { dir, generated, summaries, reportPath, reportSummary };
+  } catch (err) {
+    log(`could not write the backtest report: ${toPqlsyncError(err).format()}`);
+    return { dir, generated, summaries };
+  }
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -155,6 +169,7 @@ export function registerDemoCommand(program: Command): void {
               ? `  the changes:    ${path.join(rel, 'output')}/<sync>.jsonl`
               : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
           say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && npx pqlsync runs\n${crmLine}`);
+          if (result.reportPath) say(`\n${result.reportSummary ?? ''}\nreport: ${result.reportPath}`);
         }
         process.exitCode = exitCodeFor(result.summaries);
       } catch (err) {

@@ -6,13 +6,11 @@
  * Health checks that fail are reported, not turned into an exit code.
  */
 import { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { evaluateModel, type EvaluateOptions } from '../../evaluate/evaluate-model.js';
 import type { EvaluationReport } from '../../evaluate/evaluation-report.js';
-import { renderHtml } from '../../evaluate/render-html.js';
+import { writeHtmlReport } from '../../evaluate/render-html.js';
 import { renderText } from '../../evaluate/render-text.js';
 import { createWarehouse } from '../../warehouse/create-warehouse.js';
 import {
@@ -75,14 +73,6 @@ function parseObjectFlag(name: string, text: string | undefined): Record<string,
     }
     throw err;
   }
-}
-
-/** Writes the HTML report to `file` (folders created) and returns its absolute path. */
-export function writeHtmlReport(report: EvaluationReport, file: string): string {
-  const abs = path.resolve(file);
-  mkdirSync(path.dirname(abs), { recursive: true });
-  writeFileSync(abs, renderHtml(report));
-  return abs;
 }
 
 /** Runs one `evaluate` invocation and returns its exit code. */
