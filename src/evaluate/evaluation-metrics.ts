@@ -94,7 +94,11 @@ export function wilsonInterval(converted: number, n: number, z = Z95): RateInter
   const denom = 1 + z2 / n;
   const centre = (p + z2 / (2 * n)) / denom;
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // At 0 of n and n of n one end is exactly 0 or 1; rounding must not move it.
+  return {
+    low: converted <= 0 ? 0 : Math.max(0, centre - half),
+    high: converted >= n ? 1 : Math.min(1, centre + half),
+  };
 }
 
 /** a / b, or 0 when b is 0 (an empty group has no rate, and reports show 0 rather than NaN). */
