@@ -5,8 +5,6 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
-import { BigqueryAdapter } from './bigquery/bigquery-adapter.js';
-import { PostgresAdapter } from './postgres/postgres-adapter.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
 
 export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAdapter> {
@@ -19,7 +17,9 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
       });
     case 'postgres':
-    case 'redshift':
+    case 'redshift': {
+      // Vendor SDKs load only for the warehouse in use (snowflake-sdk alone pulls in the AWS SDK).
+      const { PostgresAdapter } = await import('./postgres/postgres-adapter.js');
       return new PostgresAdapter({
         dialect: wh.type,
         ...(wh.url ? { url: wh.url } : {}),
@@ -31,7 +31,9 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         ...(wh.ssl !== undefined ? { ssl: wh.ssl } : {}),
         ...(wh.pool_max ? { poolMax: wh.pool_max } : {}),
       });
+    }
     case 'bigquery': {
+      const { BigqueryAdapter } = await import('./bigquery/bigquery-adapter.js');
       // A ready access token (short-lived, or the local sandbox's) comes only from the environment.
       const token = process.env.PQLSYNC_BIGQUERY_ACCESS_TOKEN;
       return new BigqueryAdapter({
@@ -43,9 +45,38 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         ...(wh.maximum_bytes_billed ? { maximumBytesBilled: wh.maximum_bytes_billed } : {}),
       });
     }
-    default:
-      throw new PqlsyncError('CONFIG_INVALID', `warehouse type '${wh.type}' is not available in this build`, {
-        location: { path: 'warehouse.type' },
+    case 'snowflake': {
+      if (!wh.password && !wh.private_key_path) {
+        throw new PqlsyncError('CONFIG_INVALID', 'a Snowflake warehouse needs password or private_key_path', {
+          location: { file: loaded.configPath, path: 'warehouse' },
+          hint: 'prefer a key pair: private_key_path: ${SNOWFLAKE_PRIVATE_KEY_PATH}, private_key_passphrase: ${SNOWFLAKE_PRIVATE_KEY_PASSPHRASE}',
+        });
+      }
+      const { SnowflakeAdapter } = await import('./snowflake/snowflake-adapter.js');
+      return new SnowflakeAdapter({
+        account: wh.account,
+        username: wh.username,
+        database: wh.database,
+        ...(wh.password ? { password: wh.password } : {}),
+        ...(wh.private_key_path
+          ? { privateKeyPath: path.resolve(loaded.projectDir, wh.private_key_path) }
+          : {}),
+        ...(wh.private_key_passphrase ? { privateKeyPassphrase: wh.private_key_passphrase } : {}),
+        ...(wh.warehouse ? { warehouse: wh.warehouse } : {}),
+        ...(wh.schema ? { schema: wh.schema } : {}),
+        ...(wh.role ? { role: wh.role } : {}),
+        ...(wh.access_url ? { accessUrl: wh.access_url } : {}),
       });
+    }
+    default: {
+      const unknown: { type?: unknown } = wh;
+      throw new PqlsyncError(
+        'CONFIG_INVALID',
+        `warehouse type '${String(unknown.type)}' is not available in this build`,
+        {
+          location: { path: 'warehouse.type' },
+        },
+      );
+    }
   }
 }
