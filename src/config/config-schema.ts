@@ -234,6 +234,9 @@ export const routingConditionSchema = z.union([
     ),
 ]);
 
+/** An owner in the config: a CRM id (HubSpot ids are numbers, so unquoted YAML works) or an email. */
+const ownerRef = z.union([z.string(), z.number().int()]).transform(String);
+
 /** How a rule picks the task's owner. */
 export const routingAssignSchema = z.strictObject({
   /**
@@ -243,9 +246,9 @@ export const routingAssignSchema = z.strictObject({
    */
   strategy: z.enum(ASSIGN_STRATEGIES).default('existing_owner'),
   /** round_robin: owners (CRM user/owner ids or emails) taken in turn; inactive ones are skipped. */
-  pool: z.array(z.string()).min(1).optional(),
+  pool: z.array(ownerRef).min(1).optional(),
   /** fixed: the owner (CRM user/owner id or email). */
-  owner: z.string().optional(),
+  owner: ownerRef.optional(),
 });
 
 /** A routing rule: the first rule whose `when` holds decides owner and task. */

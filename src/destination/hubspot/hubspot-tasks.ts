@@ -250,17 +250,24 @@ export class HubspotTaskWriter implements TaskWriter {
     const unique = [...new Set(values.filter((v) => v !== ''))];
     for (let i = 0; i < unique.length; i += BATCH) {
       const chunk = unique.slice(i, i + BATCH);
-      const res: BatchResponse = await this.request(
-        `POST /crm/v3/objects/${object}/batch/read`,
-        false,
-        async () =>
-          (await this.client.crm.objects.batchApi.read(object, {
-            idProperty,
-            inputs: chunk.map((id) => ({ id })),
-            properties: [...properties, idProperty],
-            propertiesWithHistory: [],
-          })) as BatchResponse,
-      );
+      let res: BatchResponse;
+      try {
+        res = await this.request(
+          `POST /crm/v3/objects/${object}/batch/read`,
+          false,
+          async () =>
+            (await this.client.crm.objects.batchApi.read(object, {
+              idProperty,
+              inputs: chunk.map((id) => ({ id })),
+              properties: [...properties, idProperty],
+              propertiesWithHistory: [],
+            })) as BatchResponse,
+        );
+      } catch (err) {
+        // A plan before the first run: the match property is created by the run, so no record has a value yet.
+        if (err instanceof PqlsyncError && err.message.includes('PROPERTY_DOESNT_EXIST')) return out;
+        throw err;
+      }
       // Values not found come back as an OBJECT_NOT_FOUND error naming them: nothing to take.
       for (const r of res.results) {
         const v = r.properties[idProperty];
