@@ -10,6 +10,7 @@ import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
 import type { RunSummary } from '../runner/run-sync.js';
 import { createLogger, setLogger } from '../util/logger.js';
+import { formatPlannedTasks } from '../routing/plan-tasks.js';
 
 export const EXIT = { success: 0, failed: 1, invalid: 2, rejected: 3, locked: 4 } as const;
 
@@ -93,6 +94,9 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
     `${(s.durationMs / 1000).toFixed(1)}s`,
   ]);
   process.stdout.write(formatTable(header, rows) + '\n');
+  for (const s of summaries) {
+    if (s.plan?.tasks) process.stdout.write(formatPlannedTasks(s.sync, s.counts.tasks, s.plan.tasks));
+  }
   for (const s of summaries) {
     if (!s.error) continue;
     // The message names the sync already when its location has it.
