@@ -95,6 +95,10 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
   ]);
   process.stdout.write(formatTable(header, rows) + '\n');
   for (const s of summaries) {
+    const bytes = s.plan?.estimatedBytes;
+    if (bytes !== undefined) process.stdout.write(`${s.sync}: the model would process ${bytes.toLocaleString('en-US')} bytes (warehouse dry run)\n`);
+  }
+  for (const s of summaries) {
     if (s.plan?.tasks) process.stdout.write(formatPlannedTasks(s.sync, s.counts.tasks, s.plan.tasks));
   }
   for (const s of summaries) {

@@ -47,6 +47,8 @@ export interface RunSummary {
     destination: string;
     object: string;
     mode: string;
+    /** Bytes the model would scan, from the warehouse's dry run (BigQuery); absent where the engine cannot say. */
+    estimatedBytes?: number;
     /** Routing: the tasks this run would create (at most PLANNED_TASKS_LISTED; `counts.tasks` has them all). */
     tasks?: PlannedTask[];
   };
@@ -241,7 +243,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       }
     }
 
+    const estimatedBytes = dry && options.warehouse.estimateBytes ? await options.warehouse.estimateBytes(compiled) : undefined;
     const planInfo = {
+      ...(estimatedBytes !== undefined ? { estimatedBytes } : {}),
       modelRows: plan.modelRows,
       validRows: plan.validRows,
       invalid: plan.invalid,

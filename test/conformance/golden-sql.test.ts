@@ -15,7 +15,7 @@ import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { tempProject } from '../helpers/temp-project.js';
 import { RecordingWarehouse } from './recording-warehouse.js';
-import { conformanceWarehouses } from './warehouses.js';
+import { conformanceWarehouses, seedUsers } from './warehouses.js';
 
 setLogger(createLogger({ level: 'silent' }));
 
@@ -67,13 +67,8 @@ describe.each(conformanceWarehouses())('golden SQL: $name', (w) => {
       p.writeModel('scores', MODEL);
       p.writeConfig(CONFIG);
       const d = sqlDialect(inner.dialect);
-      await inner.ensureSchema('src');
-      await inner.query(
-        `create table ${d.table('src', 'users')} (user_id ${d.types.bigint}, email ${d.types.text}, score ${d.types.bigint})`,
-      );
-      await inner.insertRows(
-        'src.users',
-        ['user_id', 'email', 'score'],
+      await seedUsers(
+        inner,
         [1, 2, 3, 4].map((i) => [i, `u${i}@example.com`, i * 20]),
       );
       const wh = new RecordingWarehouse(inner);

