@@ -315,7 +315,7 @@ export function taskInput(t: TaskSpec): CreateInput {
       [TASK_KEY_PROPERTY]: t.taskKey,
       hs_timestamp: t.dueAt.toISOString(),
       hs_task_subject: t.subject,
-      hs_task_body: t.body,
+      hs_task_body: htmlBody(t.body),
       hs_task_priority: PRIORITY[t.priority],
       hs_task_status: 'NOT_STARTED',
       hs_task_type: 'TODO',
@@ -327,6 +327,11 @@ export function taskInput(t: TaskSpec): CreateInput {
       types: [{ associationCategory: 'HUBSPOT_DEFINED' as never, associationTypeId: a.typeId }],
     })),
   };
+}
+
+/** `hs_task_body` is HTML: the text escaped, line breaks kept. */
+export function htmlBody(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, '<br>');
 }
 
 /** HubSpot compares emails without case; other unique values as they are. */

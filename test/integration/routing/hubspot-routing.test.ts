@@ -44,7 +44,9 @@ syncs:
           assign: { strategy: account_owner }
       task:
         subject: 'PQL {{ tier }}: {{ email }}'
-        body: 'Their team created {{ dashboards_created }} dashboards; score {{ score }}.'
+        body: |-
+          Their team created {{ dashboards_created }} dashboards; score {{ score }}.
+          Plan <{{ plan }}> & {{ employees }} people.
 `;
 
 interface HsRecord {
@@ -137,7 +139,7 @@ describe('routing into HubSpot', () => {
         priority: 'HIGH',
         status: 'NOT_STARTED',
         subject: 'PQL hot: h1@acme.io',
-        body: 'Their team created 12 dashboards; score 82.',
+        body: 'Their team created 12 dashboards; score 82.<br>Plan &lt;pro&gt; &amp; 900 people.',
         associations: ['192 acct-2', '204 h1'],
       },
       {
@@ -149,7 +151,7 @@ describe('routing into HubSpot', () => {
         priority: 'MEDIUM',
         status: 'NOT_STARTED',
         subject: 'PQL pql: h2@acme.io',
-        body: 'Their team created 3 dashboards; score 48.',
+        body: 'Their team created 3 dashboards; score 48.<br>Plan &lt;pro&gt; &amp; 700 people.',
         associations: ['204 h2'],
       },
       {
@@ -159,7 +161,7 @@ describe('routing into HubSpot', () => {
         priority: 'HIGH',
         status: 'NOT_STARTED',
         subject: 'PQL hot: h4@acme.io',
-        body: 'Their team created 8 dashboards; score 71.',
+        body: 'Their team created 8 dashboards; score 71.<br>Plan &lt;pro&gt; &amp; 80 people.',
         associations: ['192 acct-1', '204 h4'],
       },
     ]);

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { routingSchema } from '../../../src/config/config-schema.js';
 import type { Change, SyncTarget } from '../../../src/destination/destination.js';
+import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { formatPlannedTasks } from '../../../src/routing/plan-tasks.js';
 import { RouteStore } from '../../../src/routing/route-store.js';
 import { Router } from '../../../src/routing/router.js';
@@ -152,6 +153,28 @@ describe('Router', () => {
     const resent = await r.route([change('k', 80)], applied([change('k', 80)]));
     expect(resent).toMatchObject({ created: 1, failed: 0 });
     expect([...writer.tasks.keys()]).toEqual(['pqlsync:users:k:hot:2025-01-06']);
+  });
+
+  it('refuses a run with routing when the destination cannot hold tasks', async () => {
+    const r = new Router({
+      sync: 'users',
+      destination: 'out',
+      routing: routingSchema.parse({}),
+      target,
+      state,
+      writer: undefined,
+      runId: 'run-1',
+      now: () => clock,
+      dryRun: false,
+      log: createLogger({ level: 'silent' }),
+    });
+    const e = await r.start().then(
+      () => undefined,
+      (err: unknown) => err as PqlsyncError,
+    );
+    expect(e?.format()).toBe(
+      "sync users, syncs.users.routing: sync users has routing, but its destination 'out' cannot hold tasks (routing needs a salesforce or hubspot destination)\n  hint: remove routing from the sync, or point it at a CRM destination",
+    );
   });
 
   it('creates no task when every owner of the pool is inactive, and says so', async () => {
