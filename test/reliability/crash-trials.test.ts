@@ -1,7 +1,8 @@
 /**
  * Crash trials: a real `pqlsync run` process (the CLI through tsx) is SIGKILLed at seeded points while it writes
  * to the in-process sandbox's Salesforce or HubSpot, then a real rerun follows. After every rerun: no duplicate
- * records, every snapshot row is what the CRM holds, the killed run is marked abandoned and the rerun's runs row,
+ * records and no duplicate routing tasks (one CRM task per task key, each matching the task_log), every snapshot
+ * row is what the CRM holds, the killed run is marked abandoned and the rerun's runs row,
  * snapshot and failures agree with its summary, and the CRM equals the model output on every mapped field.
  *
  * A kill point is "after the k-th vendor request of the run has been answered, plus d ms" (k and d from a seeded
@@ -16,8 +17,10 @@ import {
   admin,
   checkConverged,
   checkInvariants,
+  checkTasks,
   invalidRows,
   reliabilityProject,
+  routingYaml,
   vendorRequests,
   STATE,
   SYNC,
@@ -28,7 +31,7 @@ import {
 const ROWS = 600;
 /** Kills wanted per CRM; a trial whose run ended before its kill point does not count. */
 const KILLS = 10;
-const MAX_TRIALS = 16;
+const MAX_TRIALS = 20;
 
 interface TrialLog {
   trial: number;
@@ -60,7 +63,7 @@ describe.each<[Crm, number]>([
 ])('crash trials: %s', (crm, seed) => {
   let p: ReliabilityProject;
   beforeAll(async () => {
-    p = await reliabilityProject(crm, { rows: ROWS });
+    p = await reliabilityProject(crm, { rows: ROWS, extraSync: routingYaml(crm) });
   });
   afterAll(async () => {
     await p.close();
@@ -85,9 +88,10 @@ describe.each<[Crm, number]>([
     const trials: TrialLog[] = [];
     let kills = 0;
     let abandoned = 0;
+    let tasks = 0;
     for (let trial = 1; trial <= MAX_TRIALS && kills < KILLS; trial++) {
       // Every trial changes every row's score, so each run has ROWS changes to write.
-      const k = Math.floor(random() * (crm === 'salesforce' ? 3 : 7));
+      const k = Math.floor(random() * (crm === 'salesforce' ? 9 : 20));
       const d = Math.floor(random() * 60);
       const since = await lastSeq(p);
       const child = startCli(args(trial), { cwd: p.project.dir, env: p.env });
@@ -115,6 +119,7 @@ describe.each<[Crm, number]>([
       await withWarehouse(p, async (wh) => {
         await checkInvariants(p, wh, summary);
         await checkConverged(p, wh, ROWS, trial % 100);
+        tasks = await checkTasks(p, wh);
         const { rows: locks } = await wh.query(`select * from ${STATE}.locks`);
         expect(locks).toEqual([]);
         const { rows: runs } = await wh.query(
@@ -141,6 +146,8 @@ describe.each<[Crm, number]>([
     expect(kills, JSON.stringify(trials)).toBe(KILLS);
     // Most kills landed mid-run (before the run recorded its end).
     expect(abandoned).toBeGreaterThanOrEqual(KILLS / 2);
+    // Routing made tasks along the way (each tier entry once per record), none twice.
+    expect(tasks).toBeGreaterThan(100);
     // The kills landed at different points: some reruns had most of the work left, some little.
     const applied = new Set(trials.filter((t) => t.killed).map((t) => t.rerunApplied));
     expect(applied.size).toBeGreaterThan(2);

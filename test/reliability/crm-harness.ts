@@ -515,3 +515,55 @@ export async function checkConverged(
     .sort((a, b) => (a.key < b.key ? -1 : 1));
   expect(failures).toEqual(expectedFailures);
 }
+
+/** Routing for the sync: score bands, tasks on entering hot or pql, owners taken in turn. */
+export function routingYaml(crm: Crm): string {
+  const pool =
+    crm === 'salesforce'
+      ? '[ava.patel@example.com, ben.okafor@example.com]'
+      : '[ada.lovelace@example.com, grace.hopper@example.com]';
+  return `    routing:
+      score_column: score
+      task_tiers: [hot, pql]
+      rules:
+        - name: everyone
+          assign: { strategy: round_robin, pool: ${pool} }
+`;
+}
+
+/**
+ * Tasks: one CRM task per task key (no duplicates, none without a key), every task the task_log calls `created`
+ * is in the CRM, and every CRM task is in the task_log. Returns the number of tasks in the CRM.
+ */
+export async function checkTasks(p: ReliabilityProject, wh: WarehouseAdapter): Promise<number> {
+  const keys =
+    p.profile.crm === 'salesforce'
+      ? (
+          (await admin(p.sandbox, 'GET', '/_sandbox/salesforce/Task')) as {
+            records: Array<Record<string, unknown>>;
+          }
+        ).records.map((t) => text(t.PQLSync_Key__c))
+      : (
+          (await admin(p.sandbox, 'GET', '/_sandbox/hubspot/tasks')) as {
+            results: Array<{ properties: Record<string, string | null> }>;
+          }
+        ).results.map((t) => text(t.properties.pqlsync_task_key));
+  expect(
+    keys.filter((k) => k === ''),
+    'CRM tasks without a key',
+  ).toEqual([]);
+  expect(duplicates(keys), 'duplicate tasks by key').toEqual([]);
+  const log = (await wh.query(`select task_key, status from ${STATE}.task_log`)).rows;
+  const created = log.filter((r) => r.status === 'created').map((r) => String(r.task_key));
+  const inCrm = new Set(keys);
+  expect(
+    created.filter((k) => !inCrm.has(k)),
+    'task_log created, not in the CRM',
+  ).toEqual([]);
+  const logged = new Set(log.map((r) => String(r.task_key)));
+  expect(
+    keys.filter((k) => !logged.has(k)),
+    'CRM tasks the task_log does not know',
+  ).toEqual([]);
+  return keys.length;
+}
