@@ -29,6 +29,8 @@ function normalise(text: string, dir: string): string {
     .replace(/"runId":"[0-9a-f-]+"/g, '"runId":"<RUN>"')
     .replace(/"durationMs":\d+/g, '"durationMs":0')
     .replace(/ +\d+\.\ds$/gm, ' <T>s')
+    // commander's usage text after its error line changes with every new command: keep only the error.
+    .replace(/\n\nUsage: [\s\S]*$/, '\n\n(usage follows)')
     .trim();
 }
 
