@@ -49,9 +49,13 @@ export function parseVars(text: string | undefined): Record<string, unknown> | u
     });
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new PqlsyncError('VARS_INVALID', `--vars must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`, {
-      hint: `pass an object, e.g. --vars '{"lookback_days": 14}'`,
-    });
+    throw new PqlsyncError(
+      'VARS_INVALID',
+      `--vars must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`,
+      {
+        hint: `pass an object, e.g. --vars '{"lookback_days": 14}'`,
+      },
+    );
   }
   return parsed as Record<string, unknown>;
 }
@@ -61,7 +65,9 @@ export function reportError(err: unknown, flags: GlobalFlags): number {
   const e = toPqlsyncError(err);
   const code = exitCodeForError(e);
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ status: 'failed', error: { ...e.toJSON(), message: e.format() } }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ status: 'failed', error: { ...e.toJSON(), message: e.format() } }) + '\n',
+    );
   } else {
     process.stderr.write(`pqlsync: ${scrubSecrets(e.format())}\n`);
   }
@@ -79,7 +85,19 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
     for (const s of summaries) process.stdout.write(JSON.stringify(s) + '\n');
     return;
   }
-  const header = ['sync', 'status', 'added', 'changed', 'removed', 'invalid', 'applied', 'rejected', 'tasks', 'api calls', 'time'];
+  const header = [
+    'sync',
+    'status',
+    'added',
+    'changed',
+    'removed',
+    'invalid',
+    'applied',
+    'rejected',
+    'tasks',
+    'api calls',
+    'time',
+  ];
   const rows = summaries.map((s) => [
     s.sync,
     s.status,
@@ -96,7 +114,10 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
   process.stdout.write(formatTable(header, rows) + '\n');
   for (const s of summaries) {
     const bytes = s.plan?.estimatedBytes;
-    if (bytes !== undefined) process.stdout.write(`${s.sync}: the model would process ${bytes.toLocaleString('en-US')} bytes (warehouse dry run)\n`);
+    if (bytes !== undefined)
+      process.stdout.write(
+        `${s.sync}: the model would process ${bytes.toLocaleString('en-US')} bytes (warehouse dry run)\n`,
+      );
   }
   for (const s of summaries) {
     if (s.plan?.tasks) process.stdout.write(formatPlannedTasks(s.sync, s.counts.tasks, s.plan.tasks));

@@ -13,7 +13,9 @@ import { registerRunsCommand } from './commands/runs.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
 import { registerScheduleCommand } from './commands/schedule.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export function buildProgram(): Command {
   const program = new Command('pqlsync')
@@ -22,7 +24,10 @@ export function buildProgram(): Command {
     .option('--config <path>', 'project config (default: config/pqlsync.yml, or $PQLSYNC_CONFIG)')
     .option('--vars <json>', 'override model params, e.g. \'{"lookback_days": 14}\'')
     .option('--json', 'print one JSON object per sync on stdout; logs stay on stderr')
-    .option('--log-level <level>', 'trace | debug | info | warn | error | silent (default: info, warn with --json)')
+    .option(
+      '--log-level <level>',
+      'trace | debug | info | warn | error | silent (default: info, warn with --json)',
+    )
     .showHelpAfterError()
     .exitOverride((err) => {
       // commander's own usage errors (unknown option, missing argument) are invalid arguments: exit 2.

@@ -69,7 +69,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     // The first syntax error is the real one; the rest usually follow from it.
     const e = doc.errors[0]!;
     const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw configError(file, [{ path: '', line: e.linePos?.[0]?.line, message: `YAML syntax error: ${first}` }]);
+    throw configError(file, [
+      { path: '', line: e.linePos?.[0]?.line, message: `YAML syntax error: ${first}` },
+    ]);
   }
   const raw: unknown = doc.toJS() ?? {};
   const issues: ConfigIssue[] = [];
@@ -167,7 +169,11 @@ function describeZodIssue(issue: z.core.$ZodIssue, data: unknown): LocatedIssue[
           : known.length > 0
             ? `; expected one of: ${known.join(', ')}`
             : '';
-      return { path: formatPath([...parts, key]), pathParts: [...parts, key], message: `unknown key '${key}'${hint}` };
+      return {
+        path: formatPath([...parts, key]),
+        pathParts: [...parts, key],
+        message: `unknown key '${key}'${hint}`,
+      };
     });
   }
   if (issue.code === 'invalid_key') {
@@ -196,14 +202,17 @@ function describeZodIssue(issue: z.core.$ZodIssue, data: unknown): LocatedIssue[
 
 function valueAt(data: unknown, parts: (string | number)[]): unknown {
   let v: unknown = data;
-  for (const p of parts) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
+  for (const p of parts)
+    v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
   return v;
 }
 
 function zodMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
     const got = issue.input === undefined ? 'nothing' : describeValue(issue.input);
-    return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${got}`;
+    return issue.input === undefined
+      ? `is required (expected ${issue.expected})`
+      : `expected ${issue.expected}, got ${got}`;
   }
   if (issue.code === 'invalid_value') {
     return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(issue.input)}`;
@@ -235,7 +244,10 @@ function knownKeysAt(data: unknown, parts: (string | number)[]): string[] {
   }
   if (head === 'warehouse' || head === 'destinations') {
     const node = head === 'warehouse' ? data : (data as Record<string, unknown>)?.destinations;
-    const obj = head === 'warehouse' ? (node as Record<string, unknown>)?.warehouse : (node as Record<string, unknown>)?.[String(name)];
+    const obj =
+      head === 'warehouse'
+        ? (node as Record<string, unknown>)?.warehouse
+        : (node as Record<string, unknown>)?.[String(name)];
     const type = (obj as Record<string, unknown> | undefined)?.type;
     const union = head === 'warehouse' ? shapes.warehouse.unwrap() : shapes.destinations.unwrap().valueType;
     for (const option of union.options) {
@@ -308,7 +320,9 @@ function lineOf(doc: Document, lc: LineCounter, parts: (string | number)[]): num
     const node = n === 0 ? doc.contents : (doc.getIn(sub, true) as unknown);
     // The node itself; for a missing child, the key line of its nearest parent reads best.
     const range =
-      n < parts.length && n > 0 ? (keyRange(doc, sub) ?? rangeOf(node)) : (rangeOf(node) ?? (n > 0 ? keyRange(doc, sub) : undefined));
+      n < parts.length && n > 0
+        ? (keyRange(doc, sub) ?? rangeOf(node))
+        : (rangeOf(node) ?? (n > 0 ? keyRange(doc, sub) : undefined));
     if (range) return lc.linePos(range).line;
   }
   return undefined;

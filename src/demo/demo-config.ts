@@ -136,10 +136,10 @@ export function demoConfigText(crm: DemoCrm): string {
   switch (crm) {
     case 'file':
       return header + fileSyncs;
-    case 'salesforce':
-      return header + salesforceSyncs;
     case 'hubspot':
       return header + hubspotSyncs;
+    case 'salesforce':
+      return header + salesforceSyncs;
     default:
       return header + fileSyncs;
   }

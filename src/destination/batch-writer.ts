@@ -8,7 +8,13 @@ import Bottleneck from 'bottleneck';
 import pLimit from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
-import type { Change, Destination, DestinationCapabilities, RecordOutcome, SyncTarget } from './destination.js';
+import type {
+  Change,
+  Destination,
+  DestinationCapabilities,
+  RecordOutcome,
+  SyncTarget,
+} from './destination.js';
 
 export interface RetryPolicy {
   /** Tries per batch, the first included. (Default: 5) */
@@ -124,14 +130,22 @@ export async function writeChanges(
       for (const part of parts) {
         for (const o of await writeBatch(part)) byKey.set(o.key, o);
       }
-      const retryKeys = new Set(pending.filter((c) => byKey.get(c.key)?.status === 'retryable').map((c) => c.key));
+      const retryKeys = new Set(
+        pending.filter((c) => byKey.get(c.key)?.status === 'retryable').map((c) => c.key),
+      );
       if (retryKeys.size === 0 || attempt >= retry.maxAttempts || result.stopError) break;
       pending = pending.filter((c) => retryKeys.has(c.key));
-      const delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+      const delay =
+        Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
       await new Promise((r) => setTimeout(r, delay));
     }
     return changes.map(
-      (c) => byKey.get(c.key) ?? { key: c.key, status: 'retryable', reason: 'no outcome returned by the destination' },
+      (c) =>
+        byKey.get(c.key) ?? {
+          key: c.key,
+          status: 'retryable',
+          reason: 'no outcome returned by the destination',
+        },
     );
   };
 

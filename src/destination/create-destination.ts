@@ -22,7 +22,9 @@ export async function createDestination(
 ): Promise<Destination> {
   const config: DestinationConfig | undefined = loaded.config.destinations[name];
   if (!config) {
-    throw new PqlsyncError('CONFIG_INVALID', `destination '${name}' is not defined`, { location: { path: `destinations.${name}` } });
+    throw new PqlsyncError('CONFIG_INVALID', `destination '${name}' is not defined`, {
+      location: { path: `destinations.${name}` },
+    });
   }
   switch (config.type) {
     case 'file':
@@ -42,9 +44,13 @@ export async function createDestination(
       return new SalesforceDestination({ name, config, projectDir: loaded.projectDir });
     }
     default:
-      throw new PqlsyncError('DESTINATION_CONFIG_INVALID', `destination type '${config.type}' is not available in this build`, {
-        location: { path: `destinations.${name}.type` },
-      });
+      throw new PqlsyncError(
+        'DESTINATION_CONFIG_INVALID',
+        `destination type '${(config as { type: string }).type}' is not available in this build`,
+        {
+          location: { path: `destinations.${name}.type` },
+        },
+      );
   }
 }
 

@@ -64,7 +64,10 @@ export function hashColumns(target: SyncTarget): { signature: string; columns: s
   const fields = [...target.fields].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
   const parts = fields.map((f) => `${f.field}=${f.column}${f.skipNull ? '?' : ''}`);
   if (target.matchColumn) parts.push(`match=${target.matchColumn}`);
-  return { signature: `${HASH_VERSION}:${parts.join(',')}`, columns: [...fields.map((f) => f.column), target.matchColumn] };
+  return {
+    signature: `${HASH_VERSION}:${parts.join(',')}`,
+    columns: [...fields.map((f) => f.column), target.matchColumn],
+  };
 }
 
 export async function planSync(options: PlanOptions): Promise<PlanSummary> {
@@ -83,7 +86,10 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
 
   // 1. Materialise the model with its key as text and the row hash over the mapped fields.
   const { signature, columns } = hashColumns(target);
-  const hashExpr = d.rowHash([`'${signature.replace(/'/g, "''")}'`, ...columns.map((c) => `m.${d.quote(c)}`)]);
+  const hashExpr = d.rowHash([
+    `'${signature.replace(/'/g, "''")}'`,
+    ...columns.map((c) => `m.${d.quote(c)}`),
+  ]);
   const body = stripTrailingSemicolons(model.sql);
   // One line before the body, so the warehouse's line numbers are the model file's line numbers.
   const select = `select m.*, ${d.castText(`m.${d.quote(keyColumn)}`)} as ${KEY}, ${hashExpr} as ${HASH} from (${body}\n) m`;
@@ -114,7 +120,9 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const dupRows = Number(c0.dup_rows ?? 0);
   const sampleDuplicateKeys =
     dupRows > 0
-      ? (await wh.query(`select ${KEY} as k from ${dupsTable} order by ${KEY} limit 5`)).rows.map((r) => String(r.k))
+      ? (await wh.query(`select ${KEY} as k from ${dupsTable} order by ${KEY} limit 5`)).rows.map((r) =>
+          String(r.k),
+        )
       : [];
 
   // 3. Diff against the snapshot (+ failures) into the plan table.
@@ -185,7 +193,8 @@ export function toChange(r: Row, target: SyncTarget): Change {
   const kind = String(r.__pqlsync_op) as ChangeKind;
   const key = String(r[PK]);
   const prev = parsePrev(r.__pqlsync_prev);
-  const attempts = r.__pqlsync_attempts === null || r.__pqlsync_attempts === undefined ? 0 : Number(r.__pqlsync_attempts);
+  const attempts =
+    r.__pqlsync_attempts === null || r.__pqlsync_attempts === undefined ? 0 : Number(r.__pqlsync_attempts);
   if (kind === 'removed') {
     const values: Record<string, unknown> = {};
     for (const f of target.fields) {
@@ -194,7 +203,16 @@ export function toChange(r: Row, target: SyncTarget): Change {
     }
     Object.assign(values, target.onRemove);
     const matchValue = prev[MATCH_VALUE_KEY] ?? key;
-    return { key, kind, matchValue: String(matchValue), values, changedFields: Object.keys(values), row: undefined, rowHash: null, attempts };
+    return {
+      key,
+      kind,
+      matchValue: String(matchValue),
+      values,
+      changedFields: Object.keys(values),
+      row: undefined,
+      rowHash: null,
+      attempts,
+    };
   }
   const row: Row = {};
   for (const [k, v] of Object.entries(r)) if (!k.startsWith('__pqlsync_')) row[k] = plainValue(v);
@@ -207,7 +225,9 @@ export function toChange(r: Row, target: SyncTarget): Change {
   const changedFields =
     kind === 'added'
       ? Object.keys(values)
-      : Object.keys(values).filter((field) => JSON.stringify(prev[field] ?? null) !== JSON.stringify(values[field]));
+      : Object.keys(values).filter(
+          (field) => JSON.stringify(prev[field] ?? null) !== JSON.stringify(values[field]),
+        );
   const matchValue = row[target.matchColumn];
   return {
     key,
@@ -265,7 +285,10 @@ async function explainModelFailure(options: PlanOptions, err: unknown): Promise<
   const message = err instanceof Error ? err.message : String(err);
   let columns: string[] | undefined;
   try {
-    const probe = await store.wh.query({ ...model, sql: `select * from (${stripTrailingSemicolons(model.sql)}\n) m limit 0` });
+    const probe = await store.wh.query({
+      ...model,
+      sql: `select * from (${stripTrailingSemicolons(model.sql)}\n) m limit 0`,
+    });
     columns = probe.columns;
   } catch {
     columns = undefined;
@@ -276,7 +299,10 @@ async function explainModelFailure(options: PlanOptions, err: unknown): Promise<
       return new PqlsyncError(
         'MODEL_KEY_MISSING',
         `the model does not return its key column '${keyColumn}' (it returns: ${columns.join(', ')})`,
-        { location: { file: modelFile, sync: target.sync }, hint: 'select the key column in the model, or fix `key` in its front matter' },
+        {
+          location: { file: modelFile, sync: target.sync },
+          hint: 'select the key column in the model, or fix `key` in its front matter',
+        },
       );
     }
     const missing = [...target.fields.map((f) => f.column), target.matchColumn].filter((c) => !lower.has(c));
@@ -286,16 +312,24 @@ async function explainModelFailure(options: PlanOptions, err: unknown): Promise<
         'CONFIG_INVALID',
         `the sync maps column${unique.length > 1 ? 's' : ''} ${unique.map((c) => `'${c}'`).join(', ')}, which ${modelFile} does not return (it returns: ${columns.join(', ')})`,
         {
-          location: { ...(options.configFile ? { file: options.configFile } : {}), sync: target.sync, path: `syncs.${target.sync}.fields` },
+          location: {
+            ...(options.configFile ? { file: options.configFile } : {}),
+            sync: target.sync,
+            path: `syncs.${target.sync}.fields`,
+          },
           hint: 'fix `fields` in the sync config, or return the column from the model',
         },
       );
     }
   }
-  return new PqlsyncError('WAREHOUSE_QUERY_FAILED', `the model failed in the warehouse: ${message.replace(/^DuckDB: /, '')}`, {
-    kind: 'config',
-    location: { file: modelFile, sync: target.sync },
-    hint: 'run `pqlsync compile <model>` to see the SQL that was sent',
-    cause: err,
-  });
+  return new PqlsyncError(
+    'WAREHOUSE_QUERY_FAILED',
+    `the model failed in the warehouse: ${message.replace(/^DuckDB: /, '')}`,
+    {
+      kind: 'config',
+      location: { file: modelFile, sync: target.sync },
+      hint: 'run `pqlsync compile <model>` to see the SQL that was sent',
+      cause: err,
+    },
+  );
 }

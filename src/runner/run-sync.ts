@@ -171,7 +171,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   try {
     const sync = config.syncs[name];
     if (!sync) {
-      throw new PqlsyncError('ARGS_INVALID', `no sync named '${name}' in the config (syncs: ${Object.keys(config.syncs).join(', ') || 'none'})`);
+      throw new PqlsyncError(
+        'ARGS_INVALID',
+        `no sync named '${name}' in the config (syncs: ${Object.keys(config.syncs).join(', ') || 'none'})`,
+      );
     }
     const model = await loadModel(modelsDir, sync.model, options.warehouse.dialect);
     const compiled = compileModel(model, {
@@ -218,11 +221,18 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     counts.retried = plan.retried;
     if (counts.invalid > 0) {
       log.warn(
-        { nullKeys: plan.invalid.nullKeys, duplicateKeyRows: plan.invalid.duplicateKeyRows, sampleDuplicateKeys: plan.invalid.sampleDuplicateKeys },
+        {
+          nullKeys: plan.invalid.nullKeys,
+          duplicateKeyRows: plan.invalid.duplicateKeyRows,
+          sampleDuplicateKeys: plan.invalid.sampleDuplicateKeys,
+        },
         `${counts.invalid} invalid rows (null or duplicate ${model.key}) are not sent`,
       );
     }
-    log.info({ added: plan.added, changed: plan.changed, removed: plan.removed, retried: plan.retried }, 'planned');
+    log.info(
+      { added: plan.added, changed: plan.changed, removed: plan.removed, retried: plan.retried },
+      'planned',
+    );
 
     // Mirror guard: an empty model or a mass removal is almost always an upstream accident.
     if (target.mode === 'mirror' && !options.allowMassRemoval && plan.snapshotRows > 0) {
@@ -230,7 +240,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         throw new PqlsyncError(
           'MIRROR_GUARD',
           `the model returned 0 valid rows, so mirror mode would clear all ${plan.snapshotRows} synced records; refusing`,
-          { location: { sync: name }, hint: 'check the model and its upstream data; rerun with --allow-mass-removal if this is intended' },
+          {
+            location: { sync: name },
+            hint: 'check the model and its upstream data; rerun with --allow-mass-removal if this is intended',
+          },
         );
       }
       const pct = (plan.removed / plan.snapshotRows) * 100;
@@ -238,12 +251,16 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         throw new PqlsyncError(
           'MIRROR_GUARD',
           `this run would remove ${plan.removed} of ${plan.snapshotRows} synced records (${pct.toFixed(1)}%), above max_removed_pct ${sync.max_removed_pct}; refusing`,
-          { location: { sync: name }, hint: 'check the model; rerun with --allow-mass-removal if this is intended' },
+          {
+            location: { sync: name },
+            hint: 'check the model; rerun with --allow-mass-removal if this is intended',
+          },
         );
       }
     }
 
-    const estimatedBytes = dry && options.warehouse.estimateBytes ? await options.warehouse.estimateBytes(compiled) : undefined;
+    const estimatedBytes =
+      dry && options.warehouse.estimateBytes ? await options.warehouse.estimateBytes(compiled) : undefined;
     const planInfo = {
       ...(estimatedBytes !== undefined ? { estimatedBytes } : {}),
       modelRows: plan.modelRows,
@@ -254,11 +271,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       object: sync.object,
       mode: sync.mode,
     };
-    const kinds = target.mode === 'mirror' ? (['added', 'changed', 'removed'] as const) : (['added', 'changed'] as const);
+    const kinds =
+      target.mode === 'mirror' ? (['added', 'changed', 'removed'] as const) : (['added', 'changed'] as const);
     const toSend = plan.added + plan.changed + (target.mode === 'mirror' ? plan.removed : 0);
     let router: Router | undefined;
     if (sync.routing && toSend > 0) {
-      taskWriter = await (options.taskWriter ?? ((d) => createTaskWriter(d, options.loaded)))(sync.destination);
+      taskWriter = await (options.taskWriter ?? ((d) => createTaskWriter(d, options.loaded)))(
+        sync.destination,
+      );
       router = new Router({
         sync: name,
         destination: sync.destination,
@@ -339,7 +359,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     }
     await store.pruneResolvedFailures(name);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
-    await store.finishRun(runId, status, counts, apiCalls, now().getTime() - started.getTime(), stopError?.format() ?? null);
+    await store.finishRun(
+      runId,
+      status,
+      counts,
+      apiCalls,
+      now().getTime() - started.getTime(),
+      stopError?.format() ?? null,
+    );
     runStarted = false;
     log.info({ status, applied: counts.applied, rejected: counts.rejected, apiCalls }, 'run finished');
     return summary(status === 'failed' ? 'failed' : status === 'partial' ? 'partial' : 'success', stopError);
@@ -348,7 +375,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     if (destination) apiCalls = destination.apiCalls() - callsBefore + (taskWriter?.apiCalls() ?? 0);
     if (runStarted && store) {
       try {
-        await store.finishRun(runId, 'failed', counts, apiCalls, now().getTime() - started.getTime(), e.format());
+        await store.finishRun(
+          runId,
+          'failed',
+          counts,
+          apiCalls,
+          now().getTime() - started.getTime(),
+          e.format(),
+        );
       } catch (finishErr) {
         log.error({ err: toPqlsyncError(finishErr).message }, 'could not record the failed run');
       }
@@ -374,7 +408,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       try {
         await store.releaseLock(name, runId);
       } catch (err) {
-        log.error({ err: toPqlsyncError(err).message }, 'could not release the lock; it expires with its lease');
+        log.error(
+          { err: toPqlsyncError(err).message },
+          'could not release the lock; it expires with its lease',
+        );
       }
     }
   }
@@ -390,7 +427,9 @@ async function tierEntered(
   config: SyncConfig,
 ): Promise<Change[]> {
   const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
-  const now = changes.filter((c) => c.kind !== 'removed' && applied.has(c.key) && tierOf(c, config, sync) === tier);
+  const now = changes.filter(
+    (c) => c.kind !== 'removed' && applied.has(c.key) && tierOf(c, config, sync) === tier,
+  );
   if (now.length === 0) return [];
   const b = new SqlBuilder(store.d);
   const keys = now.map((c) => c.key);
@@ -408,12 +447,14 @@ function tierOf(change: Change, sync: SyncConfig, name: string): string | null {
   const row = change.row;
   if (!row) return null;
   if (sync.routing) return tierOfRow(row, sync.routing, name);
-  const col = (['pql_tier', 'pqa_tier', 'tier'].find((c) => c in row) as string | undefined);
+  const col = ['pql_tier', 'pqa_tier', 'tier'].find((c) => c in row) as string | undefined;
   const v = col ? row[col] : undefined;
   return v === null || v === undefined ? null : String(v);
 }
 
 function retryFromConfig(dest: DestinationConfig | undefined): Partial<RetryPolicy> | undefined {
   const r = dest && 'retry' in dest ? dest.retry : undefined;
-  return r ? { maxAttempts: r.max_attempts, initialDelayMs: r.initial_delay_ms, maxDelayMs: r.max_delay_ms } : undefined;
+  return r
+    ? { maxAttempts: r.max_attempts, initialDelayMs: r.initial_delay_ms, maxDelayMs: r.max_delay_ms }
+    : undefined;
 }

@@ -40,13 +40,20 @@ export function orderSyncs(loaded: LoadedConfig, names: string[], all: boolean):
   const syncs = loaded.config.syncs;
   const wanted = all ? Object.keys(syncs).filter((n) => syncs[n]?.enabled !== false) : names;
   if (wanted.length === 0) {
-    throw new PqlsyncError('ARGS_INVALID', all ? 'the config defines no enabled syncs' : 'name at least one sync, or pass --all', {
-      hint: `syncs: ${Object.keys(syncs).join(', ') || 'none'}`,
-    });
+    throw new PqlsyncError(
+      'ARGS_INVALID',
+      all ? 'the config defines no enabled syncs' : 'name at least one sync, or pass --all',
+      {
+        hint: `syncs: ${Object.keys(syncs).join(', ') || 'none'}`,
+      },
+    );
   }
   for (const n of wanted) {
     if (!syncs[n]) {
-      throw new PqlsyncError('ARGS_INVALID', `no sync named '${n}' in ${loaded.configPath} (syncs: ${Object.keys(syncs).join(', ') || 'none'})`);
+      throw new PqlsyncError(
+        'ARGS_INVALID',
+        `no sync named '${n}' in ${loaded.configPath} (syncs: ${Object.keys(syncs).join(', ') || 'none'})`,
+      );
     }
   }
   const set = new Set(wanted);
@@ -55,7 +62,9 @@ export function orderSyncs(loaded: LoadedConfig, names: string[], all: boolean):
   const visit = (n: string, chain: string[]) => {
     if (state.get(n) === 'done') return;
     if (state.get(n) === 'visiting') {
-      throw new PqlsyncError('CONFIG_INVALID', `depends_on forms a cycle: ${[...chain, n].join(' -> ')}`, { location: { path: `syncs.${n}.depends_on` } });
+      throw new PqlsyncError('CONFIG_INVALID', `depends_on forms a cycle: ${[...chain, n].join(' -> ')}`, {
+        location: { path: `syncs.${n}.depends_on` },
+      });
     }
     state.set(n, 'visiting');
     for (const dep of syncs[n]?.depends_on ?? []) if (set.has(dep)) visit(dep, [...chain, n]);

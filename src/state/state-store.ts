@@ -146,7 +146,9 @@ export class StateStore {
 
   async stateVersion(): Promise<number | undefined> {
     if (!(await this.wh.tableExists(this.schema, 'meta'))) return undefined;
-    const { rows } = await this.wh.query(`select value from ${this.table('meta')} where name = 'state_version'`);
+    const { rows } = await this.wh.query(
+      `select value from ${this.table('meta')} where name = 'state_version'`,
+    );
     const v = rows[0]?.value;
     return v === undefined || v === null ? undefined : Number(v);
   }
@@ -258,7 +260,12 @@ export class StateStore {
 
   // ---- runs --------------------------------------------------------------------------------------------
 
-  async startRun(run: { runId: string; sync: string; startedAt: Date; modelHash: string | null }): Promise<void> {
+  async startRun(run: {
+    runId: string;
+    sync: string;
+    startedAt: Date;
+    modelHash: string | null;
+  }): Promise<void> {
     const b = new SqlBuilder(this.d);
     await this.wh.query(
       b.build(
@@ -279,7 +286,9 @@ export class StateStore {
     error: string | null,
   ): Promise<void> {
     const b = new SqlBuilder(this.d);
-    const sets = (Object.keys(counts) as (keyof RunCounts)[]).map((k) => `${k} = ${b.param(counts[k], 'integer')}`);
+    const sets = (Object.keys(counts) as (keyof RunCounts)[]).map(
+      (k) => `${k} = ${b.param(counts[k], 'integer')}`,
+    );
     await this.wh.query(
       b.build(
         `update ${this.table('runs')} set status = ${b.param(status, 'string')}, finished_at = ${b.param(this.now(), 'timestamp')},
@@ -306,7 +315,9 @@ export class StateStore {
     const b = new SqlBuilder(this.d);
     const where = sync ? `where sync = ${b.param(sync, 'string')}` : '';
     const { rows } = await this.wh.query(
-      b.build(`select * from ${this.table('runs')} ${where} order by started_at desc limit ${Math.max(1, Math.trunc(limit))}`),
+      b.build(
+        `select * from ${this.table('runs')} ${where} order by started_at desc limit ${Math.max(1, Math.trunc(limit))}`,
+      ),
     );
     return rows.map(toRunRecord);
   }
@@ -373,7 +384,9 @@ export class StateStore {
         );
         const prior = new Map(existing.map((r) => [String(r.key), r]));
         const b2 = new SqlBuilder(this.d);
-        await tx.query(b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`));
+        await tx.query(
+          b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`),
+        );
         const rows = failed.map((c) => {
           const o = byKey.get(c.key) as Extract<RecordOutcome, { status: 'rejected' | 'retryable' }>;
           const p = prior.get(c.key);
@@ -402,9 +415,13 @@ export class StateStore {
     if (keys.length === 0) return;
     await this.wh.transaction(async (tx) => {
       const b = new SqlBuilder(this.d);
-      await tx.query(b.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b, keys)}`));
+      await tx.query(
+        b.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b, keys)}`),
+      );
       const b2 = new SqlBuilder(this.d);
-      await tx.query(b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`));
+      await tx.query(
+        b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`),
+      );
     });
   }
 

@@ -16,7 +16,16 @@ export const DIALECTS = ['duckdb', 'postgres', 'redshift', 'bigquery', 'snowflak
 export type Dialect = (typeof DIALECTS)[number];
 
 /** The scalar and array types a bind parameter can have. */
-export const BIND_TYPES = ['integer', 'number', 'string', 'boolean', 'date', 'timestamp', 'string[]', 'integer[]'] as const;
+export const BIND_TYPES = [
+  'integer',
+  'number',
+  'string',
+  'boolean',
+  'date',
+  'timestamp',
+  'string[]',
+  'integer[]',
+] as const;
 export type BindType = (typeof BIND_TYPES)[number];
 
 export interface BoundParam {

@@ -81,12 +81,20 @@ const rssAfterFirst = process.resourceUsage().maxRSS * 1024;
 // 2. Move the data: 2 % changed, 1 % added, 1 % removed.
 await wh.query(`update bench.scores set pql_score = (pql_score + 1) % 100 where user_id % 50 = 0`);
 await wh.query(`delete from bench.scores where user_id % 100 = 1`);
-await wh.query(`insert into bench.scores select i, 'new' || i || '@example.com', 50, 'pql', 'new' from range(${users + 1}, ${users + 1 + Math.floor(users / 100)}) t(i)`);
+await wh.query(
+  `insert into bench.scores select i, 'new' || i || '@example.com', 50, 'pql', 'new' from range(${users + 1}, ${users + 1 + Math.floor(users / 100)}) t(i)`,
+);
 
 const store = new StateStore(wh, 'pqlsync_state');
-const model = { dialect: 'duckdb' as const, sql: 'select user_id, email, pql_score, pql_tier, reasons from bench.scores', params: [] };
+const model = {
+  dialect: 'duckdb' as const,
+  sql: 'select user_id, email, pql_score, pql_tier, reasons from bench.scores',
+  params: [],
+};
 const target = syncTarget('users', loaded.config.syncs.users!, 'user_id');
-const [plan, planMs] = await time(() => planSync({ store, target, model, keyColumn: 'user_id', modelFile: 'models/scores.sql', dryRun: true }));
+const [plan, planMs] = await time(() =>
+  planSync({ store, target, model, keyColumn: 'user_id', modelFile: 'models/scores.sql', dryRun: true }),
+);
 
 // The raw diff SQL on the same engine: hash the model inline, full outer join the snapshot, materialise.
 const [, rawMs] = await time(() =>

@@ -26,11 +26,25 @@ interface CaseResult {
 const results: CaseResult[] = [];
 for (const n of sizes) {
   process.stderr.write(`bench: ${n.toLocaleString('en-US')} users...\n`);
-  const out = execFileSync(process.execPath, ['--import', tsx, caseFile, String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, ['--import', tsx, caseFile, String(n)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   results.push(JSON.parse(out.trim().split('\n').pop()!) as CaseResult);
 }
 
-const header = ['users', 'model rows', 'planned changes', 'plan ms', 'raw diff ms', 'ratio', 'first sync ms', 'rows/s', 'unchanged rerun ms', 'peak RSS MB'];
+const header = [
+  'users',
+  'model rows',
+  'planned changes',
+  'plan ms',
+  'raw diff ms',
+  'ratio',
+  'first sync ms',
+  'rows/s',
+  'unchanged rerun ms',
+  'peak RSS MB',
+];
 const rows = results.map((r) => [
   r.users.toLocaleString('en-US'),
   r.modelRows.toLocaleString('en-US'),
@@ -48,4 +62,6 @@ const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padStart(widths[i
 console.log(line(header));
 console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
 for (const r of rows) console.log(line(r));
-console.log('\ntargets: plan/raw <= 1.3; unchanged rerun of 1M users < 2000 ms; peak RSS <= 300 MB while streaming 1M changes');
+console.log(
+  '\ntargets: plan/raw <= 1.3; unchanged rerun of 1M users < 2000 ms; peak RSS <= 300 MB while streaming 1M changes',
+);

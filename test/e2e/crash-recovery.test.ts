@@ -66,7 +66,9 @@ describe('crash recovery: SIGKILL while writing, then rerun', () => {
     const wh = new DuckdbAdapter({ path: path.join(p.dir, 'wh.duckdb') });
     await wh.connect();
     await wh.query('create schema src');
-    await wh.query(`create table src.users as select i as user_id, 'u' || i || '@example.com' as email, (i * 7) % 100 as score from range(1, ${ROWS + 1}) t(i)`);
+    await wh.query(
+      `create table src.users as select i as user_id, 'u' || i || '@example.com' as email, (i * 7) % 100 as score from range(1, ${ROWS + 1}) t(i)`,
+    );
     await wh.close();
   });
   afterAll(() => p.cleanup());
@@ -90,10 +92,13 @@ describe('crash recovery: SIGKILL while writing, then rerun', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
       const killed = await done;
-      if (killed.signal !== 'SIGKILL' && killed.code !== 0) throw new Error(`first run failed: ${killed.code} ${killed.stderr}`);
+      if (killed.signal !== 'SIGKILL' && killed.code !== 0)
+        throw new Error(`first run failed: ${killed.code} ${killed.stderr}`);
       // The kill point is always before the last change, so every trial really dies mid-write.
       expect(killed.signal).toBe('SIGKILL');
-      const rerun = await runCli(['run', 'users', '--config', p.configPath, '--vars', vars, '--json'], { cwd: p.dir });
+      const rerun = await runCli(['run', 'users', '--config', p.configPath, '--vars', vars, '--json'], {
+        cwd: p.dir,
+      });
       expect(rerun.stderr).toBe('');
       expect(rerun.code).toBe(0);
       const summary = JSON.parse(rerun.stdout.trim()) as { status: string; counts: { rejected: number } };
@@ -103,8 +108,14 @@ describe('crash recovery: SIGKILL while writing, then rerun', () => {
       expect(actual.size).toBe(expected.size);
       for (const [k, v] of expected) expect(actual.get(k), `record ${k}`).toEqual(v);
       // A third run has nothing left to do.
-      const again = await runCli(['run', 'users', '--config', p.configPath, '--vars', vars, '--json'], { cwd: p.dir });
-      expect(JSON.parse(again.stdout.trim())).toMatchObject({ status: 'success', counts: { added: 0, changed: 0, removed: 0 }, apiCalls: 0 });
+      const again = await runCli(['run', 'users', '--config', p.configPath, '--vars', vars, '--json'], {
+        cwd: p.dir,
+      });
+      expect(JSON.parse(again.stdout.trim())).toMatchObject({
+        status: 'success',
+        counts: { added: 0, changed: 0, removed: 0 },
+        apiCalls: 0,
+      });
     }
   }, 240_000);
 });

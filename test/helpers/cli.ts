@@ -17,7 +17,10 @@ export interface CliResult {
 }
 
 /** Starts `pqlsync <args>` and returns the child (for tests that kill it). */
-export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+export function startCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
   return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
     cwd: options.cwd ?? REPO_DIR,
     env: { ...process.env, PQLSYNC_LOG_LEVEL: 'warn', ...options.env },
@@ -26,7 +29,10 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
 }
 
 /** Runs `pqlsync <args>` to completion. */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   const child = startCli(args, options);
   return collect(child);
 }

@@ -35,10 +35,13 @@ export class MemoryDestination implements Destination {
 
   async write(batch: WriteBatch): Promise<RecordOutcome[]> {
     this.calls++;
-    if (this.stopAfterBatches && this.batches >= this.stopAfterBatches.after) throw this.stopAfterBatches.error;
+    if (this.stopAfterBatches && this.batches >= this.stopAfterBatches.after)
+      throw this.stopAfterBatches.error;
     if (this.failBatches > 0) {
       this.failBatches--;
-      throw new PqlsyncError('DESTINATION_REQUEST_FAILED', 'HTTP 503 from the test destination', { kind: 'transient' });
+      throw new PqlsyncError('DESTINATION_REQUEST_FAILED', 'HTTP 503 from the test destination', {
+        kind: 'transient',
+      });
     }
     this.batches++;
     const table = this.records.get(batch.target.object) ?? new Map<string, Record<string, unknown>>();

@@ -66,10 +66,21 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
   });
 
   const run = async (
-    opts: { dryRun?: boolean; allowMassRemoval?: boolean; vars?: Record<string, unknown>; retry?: Partial<RetryPolicy> } = {},
+    opts: {
+      dryRun?: boolean;
+      allowMassRemoval?: boolean;
+      vars?: Record<string, unknown>;
+      retry?: Partial<RetryPolicy>;
+    } = {},
   ) => {
     const loaded = loadConfig(p.configPath);
-    const [s] = await runSyncs({ loaded, syncs: ['users'], warehouse: wh, destination: async () => dest, ...opts });
+    const [s] = await runSyncs({
+      loaded,
+      syncs: ['users'],
+      warehouse: wh,
+      destination: async () => dest,
+      ...opts,
+    });
     return s!;
   };
 
@@ -78,7 +89,11 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     expect(first.status).toBe('success');
     expect(first.counts).toMatchObject({ added: 300, changed: 0, removed: 0, applied: 300, rejected: 0 });
     expect(dest.records.get('Lead')?.size).toBe(300);
-    expect(dest.records.get('Lead')?.get('7')).toEqual({ Email: 'u7@example.com', Score__c: 49, Tier__c: 'pql' });
+    expect(dest.records.get('Lead')?.get('7')).toEqual({
+      Email: 'u7@example.com',
+      Score__c: 49,
+      Tier__c: 'pql',
+    });
     const callsBefore = dest.calls;
     const second = await run();
     expect(second.counts).toMatchObject({ added: 0, changed: 0, removed: 0, applied: 0 });
@@ -97,10 +112,16 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     const modelKeys = new Set(rows.map((r) => String(r.user_id)));
     const expectedAdded = [...modelKeys].filter((k) => !held.has(k)).length;
     const expectedRemoved = [...held.keys()].filter((k) => !modelKeys.has(k)).length;
-    const expectedChanged = rows.filter((r) => held.has(String(r.user_id)) && held.get(String(r.user_id))!.Score__c !== r.score).length;
+    const expectedChanged = rows.filter(
+      (r) => held.has(String(r.user_id)) && held.get(String(r.user_id))!.Score__c !== r.score,
+    ).length;
     const plan = await run({ dryRun: true });
     expect(plan.status).toBe('planned');
-    expect(plan.counts).toMatchObject({ added: expectedAdded, changed: expectedChanged, removed: expectedRemoved });
+    expect(plan.counts).toMatchObject({
+      added: expectedAdded,
+      changed: expectedChanged,
+      removed: expectedRemoved,
+    });
     expect([expectedAdded, expectedChanged, expectedRemoved]).toEqual([1, 10, 4]);
     const real = await run();
     expect(real.counts).toMatchObject({ added: 1, changed: 10, removed: 4, applied: 11 });
@@ -167,7 +188,9 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
   });
 
   it('counts null and duplicate keys as invalid and never sends them', async () => {
-    await wh.query(`insert into src.users values (null, 'nokey@example.com', 50), (7, 'dup@example.com', 10)`);
+    await wh.query(
+      `insert into src.users values (null, 'nokey@example.com', 50), (7, 'dup@example.com', 10)`,
+    );
     const s = await run();
     expect(s.counts).toMatchObject({ added: 299, invalid: 3, applied: 299 });
     expect(dest.records.get('Lead')!.has('7')).toBe(false);
@@ -182,7 +205,10 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
   }, 60_000);
 
   it('a stop error commits what was applied and fails the run; the rerun converges', async () => {
-    dest.stopAfterBatches = { after: 2, error: new PqlsyncError('DESTINATION_DAILY_LIMIT', 'daily API limit reached (15000/15000)') };
+    dest.stopAfterBatches = {
+      after: 2,
+      error: new PqlsyncError('DESTINATION_DAILY_LIMIT', 'daily API limit reached (15000/15000)'),
+    };
     const s = await run();
     expect(s.status).toBe('failed');
     expect(exitCodeFor([s])).toBe(1);
@@ -202,7 +228,12 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     await wh.query('delete from src.users where user_id <= 3');
     const s = await run();
     expect(s.counts).toMatchObject({ removed: 3, applied: 3 });
-    expect(dest.records.get('Lead')!.get('1')).toEqual({ Email: null, Score__c: null, Tier__c: null, Is_PQL__c: false });
+    expect(dest.records.get('Lead')!.get('1')).toEqual({
+      Email: null,
+      Score__c: null,
+      Tier__c: null,
+      Is_PQL__c: false,
+    });
     await wh.query('delete from src.users where user_id <= 100');
     const guarded = await run();
     expect(guarded.status).toBe('failed');
@@ -226,7 +257,9 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     const s = await run();
     expect(s.status).toBe('failed');
     expect(exitCodeFor([s])).toBe(4);
-    expect(s.error?.message).toMatch(/^sync users: another run holds the lock: run other-run on other-host \(pid \d+\) since /);
+    expect(s.error?.message).toMatch(
+      /^sync users: another run holds the lock: run other-run on other-host \(pid \d+\) since /,
+    );
   });
 
   it('takes over a lock whose holder process is gone', async () => {
@@ -243,7 +276,9 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     const s = await run();
     expect(s.error?.code).toBe('MODEL_KEY_MISSING');
     expect(exitCodeFor([s])).toBe(2);
-    expect(s.error?.message).toMatch(/models\/scores\.sql \(sync users\): the model does not return its key column 'user_id' \(it returns: email, score, tier\)/);
+    expect(s.error?.message).toMatch(
+      /models\/scores\.sql \(sync users\): the model does not return its key column 'user_id' \(it returns: email, score, tier\)/,
+    );
   });
 
   it('reports a model SQL error with the warehouse message and the model file', async () => {
@@ -251,6 +286,8 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     const s = await run();
     expect(s.error?.code).toBe('WAREHOUSE_QUERY_FAILED');
     expect(exitCodeFor([s])).toBe(2);
-    expect(s.error?.message).toMatch(/models\/scores\.sql \(sync users\): the model failed in the warehouse: Catalog Error: Table with name nope does not exist!/);
+    expect(s.error?.message).toMatch(
+      /models\/scores\.sql \(sync users\): the model failed in the warehouse: Catalog Error: Table with name nope does not exist!/,
+    );
   });
 });

@@ -77,29 +77,87 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
   // ---- config ---------------------------------------------------------------------------------------
   { name: 'unknown top-level key', config: sub('version: 1\n', 'version: 1\nwarehose: {}\n'), code: 2 },
   { name: 'misspelled sync key', config: sub('    mode: upsert\n', '    mdoe: upsert\n'), code: 2 },
-  { name: 'wrong type for a number', config: sub('    mode: upsert\n', '    mode: upsert\n    max_removed_pct: lots\n'), code: 2 },
+  {
+    name: 'wrong type for a number',
+    config: sub('    mode: upsert\n', '    mode: upsert\n    max_removed_pct: lots\n'),
+    code: 2,
+  },
   { name: 'mode not allowed', config: sub('mode: upsert', 'mode: sync'), code: 2 },
   { name: 'unset env var', config: sub('path: out }', 'path: "${PQLSYNC_TEST_OUT_DIR}" }'), code: 2 },
   { name: 'YAML syntax error', config: sub('    fields:\n', '    fields: [\n'), code: 2 },
   { name: 'undefined destination', config: sub('destination: out', 'destination: crm'), code: 2 },
-  { name: 'unknown depends_on', config: sub('    mode: upsert\n', '    mode: upsert\n    depends_on: [accounts]\n'), code: 2 },
-  { name: 'sync name that cannot name a table', config: sub('  users:\n', '  my-users:\n'), args: ['run', '--all'], code: 2 },
-  { name: 'unknown warehouse type', config: sub('{ type: duckdb, path: wh.duckdb }', '{ type: oracle }'), code: 2 },
-  { name: 'missing match field', config: sub('    match: { field: Ext__c, column: user_id }\n', ''), code: 2 },
+  {
+    name: 'unknown depends_on',
+    config: sub('    mode: upsert\n', '    mode: upsert\n    depends_on: [accounts]\n'),
+    code: 2,
+  },
+  {
+    name: 'sync name that cannot name a table',
+    config: sub('  users:\n', '  my-users:\n'),
+    args: ['run', '--all'],
+    code: 2,
+  },
+  {
+    name: 'unknown warehouse type',
+    config: sub('{ type: duckdb, path: wh.duckdb }', '{ type: oracle }'),
+    code: 2,
+  },
+  {
+    name: 'missing match field',
+    config: sub('    match: { field: Ext__c, column: user_id }\n', ''),
+    code: 2,
+  },
   { name: 'no config file', remove: ['config/pqlsync.yml'], code: 2 },
-  { name: 'salesforce without auth', config: sub('  out: { type: file, path: out }', '  out: { type: salesforce, instance_url: "https://x.my.salesforce.com" }'), code: 2 },
-  { name: 'mapped column the model does not return', config: sub('      Label__c: label\n', '      Label__c: label\n      Plan__c: plan_name\n'), code: 2 },
+  {
+    name: 'salesforce without auth',
+    config: sub(
+      '  out: { type: file, path: out }',
+      '  out: { type: salesforce, instance_url: "https://x.my.salesforce.com" }',
+    ),
+    code: 2,
+  },
+  {
+    name: 'mapped column the model does not return',
+    config: sub('      Label__c: label\n', '      Label__c: label\n      Plan__c: plan_name\n'),
+    code: 2,
+  },
   // ---- models ---------------------------------------------------------------------------------------
   { name: 'unknown model', config: sub('model: scores', 'model: scorez'), code: 2 },
   { name: 'model without key in front matter', models: { scores: sub('key: user_id\n', '') }, code: 2 },
-  { name: 'unknown param type', models: { scores: sub("ratio: { type: number, default: 1.5 }", "ratio: { type: float, default: 1.5 }") }, code: 2 },
-  { name: 'default out of range', models: { scores: sub('default: 0, min: 0, max: 100', 'default: 200, min: 0, max: 100') }, code: 2 },
-  { name: 'param used in SQL but not declared', models: { scores: sub('score >= :min_score', 'score >= :min_scor') }, code: 2 },
+  {
+    name: 'unknown param type',
+    models: { scores: sub('ratio: { type: number, default: 1.5 }', 'ratio: { type: float, default: 1.5 }') },
+    code: 2,
+  },
+  {
+    name: 'default out of range',
+    models: { scores: sub('default: 0, min: 0, max: 100', 'default: 200, min: 0, max: 100') },
+    code: 2,
+  },
+  {
+    name: 'param used in SQL but not declared',
+    models: { scores: sub('score >= :min_score', 'score >= :min_scor') },
+    code: 2,
+  },
   { name: 'unterminated string', models: { scores: sub("'hot' when", "'hot when") }, code: 2 },
   { name: 'unknown macro', models: { scores: sub('{{ in_list(plans) }}', '{{ in_set(plans) }}') }, code: 2 },
-  { name: 'front matter name differs from the file', models: { scores: sub('name: scores', 'name: points') }, code: 2 },
-  { name: 'model SQL error', models: { scores: sub('from {{ users_table }}', 'from {{ users_table }} u join src.nope n using (user_id)') }, code: 2 },
-  { name: 'model without its key column', models: { scores: sub('select user_id, email', 'select email') }, code: 2 },
+  {
+    name: 'front matter name differs from the file',
+    models: { scores: sub('name: scores', 'name: points') },
+    code: 2,
+  },
+  {
+    name: 'model SQL error',
+    models: {
+      scores: sub('from {{ users_table }}', 'from {{ users_table }} u join src.nope n using (user_id)'),
+    },
+    code: 2,
+  },
+  {
+    name: 'model without its key column',
+    models: { scores: sub('select user_id, email', 'select email') },
+    code: 2,
+  },
   { name: 'front matter not YAML', models: { scores: sub('params:\n', 'params: [\n') }, code: 2 },
   // ---- params and vars -------------------------------------------------------------------------------
   { name: '--vars not JSON', args: ['run', 'users', '--vars', '{min_score: 5}'], code: 2 },
@@ -107,18 +165,49 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
   { name: 'unknown var', args: ['run', 'users', '--vars', '{"min_scor": 5}'], code: 2 },
   { name: 'param out of range', args: ['run', 'users', '--vars', '{"min_score": 500}'], code: 2 },
   { name: 'param of the wrong type', args: ['run', 'users', '--vars', '{"min_score": "ten"}'], code: 2 },
-  { name: 'identifier injection', args: ['run', 'users', '--vars', '{"users_table": "src.users; drop table src.users"}'], code: 2 },
-  { name: 'identifier outside the allowed schemas', args: ['run', 'users', '--vars', '{"users_table": "pqlsync_state.runs"}'], code: 2 },
-  { name: 'enum value not declared', args: ['run', 'users', '--vars', '{"sort": "asc; drop table x"}'], code: 2 },
+  {
+    name: 'identifier injection',
+    args: ['run', 'users', '--vars', '{"users_table": "src.users; drop table src.users"}'],
+    code: 2,
+  },
+  {
+    name: 'identifier outside the allowed schemas',
+    args: ['run', 'users', '--vars', '{"users_table": "pqlsync_state.runs"}'],
+    code: 2,
+  },
+  {
+    name: 'enum value not declared',
+    args: ['run', 'users', '--vars', '{"sort": "asc; drop table x"}'],
+    code: 2,
+  },
   { name: 'bad date', args: ['run', 'users', '--vars', '{"since": "2026-13-45"}'], code: 2 },
-  { name: 'array param with a non-string', args: ['run', 'users', '--vars', '{"plans": ["free", 3]}'], code: 2 },
-  { name: 'sync params in config with a bad value', config: sub('    mode: upsert\n', '    mode: upsert\n    params: { min_score: -1 }\n'), code: 2 },
+  {
+    name: 'array param with a non-string',
+    args: ['run', 'users', '--vars', '{"plans": ["free", 3]}'],
+    code: 2,
+  },
+  {
+    name: 'sync params in config with a bad value',
+    config: sub('    mode: upsert\n', '    mode: upsert\n    params: { min_score: -1 }\n'),
+    code: 2,
+  },
   // ---- arguments --------------------------------------------------------------------------------------
   { name: 'unknown sync', args: ['run', 'userz'], code: 2 },
   { name: 'run without a sync', args: ['run'], code: 2 },
-  { name: '--fail-on-rejected-pct not a number', args: ['run', 'users', '--fail-on-rejected-pct', 'ten'], code: 2 },
+  {
+    name: '--fail-on-rejected-pct not a number',
+    args: ['run', 'users', '--fail-on-rejected-pct', 'ten'],
+    code: 2,
+  },
   { name: 'compile with an unknown dialect', args: ['compile', 'scores', '--dialect', 'oracle'], code: 2 },
   { name: 'unknown command', args: ['sync', 'users'], code: 2 },
   // ---- rows from the warehouse -------------------------------------------------------------------------
-  { name: 'null and duplicate keys are invalid rows, not a crash', data: [`insert into src.users values (null, 'x@example.com', 50, 'free', date '2026-06-01'), (3, 'dup@example.com', 50, 'trial', date '2026-06-01')`], args: ['run', 'users', '--json'], code: 0 },
+  {
+    name: 'null and duplicate keys are invalid rows, not a crash',
+    data: [
+      `insert into src.users values (null, 'x@example.com', 50, 'free', date '2026-06-01'), (3, 'dup@example.com', 50, 'trial', date '2026-06-01')`,
+    ],
+    args: ['run', 'users', '--json'],
+    code: 0,
+  },
 ];

@@ -15,23 +15,28 @@ import { BAD_INPUT_CASES, BASE_CONFIG, BASE_DATA, BASE_MODEL, type BadInputCase 
 const EXPECTED_FILE = new URL('./bad-input-expected.json', import.meta.url);
 const update = process.env.UPDATE_GOLDEN === '1';
 const expected: Record<string, { code: number; stdout: string; stderr: string }> = existsSync(EXPECTED_FILE)
-  ? (JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as Record<string, { code: number; stdout: string; stderr: string }>)
+  ? (JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as Record<
+      string,
+      { code: number; stdout: string; stderr: string }
+    >)
   : {};
 
 /** Drops JSON log lines (they carry times and run ids) and puts a placeholder for the temp directory. */
 function normalise(text: string, dir: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !l.startsWith('{"level"'))
-    .join('\n')
-    .split(dir)
-    .join('<DIR>')
-    .replace(/"runId":"[0-9a-f-]+"/g, '"runId":"<RUN>"')
-    .replace(/"durationMs":\d+/g, '"durationMs":0')
-    .replace(/ +\d+\.\ds$/gm, ' <T>s')
-    // commander's usage text after its error line changes with every new command: keep only the error.
-    .replace(/\n\nUsage: [\s\S]*$/, '\n\n(usage follows)')
-    .trim();
+  return (
+    text
+      .split('\n')
+      .filter((l) => !l.startsWith('{"level"'))
+      .join('\n')
+      .split(dir)
+      .join('<DIR>')
+      .replace(/"runId":"[0-9a-f-]+"/g, '"runId":"<RUN>"')
+      .replace(/"durationMs":\d+/g, '"durationMs":0')
+      .replace(/ +\d+\.\ds$/gm, ' <T>s')
+      // commander's usage text after its error line changes with every new command: keep only the error.
+      .replace(/\n\nUsage: [\s\S]*$/, '\n\n(usage follows)')
+      .trim()
+  );
 }
 
 async function stateDigest(dbPath: string): Promise<string> {
@@ -44,7 +49,12 @@ async function stateDigest(dbPath: string): Promise<string> {
         parts.push(`${t}: none`);
         continue;
       }
-      const { rows } = await wh.query(`select * exclude (synced_at) from pqlsync_state.${t} order by all`.replace(' exclude (synced_at)', t === 'users__snapshot' ? ' exclude (synced_at)' : ''));
+      const { rows } = await wh.query(
+        `select * exclude (synced_at) from pqlsync_state.${t} order by all`.replace(
+          ' exclude (synced_at)',
+          t === 'users__snapshot' ? ' exclude (synced_at)' : '',
+        ),
+      );
       parts.push(`${t}: ${JSON.stringify(rows)}`);
     }
     return parts.join('\n');
@@ -89,7 +99,10 @@ describe('bad-input corpus', () => {
           }
           for (const f of c.remove ?? []) rmSync(path.join(p.dir, f));
           const before = await stateDigest(db);
-          const r = await runCli(c.args ?? ['run', 'users'], { cwd: p.dir, env: { PQLSYNC_LOG_LEVEL: 'silent', ...c.env } });
+          const r = await runCli(c.args ?? ['run', 'users'], {
+            cwd: p.dir,
+            env: { PQLSYNC_LOG_LEVEL: 'silent', ...c.env },
+          });
           const after = await stateDigest(db);
           results.set(c.name, { ...r, dir: p.dir, before, after });
           p.cleanup();
@@ -100,7 +113,11 @@ describe('bad-input corpus', () => {
       const out: typeof expected = {};
       for (const c of BAD_INPUT_CASES) {
         const r = results.get(c.name)!;
-        out[c.name] = { code: r.code ?? -1, stdout: normalise(r.stdout, r.dir), stderr: normalise(r.stderr, r.dir) };
+        out[c.name] = {
+          code: r.code ?? -1,
+          stdout: normalise(r.stdout, r.dir),
+          stderr: normalise(r.stderr, r.dir),
+        };
       }
       writeFileSync(EXPECTED_FILE, JSON.stringify(out, null, 2) + '\n');
     }
@@ -115,13 +132,17 @@ describe('bad-input corpus', () => {
   it.each(BAD_INPUT_CASES.map((c) => [c.name, c] as [string, BadInputCase]))('%s', (name, c) => {
     const r = results.get(name)!;
     const want = expected[name];
-    expect(want, `no recorded expectation for '${name}' (run with UPDATE_GOLDEN=1 and review the file)`).toBeDefined();
+    expect(
+      want,
+      `no recorded expectation for '${name}' (run with UPDATE_GOLDEN=1 and review the file)`,
+    ).toBeDefined();
     expect(r.code).toBe(c.code);
     expect(normalise(r.stderr, r.dir)).toBe(want!.stderr);
     expect(normalise(r.stdout, r.dir)).toBe(want!.stdout);
     // State untouched: the snapshot, failures and locks are exactly as before the call.
     if (c.code === 2) expect(r.after).toBe(r.before);
     // Every failure message is located: it names a file, a sync, a flag or a record.
-    if (c.code === 2) expect(`${r.stderr}${r.stdout}`).toMatch(/\.(yml|sql)|sync |--|config|command|argument/);
+    if (c.code === 2)
+      expect(`${r.stderr}${r.stdout}`).toMatch(/\.(yml|sql)|sync |--|config|command|argument/);
   });
 });

@@ -24,12 +24,18 @@ export function initProject(options: InitOptions): string {
   const dir = path.resolve(options.dir);
   const configPath = path.join(dir, 'config', 'pqlsync.yml');
   if (existsSync(configPath) && !options.force) {
-    throw new PqlsyncError('ARGS_INVALID', `${configPath} already exists`, { hint: 'pick another directory, or pass --force to overwrite it' });
+    throw new PqlsyncError('ARGS_INVALID', `${configPath} already exists`, {
+      hint: 'pick another directory, or pass --force to overwrite it',
+    });
   }
   mkdirSync(path.join(dir, 'config'), { recursive: true });
   const modelsDir = path.join(dir, 'models');
   mkdirSync(modelsDir, { recursive: true });
-  cpSync(path.join(PACKAGE_DIR, 'models'), modelsDir, { recursive: true, force: options.force ?? false, errorOnExist: false });
+  cpSync(path.join(PACKAGE_DIR, 'models'), modelsDir, {
+    recursive: true,
+    force: options.force ?? false,
+    errorOnExist: false,
+  });
   const schemaSrc = path.join(PACKAGE_DIR, 'config', 'pqlsync.schema.json');
   if (existsSync(schemaSrc)) cpSync(schemaSrc, path.join(dir, 'config', 'pqlsync.schema.json'));
   writeFileSync(configPath, options.configText ?? defaultConfigText());

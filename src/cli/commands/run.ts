@@ -5,7 +5,15 @@ import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
 import { runSyncs } from '../../runner/run-syncs.js';
-import { EXIT, globalFlags, initCli, loadProject, parseVars, printSummaries, reportError } from '../cli-context.js';
+import {
+  EXIT,
+  globalFlags,
+  initCli,
+  loadProject,
+  parseVars,
+  printSummaries,
+  reportError,
+} from '../cli-context.js';
 import { PqlsyncError, toPqlsyncError } from '../../errors/pqlsync-error.js';
 import { WebhookAlerts } from '../../alerts/webhook-alerts.js';
 import { readDbtGate } from '../../scheduler/dbt-gate.js';
@@ -25,16 +33,30 @@ export function registerRunCommands(program: Command): void {
     .description('run syncs: plan in the warehouse, write changes to the destination, commit accepted rows')
     .argument('[syncs...]', 'sync names from the config')
     .option('--all', 'run every enabled sync, in depends_on order')
-    .option('--allow-mass-removal', 'let a mirror sync clear more than max_removed_pct of its records, or all of them')
-    .option('--fail-on-rejected-pct <pct>', 'exit 1 instead of 3 when more than this share of sent records was rejected')
-    .option('--after-dbt <path>', 'skip syncs whose models read dbt nodes that failed in this run_results.json')
-    .option('--create-properties', 'HubSpot: create missing properties during preflight (as create_properties: true)')
+    .option(
+      '--allow-mass-removal',
+      'let a mirror sync clear more than max_removed_pct of its records, or all of them',
+    )
+    .option(
+      '--fail-on-rejected-pct <pct>',
+      'exit 1 instead of 3 when more than this share of sent records was rejected',
+    )
+    .option(
+      '--after-dbt <path>',
+      'skip syncs whose models read dbt nodes that failed in this run_results.json',
+    )
+    .option(
+      '--create-properties',
+      'HubSpot: create missing properties during preflight (as create_properties: true)',
+    )
     .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
       process.exitCode = await runCommand(syncs, cmd, false);
     });
   program
     .command('plan')
-    .description('dry run: show what a run would add, change and remove; writes nothing anywhere and sends nothing')
+    .description(
+      'dry run: show what a run would add, change and remove; writes nothing anywhere and sends nothing',
+    )
     .argument('[syncs...]', 'sync names from the config')
     .option('--all', 'plan every enabled sync')
     .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
@@ -50,7 +72,10 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
     const vars = parseVars(flags.vars);
     const failPct = flags.failOnRejectedPct === undefined ? undefined : Number(flags.failOnRejectedPct);
     if (failPct !== undefined && (!Number.isFinite(failPct) || failPct < 0 || failPct > 100)) {
-      throw new PqlsyncError('ARGS_INVALID', `--fail-on-rejected-pct must be a number from 0 to 100, got '${flags.failOnRejectedPct}'`);
+      throw new PqlsyncError(
+        'ARGS_INVALID',
+        `--fail-on-rejected-pct must be a number from 0 to 100, got '${flags.failOnRejectedPct}'`,
+      );
     }
     const gate = flags.afterDbt && !dryRun ? readDbtGate(flags.afterDbt) : undefined;
     const alerts = loaded.config.alerts && !dryRun ? new WebhookAlerts(loaded.config.alerts) : undefined;
@@ -98,7 +123,9 @@ export function exitWithRejectPolicy(summaries: RunSummary[], pct: number | unde
 }
 
 /** A progress bar on stderr for long writes, only on a TTY and never with --json. */
-function progressBar(json: boolean): { update: (sync: string, done: number, total: number) => void; stop: () => void } | undefined {
+function progressBar(
+  json: boolean,
+): { update: (sync: string, done: number, total: number) => void; stop: () => void } | undefined {
   if (json || !process.stderr.isTTY) return undefined;
   let bar: cliProgress.SingleBar | undefined;
   let current = '';
@@ -109,7 +136,10 @@ function progressBar(json: boolean): { update: (sync: string, done: number, tota
         bar?.stop();
         current = sync;
         bar = new cliProgress.SingleBar(
-          { format: `${sync} [{bar}] {value}/{total} records {percentage}% eta {eta}s`, stream: process.stderr },
+          {
+            format: `${sync} [{bar}] {value}/{total} records {percentage}% eta {eta}s`,
+            stream: process.stderr,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(total, 0);

@@ -20,7 +20,10 @@ export function registerRunsCommand(program: Command): void {
         const wh = await createWarehouse(loaded);
         await wh.connect();
         try {
-          const runs = await new StateStore(wh, loaded.config.state.schema).listRuns(sync, Number(opts.limit) || 20);
+          const runs = await new StateStore(wh, loaded.config.state.schema).listRuns(
+            sync,
+            Number(opts.limit) || 20,
+          );
           if (flags.json) {
             for (const r of runs) process.stdout.write(JSON.stringify(r) + '\n');
           } else {
@@ -38,7 +41,22 @@ export function registerRunsCommand(program: Command): void {
               (r.error ?? '').split('\n')[0]!.slice(0, 60),
             ]);
             process.stdout.write(
-              formatTable(['started (UTC)', 'sync', 'status', 'added', 'changed', 'removed', 'applied', 'rejected', 'api calls', 'time', 'error'], rows) + '\n',
+              formatTable(
+                [
+                  'started (UTC)',
+                  'sync',
+                  'status',
+                  'added',
+                  'changed',
+                  'removed',
+                  'applied',
+                  'rejected',
+                  'api calls',
+                  'time',
+                  'error',
+                ],
+                rows,
+              ) + '\n',
             );
           }
         } finally {

@@ -5,7 +5,13 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Destination, DestinationCapabilities, RecordOutcome, SyncTarget, WriteBatch } from '../destination.js';
+import type {
+  Destination,
+  DestinationCapabilities,
+  RecordOutcome,
+  SyncTarget,
+  WriteBatch,
+} from '../destination.js';
 
 export interface FileChangeRecord {
   sync: string;

@@ -27,7 +27,15 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { DUCKDB_SCRATCH } from '../sql-dialect.js';
-import type { BindType, BoundParam, BoundSql, QueryResult, Row, StreamOptions, WarehouseAdapter } from '../warehouse-adapter.js';
+import type {
+  BindType,
+  BoundParam,
+  BoundSql,
+  QueryResult,
+  Row,
+  StreamOptions,
+  WarehouseAdapter,
+} from '../warehouse-adapter.js';
 
 export interface DuckdbAdapterOptions {
   /** File path, or `:memory:`. */
@@ -53,7 +61,8 @@ export class DuckdbAdapter implements WarehouseAdapter {
       return;
     }
     if (this.instance) return;
-    if (this.options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(this.options.path)), { recursive: true });
+    if (this.options.path !== ':memory:')
+      mkdirSync(path.dirname(path.resolve(this.options.path)), { recursive: true });
     const config: Record<string, string> = {};
     if (this.options.threads) config.threads = String(this.options.threads);
     if (this.options.memoryLimit) config.memory_limit = this.options.memoryLimit;
@@ -72,7 +81,9 @@ export class DuckdbAdapter implements WarehouseAdapter {
           : `cannot open DuckDB file ${this.options.path}: ${message}`,
         {
           cause: err,
-          hint: held ? 'DuckDB allows one writing process per file; wait for the other run to finish' : undefined,
+          hint: held
+            ? 'DuckDB allows one writing process per file; wait for the other run to finish'
+            : undefined,
         },
       );
     }

@@ -42,7 +42,9 @@ describe('project config', () => {
   });
 
   it('reports every problem at once, with line, path and did-you-mean', () => {
-    const text = base.replace('    object: Lead\n', '    objet: Lead\n    mode: upsrt\n').replace('version: 1\n', 'version: 1\nwarehous: {}\n');
+    const text = base
+      .replace('    object: Lead\n', '    objet: Lead\n    mode: upsrt\n')
+      .replace('version: 1\n', 'version: 1\nwarehous: {}\n');
     const e = errorOf(text);
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.kind).toBe('config');
@@ -58,14 +60,19 @@ describe('project config', () => {
   });
 
   it('names a wrong type with what was found', () => {
-    const e = errorOf(base.replace('max_removed_pct', '').replace('    fields:', '    max_removed_pct: lots\n    fields:'));
+    const e = errorOf(
+      base.replace('max_removed_pct', '').replace('    fields:', '    max_removed_pct: lots\n    fields:'),
+    );
     expect(e.message).toBe(
       '1 problem in config/pqlsync.yml:\n  config/pqlsync.yml:10: syncs.users.max_removed_pct: expected number, got string "lots"',
     );
   });
 
   it('interpolates ${ENV} and fails clearly when a variable is unset', () => {
-    const text = base.replace('crm: { type: file }', 'crm: { type: hubspot, access_token: "${HUBSPOT_TOKEN}" }');
+    const text = base.replace(
+      'crm: { type: file }',
+      'crm: { type: hubspot, access_token: "${HUBSPOT_TOKEN}" }',
+    );
     const ok = parseConfig(text, 'config/pqlsync.yml', { HUBSPOT_TOKEN: 'pat-na1-secret-value' });
     expect(ok.destinations.crm).toMatchObject({ type: 'hubspot', access_token: 'pat-na1-secret-value' });
     // the interpolated token is now scrubbed from any message
@@ -82,7 +89,11 @@ describe('project config', () => {
   });
 
   it('checks that syncs point at defined destinations and syncs', () => {
-    const e = errorOf(base.replace('destination: crm', 'destination: cmr').replace('    fields:', '    depends_on: [accounts]\n    fields:'));
+    const e = errorOf(
+      base
+        .replace('destination: crm', 'destination: cmr')
+        .replace('    fields:', '    depends_on: [accounts]\n    fields:'),
+    );
     expect(e.message).toBe(
       [
         '2 problems in config/pqlsync.yml:',
@@ -94,7 +105,9 @@ describe('project config', () => {
 
   it('reports YAML syntax errors with their line', () => {
     const e = errorOf('syncs:\n  users: [\n');
-    expect(e.message).toMatch(/^1 problem in config\/pqlsync.yml:\n {2}config\/pqlsync.yml:\d+: YAML syntax error: /);
+    expect(e.message).toMatch(
+      /^1 problem in config\/pqlsync.yml:\n {2}config\/pqlsync.yml:\d+: YAML syntax error: /,
+    );
   });
 
   it('the committed JSON Schema is current (npm run schema regenerates it)', () => {
