@@ -74,6 +74,28 @@ syncs:
       is_pql: is_pql
       pql_reasons: reasons
       pql_qualified_at: qualified_at
+    routing:
+      score_column: pql_score
+      task_tiers: [hot, pql]
+      sla:
+        hot: { due_in: 1h, priority: high }
+        pql: { due_in: 4h, reminder_in: 1h, priority: normal }
+      rules:
+        - name: hand_raisers
+          when: { sales_requests: { gt: 0 } }
+          assign: { strategy: fixed, owner: ada.lovelace@example.com }
+        - name: large_companies
+          when: { employee_count: { gte: 500 } }
+          assign: { strategy: round_robin, pool: [ada.lovelace@example.com, grace.hopper@example.com, alan.turing@example.com, former.rep@example.com] }
+          set_owner: true
+        - name: everyone_else
+          assign: { strategy: round_robin, pool: [ada.lovelace@example.com, grace.hopper@example.com, alan.turing@example.com, former.rep@example.com] }
+      task:
+        subject: '{{ tier }} PQL: {{ first_name }} {{ last_name }} at {{ company_name }} (score {{ pql_score }})'
+        body: |-
+          {{ first_name }} used the product on {{ active_days }} of the last 30 days ({{ events_30d }} events), invited {{ invites_sent }} teammates and viewed pricing {{ pricing_views_30d }} times.
+          Signals: {{ reasons }}.
+          Due {{ due_date }}.
   pqa_accounts:
     model: pqa_accounts
     destination: crm
@@ -118,6 +140,28 @@ syncs:
       Is_PQL__c: is_pql
       PQL_Reasons__c: reasons
       PQL_Qualified_At__c: qualified_at
+    routing:
+      score_column: pql_score
+      task_tiers: [hot, pql]
+      sla:
+        hot: { due_in: 1h, priority: high }
+        pql: { due_in: 4h, reminder_in: 1h, priority: normal }
+      rules:
+        - name: hand_raisers
+          when: { sales_requests: { gt: 0 } }
+          assign: { strategy: fixed, owner: ava.patel@example.com }
+        - name: large_companies
+          when: { employee_count: { gte: 500 } }
+          assign: { strategy: round_robin, pool: [ava.patel@example.com, ben.okafor@example.com, chloe.martin@example.com, dev.inactive@example.com] }
+          set_owner: true
+        - name: everyone_else
+          assign: { strategy: round_robin, pool: [ava.patel@example.com, ben.okafor@example.com, chloe.martin@example.com, dev.inactive@example.com] }
+      task:
+        subject: '{{ tier }} PQL: {{ first_name }} {{ last_name }} at {{ company_name }} (score {{ pql_score }})'
+        body: |-
+          {{ first_name }} used the product on {{ active_days }} of the last 30 days ({{ events_30d }} events), invited {{ invites_sent }} teammates and viewed pricing {{ pricing_views_30d }} times.
+          Signals: {{ reasons }}.
+          Due {{ due_date }}.
   pqa_accounts:
     model: pqa_accounts
     destination: crm
