@@ -56,7 +56,11 @@ syncs:
 `,
 );
 const loaded = loadConfig(path.join(dir, 'config', 'pqlsync.yml'));
-const wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), threads: 2 });
+const wh = new DuckdbAdapter({
+  path: path.join(dir, 'wh.duckdb'),
+  threads: 2,
+  ...(process.env.BENCH_DUCKDB_MEMORY ? { memoryLimit: process.env.BENCH_DUCKDB_MEMORY } : {}),
+});
 await wh.connect();
 await wh.query('create schema bench');
 await wh.query(`create table bench.scores as

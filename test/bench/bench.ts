@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: speed and memory of the pipeline on DuckDB, one process per size, printed as a table.
  * `npm run bench -- --10m` adds 10M users. Targets (issue 2): plan <= 1.3x the raw diff SQL; unchanged rerun
- * of 1M users < 2 s; peak RSS <= 300 MB while streaming 1M changes.
+ * of 1M users < 2 s; peak RSS <= 300 MB while streaming 1M changes. `BENCH_DUCKDB_MEMORY=256MB` sets DuckDB's
+ * memory_limit for the run.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
