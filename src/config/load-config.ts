@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { closest } from 'fastest-levenshtein';
+import { closest, distance } from 'fastest-levenshtein';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
@@ -229,8 +229,7 @@ function describeValue(v: unknown): string {
 
 /** The keys the schema allows at a path, found by looking at what the config holds around it. */
 function knownKeysAt(data: unknown, parts: (string | number)[]): string[] {
-  const top = ['version', 'warehouse', 'state', 'models_dir', 'destinations', 'syncs', 'scheduler', 'alerts'];
-  if (parts.length === 0) return top;
+  if (parts.length === 0) return Object.keys(projectConfigSchema.shape);
   const [head, name, ...rest] = parts;
   const objectKeys = (s: unknown): string[] => {
     if (s && typeof s === 'object' && 'shape' in s) return Object.keys((s as { shape: object }).shape);
@@ -266,18 +265,6 @@ function knownKeysAt(data: unknown, parts: (string | number)[]): string[] {
   if (head === 'scheduler') return Object.keys(schedulerSchema.shape);
   if (head === 'alerts') return Object.keys(alertsSchema.shape);
   return [];
-}
-
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + cost);
-    }
-  }
-  return dp[a.length]![b.length]!;
 }
 
 /** Checks that need the whole config: syncs point at existing destinations and syncs. */

@@ -201,9 +201,6 @@ export async function writeChanges(
   } else if (buffer.length > 0) dispatch(buffer);
   await Promise.all(inFlight);
   await commitChain;
-  if (result.stopError && !(result.stopError instanceof PqlsyncError)) {
-    result.stopError = toPqlsyncError(result.stopError);
-  }
   await limiter?.stop({ dropWaitingJobs: false });
   return result;
 }

@@ -306,15 +306,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       return summary('planned', undefined, { ...planInfo, tasks });
     }
 
-    if (target.mode !== 'mirror' && plan.removed > 0) {
-      // Outside mirror mode a row that left the model is forgotten, not sent: if it comes back it is sent again.
-      await options.warehouse.query(
-        `delete from ${store.snapshotTable(name)} where key in (select __pqlsync_pk from ${plan.planTable} where __pqlsync_op = 'removed')`,
-      );
-      await options.warehouse.query(
-        `delete from ${store.failuresTable(name)} where key in (select __pqlsync_pk from ${plan.planTable} where __pqlsync_op = 'removed')`,
-      );
-    }
+    if (target.mode !== 'mirror' && plan.removed > 0) await store.forgetRemoved(name, plan.planTable);
     let stopError: PqlsyncError | undefined;
     if (toSend > 0) {
       destination = await options.destination(sync.destination);

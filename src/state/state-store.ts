@@ -410,19 +410,14 @@ export class StateStore {
     });
   }
 
-  /** Drops keys from the snapshot without sending anything (rows that left the model outside mirror mode). */
-  async forgetRemoved(sync: string, keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    await this.wh.transaction(async (tx) => {
-      const b = new SqlBuilder(this.d);
-      await tx.query(
-        b.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b, keys)}`),
-      );
-      const b2 = new SqlBuilder(this.d);
-      await tx.query(
-        b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`),
-      );
-    });
+  /**
+   * Forgets the rows a plan marked removed, without sending anything: outside mirror mode a row that left the
+   * model leaves the snapshot (and failures), so it is sent again if it comes back.
+   */
+  async forgetRemoved(sync: string, planTable: string): Promise<void> {
+    const removed = `select __pqlsync_pk from ${planTable} where __pqlsync_op = 'removed'`;
+    await this.wh.query(`delete from ${this.snapshotTable(sync)} where key in (${removed})`);
+    await this.wh.query(`delete from ${this.failuresTable(sync)} where key in (${removed})`);
   }
 
   /** Failures whose row now equals the snapshot again (the model moved back): nothing left to retry. */

@@ -48,14 +48,5 @@ export function collect(child: ChildProcess): Promise<CliResult> {
   });
 }
 
-/** A small seeded PRNG (mulberry32) for reproducible trials. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG for reproducible trials: the sandbox's own (mulberry32). */
+export { createSeededRandom as seeded } from '../../src/sandbox/seeded-random.js';
