@@ -53,8 +53,7 @@ export interface RecordError {
 export function recordFailure(key: string, errors: readonly RecordError[]): RecordOutcome {
   const first = errors.find((e) => codeOf(e) !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK') ?? errors[0];
   const code = first ? codeOf(first) : 'UNKNOWN_EXCEPTION';
-  const reason =
-    errors.length > 0 ? errors.map(describeRecordError).join('; ') : 'UNKNOWN_EXCEPTION: no error given';
+  const reason = describeRecordErrors(errors);
   return (RETRYABLE_RECORD_CODES as readonly string[]).includes(code)
     ? { key, status: 'retryable', reason, code }
     : { key, status: 'rejected', reason, code };
@@ -62,6 +61,12 @@ export function recordFailure(key: string, errors: readonly RecordError[]): Reco
 
 function codeOf(e: RecordError): string {
   return e.statusCode ?? e.errorCode ?? 'UNKNOWN_EXCEPTION';
+}
+
+/** A record's errors as one line: `CODE: message (fields: a, b)`, joined by `; `. */
+export function describeRecordErrors(errors: readonly RecordError[] | undefined): string {
+  if (!errors || errors.length === 0) return 'UNKNOWN_EXCEPTION: no error given';
+  return errors.map(describeRecordError).join('; ');
 }
 
 function describeRecordError(e: RecordError): string {

@@ -26,7 +26,7 @@ import {
   type SalesforceDestinationConfig,
   type SalesforceSession,
 } from './salesforce-connection.js';
-import { requestError, type RecordError } from './salesforce-errors.js';
+import { describeRecordErrors, requestError, type RecordError } from './salesforce-errors.js';
 import { soqlString } from './salesforce-values.js';
 
 /** The unique External ID field on Task (Activity) that holds pqlsync's task key. */
@@ -102,7 +102,7 @@ export class SalesforceTaskWriter implements TaskWriter {
       );
       results.forEach((r, j) => {
         const c = part[j];
-        if (c && !r.success) failures.set(c.recordId, describe(r.errors as RecordError[]));
+        if (c && !r.success) failures.set(c.recordId, describeRecordErrors(r.errors as RecordError[]));
       });
     }
     return failures;
@@ -121,7 +121,11 @@ export class SalesforceTaskWriter implements TaskWriter {
         outcomes.push(
           r.success
             ? { taskKey: t.taskKey, status: 'created', taskId: String(r.id), existed: r.created !== true }
-            : { taskKey: t.taskKey, status: 'failed', reason: describe(r.errors as RecordError[]) },
+            : {
+                taskKey: t.taskKey,
+                status: 'failed',
+                reason: describeRecordErrors(r.errors as RecordError[]),
+              },
         );
       });
     }
@@ -218,14 +222,4 @@ export function taskRecord(t: TaskSpec): Record<string, unknown> {
 
 function text(v: unknown): string | null {
   return v === null || v === undefined || v === '' ? null : String(v);
-}
-
-function describe(errors: readonly RecordError[] | undefined): string {
-  if (!errors || errors.length === 0) return 'UNKNOWN_EXCEPTION: no error given';
-  return errors
-    .map((e) => {
-      const fields = e.fields && e.fields.length > 0 ? ` (fields: ${e.fields.join(', ')})` : '';
-      return `${e.statusCode ?? e.errorCode ?? 'UNKNOWN_EXCEPTION'}: ${e.message ?? ''}${fields}`;
-    })
-    .join('; ');
 }
