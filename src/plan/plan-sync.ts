@@ -1,5 +1,5 @@
 /**
- * Plans a sync inside the warehouse: materialises the model into `<sync>__current` with a row hash over the
+ * Plans a sync inside the warehouse: reads the model with its key as text and a row hash over the
  * mapped fields only, counts invalid rows (null or duplicate keys), diffs against the snapshot into
  * `<sync>__plan` (added / changed / removed, plus keys in failures), and streams the changes out in batches.
  * Only the diff crosses the wire.
@@ -48,8 +48,7 @@ export interface PlanSummary {
   removed: number;
   /** Planned changes whose key is in failures (a retry). */
   retried: number;
-  /** Table names used (for streaming and cleanup). */
-  currentTable: string;
+  /** The plan table: one row per planned change (and, in the one-pass plan, the counts), streamed out. */
   planTable: string;
   /** Working-table names (without schema) to drop after the run. */
   workTables: string[];
@@ -58,6 +57,13 @@ export interface PlanSummary {
 const KEY = '__pqlsync_key';
 const HASH = '__pqlsync_hash';
 const PK = '__pqlsync_pk';
+const OP = '__pqlsync_op';
+const PREV = '__pqlsync_prev';
+const PREV_HASH = '__pqlsync_prev_hash';
+const ATTEMPTS = '__pqlsync_attempts';
+/** Plan-table columns of the one-pass plan's `__stats` and `__dup` rows. */
+const N = '__pqlsync_n';
+const VALID = '__pqlsync_valid';
 
 /** The hash input: a mapping signature (so a mapping change is visible) then the mapped columns by field name. */
 export function hashColumns(target: SyncTarget): { signature: string; columns: string[] } {
@@ -73,26 +79,66 @@ export function hashColumns(target: SyncTarget): { signature: string; columns: s
 export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const { store, target, model, keyColumn } = options;
   const d = store.d;
-  const wh = store.wh;
   const dry = options.dryRun ?? false;
   const prefix = dry ? `pqlsync_plan_${target.sync}` : target.sync;
   const work = (suffix: string) =>
     dry && !d.scratchTable ? d.quote(`${prefix}__${suffix}`) : store.workTable(`${prefix}__${suffix}`);
+  const stateReady = await store.syncTablesExist(target.sync);
+  const { signature, columns } = hashColumns(target);
+  const ctx: PlanContext = {
+    options,
+    prefix,
+    work,
+    temporary: dry && !d.scratchTable,
+    stateReady,
+    snapshot: stateReady ? store.snapshotTable(target.sync) : emptySnapshot(store),
+    failures: stateReady ? store.failuresTable(target.sync) : emptyFailures(store),
+    hashExpr: d.rowHash([`'${signature.replace(/'/g, "''")}'`, ...columns.map((c) => `m.${d.quote(c)}`)]),
+    keyExpr: d.castText(`m.${d.quote(keyColumn)}`),
+    body: stripTrailingSemicolons(model.sql),
+  };
+  return d.onePassPlan ? planOnePass(ctx) : planInSteps(ctx);
+}
+
+interface PlanContext {
+  options: PlanOptions;
+  prefix: string;
+  work: (suffix: string) => string;
+  temporary: boolean;
+  stateReady: boolean;
+  snapshot: string;
+  failures: string;
+  /** Row hash over the mapped columns of `m`, the model's rows. */
+  hashExpr: string;
+  /** The key of `m` as text. */
+  keyExpr: string;
+  /** The model's SQL without trailing semicolons. */
+  body: string;
+}
+
+/** max_attempts: a row that failed that many times waits (is "parked") until its values change. */
+function parkedCondition(options: PlanOptions): string | undefined {
+  return options.maxAttempts !== undefined
+    ? `f.attempts >= ${Math.trunc(options.maxAttempts)} and coalesce(f.row_hash, '') = coalesce(c.${HASH}, '')`
+    : undefined;
+}
+
+/**
+ * The plan as three statements (warehouses without materialised CTEs): the model into `<sync>__current`, its
+ * duplicate keys into `<sync>__dups`, then the diff into `<sync>__plan`.
+ */
+async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
+  const { options, work, temporary, stateReady, snapshot, failures } = ctx;
+  const { store, model } = options;
+  const d = store.d;
+  const wh = store.wh;
   const currentTable = work('current');
   const planTable = work('plan');
   const dupsTable = work('dups');
-  const temporary = dry && !d.scratchTable;
-  const stateReady = await store.syncTablesExist(target.sync);
 
   // 1. Materialise the model with its key as text and the row hash over the mapped fields.
-  const { signature, columns } = hashColumns(target);
-  const hashExpr = d.rowHash([
-    `'${signature.replace(/'/g, "''")}'`,
-    ...columns.map((c) => `m.${d.quote(c)}`),
-  ]);
-  const body = stripTrailingSemicolons(model.sql);
   // One line before the body, so the warehouse's line numbers are the model file's line numbers.
-  const select = `select m.*, ${d.castText(`m.${d.quote(keyColumn)}`)} as ${KEY}, ${hashExpr} as ${HASH} from (${body}\n) m`;
+  const select = `select m.*, ${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH} from (${ctx.body}\n) m`;
   try {
     for (const stmt of d.beforeCreateTableAs(currentTable, { temporary })) await wh.query(stmt);
     await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary }) });
@@ -126,48 +172,145 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
       : [];
 
   // 3. Diff against the snapshot (+ failures) into the plan table.
-  const snapshot = stateReady ? store.snapshotTable(target.sync) : emptySnapshot(store);
-  const failures = stateReady ? store.failuresTable(target.sync) : emptyFailures(store);
-  // max_attempts: a row that failed that many times waits (is "parked") until its values change.
-  const parked =
-    options.maxAttempts !== undefined
-      ? `\n        and not (f.attempts >= ${Math.trunc(options.maxAttempts)} and coalesce(f.row_hash, '') = coalesce(c.${HASH}, ''))`
-      : '';
+  const parked = parkedCondition(options);
   const diff = `select coalesce(c.${KEY}, s.key) as ${PK},
-        case when s.key is null then 'added' when c.${KEY} is null then 'removed' else 'changed' end as __pqlsync_op,
-        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
-        f.attempts as __pqlsync_attempts, c.*
+        case ${parked ? `when ${parked} then 'parked' ` : ''}when s.key is null then 'added' when c.${KEY} is null then 'removed' else 'changed' end as ${OP},
+        s.values_json as ${PREV}, s.row_hash as ${PREV_HASH},
+        f.attempts as ${ATTEMPTS}, c.*
       from (select * from ${currentTable} where ${KEY} is not null) c
       full outer join ${snapshot} s on c.${KEY} = s.key
       left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)
       left join ${dupsTable} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)
       where dup.${KEY} is null
-        and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)${parked}`;
+        and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)`;
   for (const stmt of d.beforeCreateTableAs(planTable, { temporary })) await wh.query(stmt);
   await wh.query(d.createTableAs(planTable, diff, { temporary }));
 
-  const { rows: opRows } = await wh.query(
-    `select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from ${planTable} group by __pqlsync_op`,
-  );
-  const byOp = new Map(opRows.map((r) => [String(r.op), r]));
-  const snapshotRows = stateReady
-    ? Number((await wh.query(`select count(*) as n from ${snapshot}`)).rows[0]?.n ?? 0)
-    : 0;
+  const byOp = await countByOp(store, planTable);
   return {
     modelRows,
     validRows: modelRows - nullKeys - dupRows,
     invalid: { nullKeys, duplicateKeyRows: dupRows, sampleDuplicateKeys },
+    snapshotRows: stateReady ? await countTableRows(store, snapshot) : 0,
+    ...byOp,
+    planTable,
+    workTables: ['current', 'plan', 'dups'].map((suffix) => `${ctx.prefix}__${suffix}`),
+  };
+}
+
+/**
+ * The plan as one statement (DuckDB): the model is materialised once inside it, joined on key and hash against
+ * the snapshot, and the row counts are appended to the plan table as a `__stats` row, so the model's rows are
+ * read once and never stored. Duplicate keys need a group-by over all rows, so the first pass skips it and
+ * checks by counting instead: every model row either matches one snapshot row or is unmatched (added), every
+ * snapshot row either matches or is removed, so `valid rows - unmatched rows = snapshot rows - removed rows`
+ * holds exactly when no key repeats among the matched rows; repeats among the unmatched rows are in the plan. Only
+ * when a key repeats does a second pass run with the group-by, to leave those keys out and name them.
+ */
+async function planOnePass(ctx: PlanContext): Promise<PlanSummary> {
+  const { options, work, stateReady, snapshot, failures } = ctx;
+  const { store, model } = options;
+  const d = store.d;
+  const wh = store.wh;
+  const planTable = work('plan');
+  const parked = parkedCondition(options);
+  const C = '__pqlsync_c';
+  const DUPS = '__pqlsync_dups';
+
+  const write = async (withDups: boolean) => {
+    // The body starts on line 2, so the warehouse's line numbers are the model file's line numbers.
+    const sql = `with ${C} as materialized (select m.*, ${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH} from (${ctx.body}\n) m)${
+      withDups
+        ? `,\n  ${DUPS} as (select ${KEY}, count(*) as n from ${C} where ${KEY} is not null group by ${KEY} having count(*) > 1)`
+        : ''
+    },
+  __pqlsync_j as (
+    select coalesce(c.${KEY}, s.key) as ${PK},
+      case ${parked ? `when ${parked} then 'parked' ` : ''}when s.key is null then 'added' when c.${KEY} is null then 'removed' else 'changed' end as ${OP},
+      s.row_hash as ${PREV_HASH}, f.attempts as ${ATTEMPTS}, c.*
+    from (select * from ${C} where ${KEY} is not null) c
+    full outer join (select key, row_hash from ${snapshot}) s on c.${KEY} = s.key
+    left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)${withDups ? `\n    left join ${DUPS} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)` : ''}
+    where ${withDups ? `dup.${KEY} is null and ` : ''}(s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null))
+select j.*, p.values_json as ${PREV} from __pqlsync_j j left join ${snapshot} p on p.key = j.${PK}
+union all by name select '__stats' as ${OP}, count(*) as ${N}, count(${KEY}) as ${VALID} from ${C}${
+      withDups ? `\nunion all by name select '__dup' as ${OP}, ${KEY} as ${PK}, n as ${N} from ${DUPS}` : ''
+    }`;
+    try {
+      for (const stmt of d.beforeCreateTableAs(planTable)) await wh.query(stmt);
+      await wh.query({ ...model, sql: d.createTableAs(planTable, sql) });
+    } catch (err) {
+      throw await explainModelFailure(options, err);
+    }
+  };
+
+  await write(false);
+  const snapshotRows = stateReady ? await countTableRows(store, snapshot) : 0;
+  const stats = async () => {
+    const { rows } = await wh.query(
+      `select sum(case when ${OP} = '__stats' then ${N} else 0 end) as total,
+         sum(case when ${OP} = '__stats' then ${VALID} else 0 end) as valid,
+         sum(case when ${OP} = '__dup' then ${N} else 0 end) as dup_rows,
+         sum(case when ${OP} <> '__stats' and ${OP} <> '__dup' and ${PREV_HASH} is null then 1 else 0 end) as unmatched_rows,
+         count(distinct case when ${OP} <> '__stats' and ${OP} <> '__dup' and ${PREV_HASH} is null then ${PK} end) as unmatched_keys,
+         sum(case when ${OP} <> '__stats' and ${OP} <> '__dup' and ${KEY} is null then 1 else 0 end) as unmatched_snapshot
+       from ${planTable}`,
+    );
+    const r = rows[0] ?? {};
+    return {
+      total: Number(r.total ?? 0),
+      valid: Number(r.valid ?? 0),
+      dupRows: Number(r.dup_rows ?? 0),
+      unmatchedRows: Number(r.unmatched_rows ?? 0),
+      unmatchedKeys: Number(r.unmatched_keys ?? 0),
+      unmatchedSnapshot: Number(r.unmatched_snapshot ?? 0),
+    };
+  };
+  let s = await stats();
+  const repeats =
+    s.unmatchedRows > s.unmatchedKeys || s.valid - s.unmatchedRows !== snapshotRows - s.unmatchedSnapshot;
+  if (repeats) {
+    await write(true);
+    s = await stats();
+  }
+  const sampleDuplicateKeys =
+    s.dupRows > 0
+      ? (
+          await wh.query(`select ${PK} as k from ${planTable} where ${OP} = '__dup' order by ${PK} limit 5`)
+        ).rows.map((r) => String(r.k))
+      : [];
+  const nullKeys = s.total - s.valid;
+  return {
+    modelRows: s.total,
+    validRows: s.valid - s.dupRows,
+    invalid: { nullKeys, duplicateKeyRows: s.dupRows, sampleDuplicateKeys },
     snapshotRows,
+    ...(await countByOp(store, planTable)),
+    planTable,
+    workTables: [`${ctx.prefix}__plan`],
+  };
+}
+
+/** Planned changes by kind, and how many of them are retries (their key is in failures). */
+async function countByOp(
+  store: StateStore,
+  planTable: string,
+): Promise<Pick<PlanSummary, 'added' | 'changed' | 'removed' | 'retried'>> {
+  const { rows } = await store.wh.query(
+    `select ${OP} as op, count(*) as n, sum(case when ${ATTEMPTS} is not null then 1 else 0 end) as retried
+     from ${planTable} where ${OP} in ('added', 'changed', 'removed') group by ${OP}`,
+  );
+  const byOp = new Map(rows.map((r) => [String(r.op), r]));
+  return {
     added: Number(byOp.get('added')?.n ?? 0),
     changed: Number(byOp.get('changed')?.n ?? 0),
     removed: Number(byOp.get('removed')?.n ?? 0),
-    retried: opRows.reduce((s, r) => s + Number(r.retried ?? 0), 0),
-    currentTable,
-    planTable,
-    workTables: ['current', 'plan', 'dups'].map((suffix) => `${prefix}__${suffix}`),
+    retried: rows.reduce((sum, r) => sum + Number(r.retried ?? 0), 0),
   };
+}
+
+async function countTableRows(store: StateStore, table: string): Promise<number> {
+  return Number((await store.wh.query(`select count(*) as n from ${table}`)).rows[0]?.n ?? 0);
 }
 
 /**

@@ -349,7 +349,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       }
       apiCalls = destination.apiCalls() - callsBefore + (taskWriter?.apiCalls() ?? 0);
     }
-    await store.pruneResolvedFailures(name);
+    await store.pruneResolvedFailures(name, plan.planTable);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
     await store.finishRun(
       runId,

@@ -98,10 +98,6 @@ export class StateStore {
     return this.d.scratchTable ? this.d.scratchTable(name) : this.table(name);
   }
 
-  currentTable(sync: string): string {
-    return this.workTable(`${sync}__current`);
-  }
-
   /** Drops a sync's per-run working tables when they live in scratch space (memory). */
   async dropWorkTables(names: readonly string[]): Promise<void> {
     if (!this.d.scratchTable) return;
@@ -420,14 +416,16 @@ export class StateStore {
     await this.wh.query(`delete from ${this.failuresTable(sync)} where key in (${removed})`);
   }
 
-  /** Failures whose row now equals the snapshot again (the model moved back): nothing left to retry. */
-  async pruneResolvedFailures(sync: string): Promise<void> {
-    const cur = this.currentTable(sync);
+  /**
+   * Failures whose row now equals the snapshot again (the model moved back): nothing left to retry. Every key in
+   * failures is in the plan (as a retry, or parked), with the model's row hash.
+   */
+  async pruneResolvedFailures(sync: string, planTable: string): Promise<void> {
     await this.wh.query(
       `delete from ${this.failuresTable(sync)} where key in (
          select f.key from ${this.failuresTable(sync)} f
          join ${this.snapshotTable(sync)} s on s.key = f.key
-         join ${cur} c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash)`,
+         join ${planTable} p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)`,
     );
   }
 

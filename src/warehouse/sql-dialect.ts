@@ -39,6 +39,12 @@ export interface SqlDialect {
    * DuckDB keeps them in an in-memory attached database, rebuilt every run and never written to the file.
    */
   scratchTable?(name: string): string;
+  /**
+   * True where the plan runs as one statement: the model materialised once inside the statement
+   * (`with ... as materialized`) and the counts appended to the plan table (`union all by name`). Elsewhere the
+   * plan materialises the model into `<sync>__current` first.
+   */
+  readonly onePassPlan?: boolean;
   /** `expr` is one of `values` (bound as an array, or one bind per value where the engine has no array binds). */
   inList(expr: string, b: SqlBuilder, values: readonly string[]): string;
 }
@@ -63,7 +69,9 @@ export const duckdbDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as varchar)`,
-  rowHash: standardHash((e) => `cast(${e} as varchar)`),
+  // concat_ws gives the same text as the `||` chain (no argument is NULL after coalesce), one allocation per row.
+  rowHash: (exprs) =>
+    `md5(concat_ws('|', ${exprs.map((e) => `coalesce(cast(${e} as varchar), '\\N')`).join(', ')}))`,
   createTableAs: (name, select, options) =>
     `create or replace ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
   beforeCreateTableAs: () => [],
@@ -71,6 +79,7 @@ export const duckdbDialect: SqlDialect = {
   placeholder: (name) => `$${name}`,
   namedParams: true,
   scratchTable: (name) => `${DUCKDB_SCRATCH}.main."${name.replace(/"/g, '""')}"`,
+  onePassPlan: true,
   // A semi-join on the unnested list: hashed, unlike `= any(list)` which compares row by row.
   inList: (expr, b, values) => `${expr} in (select unnest(${b.param(values, 'string[]')}))`,
 };

@@ -21,6 +21,7 @@ interface CaseResult {
   firstRowsPerSec: number;
   unchangedMs: number;
   unchangedApiCalls: number;
+  firstSyncRssBytes: number;
   peakRssBytes: number;
 }
 
@@ -44,7 +45,8 @@ const header = [
   'first sync ms',
   'rows/s',
   'unchanged rerun ms',
-  'peak RSS MB',
+  'peak RSS MB, first sync',
+  'peak RSS MB, whole case',
 ];
 const rows = results.map((r) => [
   r.users.toLocaleString('en-US'),
@@ -56,6 +58,7 @@ const rows = results.map((r) => [
   r.firstMs.toFixed(0),
   Math.round(r.firstRowsPerSec).toLocaleString('en-US'),
   r.unchangedMs.toFixed(0),
+  (r.firstSyncRssBytes / 1e6).toFixed(0),
   (r.peakRssBytes / 1e6).toFixed(0),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

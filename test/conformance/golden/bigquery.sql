@@ -36,9 +36,8 @@ create or replace temp table `pqlsync_plan_users__plan` as select coalesce(c.__p
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from `pqlsync_plan_users__plan` group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from `pqlsync_plan_users__plan` where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
 
@@ -126,9 +125,8 @@ create or replace table `pqlsync_state`.`users__plan` as select coalesce(c.__pql
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from `pqlsync_state`.`users__plan` group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from `pqlsync_state`.`users__plan` where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from `pqlsync_state`.`users__snapshot`;
 
@@ -158,7 +156,7 @@ delete from `pqlsync_state`.`users__failures` where key in unnest(@p1)
 delete from `pqlsync_state`.`users__failures` where key in (
          select f.key from `pqlsync_state`.`users__failures` f
          join `pqlsync_state`.`users__snapshot` s on s.key = f.key
-         join `pqlsync_state`.`users__current` c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join `pqlsync_state`.`users__plan` p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update `pqlsync_state`.`runs` set status = @p9, finished_at = @p10,
            added = @p1, changed = @p2, removed = @p3, invalid = @p4, retried = @p5, applied = @p6, rejected = @p7, tasks = @p8, api_calls = @p11, duration_ms = @p12,
@@ -252,9 +250,8 @@ create or replace table `pqlsync_state`.`users__plan` as select coalesce(c.__pql
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from `pqlsync_state`.`users__plan` group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from `pqlsync_state`.`users__plan` where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from `pqlsync_state`.`users__snapshot`;
 
@@ -276,7 +273,7 @@ delete from `pqlsync_state`.`users__failures` where key in unnest(@p1)
 delete from `pqlsync_state`.`users__failures` where key in (
          select f.key from `pqlsync_state`.`users__failures` f
          join `pqlsync_state`.`users__snapshot` s on s.key = f.key
-         join `pqlsync_state`.`users__current` c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join `pqlsync_state`.`users__plan` p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update `pqlsync_state`.`runs` set status = @p9, finished_at = @p10,
            added = @p1, changed = @p2, removed = @p3, invalid = @p4, retried = @p5, applied = @p6, rejected = @p7, tasks = @p8, api_calls = @p11, duration_ms = @p12,

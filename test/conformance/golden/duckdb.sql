@@ -4,7 +4,7 @@
 
 -- tableExists pqlsync_state.users__snapshot;
 
-create or replace table pqlsync_scratch.main."pqlsync_plan_users__current" as select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N') || '|' || coalesce(cast(m."email" as varchar), '\N') || '|' || coalesce(cast(m."score" as varchar), '\N') || '|' || coalesce(cast(m."tier" as varchar), '\N') || '|' || coalesce(cast(m."user_id" as varchar), '\N')) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
 
 
 
@@ -16,35 +16,31 @@ select user_id, email, score,
 from src.users
 where score >= $min_score::INTEGER
   and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
-) m
+) m),
+  __pqlsync_j as (
+    select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+      case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+    from (select * from __pqlsync_c where __pqlsync_key is not null) c
+    full outer join (select key, row_hash from (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
+    left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+    where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
+select j.*, p.values_json as __pqlsync_prev from __pqlsync_j j left join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0) p on p.key = j.__pqlsync_pk
+union all by name select '__stats' as __pqlsync_op, count(*) as __pqlsync_n, count(__pqlsync_key) as __pqlsync_valid from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-create or replace table pqlsync_scratch.main."pqlsync_plan_users__dups" as select __pqlsync_key, count(*) as n from pqlsync_scratch.main."pqlsync_plan_users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
+         sum(case when __pqlsync_op = '__stats' then __pqlsync_valid else 0 end) as valid,
+         sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
+         count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+       from pqlsync_scratch.main."pqlsync_plan_users__plan";
 
-select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
-       (select sum(n) from pqlsync_scratch.main."pqlsync_plan_users__dups") as dup_rows
-     from pqlsync_scratch.main."pqlsync_plan_users__current";
-
-create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
-        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
-        f.attempts as __pqlsync_attempts, c.*
-      from (select * from pqlsync_scratch.main."pqlsync_plan_users__current" where __pqlsync_key is not null) c
-      full outer join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
-      left join pqlsync_scratch.main."pqlsync_plan_users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
-      where dup.__pqlsync_key is null
-        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
-
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from pqlsync_scratch.main."pqlsync_plan_users__plan" group by __pqlsync_op;
-
-drop table if exists pqlsync_scratch.main."pqlsync_plan_users__current";
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from pqlsync_scratch.main."pqlsync_plan_users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 drop table if exists pqlsync_scratch.main."pqlsync_plan_users__plan";
-
-drop table if exists pqlsync_scratch.main."pqlsync_plan_users__dups";
 
 -- ======== run ========;
 
@@ -100,7 +96,7 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table pqlsync_scratch.main."users__current" as select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N') || '|' || coalesce(cast(m."email" as varchar), '\N') || '|' || coalesce(cast(m."score" as varchar), '\N') || '|' || coalesce(cast(m."tier" as varchar), '\N') || '|' || coalesce(cast(m."user_id" as varchar), '\N')) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
 
 
 
@@ -112,31 +108,31 @@ select user_id, email, score,
 from src.users
 where score >= $min_score::INTEGER
   and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
-) m
+) m),
+  __pqlsync_j as (
+    select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+      case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+    from (select * from __pqlsync_c where __pqlsync_key is not null) c
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
+    where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
+select j.*, p.values_json as __pqlsync_prev from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+union all by name select '__stats' as __pqlsync_op, count(*) as __pqlsync_n, count(__pqlsync_key) as __pqlsync_valid from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-create or replace table pqlsync_scratch.main."users__dups" as select __pqlsync_key, count(*) as n from pqlsync_scratch.main."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
-
-select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
-       (select sum(n) from pqlsync_scratch.main."users__dups") as dup_rows
-     from pqlsync_scratch.main."users__current";
-
-create or replace table pqlsync_scratch.main."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
-        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
-        f.attempts as __pqlsync_attempts, c.*
-      from (select * from pqlsync_scratch.main."users__current" where __pqlsync_key is not null) c
-      full outer join "pqlsync_state"."users__snapshot" s on c.__pqlsync_key = s.key
-      left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
-      left join pqlsync_scratch.main."users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
-      where dup.__pqlsync_key is null
-        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
-
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from pqlsync_scratch.main."users__plan" group by __pqlsync_op;
-
 select count(*) as n from "pqlsync_state"."users__snapshot";
+
+select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
+         sum(case when __pqlsync_op = '__stats' then __pqlsync_valid else 0 end) as valid,
+         sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
+         count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+       from pqlsync_scratch.main."users__plan";
+
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from pqlsync_scratch.main."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];
@@ -164,7 +160,7 @@ delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
 delete from "pqlsync_state"."users__failures" where key in (
          select f.key from "pqlsync_state"."users__failures" f
          join "pqlsync_state"."users__snapshot" s on s.key = f.key
-         join pqlsync_scratch.main."users__current" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join pqlsync_scratch.main."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update "pqlsync_state"."runs" set status = $p9, finished_at = $p10,
            added = $p1, changed = $p2, removed = $p3, invalid = $p4, retried = $p5, applied = $p6, rejected = $p7, tasks = $p8, api_calls = $p11, duration_ms = $p12,
@@ -172,11 +168,7 @@ update "pqlsync_state"."runs" set status = $p9, finished_at = $p10,
          where run_id = $p14
 -- params: 1:p1:integer, 2:p2:integer, 3:p3:integer, 4:p4:integer, 5:p5:integer, 6:p6:integer, 7:p7:integer, 8:p8:integer, 9:p9:string, 10:p10:timestamp, 11:p11:integer, 12:p12:integer, 13:p13:string, 14:p14:string;
 
-drop table if exists pqlsync_scratch.main."users__current";
-
 drop table if exists pqlsync_scratch.main."users__plan";
-
-drop table if exists pqlsync_scratch.main."users__dups";
 
 delete from "pqlsync_state"."locks" where sync = $p1 and run_id = $p2
 -- params: 1:p1:string, 2:p2:string;
@@ -232,7 +224,7 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table pqlsync_scratch.main."users__current" as select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N') || '|' || coalesce(cast(m."email" as varchar), '\N') || '|' || coalesce(cast(m."score" as varchar), '\N') || '|' || coalesce(cast(m."tier" as varchar), '\N') || '|' || coalesce(cast(m."user_id" as varchar), '\N')) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
 
 
 
@@ -244,31 +236,31 @@ select user_id, email, score,
 from src.users
 where score >= $min_score::INTEGER
   and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
-) m
+) m),
+  __pqlsync_j as (
+    select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+      case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+    from (select * from __pqlsync_c where __pqlsync_key is not null) c
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
+    where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
+select j.*, p.values_json as __pqlsync_prev from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+union all by name select '__stats' as __pqlsync_op, count(*) as __pqlsync_n, count(__pqlsync_key) as __pqlsync_valid from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-create or replace table pqlsync_scratch.main."users__dups" as select __pqlsync_key, count(*) as n from pqlsync_scratch.main."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
-
-select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
-       (select sum(n) from pqlsync_scratch.main."users__dups") as dup_rows
-     from pqlsync_scratch.main."users__current";
-
-create or replace table pqlsync_scratch.main."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
-        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
-        f.attempts as __pqlsync_attempts, c.*
-      from (select * from pqlsync_scratch.main."users__current" where __pqlsync_key is not null) c
-      full outer join "pqlsync_state"."users__snapshot" s on c.__pqlsync_key = s.key
-      left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
-      left join pqlsync_scratch.main."users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
-      where dup.__pqlsync_key is null
-        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
-
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from pqlsync_scratch.main."users__plan" group by __pqlsync_op;
-
 select count(*) as n from "pqlsync_state"."users__snapshot";
+
+select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
+         sum(case when __pqlsync_op = '__stats' then __pqlsync_valid else 0 end) as valid,
+         sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
+         count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+       from pqlsync_scratch.main."users__plan";
+
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from pqlsync_scratch.main."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];
@@ -288,7 +280,7 @@ delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
 delete from "pqlsync_state"."users__failures" where key in (
          select f.key from "pqlsync_state"."users__failures" f
          join "pqlsync_state"."users__snapshot" s on s.key = f.key
-         join pqlsync_scratch.main."users__current" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join pqlsync_scratch.main."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update "pqlsync_state"."runs" set status = $p9, finished_at = $p10,
            added = $p1, changed = $p2, removed = $p3, invalid = $p4, retried = $p5, applied = $p6, rejected = $p7, tasks = $p8, api_calls = $p11, duration_ms = $p12,
@@ -296,11 +288,7 @@ update "pqlsync_state"."runs" set status = $p9, finished_at = $p10,
          where run_id = $p14
 -- params: 1:p1:integer, 2:p2:integer, 3:p3:integer, 4:p4:integer, 5:p5:integer, 6:p6:integer, 7:p7:integer, 8:p8:integer, 9:p9:string, 10:p10:timestamp, 11:p11:integer, 12:p12:integer, 13:p13:string, 14:p14:string;
 
-drop table if exists pqlsync_scratch.main."users__current";
-
 drop table if exists pqlsync_scratch.main."users__plan";
-
-drop table if exists pqlsync_scratch.main."users__dups";
 
 delete from "pqlsync_state"."locks" where sync = $p1 and run_id = $p2
 -- params: 1:p1:string, 2:p2:string;

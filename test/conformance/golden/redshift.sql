@@ -42,9 +42,8 @@ create temp table "pqlsync_plan_users__plan" as select coalesce(c.__pqlsync_key,
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from "pqlsync_plan_users__plan" group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "pqlsync_plan_users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
 
@@ -138,9 +137,8 @@ create table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from "pqlsync_state"."users__plan" group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "pqlsync_state"."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
@@ -170,7 +168,7 @@ delete from "pqlsync_state"."users__failures" where key in ($1)
 delete from "pqlsync_state"."users__failures" where key in (
          select f.key from "pqlsync_state"."users__failures" f
          join "pqlsync_state"."users__snapshot" s on s.key = f.key
-         join "pqlsync_state"."users__current" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join "pqlsync_state"."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update "pqlsync_state"."runs" set status = $9, finished_at = $10,
            added = $1, changed = $2, removed = $3, invalid = $4, retried = $5, applied = $6, rejected = $7, tasks = $8, api_calls = $11, duration_ms = $12,
@@ -270,9 +268,8 @@ create table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from "pqlsync_state"."users__plan" group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "pqlsync_state"."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
@@ -294,7 +291,7 @@ delete from "pqlsync_state"."users__failures" where key in ($1, $2, $3)
 delete from "pqlsync_state"."users__failures" where key in (
          select f.key from "pqlsync_state"."users__failures" f
          join "pqlsync_state"."users__snapshot" s on s.key = f.key
-         join "pqlsync_state"."users__current" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join "pqlsync_state"."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update "pqlsync_state"."runs" set status = $9, finished_at = $10,
            added = $1, changed = $2, removed = $3, invalid = $4, retried = $5, applied = $6, rejected = $7, tasks = $8, api_calls = $11, duration_ms = $12,

@@ -36,9 +36,8 @@ create or replace temporary table "PQLSYNC_PLAN_USERS__PLAN" as select coalesce(
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from "PQLSYNC_PLAN_USERS__PLAN" group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "PQLSYNC_PLAN_USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
 
@@ -126,9 +125,8 @@ create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pql
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from "PQLSYNC_STATE"."USERS__PLAN" group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
 
@@ -158,7 +156,7 @@ delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
 delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
          select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
          join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
-         join "PQLSYNC_STATE"."USERS__CURRENT" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join "PQLSYNC_STATE"."USERS__PLAN" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
            added = :1, changed = :2, removed = :3, invalid = :4, retried = :5, applied = :6, rejected = :7, tasks = :8, api_calls = :11, duration_ms = :12,
@@ -252,9 +250,8 @@ create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pql
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
-select __pqlsync_op as op, count(*) as n,
-       sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from "PQLSYNC_STATE"."USERS__PLAN" group by __pqlsync_op;
+select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
+     from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
 
@@ -276,7 +273,7 @@ delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1, :2, :3)
 delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
          select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
          join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
-         join "PQLSYNC_STATE"."USERS__CURRENT" c on c.__pqlsync_key = f.key and c.__pqlsync_hash = s.row_hash);
+         join "PQLSYNC_STATE"."USERS__PLAN" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
 
 update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
            added = :1, changed = :2, removed = :3, invalid = :4, retried = :5, applied = :6, rejected = :7, tasks = :8, api_calls = :11, duration_ms = :12,
