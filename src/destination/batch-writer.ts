@@ -190,8 +190,8 @@ export async function writeChanges(
         buffer = [];
       }
     }
-    // Keep memory bounded: wait while more batches are queued than can run.
-    while (inFlight.size > (capabilities.concurrency ?? 1) * 2) await Promise.race(inFlight);
+    // Keep memory bounded: one batch queued behind those running, the next one filling.
+    while (inFlight.size > (capabilities.concurrency ?? 1)) await Promise.race(inFlight);
     if (result.stopError || signal?.aborted) break;
   }
   if (signal?.aborted) {

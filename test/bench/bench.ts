@@ -2,12 +2,22 @@
  * `npm run bench`: speed and memory of the pipeline on DuckDB, one process per size, printed as a table.
  * `npm run bench -- --10m` adds 10M users. Targets (issue 2): plan <= 1.3x the raw diff SQL; unchanged rerun
  * of 1M users < 2 s; peak RSS <= 300 MB while streaming 1M changes. `BENCH_DUCKDB_MEMORY=256MB` sets DuckDB's
- * memory_limit for the run.
+ * memory_limit for the size cases; a last case always runs 1M users with memory_limit 64MB.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const sizes = [100_000, 1_000_000, ...(process.argv.includes('--10m') ? [10_000_000] : [])];
+// Each case: users, and DuckDB's memory_limit (DuckDB's default, 80% of RAM, unless set). The last case shows how
+// far the memory limit brings peak RSS down.
+const memory = process.env.BENCH_DUCKDB_MEMORY;
+const cases: { users: number; memoryLimit?: string }[] = [
+  { users: 100_000, ...(memory ? { memoryLimit: memory } : {}) },
+  { users: 1_000_000, ...(memory ? { memoryLimit: memory } : {}) },
+  ...(process.argv.includes('--10m')
+    ? [{ users: 10_000_000, ...(memory ? { memoryLimit: memory } : {}) }]
+    : []),
+  { users: 1_000_000, memoryLimit: '64MB' },
+];
 const caseFile = fileURLToPath(new URL('./bench-case.ts', import.meta.url));
 const tsx = import.meta.resolve('tsx');
 
@@ -25,18 +35,24 @@ interface CaseResult {
   peakRssBytes: number;
 }
 
-const results: CaseResult[] = [];
-for (const n of sizes) {
-  process.stderr.write(`bench: ${n.toLocaleString('en-US')} users...\n`);
-  const out = execFileSync(process.execPath, ['--import', tsx, caseFile, String(n)], {
+const results: (CaseResult & { memoryLimit: string })[] = [];
+for (const c of cases) {
+  const limit = c.memoryLimit ?? 'default';
+  process.stderr.write(`bench: ${c.users.toLocaleString('en-US')} users, memory_limit ${limit}...\n`);
+  const env = { ...process.env };
+  if (c.memoryLimit) env.BENCH_DUCKDB_MEMORY = c.memoryLimit;
+  else delete env.BENCH_DUCKDB_MEMORY;
+  const out = execFileSync(process.execPath, ['--import', tsx, caseFile, String(c.users)], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
+    env,
   });
-  results.push(JSON.parse(out.trim().split('\n').pop()!) as CaseResult);
+  results.push({ ...(JSON.parse(out.trim().split('\n').pop()!) as CaseResult), memoryLimit: limit });
 }
 
 const header = [
   'users',
+  'memory_limit',
   'model rows',
   'planned changes',
   'plan ms',
@@ -50,6 +66,7 @@ const header = [
 ];
 const rows = results.map((r) => [
   r.users.toLocaleString('en-US'),
+  r.memoryLimit,
   r.modelRows.toLocaleString('en-US'),
   r.planned.toLocaleString('en-US'),
   r.planMs.toFixed(0),

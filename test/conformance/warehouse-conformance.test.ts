@@ -215,6 +215,28 @@ describe.each(conformanceWarehouses())('warehouse conformance: $name', (w) => {
     expect([await count(['hot']), await count(['hot', 'pql']), await count([])]).toEqual([90, 180, 0]);
   });
 
+  it('insertRows maps columns by name, and a transaction that throws keeps none of its rows', async () => {
+    const table = d.table('src', 'tx_rows');
+    await wh.query(
+      `create table ${table} (k ${d.types.text}, n ${d.types.bigint}, seen_at ${d.types.timestamp})`,
+    );
+    await wh.insertRows(
+      'src.tx_rows',
+      ['seen_at', 'k', 'n'],
+      [[new Date('2026-01-02T03:04:05Z'), 'kept', 1]],
+    );
+    await expect(
+      wh.transaction(async (tx) => {
+        await tx.insertRows('src.tx_rows', ['n', 'k'], [[2, 'gone']]);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const { rows } = await wh.query(`select k, n, seen_at from ${table} order by k`);
+    expect(rows.map((r) => [r.k, Number(r.n), new Date(r.seen_at as string).toISOString()])).toEqual([
+      ['kept', 1, '2026-01-02T03:04:05.000Z'],
+    ]);
+  });
+
   // ---- identifiers -----------------------------------------------------------------------------------------
 
   it('quotes reserved words and mixed-case names so they round-trip', async () => {

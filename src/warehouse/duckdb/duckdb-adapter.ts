@@ -4,6 +4,8 @@
  * One instance per adapter; queries run on one connection, each stream on a connection of its own (a DuckDB
  * connection holds one open result at a time), each transaction on its own connection.
  */
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   DATE,
   DOUBLE,
@@ -19,6 +21,7 @@ import {
   dateValue,
   listValue,
   timestampTZValue,
+  type DuckDBAppender,
   type DuckDBResult,
   type DuckDBType,
   type DuckDBValue,
@@ -137,9 +140,10 @@ export class DuckdbAdapter implements WarehouseAdapter {
       const names = result.columnNames();
       const kinds = result.columnTypes().map((t) => t.typeId);
       const pending: Row[] = [];
-      for (;;) {
+      for (let fetched = 1; ; fetched++) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
+        if (fetched % GC_EVERY_CHUNKS === 0) collectGarbage();
         for (const r of chunk.convertRows(JSDuckDBValueConverter)) pending.push(toRow(names, kinds, r));
         while (pending.length >= chunkSize) yield pending.splice(0, chunkSize);
       }
@@ -200,22 +204,48 @@ export class DuckdbAdapter implements WarehouseAdapter {
 
   async insertRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
     if (rows.length === 0) return;
-    // One statement per call: each column goes in as one LIST(VARCHAR) bind and is unnested side by side;
-    // DuckDB casts the text to the column types on insert.
-    const values: Record<string, DuckDBValue> = {};
-    const types: Record<string, DuckDBType> = {};
-    const selects = columns.map((c, i) => {
-      values[`c${i}`] = listValue(rows.map((r) => toText(r[i])));
-      types[`c${i}`] = LIST(VARCHAR);
-      return `unnest($c${i})`;
-    });
-    const cols = columns.map((c) => this.quoteIdentifier(c)).join(', ');
-    const text = `insert into ${this.quoteQualified(table)} (${cols}) select ${selects.join(', ')}`;
+    // DuckDB's appender: rows go straight into the table's storage (inside the open transaction, if any), about
+    // 2.5x faster than an INSERT of unnested list binds and without their per-value bind objects. Values go in as
+    // text and DuckDB casts them to the column types, as an INSERT would.
+    const [schema, name] = splitTableName(table);
     await this.serial(async () => {
+      const conn = this.connection();
+      let appender: DuckDBAppender | undefined;
       try {
-        await this.connection().run(text, values, types);
+        const described = await conn.runAndReadAll(
+          'select column_name from duckdb_columns() where schema_name = $schema and table_name = $name order by column_index',
+          { schema, name },
+        );
+        const tableColumns = described.getRows().map((r) => String(r[0]));
+        const unknown = columns.filter((c) => !tableColumns.includes(c));
+        if (tableColumns.length === 0 || unknown.length > 0) {
+          throw new Error(
+            tableColumns.length === 0 ? `no table ${table}` : `${table} has no column ${unknown.join(', ')}`,
+          );
+        }
+        const from = tableColumns.map((c) => columns.indexOf(c));
+        appender = await conn.createAppender(name, schema);
+        for (const row of rows) {
+          for (const i of from) {
+            if (i < 0) {
+              appender.appendDefault();
+              continue;
+            }
+            const v = toText(row[i]);
+            if (v === null) appender.appendNull();
+            else appender.appendVarchar(v);
+          }
+          appender.endRow();
+        }
+        appender.flushSync();
       } catch (err) {
         throw queryError(err, `insert into ${table}`);
+      } finally {
+        try {
+          appender?.closeSync();
+        } catch {
+          // a failed flush already reported the error; closing flushes nothing more
+        }
       }
     });
   }
@@ -229,6 +259,18 @@ export class DuckdbAdapter implements WarehouseAdapter {
     this.instance = undefined;
   }
 }
+
+/**
+ * A fetched chunk's memory is DuckDB's, freed only when V8 collects the chunk's small JS wrapper, and the binding
+ * does not tell V8 how much native memory the wrapper holds; with little JS garbage to prompt a collection,
+ * streamed chunks pile up (about 250 MB over 1M rows). So the stream asks for a collection every so many chunks.
+ */
+const GC_EVERY_CHUNKS = 32;
+const collectGarbage: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc: unknown = runInNewContext('gc');
+  return typeof gc === 'function' ? (gc as () => void) : () => undefined;
+})();
 
 function queryError(err: unknown, sql: string): PqlsyncError {
   const message = err instanceof Error ? err.message : String(err);
@@ -319,6 +361,15 @@ function typeFor(t: BindType): DuckDBType | undefined {
     default:
       return VARCHAR;
   }
+}
+
+/** `schema.table` (either part may be double-quoted) → [schema, table]; `main` when there is no schema. */
+function splitTableName(table: string): [string, string] {
+  const parts = table.match(/"(?:[^"]|"")*"|[^.]+/g) ?? [table];
+  const unquote = (p: string) => (p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p);
+  return parts.length >= 2
+    ? [unquote(parts[parts.length - 2]!), unquote(parts[parts.length - 1]!)]
+    : ['main', unquote(parts[0]!)];
 }
 
 function toText(v: unknown): string | null {
