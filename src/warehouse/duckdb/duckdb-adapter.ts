@@ -265,7 +265,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
  * does not tell V8 how much native memory the wrapper holds; with little JS garbage to prompt a collection,
  * streamed chunks pile up (about 250 MB over 1M rows). So the stream asks for a collection every so many chunks.
  */
-const GC_EVERY_CHUNKS = 32;
+const GC_EVERY_CHUNKS = 16;
 const collectGarbage: () => void = (() => {
   v8.setFlagsFromString('--expose-gc');
   const gc: unknown = runInNewContext('gc');
