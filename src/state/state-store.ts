@@ -185,17 +185,7 @@ export class StateStore {
       if (holder) {
         const expired = holder.expiresAt.getTime() <= now.getTime();
         const deadHere = holder.host === hostname() && !processAlive(holder.pid);
-        if (!expired && !deadHere) {
-          throw new PqlsyncError(
-            'STATE_LOCK_HELD',
-            `another run holds the lock: run ${holder.runId} on ${holder.host} (pid ${holder.pid}) since ${holder.acquiredAt.toISOString()}`,
-            {
-              location: { sync },
-              hint: `the lease expires at ${holder.expiresAt.toISOString()} unless renewed`,
-              details: { holder },
-            },
-          );
-        }
+        if (!expired && !deadHere) throw lockHeldError(sync, holder);
         await store.markAbandoned(holder.runId, expired ? 'lease expired' : 'holder process is gone');
         const b = new SqlBuilder(this.d);
         await tx.query(b.build(`delete from ${this.table('locks')} where sync = ${b.param(sync, 'string')}`));
@@ -211,6 +201,19 @@ export class StateStore {
         ),
       );
     });
+    // No warehouse here enforces a unique key on `locks`, so two runs can both find no holder and both insert.
+    // Once committed, a run that sees another run's row backs off; if both see each other, both back off (the next
+    // schedule runs), which is safe where two runs at once are not.
+    const b = new SqlBuilder(this.d);
+    const { rows: others } = await this.wh.query(
+      b.build(
+        `select run_id from ${this.table('locks')} where sync = ${b.param(sync, 'string')} and run_id <> ${b.param(runId, 'string')}`,
+      ),
+    );
+    if (others.length > 0) {
+      await this.releaseLock(sync, runId);
+      throw lockHeldError(sync, await this.lockHolder(sync));
+    }
   }
 
   /** Extends the lease (the runner calls it between batches). */
@@ -432,6 +435,28 @@ export class StateStore {
   async failures(sync: string): Promise<Row[]> {
     return (await this.wh.query(`select * from ${this.failuresTable(sync)} order by key`)).rows;
   }
+}
+
+function lockHeldError(sync: string, holder: LockHolder | undefined): PqlsyncError {
+  if (!holder) {
+    return new PqlsyncError(
+      'STATE_LOCK_HELD',
+      'another run took the lock at the same moment; both stood back',
+      {
+        location: { sync },
+        hint: 'run again: the lock is free',
+      },
+    );
+  }
+  return new PqlsyncError(
+    'STATE_LOCK_HELD',
+    `another run holds the lock: run ${holder.runId} on ${holder.host} (pid ${holder.pid}) since ${holder.acquiredAt.toISOString()}`,
+    {
+      location: { sync },
+      hint: `the lease expires at ${holder.expiresAt.toISOString()} unless renewed`,
+      details: { holder },
+    },
+  );
 }
 
 function processAlive(pid: number): boolean {

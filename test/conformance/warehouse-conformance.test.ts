@@ -470,6 +470,27 @@ describe.each(conformanceWarehouses())('warehouse conformance: $name', (w) => {
     expect(await store.lockHolder('users')).toBeUndefined();
   });
 
+  it('of two runs that both found the lock free, the one that sees the other stands back', async () => {
+    const store = new StateStore(wh, 'pqlsync_state');
+    await store.ensureStateTables();
+    await store.acquireLock('users', 'run-a', 60);
+    // run-b read the lock table before run-a's row was committed, so it found no holder.
+    const lockHolder = StateStore.prototype.lockHolder;
+    StateStore.prototype.lockHolder = async function () {
+      StateStore.prototype.lockHolder = lockHolder;
+      return undefined;
+    };
+    try {
+      await expect(store.acquireLock('users', 'run-b', 60)).rejects.toThrow(
+        'another run holds the lock: run run-a',
+      );
+    } finally {
+      StateStore.prototype.lockHolder = lockHolder;
+    }
+    const { rows } = await wh.query(`select run_id from ${d.table('pqlsync_state', 'locks')}`);
+    expect(rows.map((r) => r.run_id)).toEqual(['run-a']);
+  });
+
   it('refuses a run while another holds the lock (exit 4), and takes over a dead holder', async () => {
     const store = new StateStore(wh, 'pqlsync_state');
     await store.ensureStateTables();

@@ -75,6 +75,9 @@ insert into `pqlsync_state`.`locks` (sync, run_id, host, pid, acquired_at, heart
 
 -- end transaction;
 
+select run_id from `pqlsync_state`.`locks` where sync = @p1 and run_id <> @p2
+-- params: 1:p1:string, 2:p2:string;
+
 insert into `pqlsync_state`.`runs` (run_id, sync, status, started_at, host, pid, model_hash)
          values (@p1, @p2, 'running',
            @p3, @p4, @p5,
@@ -199,6 +202,9 @@ insert into `pqlsync_state`.`locks` (sync, run_id, host, pid, acquired_at, heart
 -- params: 1:p1:string, 2:p2:string, 3:p3:string, 4:p4:integer, 5:p5:timestamp, 6:p6:timestamp, 7:p7:timestamp;
 
 -- end transaction;
+
+select run_id from `pqlsync_state`.`locks` where sync = @p1 and run_id <> @p2
+-- params: 1:p1:string, 2:p2:string;
 
 insert into `pqlsync_state`.`runs` (run_id, sync, status, started_at, host, pid, model_hash)
          values (@p1, @p2, 'running',

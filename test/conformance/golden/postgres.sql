@@ -81,6 +81,9 @@ insert into "pqlsync_state"."locks" (sync, run_id, host, pid, acquired_at, heart
 
 -- end transaction;
 
+select run_id from "pqlsync_state"."locks" where sync = $1 and run_id <> $2
+-- params: 1:p1:string, 2:p2:string;
+
 insert into "pqlsync_state"."runs" (run_id, sync, status, started_at, host, pid, model_hash)
          values ($1, $2, 'running',
            $3, $4, $5,
@@ -211,6 +214,9 @@ insert into "pqlsync_state"."locks" (sync, run_id, host, pid, acquired_at, heart
 -- params: 1:p1:string, 2:p2:string, 3:p3:string, 4:p4:integer, 5:p5:timestamp, 6:p6:timestamp, 7:p7:timestamp;
 
 -- end transaction;
+
+select run_id from "pqlsync_state"."locks" where sync = $1 and run_id <> $2
+-- params: 1:p1:string, 2:p2:string;
 
 insert into "pqlsync_state"."runs" (run_id, sync, status, started_at, host, pid, model_hash)
          values ($1, $2, 'running',

@@ -75,6 +75,9 @@ insert into "PQLSYNC_STATE"."LOCKS" (sync, run_id, host, pid, acquired_at, heart
 
 -- end transaction;
 
+select run_id from "PQLSYNC_STATE"."LOCKS" where sync = :1 and run_id <> :2
+-- params: 1:p1:string, 2:p2:string;
+
 insert into "PQLSYNC_STATE"."RUNS" (run_id, sync, status, started_at, host, pid, model_hash)
          values (:1, :2, 'running',
            :3, :4, :5,
@@ -199,6 +202,9 @@ insert into "PQLSYNC_STATE"."LOCKS" (sync, run_id, host, pid, acquired_at, heart
 -- params: 1:p1:string, 2:p2:string, 3:p3:string, 4:p4:integer, 5:p5:timestamp, 6:p6:timestamp, 7:p7:timestamp;
 
 -- end transaction;
+
+select run_id from "PQLSYNC_STATE"."LOCKS" where sync = :1 and run_id <> :2
+-- params: 1:p1:string, 2:p2:string;
 
 insert into "PQLSYNC_STATE"."RUNS" (run_id, sync, status, started_at, host, pid, model_hash)
          values (:1, :2, 'running',
