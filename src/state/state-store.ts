@@ -344,15 +344,22 @@ export class StateStore {
     const now = this.now();
     await this.wh.transaction(async (tx) => {
       if (applied.length > 0) {
-        const keys = applied.map((c) => c.key);
-        const b1 = new SqlBuilder(this.d);
-        await tx.query(
-          b1.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b1, keys)}`),
-        );
-        const b2 = new SqlBuilder(this.d);
-        await tx.query(
-          b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`),
-        );
+        // A key is planned once per run, so an added key has no snapshot row and a key with no earlier attempts
+        // has no failures row: only the others need deleting (a first sync of N rows deletes nothing).
+        const inSnapshot = applied.filter((c) => c.kind !== 'added').map((c) => c.key);
+        if (inSnapshot.length > 0) {
+          const b1 = new SqlBuilder(this.d);
+          await tx.query(
+            b1.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b1, inSnapshot)}`),
+          );
+        }
+        const inFailures = applied.filter((c) => c.attempts > 0).map((c) => c.key);
+        if (inFailures.length > 0) {
+          const b2 = new SqlBuilder(this.d);
+          await tx.query(
+            b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, inFailures)}`),
+          );
+        }
         const rows = applied
           .filter((c) => c.kind !== 'removed')
           .map((c) => {

@@ -142,12 +142,6 @@ select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select u
 
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key in (select unnest($p1))
--- params: 1:p1:string[];
-
-delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
--- params: 1:p1:string[];
-
 -- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
 
 select key, attempts, first_seen from "pqlsync_state"."users__failures" where key in (select unnest($p1))

@@ -138,12 +138,6 @@ select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
 
 -- begin transaction;
 
-delete from "PQLSYNC_STATE"."USERS__SNAPSHOT" where key in (:1, :2, :3)
--- params: 1:p1:string, 2:p2:string, 3:p3:string;
-
-delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1, :2, :3)
--- params: 1:p1:string, 2:p2:string, 3:p3:string;
-
 -- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
 
 select key, attempts, first_seen from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
@@ -266,11 +260,11 @@ select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
 
 -- begin transaction;
 
-delete from "PQLSYNC_STATE"."USERS__SNAPSHOT" where key in (:1, :2, :3)
--- params: 1:p1:string, 2:p2:string, 3:p3:string;
+delete from "PQLSYNC_STATE"."USERS__SNAPSHOT" where key in (:1, :2)
+-- params: 1:p1:string, 2:p2:string;
 
-delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1, :2, :3)
--- params: 1:p1:string, 2:p2:string, 3:p3:string;
+delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
+-- params: 1:p1:string;
 
 -- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
 
