@@ -35,8 +35,8 @@ export interface SqlDialect {
   /** True when a repeated name reuses one bind (named placeholders). */
   readonly namedParams: boolean;
   /**
-   * Where per-run working tables (`<sync>__current`, `__plan`, `__dups`) live when not in the state schema:
-   * DuckDB keeps them in an in-memory attached database, rebuilt every run and never written to the file.
+   * Where per-run working tables (`<sync>__plan`; elsewhere also `__current`, `__dups`) live when not in the state
+   * schema: DuckDB keeps them in an in-memory attached database, rebuilt every run and never written to the file.
    */
   scratchTable?(name: string): string;
   /**
