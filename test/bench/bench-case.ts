@@ -15,7 +15,9 @@ import { runSync, syncTarget } from '../../src/runner/run-sync.js';
 import { StateStore } from '../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
-import { duckdbDialect } from '../../src/warehouse/sql-dialect.js';
+import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
+import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
+import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 
 setLogger(createLogger({ level: 'silent' }));
 const users = Number(process.argv[2] ?? 100_000);
@@ -38,16 +40,34 @@ class NullDestination implements Destination {
   async close() {}
 }
 
+// With BENCH_POSTGRES_URL the warehouse is that Postgres database (a server process of its own, so the RSS
+// measured is pqlsync's alone); else a DuckDB file, embedded in this process.
+const postgresUrl = process.env.BENCH_POSTGRES_URL;
+const openWarehouse = (duckdbPath: string): WarehouseAdapter =>
+  postgresUrl
+    ? new PostgresAdapter({ url: postgresUrl })
+    : new DuckdbAdapter({
+        path: duckdbPath,
+        threads: 2,
+        ...(process.env.BENCH_DUCKDB_MEMORY ? { memoryLimit: process.env.BENCH_DUCKDB_MEMORY } : {}),
+      });
+/** `start` .. `end` (inclusive) as a one-column table `t(i)`. */
+const series = (start: number, end: number) =>
+  postgresUrl ? `generate_series(${start}, ${end}) t(i)` : `range(${start}, ${end + 1}) t(i)`;
+const h = (n: number) => (postgresUrl ? `((i::bigint * 7919 + ${n}) % 100)` : `(hash(i) % 100)`);
+
 if (process.argv[3] === '--setup') {
   // The model's source table, written by a process of its own so its memory is not counted as pqlsync's.
-  const setup = new DuckdbAdapter({ path: process.argv[4]!, threads: 2 });
+  const setup = openWarehouse(process.argv[4]!);
   await setup.connect();
+  await setup.query('drop schema if exists bench cascade');
+  await setup.query('drop schema if exists pqlsync_state cascade');
   await setup.query('create schema bench');
   await setup.query(`create table bench.scores as
-    select i as user_id, 'user' || i || '@example.com' as email, cast(hash(i) % 100 as integer) as pql_score,
-      case when hash(i) % 100 >= 70 then 'hot' when hash(i) % 100 >= 40 then 'pql' else 'nurture' end as pql_tier,
-      'created ' || (hash(i) % 20) || ' dashboards in 14 days; invited ' || (hash(i) % 5) || ' teammates' as reasons
-    from range(1, ${users + 1}) t(i)`);
+    select i as user_id, 'user' || i || '@example.com' as email, cast(${h(0)} as integer) as pql_score,
+      case when ${h(0)} >= 70 then 'hot' when ${h(0)} >= 40 then 'pql' else 'nurture' end as pql_tier,
+      'created ' || (${h(1)} % 20) || ' dashboards in 14 days; invited ' || (${h(2)} % 5) || ' teammates' as reasons
+    from ${series(1, users)}`);
   await setup.close();
   process.exit(0);
 }
@@ -86,11 +106,7 @@ syncs:
 `,
 );
 const loaded = loadConfig(path.join(dir, 'config', 'pqlsync.yml'));
-const wh = new DuckdbAdapter({
-  path: path.join(dir, 'wh.duckdb'),
-  threads: 2,
-  ...(process.env.BENCH_DUCKDB_MEMORY ? { memoryLimit: process.env.BENCH_DUCKDB_MEMORY } : {}),
-});
+const wh = openWarehouse(path.join(dir, 'wh.duckdb'));
 await wh.connect();
 
 const dest = new NullDestination();
@@ -110,12 +126,12 @@ const rssAfterFirst = process.resourceUsage().maxRSS * 1024;
 await wh.query(`update bench.scores set pql_score = (pql_score + 1) % 100 where user_id % 50 = 0`);
 await wh.query(`delete from bench.scores where user_id % 100 = 1`);
 await wh.query(
-  `insert into bench.scores select i, 'new' || i || '@example.com', 50, 'pql', 'new' from range(${users + 1}, ${users + 1 + Math.floor(users / 100)}) t(i)`,
+  `insert into bench.scores select i, 'new' || i || '@example.com', 50, 'pql', 'new' from ${series(users + 1, users + Math.floor(users / 100))}`,
 );
 
 const store = new StateStore(wh, 'pqlsync_state');
 const model = {
-  dialect: 'duckdb' as const,
+  dialect: wh.dialect,
   sql: 'select user_id, email, pql_score, pql_tier, reasons from bench.scores',
   params: [],
 };
@@ -126,13 +142,16 @@ const planOnce = () =>
 // The raw diff SQL on the same engine: the same row hash (else every row would differ from the snapshot), a
 // full outer join with the snapshot, the changed rows materialised with their values.
 const { signature, columns } = hashColumns(target);
-const rowHash = duckdbDialect.rowHash([`'${signature}'`, ...columns]);
-const rawOnce = () =>
-  wh.query(`create or replace temp table raw_plan as
+const d = sqlDialect(wh.dialect);
+const rowHash = d.rowHash([`'${signature}'`, ...columns]);
+const rawOnce = async () => {
+  for (const stmt of d.beforeCreateTableAs('bench.raw_plan')) await wh.query(stmt);
+  return wh.query(`${d.createTableAs('bench.raw_plan', '')}
     with cur as (select *, cast(user_id as varchar) as pk, ${rowHash} as h from bench.scores)
-    select coalesce(c.pk, s.key) as pk, case when s.key is null then 'added' when c.pk is null then 'removed' else 'changed' end as op, c.*
+    select coalesce(c.pk, s.key) as diff_key, case when s.key is null then 'added' when c.pk is null then 'removed' else 'changed' end as diff_op, c.*
     from cur c full outer join pqlsync_state.users__snapshot s on c.pk = s.key
     where s.key is null or c.pk is null or c.h <> s.row_hash`);
+};
 // Alternate the two, five times each, and keep the medians (one timing of a sub-second query is noise).
 const planTimes: number[] = [];
 const rawTimes: number[] = [];
@@ -146,7 +165,7 @@ for (let i = 0; i < 5; i++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const planMs = median(planTimes);
 const rawMs = median(rawTimes);
-const rawRows = Number((await wh.query('select count(*) as n from raw_plan')).rows[0]!.n);
+const rawRows = Number((await wh.query('select count(*) as n from bench.raw_plan')).rows[0]!.n);
 if (rawRows !== plan.added + plan.changed + plan.removed) {
   throw new Error(
     `the raw diff found ${rawRows} changes, the plan ${plan.added + plan.changed + plan.removed}`,

