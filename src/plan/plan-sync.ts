@@ -141,7 +141,7 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
   const select = `select m.*, ${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH} from (${ctx.body}\n) m`;
   try {
     for (const stmt of d.beforeCreateTableAs(currentTable, { temporary })) await wh.query(stmt);
-    await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary }) });
+    await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary, working: true }) });
   } catch (err) {
     throw await explainModelFailure(options, err);
   }
@@ -152,7 +152,7 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
     d.createTableAs(
       dupsTable,
       `select ${KEY}, count(*) as n from ${currentTable} where ${KEY} is not null group by ${KEY} having count(*) > 1`,
-      { temporary },
+      { temporary, working: true },
     ),
   );
   const { rows: countRows } = await wh.query(
@@ -184,7 +184,7 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
       where dup.${KEY} is null
         and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)`;
   for (const stmt of d.beforeCreateTableAs(planTable, { temporary })) await wh.query(stmt);
-  await wh.query(d.createTableAs(planTable, diff, { temporary }));
+  await wh.query(d.createTableAs(planTable, diff, { temporary, working: true }));
 
   const byOp = await countByOp(store, planTable);
   return {
@@ -238,7 +238,7 @@ union all by name select '__stats' as ${OP}, count(*) as ${N}, count(${KEY}) as 
     }`;
     try {
       for (const stmt of d.beforeCreateTableAs(planTable)) await wh.query(stmt);
-      await wh.query({ ...model, sql: d.createTableAs(planTable, sql) });
+      await wh.query({ ...model, sql: d.createTableAs(planTable, sql, { working: true }) });
     } catch (err) {
       throw await explainModelFailure(options, err);
     }

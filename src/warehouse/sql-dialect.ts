@@ -21,8 +21,11 @@ export interface SqlDialect {
    * values give the same hash run after run (hashes are compared only within one engine).
    */
   rowHash(exprs: string[]): string;
-  /** `CREATE [TEMP] TABLE name AS select`, replacing an existing one. */
-  createTableAs(name: string, select: string, options?: { temporary?: boolean }): string;
+  /**
+   * `CREATE [TEMP] TABLE name AS select`, replacing an existing one. `working`: a per-run working table, rebuilt
+   * every run, so it may skip durability (Postgres: UNLOGGED, no WAL; lost on a server crash, which costs nothing).
+   */
+  createTableAs(name: string, select: string, options?: { temporary?: boolean; working?: boolean }): string;
   /**
    * Statements to run before `createTableAs` (Postgres and Redshift have no `create or replace table`, so the old
    * table is dropped first). Empty where `createTableAs` replaces by itself.
@@ -100,7 +103,9 @@ export const postgresDialect: SqlDialect = {
   castText: (e) => `cast(${e} as text)`,
   rowHash: standardHash((e) => `cast(${e} as text)`),
   createTableAs: (name, select, options) =>
-    options?.temporary ? `create temp table ${name} as ${select}` : `create table ${name} as ${select}`,
+    options?.temporary
+      ? `create temp table ${name} as ${select}`
+      : `create ${options?.working ? 'unlogged ' : ''}table ${name} as ${select}`,
   beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
   now: () => 'now()',
   placeholder: (_name, position) => `$${position}`,
@@ -127,6 +132,9 @@ export const redshiftDialect: SqlDialect = {
     timestamp: 'timestamptz',
   },
   castText: (e) => `cast(${e} as varchar(65535))`,
+  // Redshift has no UNLOGGED tables.
+  createTableAs: (name, select, options) =>
+    options?.temporary ? `create temp table ${name} as ${select}` : `create table ${name} as ${select}`,
   rowHash: (exprs) =>
     `md5(${exprs.map((e) => `nvl(cast(${e} as varchar(65535)), '\\\\N')`).join(` || '|' || `) || "''"})`,
   now: () => 'getdate()',

@@ -104,7 +104,7 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
 
 drop table if exists "pqlsync_state"."users__current";
 
-create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create unlogged table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
 
 
 
@@ -121,7 +121,7 @@ where score >= $1::integer
 
 drop table if exists "pqlsync_state"."users__dups";
 
-create table "pqlsync_state"."users__dups" as select __pqlsync_key, count(*) as n from "pqlsync_state"."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+create unlogged table "pqlsync_state"."users__dups" as select __pqlsync_key, count(*) as n from "pqlsync_state"."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
 
 select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
        (select sum(n) from "pqlsync_state"."users__dups") as dup_rows
@@ -129,7 +129,7 @@ select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end)
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+create unlogged table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
         case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
@@ -232,7 +232,7 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
 
 drop table if exists "pqlsync_state"."users__current";
 
-create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create unlogged table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
 
 
 
@@ -249,7 +249,7 @@ where score >= $1::integer
 
 drop table if exists "pqlsync_state"."users__dups";
 
-create table "pqlsync_state"."users__dups" as select __pqlsync_key, count(*) as n from "pqlsync_state"."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+create unlogged table "pqlsync_state"."users__dups" as select __pqlsync_key, count(*) as n from "pqlsync_state"."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
 
 select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
        (select sum(n) from "pqlsync_state"."users__dups") as dup_rows
@@ -257,7 +257,7 @@ select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end)
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+create unlogged table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
         case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
