@@ -199,8 +199,8 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
 }
 
 /**
- * The plan as one statement (DuckDB): the model is materialised once inside it, joined on key and hash against
- * the snapshot, and the row counts are appended to the plan table as a `__stats` row, so the model's rows are
+ * The plan as one statement (DuckDB, Postgres): the model is materialised once inside it, joined on key and hash
+ * against the snapshot, and the row counts are appended to the plan table as a `__stats` row, so the model's rows are
  * read once and never stored. Duplicate keys need a group-by over all rows, so the first pass skips it and
  * checks by counting instead: every model row either matches one snapshot row or is unmatched (added), every
  * snapshot row either matches or is removed, so `valid rows - unmatched rows = snapshot rows - removed rows`
@@ -208,7 +208,7 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
  * when a key repeats does a second pass run with the group-by, to leave those keys out and name them.
  */
 async function planOnePass(ctx: PlanContext): Promise<PlanSummary> {
-  const { options, work, stateReady, snapshot, failures } = ctx;
+  const { options, work, temporary, stateReady, snapshot, failures } = ctx;
   const { store, model } = options;
   const d = store.d;
   const wh = store.wh;
@@ -216,10 +216,33 @@ async function planOnePass(ctx: PlanContext): Promise<PlanSummary> {
   const parked = parkedCondition(options);
   const C = '__pqlsync_c';
   const DUPS = '__pqlsync_dups';
+  // The model's columns, so the count rows can be appended by position (not every warehouse unions by name).
+  const body = `(${ctx.body}\n) m`;
+  let modelColumns: string[];
+  try {
+    modelColumns = (await wh.query({ ...model, sql: `select * from ${body} limit 0` })).columns ?? [];
+  } catch (err) {
+    throw await explainModelFailure(options, err);
+  }
+  const bigint = (e: string) => `cast(${e} as ${d.types.bigint})`;
+  /** A row of the plan table that carries counts: null in every column but the op, key and the two counts. */
+  const countRow = (op: string, key: string, n: string, valid: string) =>
+    [
+      key,
+      `'${op}'`,
+      'null',
+      'null',
+      ...modelColumns.map(() => 'null'),
+      'null',
+      'null',
+      'null',
+      n,
+      valid,
+    ].join(', ');
 
   const write = async (withDups: boolean) => {
     // The body starts on line 2, so the warehouse's line numbers are the model file's line numbers.
-    const sql = `with ${C} as materialized (select m.*, ${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH} from (${ctx.body}\n) m)${
+    const sql = `with ${C} as materialized (select m.*, ${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH} from ${body})${
       withDups
         ? `,\n  ${DUPS} as (select ${KEY}, count(*) as n from ${C} where ${KEY} is not null group by ${KEY} having count(*) > 1)`
         : ''
@@ -232,13 +255,14 @@ async function planOnePass(ctx: PlanContext): Promise<PlanSummary> {
     full outer join (select key, row_hash from ${snapshot}) s on c.${KEY} = s.key
     left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)${withDups ? `\n    left join ${DUPS} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)` : ''}
     where ${withDups ? `dup.${KEY} is null and ` : ''}(s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null))
-select j.*, p.values_json as ${PREV} from __pqlsync_j j left join ${snapshot} p on p.key = j.${PK}
-union all by name select '__stats' as ${OP}, count(*) as ${N}, count(${KEY}) as ${VALID} from ${C}${
-      withDups ? `\nunion all by name select '__dup' as ${OP}, ${KEY} as ${PK}, n as ${N} from ${DUPS}` : ''
+select j.*, p.values_json as ${PREV}, ${bigint('null')} as ${N}, ${bigint('null')} as ${VALID}
+  from __pqlsync_j j left join ${snapshot} p on p.key = j.${PK}
+union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} from ${C}${
+      withDups ? `\nunion all select ${countRow('__dup', KEY, 'n', 'null')} from ${DUPS}` : ''
     }`;
     try {
-      for (const stmt of d.beforeCreateTableAs(planTable)) await wh.query(stmt);
-      await wh.query({ ...model, sql: d.createTableAs(planTable, sql, { working: true }) });
+      for (const stmt of d.beforeCreateTableAs(planTable, { temporary })) await wh.query(stmt);
+      await wh.query({ ...model, sql: d.createTableAs(planTable, sql, { temporary, working: true }) });
     } catch (err) {
       throw await explainModelFailure(options, err);
     }

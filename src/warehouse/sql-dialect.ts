@@ -44,7 +44,7 @@ export interface SqlDialect {
   scratchTable?(name: string): string;
   /**
    * True where the plan runs as one statement: the model materialised once inside the statement
-   * (`with ... as materialized`) and the counts appended to the plan table (`union all by name`). Elsewhere the
+   * (`with ... as materialized`, DuckDB and Postgres 12+) and the counts appended to the plan table. Elsewhere the
    * plan materialises the model into `<sync>__current` first.
    */
   readonly onePassPlan?: boolean;
@@ -107,6 +107,7 @@ export const postgresDialect: SqlDialect = {
       ? `create temp table ${name} as ${select}`
       : `create ${options?.working ? 'unlogged ' : ''}table ${name} as ${select}`,
   beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
+  onePassPlan: true,
   now: () => 'now()',
   placeholder: (_name, position) => `$${position}`,
   namedParams: false,
@@ -132,7 +133,8 @@ export const redshiftDialect: SqlDialect = {
     timestamp: 'timestamptz',
   },
   castText: (e) => `cast(${e} as varchar(65535))`,
-  // Redshift has no UNLOGGED tables.
+  // Redshift has neither `with ... as materialized` nor UNLOGGED tables.
+  onePassPlan: false,
   createTableAs: (name, select, options) =>
     options?.temporary ? `create temp table ${name} as ${select}` : `create table ${name} as ${select}`,
   rowHash: (exprs) =>

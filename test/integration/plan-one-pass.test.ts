@@ -1,10 +1,10 @@
 /**
- * On DuckDB the plan is one statement that skips the duplicate-key group-by unless its row counts show a repeated
- * key (see planOnePass). These trials check it against the three-step plan the other warehouses use, on the same
- * DuckDB state: same counts, same planned rows, over rounds of random edits with duplicate keys (new and already
+ * On DuckDB and Postgres the plan is one statement that skips the duplicate-key group-by unless its row counts show
+ * a repeated key (see planOnePass). These trials check it against the three-step plan the other warehouses use, on
+ * the same state: same counts, same planned rows, over rounds of random edits with duplicate keys (new and already
  * synced), null keys, rejections and parked rows.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { planSync, type PlanSummary } from '../../src/plan/plan-sync.js';
 import { runSyncs } from '../../src/runner/run-syncs.js';
@@ -12,8 +12,11 @@ import { syncTarget } from '../../src/runner/run-sync.js';
 import { StateStore } from '../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
-import { duckdbDialect, type SqlDialect } from '../../src/warehouse/sql-dialect.js';
+import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
+import { sqlDialect, type SqlDialect } from '../../src/warehouse/sql-dialect.js';
+import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 import { seeded } from '../helpers/cli.js';
+import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
@@ -38,17 +41,33 @@ syncs:
 
 /** The same store, planning the way warehouses without materialised CTEs do. */
 class ThreeStepStore extends StateStore {
-  override readonly d: SqlDialect = { ...duckdbDialect, onePassPlan: false };
+  override readonly d: SqlDialect = { ...sqlDialect(this.wh.dialect), onePassPlan: false };
 }
 
-describe('one-pass plan on DuckDB', () => {
+let server: TestPostgres | undefined;
+let databases = 0;
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe.each(['duckdb', 'postgres'] as const)('one-pass plan on %s', (engine) => {
   let p: TempProject;
-  let wh: DuckdbAdapter;
+  let wh: WarehouseAdapter;
+  /** `1 .. n` as a one-column table `t(i)`. */
+  const series = (n: number) =>
+    engine === 'postgres' ? `generate_series(1, ${n}) t(i)` : `range(1, ${n + 1}) t(i)`;
+
+  beforeAll(async () => {
+    if (engine === 'postgres') server ??= await startTestPostgres();
+  }, 120_000);
 
   beforeEach(async () => {
     p = tempProject();
     p.writeModel('scores', MODEL);
-    wh = new DuckdbAdapter({ path: `${p.dir}/wh.duckdb` });
+    wh =
+      engine === 'postgres'
+        ? new PostgresAdapter({ url: await server!.createDatabase(`plan_one_pass_${++databases}`) })
+        : new DuckdbAdapter({ path: `${p.dir}/wh.duckdb` });
     await wh.connect();
     await wh.query('create schema src');
     await wh.query('create table src.users (user_id integer, email varchar, score integer)');
@@ -65,7 +84,7 @@ describe('one-pass plan on DuckDB', () => {
     const summary = await planSync({
       store,
       target,
-      model: { dialect: 'duckdb', sql: MODEL_SQL, params: [] },
+      model: { dialect: wh.dialect, sql: MODEL_SQL, params: [] },
       keyColumn: 'user_id',
       modelFile: 'models/scores.sql',
       maxAttempts: 2,
@@ -83,7 +102,7 @@ describe('one-pass plan on DuckDB', () => {
 
   it('finds a repeated key among synced rows even when every copy equals the snapshot', async () => {
     p.writeConfig(config('mirror'));
-    await wh.query(`insert into src.users select i, 'u' || i || '@example.com', i from range(1, 11) t(i)`);
+    await wh.query(`insert into src.users select i, 'u' || i || '@example.com', i from ${series(10)}`);
     const dest = new MemoryDestination();
     const sync = async () =>
       (

@@ -4,6 +4,21 @@
 
 -- tableExists pqlsync_state.users__snapshot;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
 
 
@@ -25,8 +40,9 @@ where score >= $min_score::INTEGER
     full outer join (select key, row_hash from (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
     left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
-select j.*, p.values_json as __pqlsync_prev from __pqlsync_j j left join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0) p on p.key = j.__pqlsync_pk
-union all by name select '__stats' as __pqlsync_op, count(*) as __pqlsync_n, count(__pqlsync_key) as __pqlsync_valid from __pqlsync_c
+select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j left join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0) p on p.key = j.__pqlsync_pk
+union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
 select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
@@ -99,6 +115,21 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 -- tableExists pqlsync_state.users__failures;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
 
 
@@ -120,8 +151,9 @@ where score >= $min_score::INTEGER
     full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
-select j.*, p.values_json as __pqlsync_prev from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
-union all by name select '__stats' as __pqlsync_op, count(*) as __pqlsync_n, count(__pqlsync_key) as __pqlsync_valid from __pqlsync_c
+select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
@@ -224,6 +256,21 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 -- tableExists pqlsync_state.users__failures;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
 
 
@@ -245,8 +292,9 @@ where score >= $min_score::INTEGER
     full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
-select j.*, p.values_json as __pqlsync_prev from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
-union all by name select '__stats' as __pqlsync_op, count(*) as __pqlsync_n, count(__pqlsync_key) as __pqlsync_valid from __pqlsync_c
+select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
 select count(*) as n from "pqlsync_state"."users__snapshot";

@@ -4,9 +4,7 @@
 
 -- tableExists pqlsync_state.users__snapshot;
 
-drop table if exists "pqlsync_plan_users__current";
-
-create temp table "pqlsync_plan_users__current" as select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+select * from (
 
 
 
@@ -18,29 +16,44 @@ select user_id, email, score,
 from src.users
 where score >= $1::integer
   and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
-) m
+) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
-
-drop table if exists "pqlsync_plan_users__dups";
-
-create temp table "pqlsync_plan_users__dups" as select __pqlsync_key, count(*) as n from "pqlsync_plan_users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
-
-select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
-       (select sum(n) from "pqlsync_plan_users__dups") as dup_rows
-     from "pqlsync_plan_users__current";
 
 drop table if exists "pqlsync_plan_users__plan";
 
-create temp table "pqlsync_plan_users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
-        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
-        f.attempts as __pqlsync_attempts, c.*
-      from (select * from "pqlsync_plan_users__current" where __pqlsync_key is not null) c
-      full outer join (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as text) as key, cast(null as bigint) as attempts, cast(null as text) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
-      left join "pqlsync_plan_users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
-      where dup.__pqlsync_key is null
-        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+create temp table "pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+) m),
+  __pqlsync_j as (
+    select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+      case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+    from (select * from __pqlsync_c where __pqlsync_key is not null) c
+    full outer join (select key, row_hash from (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
+    left join (select cast(null as text) as key, cast(null as bigint) as attempts, cast(null as text) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+    where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
+select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j left join (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0) p on p.key = j.__pqlsync_pk
+union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
+         sum(case when __pqlsync_op = '__stats' then __pqlsync_valid else 0 end) as valid,
+         sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
+         count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+       from "pqlsync_plan_users__plan";
 
 select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
      from "pqlsync_plan_users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
@@ -102,9 +115,7 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
 
 -- tableExists pqlsync_state.users__failures;
 
-drop table if exists "pqlsync_state"."users__current";
-
-create unlogged table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+select * from (
 
 
 
@@ -116,34 +127,49 @@ select user_id, email, score,
 from src.users
 where score >= $1::integer
   and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
-) m
+) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
-
-drop table if exists "pqlsync_state"."users__dups";
-
-create unlogged table "pqlsync_state"."users__dups" as select __pqlsync_key, count(*) as n from "pqlsync_state"."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
-
-select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
-       (select sum(n) from "pqlsync_state"."users__dups") as dup_rows
-     from "pqlsync_state"."users__current";
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create unlogged table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
-        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
-        f.attempts as __pqlsync_attempts, c.*
-      from (select * from "pqlsync_state"."users__current" where __pqlsync_key is not null) c
-      full outer join "pqlsync_state"."users__snapshot" s on c.__pqlsync_key = s.key
-      left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
-      left join "pqlsync_state"."users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
-      where dup.__pqlsync_key is null
-        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+) m),
+  __pqlsync_j as (
+    select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+      case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+    from (select * from __pqlsync_c where __pqlsync_key is not null) c
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
+    where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
+select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
+         sum(case when __pqlsync_op = '__stats' then __pqlsync_valid else 0 end) as valid,
+         sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
+         count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+       from "pqlsync_state"."users__plan";
 
 select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
      from "pqlsync_state"."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
-
-select count(*) as n from "pqlsync_state"."users__snapshot";
 
 select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 -- params: 1:p1:string[];
@@ -230,9 +256,7 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
 
 -- tableExists pqlsync_state.users__failures;
 
-drop table if exists "pqlsync_state"."users__current";
-
-create unlogged table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+select * from (
 
 
 
@@ -244,34 +268,49 @@ select user_id, email, score,
 from src.users
 where score >= $1::integer
   and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
-) m
+) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
-
-drop table if exists "pqlsync_state"."users__dups";
-
-create unlogged table "pqlsync_state"."users__dups" as select __pqlsync_key, count(*) as n from "pqlsync_state"."users__current" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
-
-select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
-       (select sum(n) from "pqlsync_state"."users__dups") as dup_rows
-     from "pqlsync_state"."users__current";
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create unlogged table "pqlsync_state"."users__plan" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
-        case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-        s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
-        f.attempts as __pqlsync_attempts, c.*
-      from (select * from "pqlsync_state"."users__current" where __pqlsync_key is not null) c
-      full outer join "pqlsync_state"."users__snapshot" s on c.__pqlsync_key = s.key
-      left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
-      left join "pqlsync_state"."users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
-      where dup.__pqlsync_key is null
-        and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
+create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+) m),
+  __pqlsync_j as (
+    select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+      case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+    from (select * from __pqlsync_c where __pqlsync_key is not null) c
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
+    where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
+select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
+         sum(case when __pqlsync_op = '__stats' then __pqlsync_valid else 0 end) as valid,
+         sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
+         count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+       from "pqlsync_state"."users__plan";
 
 select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
      from "pqlsync_state"."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
-
-select count(*) as n from "pqlsync_state"."users__snapshot";
 
 select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 -- params: 1:p1:string[];
