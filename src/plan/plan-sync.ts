@@ -97,7 +97,7 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
     keyExpr: d.castText(`m.${d.quote(keyColumn)}`),
     body: stripTrailingSemicolons(model.sql),
   };
-  return d.onePassPlan ? planOnePass(ctx) : planInSteps(ctx);
+  return d.onePassPlan ? planOnePass(ctx, d.onePassPlan.previousValues) : planInSteps(ctx);
 }
 
 interface PlanContext {
@@ -207,7 +207,7 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
  * holds exactly when no key repeats among the matched rows; repeats among the unmatched rows are in the plan. Only
  * when a key repeats does a second pass run with the group-by, to leave those keys out and name them.
  */
-async function planOnePass(ctx: PlanContext): Promise<PlanSummary> {
+async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'): Promise<PlanSummary> {
   const { options, work, temporary, stateReady, snapshot, failures } = ctx;
   const { store, model } = options;
   const d = store.d;
@@ -216,6 +216,7 @@ async function planOnePass(ctx: PlanContext): Promise<PlanSummary> {
   const parked = parkedCondition(options);
   const C = '__pqlsync_c';
   const DUPS = '__pqlsync_dups';
+  const inJoin = previousValues === 'in-join';
   // The model's columns, so the count rows can be appended by position (not every warehouse unions by name).
   const body = `(${ctx.body}\n) m`;
   let modelColumns: string[];
@@ -250,13 +251,13 @@ async function planOnePass(ctx: PlanContext): Promise<PlanSummary> {
   __pqlsync_j as (
     select coalesce(c.${KEY}, s.key) as ${PK},
       case ${parked ? `when ${parked} then 'parked' ` : ''}when s.key is null then 'added' when c.${KEY} is null then 'removed' else 'changed' end as ${OP},
-      s.row_hash as ${PREV_HASH}, f.attempts as ${ATTEMPTS}, c.*
+      s.row_hash as ${PREV_HASH}, f.attempts as ${ATTEMPTS}, c.*${inJoin ? `, s.values_json as ${PREV}` : ''}
     from (select * from ${C} where ${KEY} is not null) c
-    full outer join (select key, row_hash from ${snapshot}) s on c.${KEY} = s.key
+    full outer join (select key, row_hash${inJoin ? ', values_json' : ''} from ${snapshot}) s on c.${KEY} = s.key
     left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)${withDups ? `\n    left join ${DUPS} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)` : ''}
     where ${withDups ? `dup.${KEY} is null and ` : ''}(s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null))
-select j.*, p.values_json as ${PREV}, ${bigint('null')} as ${N}, ${bigint('null')} as ${VALID}
-  from __pqlsync_j j left join ${snapshot} p on p.key = j.${PK}
+select j.*${inJoin ? '' : `, p.values_json as ${PREV}`}, ${bigint('null')} as ${N}, ${bigint('null')} as ${VALID}
+  from __pqlsync_j j${inJoin ? '' : ` left join ${snapshot} p on p.key = j.${PK}`}
 union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} from ${C}${
       withDups ? `\nunion all select ${countRow('__dup', KEY, 'n', 'null')} from ${DUPS}` : ''
     }`;

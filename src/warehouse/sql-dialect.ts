@@ -43,11 +43,13 @@ export interface SqlDialect {
    */
   scratchTable?(name: string): string;
   /**
-   * True where the plan runs as one statement: the model materialised once inside the statement
+   * Set where the plan runs as one statement: the model materialised once inside the statement
    * (`with ... as materialized`, DuckDB and Postgres 12+) and the counts appended to the plan table. Elsewhere the
-   * plan materialises the model into `<sync>__current` first.
+   * plan materialises the model into `<sync>__current` first. `previousValues`: where the snapshot's values of the
+   * changed rows are read: `after` the diff, by a join of the changes alone (DuckDB builds that join on the few
+   * changes), or `in-join`, carried through the diff's join (Postgres would hash the whole snapshot twice).
    */
-  readonly onePassPlan?: boolean;
+  readonly onePassPlan?: { previousValues: 'after' | 'in-join' };
   /** `expr` is one of `values` (bound as an array, or one bind per value where the engine has no array binds). */
   inList(expr: string, b: SqlBuilder, values: readonly string[]): string;
 }
@@ -82,7 +84,7 @@ export const duckdbDialect: SqlDialect = {
   placeholder: (name) => `$${name}`,
   namedParams: true,
   scratchTable: (name) => `${DUCKDB_SCRATCH}.main."${name.replace(/"/g, '""')}"`,
-  onePassPlan: true,
+  onePassPlan: { previousValues: 'after' },
   // A semi-join on the unnested list: hashed, unlike `= any(list)` which compares row by row.
   inList: (expr, b, values) => `${expr} in (select unnest(${b.param(values, 'string[]')}))`,
 };
@@ -107,7 +109,7 @@ export const postgresDialect: SqlDialect = {
       ? `create temp table ${name} as ${select}`
       : `create ${options?.working ? 'unlogged ' : ''}table ${name} as ${select}`,
   beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
-  onePassPlan: true,
+  onePassPlan: { previousValues: 'in-join' },
   now: () => 'now()',
   placeholder: (_name, position) => `$${position}`,
   namedParams: false,
@@ -134,7 +136,7 @@ export const redshiftDialect: SqlDialect = {
   },
   castText: (e) => `cast(${e} as varchar(65535))`,
   // Redshift has neither `with ... as materialized` nor UNLOGGED tables.
-  onePassPlan: false,
+  onePassPlan: undefined,
   createTableAs: (name, select, options) =>
     options?.temporary ? `create temp table ${name} as ${select}` : `create table ${name} as ${select}`,
   rowHash: (exprs) =>

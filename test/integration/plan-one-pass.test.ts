@@ -41,7 +41,7 @@ syncs:
 
 /** The same store, planning the way warehouses without materialised CTEs do. */
 class ThreeStepStore extends StateStore {
-  override readonly d: SqlDialect = { ...sqlDialect(this.wh.dialect), onePassPlan: false };
+  override readonly d: SqlDialect = { ...sqlDialect(this.wh.dialect), onePassPlan: undefined };
 }
 
 let server: TestPostgres | undefined;

@@ -37,13 +37,13 @@ where score >= $1::integer
   __pqlsync_j as (
     select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash, values_json from (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
     left join (select cast(null as text) as key, cast(null as bigint) as attempts, cast(null as text) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
-select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
-  from __pqlsync_j j left join (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0) p on p.key = j.__pqlsync_pk
+select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j
 union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
@@ -148,13 +148,13 @@ where score >= $1::integer
   __pqlsync_j as (
     select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
-select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
-  from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j
 union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
@@ -289,13 +289,13 @@ where score >= $1::integer
   __pqlsync_j as (
     select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
-      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
+      s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
-select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
-  from __pqlsync_j j left join "pqlsync_state"."users__snapshot" p on p.key = j.__pqlsync_pk
+select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
+  from __pqlsync_j j
 union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
