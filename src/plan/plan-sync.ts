@@ -217,14 +217,15 @@ async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'
   const C = '__pqlsync_c';
   const DUPS = '__pqlsync_dups';
   const inJoin = previousValues === 'in-join';
-  // The model's columns, so the count rows can be appended by position (not every warehouse unions by name).
   const body = `(${ctx.body}\n) m`;
-  let modelColumns: string[];
+  // The model's columns, so the count rows can be appended by position (not every warehouse unions by name).
+  let probed: string[] | undefined;
   try {
-    modelColumns = (await wh.query({ ...model, sql: `select * from ${body} limit 0` })).columns ?? [];
+    probed = await readModelColumns(options);
   } catch (err) {
     throw await explainModelFailure(options, err);
   }
+  const modelColumns = probed ?? [];
   const bigint = (e: string) => `cast(${e} as ${d.types.bigint})`;
   /** A row of the plan table that carries counts: null in every column but the op, key and the two counts. */
   const countRow = (op: string, key: string, n: string, valid: string) =>
@@ -265,7 +266,7 @@ union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} fro
       for (const stmt of d.beforeCreateTableAs(planTable, { temporary })) await wh.query(stmt);
       await wh.query({ ...model, sql: d.createTableAs(planTable, sql, { temporary, working: true }) });
     } catch (err) {
-      throw await explainModelFailure(options, err);
+      throw await explainModelFailure(options, err, probed);
     }
   };
 
@@ -444,23 +445,27 @@ function emptyFailures(store: StateStore): string {
   return `(select cast(null as ${t.text}) as key, cast(null as ${t.bigint}) as attempts, cast(null as ${t.text}) as row_hash where 1 = 0)`;
 }
 
+/** The model's columns, from a `limit 0` read of it (throws what the model throws). */
+async function readModelColumns({ store, model }: PlanOptions): Promise<string[] | undefined> {
+  const probe = await store.wh.query({
+    ...model,
+    sql: `select * from (${stripTrailingSemicolons(model.sql)}\n) m limit 0`,
+  });
+  return probe.columns;
+}
+
 /**
  * A model that failed to materialise: say which model, and when the key or a mapped column is missing, say
  * exactly that (with the columns the model does return).
  */
-async function explainModelFailure(options: PlanOptions, err: unknown): Promise<PqlsyncError> {
-  const { store, model, keyColumn, target, modelFile } = options;
+async function explainModelFailure(
+  options: PlanOptions,
+  err: unknown,
+  knownColumns?: string[],
+): Promise<PqlsyncError> {
+  const { keyColumn, target, modelFile } = options;
   const message = err instanceof Error ? err.message : String(err);
-  let columns: string[] | undefined;
-  try {
-    const probe = await store.wh.query({
-      ...model,
-      sql: `select * from (${stripTrailingSemicolons(model.sql)}\n) m limit 0`,
-    });
-    columns = probe.columns;
-  } catch {
-    columns = undefined;
-  }
+  const columns = knownColumns ?? (await readModelColumns(options).catch(() => undefined));
   if (columns) {
     const lower = new Set(columns);
     if (!lower.has(keyColumn)) {

@@ -89,6 +89,14 @@ export const duckdbDialect: SqlDialect = {
   inList: (expr, b, values) => `${expr} in (select unnest(${b.param(values, 'string[]')}))`,
 };
 
+/** Postgres and Redshift have no `create or replace table` (see beforeCreateTableAs); only Postgres has UNLOGGED. */
+const postgresCreateTableAs =
+  ({ unloggedWorkingTables }: { unloggedWorkingTables: boolean }): SqlDialect['createTableAs'] =>
+  (name, select, options) =>
+    options?.temporary
+      ? `create temp table ${name} as ${select}`
+      : `create ${unloggedWorkingTables && options?.working ? 'unlogged ' : ''}table ${name} as ${select}`;
+
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   types: {
@@ -104,10 +112,7 @@ export const postgresDialect: SqlDialect = {
   },
   castText: (e) => `cast(${e} as text)`,
   rowHash: standardHash((e) => `cast(${e} as text)`),
-  createTableAs: (name, select, options) =>
-    options?.temporary
-      ? `create temp table ${name} as ${select}`
-      : `create ${options?.working ? 'unlogged ' : ''}table ${name} as ${select}`,
+  createTableAs: postgresCreateTableAs({ unloggedWorkingTables: true }),
   beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
   onePassPlan: { previousValues: 'in-join' },
   now: () => 'now()',
@@ -137,8 +142,7 @@ export const redshiftDialect: SqlDialect = {
   castText: (e) => `cast(${e} as varchar(65535))`,
   // Redshift has neither `with ... as materialized` nor UNLOGGED tables.
   onePassPlan: undefined,
-  createTableAs: (name, select, options) =>
-    options?.temporary ? `create temp table ${name} as ${select}` : `create table ${name} as ${select}`,
+  createTableAs: postgresCreateTableAs({ unloggedWorkingTables: false }),
   rowHash: (exprs) =>
     `md5(${exprs.map((e) => `nvl(cast(${e} as varchar(65535)), '\\\\N')`).join(` || '|' || `) || "''"})`,
   now: () => 'getdate()',

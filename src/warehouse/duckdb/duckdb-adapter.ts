@@ -180,8 +180,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
   }
 
   quoteQualified(name: string): string {
-    return name
-      .split('.')
+    return splitQualified(name)
       .map((p) => this.quoteIdentifier(p))
       .join('.');
   }
@@ -207,7 +206,9 @@ export class DuckdbAdapter implements WarehouseAdapter {
     // DuckDB's appender: rows go straight into the table's storage (inside the open transaction, if any), about
     // 2.5x faster than an INSERT of unnested list binds and without their per-value bind objects. Values go in as
     // text and DuckDB casts them to the column types, as an INSERT would.
-    const [schema, name] = splitTableName(table);
+    const parts = splitQualified(table);
+    const name = parts[parts.length - 1]!;
+    const schema = parts.length > 1 ? parts[parts.length - 2]! : 'main';
     await this.serial(async () => {
       const conn = this.connection();
       let appender: DuckDBAppender | undefined;
@@ -363,13 +364,9 @@ function typeFor(t: BindType): DuckDBType | undefined {
   }
 }
 
-/** `schema.table` (either part may be double-quoted) → [schema, table]; `main` when there is no schema. */
-function splitTableName(table: string): [string, string] {
-  const parts = table.match(/"(?:[^"]|"")*"|[^.]+/g) ?? [table];
-  const unquote = (p: string) => (p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p);
-  return parts.length >= 2
-    ? [unquote(parts[parts.length - 2]!), unquote(parts[parts.length - 1]!)]
-    : ['main', unquote(parts[0]!)];
+/** The parts of a dotted name (`schema.table`; names here are never quoted and never contain dots). */
+function splitQualified(name: string): string[] {
+  return name.split('.');
 }
 
 function toText(v: unknown): string | null {
