@@ -48,6 +48,37 @@ syncs:
       PQA_Tier__c: pqa_tier
 `;
 
+/**
+ * The pql_users routing of the CRM demos: the same tiers, rules and task text, with that CRM's sandbox owners (the
+ * first takes hand-raisers; all of them share the round robin).
+ */
+function demoRouting(owners: readonly string[]): string {
+  const pool = `[${owners.join(', ')}]`;
+  return `    routing:
+      score_column: pql_score
+      task_tiers: [hot, pql]
+      sla:
+        hot: { due_in: 1h, priority: high }
+        pql: { due_in: 4h, reminder_in: 1h, priority: normal }
+      rules:
+        - name: hand_raisers
+          when: { sales_requests: { gt: 0 } }
+          assign: { strategy: fixed, owner: ${owners[0]} }
+        - name: large_companies
+          when: { employee_count: { gte: 500 } }
+          assign: { strategy: round_robin, pool: ${pool} }
+          set_owner: true
+        - name: everyone_else
+          assign: { strategy: round_robin, pool: ${pool} }
+      task:
+        subject: '{{ tier }} PQL: {{ first_name }} {{ last_name }} at {{ company_name }} (score {{ pql_score }})'
+        body: |-
+          {{ first_name }} used the product on {{ active_days }} of the last 30 days ({{ events_30d }} events), invited {{ invites_sent }} teammates and viewed pricing {{ pricing_views_30d }} times.
+          Signals: {{ reasons }}.
+          Due {{ due_date }}.
+`;
+}
+
 // Users → contacts and accounts → companies in the sandbox, matched by unique product ids (emails can be
 // invalid in the demo data, and company domains are not unique in HubSpot).
 const hubspotSyncs = `destinations:
@@ -74,29 +105,7 @@ syncs:
       is_pql: is_pql
       pql_reasons: reasons
       pql_qualified_at: qualified_at
-    routing:
-      score_column: pql_score
-      task_tiers: [hot, pql]
-      sla:
-        hot: { due_in: 1h, priority: high }
-        pql: { due_in: 4h, reminder_in: 1h, priority: normal }
-      rules:
-        - name: hand_raisers
-          when: { sales_requests: { gt: 0 } }
-          assign: { strategy: fixed, owner: ada.lovelace@example.com }
-        - name: large_companies
-          when: { employee_count: { gte: 500 } }
-          assign: { strategy: round_robin, pool: [ada.lovelace@example.com, grace.hopper@example.com, alan.turing@example.com, former.rep@example.com] }
-          set_owner: true
-        - name: everyone_else
-          assign: { strategy: round_robin, pool: [ada.lovelace@example.com, grace.hopper@example.com, alan.turing@example.com, former.rep@example.com] }
-      task:
-        subject: '{{ tier }} PQL: {{ first_name }} {{ last_name }} at {{ company_name }} (score {{ pql_score }})'
-        body: |-
-          {{ first_name }} used the product on {{ active_days }} of the last 30 days ({{ events_30d }} events), invited {{ invites_sent }} teammates and viewed pricing {{ pricing_views_30d }} times.
-          Signals: {{ reasons }}.
-          Due {{ due_date }}.
-  pqa_accounts:
+${demoRouting(['ada.lovelace@example.com', 'grace.hopper@example.com', 'alan.turing@example.com', 'former.rep@example.com'])}  pqa_accounts:
     model: pqa_accounts
     destination: crm
     object: companies
@@ -140,29 +149,7 @@ syncs:
       Is_PQL__c: is_pql
       PQL_Reasons__c: reasons
       PQL_Qualified_At__c: qualified_at
-    routing:
-      score_column: pql_score
-      task_tiers: [hot, pql]
-      sla:
-        hot: { due_in: 1h, priority: high }
-        pql: { due_in: 4h, reminder_in: 1h, priority: normal }
-      rules:
-        - name: hand_raisers
-          when: { sales_requests: { gt: 0 } }
-          assign: { strategy: fixed, owner: ava.patel@example.com }
-        - name: large_companies
-          when: { employee_count: { gte: 500 } }
-          assign: { strategy: round_robin, pool: [ava.patel@example.com, ben.okafor@example.com, chloe.martin@example.com, dev.inactive@example.com] }
-          set_owner: true
-        - name: everyone_else
-          assign: { strategy: round_robin, pool: [ava.patel@example.com, ben.okafor@example.com, chloe.martin@example.com, dev.inactive@example.com] }
-      task:
-        subject: '{{ tier }} PQL: {{ first_name }} {{ last_name }} at {{ company_name }} (score {{ pql_score }})'
-        body: |-
-          {{ first_name }} used the product on {{ active_days }} of the last 30 days ({{ events_30d }} events), invited {{ invites_sent }} teammates and viewed pricing {{ pricing_views_30d }} times.
-          Signals: {{ reasons }}.
-          Due {{ due_date }}.
-  pqa_accounts:
+${demoRouting(['ava.patel@example.com', 'ben.okafor@example.com', 'chloe.martin@example.com', 'dev.inactive@example.com'])}  pqa_accounts:
     model: pqa_accounts
     destination: crm
     object: Account
