@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pct, times, type GainsPoint, type HealthStatus, type TierMetrics } from './evaluation-metrics.js';
 import type { EvaluationReport } from './evaluation-report.js';
-import { count, entities, scoreRange } from './render-text.js';
+import { count, entities, scoreRange, tierRows } from './render-text.js';
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -179,16 +179,7 @@ function tierTable(id: string, tiers: readonly TierMetrics[]): string {
   return table(
     id,
     ['Tier', 'Entities', 'Share', 'Converted', 'Conversion rate', '95% interval', 'Lift', 'Recall'],
-    tiers.map((t) => [
-      t.tier,
-      count(t.n),
-      pct(t.share),
-      count(t.converted),
-      pct(t.rate),
-      `${pct(t.wilson.low)}-${pct(t.wilson.high)}`,
-      times(t.lift),
-      pct(t.recall),
-    ]),
+    tierRows(tiers),
   );
 }
 

@@ -24,7 +24,8 @@ export function scoreRange(min: number | null, max: number | null): string {
   return lo === hi ? String(lo) : `${lo}-${hi}`;
 }
 
-function tierRows(tiers: readonly TierMetrics[]): string[][] {
+/** One row of cells per tier, the same in the text and HTML reports. */
+export function tierRows(tiers: readonly TierMetrics[]): string[][] {
   return tiers.map((t) => [
     t.tier,
     count(t.n),
