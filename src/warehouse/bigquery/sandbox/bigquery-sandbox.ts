@@ -15,7 +15,8 @@ import {
   type EngineColumn,
   type EngineResult,
 } from '../../sandbox/duckdb-engine.js';
-import { listenLocal, readJsonBody, type LocalServer } from '../../sandbox/local-server.js';
+import { EngineSandbox } from '../../sandbox/engine-sandbox.js';
+import { readJsonBody } from '../../sandbox/local-server.js';
 import { translateBigquerySql, type BigqueryParam } from './bigquery-sql.js';
 
 export interface BigquerySandboxOptions {
@@ -64,30 +65,13 @@ class HttpError extends Error {
   }
 }
 
-export class BigquerySandbox {
+export class BigquerySandbox extends EngineSandbox {
   readonly requests: BigqueryRequestLog[] = [];
-  private server: LocalServer | undefined;
-  private engine: DuckdbEngine | undefined;
   private readonly jobs = new Map<string, StoredJob>();
   private readonly token: string;
-  url = '';
-
   constructor(private readonly options: BigquerySandboxOptions = {}) {
+    super(options.port);
     this.token = options.token ?? 'sandbox-token';
-  }
-
-  async start(): Promise<string> {
-    this.engine = await DuckdbEngine.create();
-    this.server = await listenLocal((req, res) => this.handle(req, res), this.options.port);
-    this.url = this.server.url;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    await this.server?.close();
-    this.server = undefined;
-    this.engine?.close();
-    this.engine = undefined;
   }
 
   /** The SQL statements received, in order (without the session's opening `select 1`). */
@@ -95,7 +79,7 @@ export class BigquerySandbox {
     return this.requests.filter((r) => r.query !== undefined && r.query !== 'select 1').map((r) => r.query!);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/^\/bigquery\/v2/, '');
     const entry: BigqueryRequestLog = { method: req.method ?? 'GET', path, status: 200 };

@@ -9,7 +9,8 @@
  */
 import { createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { listenLocal, readJsonBody, type LocalServer } from '../../sandbox/local-server.js';
+import { readJsonBody } from '../../sandbox/local-server.js';
+import { EngineSandbox } from '../../sandbox/engine-sandbox.js';
 import { DuckdbEngine, type EngineCell, type EngineColumn } from '../../sandbox/duckdb-engine.js';
 import { translateSnowflakeSql, type SnowflakeBind } from './snowflake-sql.js';
 
@@ -40,30 +41,13 @@ const SF_TYPES: Record<EngineColumn['kind'], string> = {
   list: 'text',
 };
 
-export class SnowflakeSandbox {
+export class SnowflakeSandbox extends EngineSandbox {
   readonly requests: SnowflakeRequestLog[] = [];
-  private server: LocalServer | undefined;
-  private engine: DuckdbEngine | undefined;
   private readonly tokens = new Set<string>();
   private readonly publicKey: KeyObject | undefined;
-  url = '';
-
   constructor(private readonly options: SnowflakeSandboxOptions = {}) {
+    super(options.port);
     this.publicKey = options.publicKeyPem ? createPublicKey(options.publicKeyPem) : undefined;
-  }
-
-  async start(): Promise<string> {
-    this.engine = await DuckdbEngine.create();
-    this.server = await listenLocal((req, res) => this.handle(req, res), this.options.port);
-    this.url = this.server.url;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    await this.server?.close();
-    this.server = undefined;
-    this.engine?.close();
-    this.engine = undefined;
   }
 
   /** The SQL statements received, in order. */
@@ -71,7 +55,7 @@ export class SnowflakeSandbox {
     return this.requests.filter((r) => r.sqlText !== undefined).map((r) => r.sqlText!);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const entry: SnowflakeRequestLog = { path: url.pathname, success: true };
     this.requests.push(entry);
