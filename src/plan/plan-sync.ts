@@ -7,6 +7,7 @@
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { Change, ChangeKind, SyncTarget } from '../destination/destination.js';
 import type { StateStore } from '../state/state-store.js';
+import { trimHeap } from '../util/heap.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { BoundSql, Row } from '../warehouse/warehouse-adapter.js';
 
@@ -353,6 +354,7 @@ export async function* streamChanges(
   const b = new SqlBuilder(store.d);
   const sql = b.build(`select * from ${planTable} where ${store.d.inList('__pqlsync_op', b, kinds)}`);
   for await (const rows of store.wh.stream(sql, { chunkSize })) {
+    trimHeap();
     yield rows.map((r) => toChange(r, target));
   }
 }

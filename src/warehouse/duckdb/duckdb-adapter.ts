@@ -4,8 +4,6 @@
  * One instance per adapter; queries run on one connection, each stream on a connection of its own (a DuckDB
  * connection holds one open result at a time), each transaction on its own connection.
  */
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import {
   DATE,
   DOUBLE,
@@ -29,6 +27,7 @@ import {
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { collectGarbage } from '../../util/heap.js';
 import { DUCKDB_SCRATCH } from '../sql-dialect.js';
 import type {
   BindType,
@@ -66,7 +65,13 @@ export class DuckdbAdapter implements WarehouseAdapter {
     if (this.instance) return;
     if (this.options.path !== ':memory:')
       mkdirSync(path.dirname(path.resolve(this.options.path)), { recursive: true });
-    const config: Record<string, string> = {};
+    // DuckDB's allocator keeps freed memory for reuse until a task's peak passes 128 MiB (512 MiB for bulk frees);
+    // a sync's long tail of small commits then holds tens of MB it no longer uses. A background thread returns it.
+    const config: Record<string, string> = {
+      allocator_flush_threshold: '8MB',
+      allocator_bulk_deallocation_flush_threshold: '8MB',
+      allocator_background_threads: 'true',
+    };
     if (this.options.threads) config.threads = String(this.options.threads);
     if (this.options.memoryLimit) config.memory_limit = this.options.memoryLimit;
     try {
@@ -267,11 +272,6 @@ export class DuckdbAdapter implements WarehouseAdapter {
  * streamed chunks pile up (about 250 MB over 1M rows). So the stream asks for a collection every so many chunks.
  */
 const GC_EVERY_CHUNKS = 16;
-const collectGarbage: () => void = (() => {
-  v8.setFlagsFromString('--expose-gc');
-  const gc: unknown = runInNewContext('gc');
-  return typeof gc === 'function' ? (gc as () => void) : () => undefined;
-})();
 
 function queryError(err: unknown, sql: string): PqlsyncError {
   const message = err instanceof Error ? err.message : String(err);
