@@ -272,6 +272,10 @@ union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} fro
   };
 
   await write(false);
+  if (!temporary && !d.scratchTable) {
+    // The three-step plan's working tables, left in the state schema by versions before the one-pass plan.
+    for (const old of ['current', 'dups']) await wh.query(`drop table if exists ${work(old)}`);
+  }
   const snapshotRows = stateReady ? await countTableRows(store, snapshot) : 0;
   const stats = async () => {
     const { rows } = await wh.query(

@@ -131,6 +131,30 @@ describe.each(['duckdb', 'postgres'] as const)('one-pass plan on %s', (engine) =
     expect(dest.records.get('Lead')!.get('3')).toMatchObject({ Email: 'u3@example.com' });
   });
 
+  it.runIf(engine === 'postgres')(
+    'drops the three-step plan tables an older version left in the state schema',
+    async () => {
+      p.writeConfig(config('upsert'));
+      await wh.query(`insert into src.users select i, 'u' || i || '@example.com', i from ${series(3)}`);
+      await wh.query('create schema pqlsync_state');
+      await wh.query('create table pqlsync_state.users__current (k text)');
+      await wh.query('create table pqlsync_state.users__dups (k text)');
+      const run = await runSyncs({
+        loaded: loadConfig(p.configPath),
+        syncs: ['users'],
+        warehouse: wh,
+        destination: async () => new MemoryDestination(),
+      });
+      expect(run[0]!.counts).toMatchObject({ added: 3, applied: 3 });
+      const { rows } = await wh.query(
+        `select table_name as t from information_schema.tables where table_schema = 'pqlsync_state' order by 1`,
+      );
+      expect(rows.map((r) => r.t)).not.toContain('users__current');
+      expect(rows.map((r) => r.t)).not.toContain('users__dups');
+      expect(rows.map((r) => r.t)).toContain('users__plan');
+    },
+  );
+
   it.each([1, 2, 3, 4, 5, 6])(
     'seed %i: same counts and planned rows as the three-step plan',
     async (seed) => {
