@@ -158,6 +158,10 @@ select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsy
 union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+drop table if exists "pqlsync_state"."users__current";
+
+drop table if exists "pqlsync_state"."users__dups";
+
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
 select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as total,
@@ -298,6 +302,10 @@ select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsy
   from __pqlsync_j j
 union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
+
+drop table if exists "pqlsync_state"."users__current";
+
+drop table if exists "pqlsync_state"."users__dups";
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
