@@ -8,8 +8,9 @@
  * - Modes: `upsert` and `mirror` use `batch/upsert`; `update` uses `batch/update` by the match property and
  *   never creates; a row that left the model in `mirror` mode is cleared with `batch/update` (never deleted,
  *   never created just to be cleared).
- * - Throttling: this destination owns its limiter (config `rate_limit`, default 100 requests / 10 s), because
- *   one write can be two requests and preflight calls count too; a ten-secondly 429 pauses every request for
+ * - Throttling: this destination holds its portal's limiter (config `rate_limit`, default 100 requests / 10 s,
+ *   shared with the routing task writer: `hubspot-limiter.ts`), because one write can be two requests and
+ *   preflight calls count too; a ten-secondly 429 pauses every request for
  *   the `Retry-After` (else the window's length) and is thrown as transient so the batch writer retries; a
  *   daily 429 stops the run. The client's own retries are off: they wait 10 s blindly, process-wide.
  *
@@ -18,8 +19,9 @@
  *   trace id is the change's key, so a 207's errors name the record they belong to.
  */
 import { Client } from '@hubspot/api-client';
-import Bottleneck from 'bottleneck';
+import type Bottleneck from 'bottleneck';
 import { SYNC_MODES, type DestinationConfig } from '../../config/config-schema.js';
+import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
 import type {
@@ -84,6 +86,7 @@ export class HubspotDestination implements Destination {
   private readonly client: Client;
   private readonly crm: { objects: Client['crm']['objects']; properties: Client['crm']['properties'] };
   private readonly limiter: Bottleneck;
+  private readonly limiterLease: LimiterLease;
   private readonly baseUrl: string;
   private readonly createProperties: boolean;
   private readonly now: () => number;
@@ -114,12 +117,12 @@ export class HubspotDestination implements Destination {
       this.crm.properties.groupsApi,
       this.crm.properties.batchApi,
     ];
-    const limit = config.rate_limit ?? { requests: 100, per_ms: 10_000 };
-    this.limiter = new Bottleneck({
-      reservoir: limit.requests,
-      reservoirRefreshAmount: limit.requests,
-      reservoirRefreshInterval: limit.per_ms,
-    });
+    this.limiterLease = acquireHubspotLimiter(
+      this.baseUrl,
+      config.access_token,
+      config.rate_limit ?? { requests: 100, per_ms: 10_000 },
+    );
+    this.limiter = this.limiterLease.limiter;
   }
 
   capabilities(_target: SyncTarget, _plannedChanges: number): DestinationCapabilities {
@@ -225,7 +228,7 @@ export class HubspotDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    await this.limiter.stop({ dropWaitingJobs: false });
+    await this.limiterLease.release();
   }
 
   // ---- requests ----------------------------------------------------------------------------------------

@@ -6,12 +6,14 @@
  * exact, no search-index lag): tasks that exist already (sent by a run that crashed before its commit) are
  * taken as they are, the rest are created with their contact (204) and company (192) associations.
  *
- * This writer has its own limiter with the destination's `rate_limit`; routing calls are few (a read, a create
- * and perhaps an owner update per batch of tasks), and a ten-secondly 429 is retried after the window.
+ * This writer draws from the same limiter as the destination of the same portal (`hubspot-limiter.ts`: HubSpot
+ * counts the app's requests together); routing calls are few (a read, a create and perhaps an owner update per
+ * batch of tasks), and a ten-secondly 429 is retried after the window.
  */
 import { Client } from '@hubspot/api-client';
-import Bottleneck from 'bottleneck';
+import type Bottleneck from 'bottleneck';
 import pRetry, { AbortError } from 'p-retry';
+import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
 import type {
@@ -58,6 +60,7 @@ type CreateInput = Parameters<Client['crm']['objects']['batchApi']['create']>[1]
 export class HubspotTaskWriter implements TaskWriter {
   private readonly client: Client;
   private readonly limiter: Bottleneck;
+  private readonly limiterLease: LimiterLease;
   private readonly baseUrl: string;
   private calls = 0;
   private keyPropertyReady = false;
@@ -71,12 +74,12 @@ export class HubspotTaskWriter implements TaskWriter {
       basePath: this.baseUrl,
       numberOfApiCallRetries: 0,
     });
-    const limit = config.rate_limit ?? { requests: 100, per_ms: 10_000 };
-    this.limiter = new Bottleneck({
-      reservoir: limit.requests,
-      reservoirRefreshAmount: limit.requests,
-      reservoirRefreshInterval: limit.per_ms,
-    });
+    this.limiterLease = acquireHubspotLimiter(
+      this.baseUrl,
+      config.access_token,
+      config.rate_limit ?? { requests: 100, per_ms: 10_000 },
+    );
+    this.limiter = this.limiterLease.limiter;
   }
 
   async listOwners(): Promise<CrmOwner[]> {
@@ -198,7 +201,7 @@ export class HubspotTaskWriter implements TaskWriter {
   }
 
   async close(): Promise<void> {
-    await this.limiter.stop({ dropWaitingJobs: false });
+    await this.limiterLease.release();
   }
 
   /** Creates the unique task-key property the first time a portal sees pqlsync tasks. */
