@@ -19,7 +19,6 @@
  *   trace id is the change's key, so a 207's errors name the record they belong to.
  */
 import { Client } from '@hubspot/api-client';
-import type Bottleneck from 'bottleneck';
 import { SYNC_MODES, type DestinationConfig } from '../../config/config-schema.js';
 import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
@@ -85,8 +84,7 @@ export class HubspotDestination implements Destination {
   readonly type = 'hubspot';
   private readonly client: Client;
   private readonly crm: { objects: Client['crm']['objects']; properties: Client['crm']['properties'] };
-  private readonly limiter: Bottleneck;
-  private readonly limiterLease: LimiterLease;
+  private readonly limiter: LimiterLease;
   private readonly baseUrl: string;
   private readonly createProperties: boolean;
   private readonly now: () => number;
@@ -117,12 +115,7 @@ export class HubspotDestination implements Destination {
       this.crm.properties.groupsApi,
       this.crm.properties.batchApi,
     ];
-    this.limiterLease = acquireHubspotLimiter(
-      this.baseUrl,
-      config.access_token,
-      config.rate_limit ?? { requests: 100, per_ms: 10_000 },
-    );
-    this.limiter = this.limiterLease.limiter;
+    this.limiter = acquireHubspotLimiter(this.baseUrl, config.access_token, config.rate_limit);
   }
 
   capabilities(_target: SyncTarget, _plannedChanges: number): DestinationCapabilities {
@@ -228,7 +221,7 @@ export class HubspotDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    await this.limiterLease.release();
+    await this.limiter.release();
   }
 
   // ---- requests ----------------------------------------------------------------------------------------
@@ -241,7 +234,7 @@ export class HubspotDestination implements Destination {
     fn: () => Promise<T>,
   ): Promise<T> {
     try {
-      return await this.limiter.schedule(async () => {
+      return await this.limiter.bottleneck.schedule(async () => {
         const wait = this.pausedUntil - this.now();
         if (wait > 0) await this.sleep(wait);
         this.calls++;

@@ -14,15 +14,22 @@ export interface RateLimit {
   per_ms: number;
 }
 
+/** HubSpot's limit for a Free or Starter app: 100 requests per rolling 10 s. */
+const DEFAULT_RATE_LIMIT: RateLimit = { requests: 100, per_ms: 10_000 };
+
 export interface LimiterLease {
-  readonly limiter: Bottleneck;
+  readonly bottleneck: Bottleneck;
   /** Gives the lease back; the last one stops the limiter, letting queued requests finish. Idempotent. */
   release(): Promise<void>;
 }
 
 const shared = new Map<string, { limiter: Bottleneck; holders: number }>();
 
-export function acquireHubspotLimiter(baseUrl: string, accessToken: string, limit: RateLimit): LimiterLease {
+export function acquireHubspotLimiter(
+  baseUrl: string,
+  accessToken: string,
+  limit: RateLimit = DEFAULT_RATE_LIMIT,
+): LimiterLease {
   // The token is hashed so the registry never holds it as a key.
   const key = `${baseUrl} ${createHash('sha256').update(accessToken).digest('hex')}`;
   let entry = shared.get(key);
@@ -41,7 +48,7 @@ export function acquireHubspotLimiter(baseUrl: string, accessToken: string, limi
   const held = entry;
   let released = false;
   return {
-    limiter: held.limiter,
+    bottleneck: held.limiter,
     async release() {
       if (released) return;
       released = true;

@@ -11,7 +11,6 @@
  * batch of tasks), and a ten-secondly 429 is retried after the window.
  */
 import { Client } from '@hubspot/api-client';
-import type Bottleneck from 'bottleneck';
 import pRetry, { AbortError } from 'p-retry';
 import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
@@ -59,8 +58,7 @@ type CreateInput = Parameters<Client['crm']['objects']['batchApi']['create']>[1]
 
 export class HubspotTaskWriter implements TaskWriter {
   private readonly client: Client;
-  private readonly limiter: Bottleneck;
-  private readonly limiterLease: LimiterLease;
+  private readonly limiter: LimiterLease;
   private readonly baseUrl: string;
   private calls = 0;
   private keyPropertyReady = false;
@@ -74,12 +72,7 @@ export class HubspotTaskWriter implements TaskWriter {
       basePath: this.baseUrl,
       numberOfApiCallRetries: 0,
     });
-    this.limiterLease = acquireHubspotLimiter(
-      this.baseUrl,
-      config.access_token,
-      config.rate_limit ?? { requests: 100, per_ms: 10_000 },
-    );
-    this.limiter = this.limiterLease.limiter;
+    this.limiter = acquireHubspotLimiter(this.baseUrl, config.access_token, config.rate_limit);
   }
 
   async listOwners(): Promise<CrmOwner[]> {
@@ -201,7 +194,7 @@ export class HubspotTaskWriter implements TaskWriter {
   }
 
   async close(): Promise<void> {
-    await this.limiterLease.release();
+    await this.limiter.release();
   }
 
   /** Creates the unique task-key property the first time a portal sees pqlsync tasks. */
@@ -286,7 +279,7 @@ export class HubspotTaskWriter implements TaskWriter {
     return pRetry(
       async () => {
         try {
-          return await this.limiter.schedule(() => {
+          return await this.limiter.bottleneck.schedule(() => {
             this.calls++;
             return fn();
           });

@@ -2,13 +2,15 @@
  * HubSpot counts an app's requests in one window, so the destination and the routing task writer of one portal
  * draw from one limiter (`hubspot-limiter.ts`) instead of two that together could send twice `rate_limit`.
  */
-import type Bottleneck from 'bottleneck';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   HubspotDestination,
   type HubspotDestinationConfig,
 } from '../../../src/destination/hubspot/hubspot-destination.js';
-import { acquireHubspotLimiter } from '../../../src/destination/hubspot/hubspot-limiter.js';
+import {
+  acquireHubspotLimiter,
+  type LimiterLease,
+} from '../../../src/destination/hubspot/hubspot-limiter.js';
 import { HubspotTaskWriter } from '../../../src/destination/hubspot/hubspot-tasks.js';
 import { startHubspotFixture, type HubspotFixture } from '../../helpers/hubspot-sandbox-fixture.js';
 
@@ -32,28 +34,28 @@ describe('HubSpot request budget', () => {
     const destination = new HubspotDestination({ name: 'hs', config });
     const writer = new HubspotTaskWriter({ name: 'hs', config });
     const probe = acquireHubspotLimiter(hs.server.url, hs.server.token, LIMIT);
-    const held = (destination as unknown as { limiter: Bottleneck }).limiter;
-    expect(held).toBe(probe.limiter);
+    const held = (destination as unknown as { limiter: LimiterLease }).limiter.bottleneck;
+    expect(held).toBe(probe.bottleneck);
 
     // Owners are read in two pages (active, then archived): two requests from the shared budget.
     await writer.listOwners();
     expect(writer.apiCalls()).toBe(2);
-    expect(await probe.limiter.currentReservoir()).toBe(LIMIT.requests - 2);
+    expect(await probe.bottleneck.currentReservoir()).toBe(LIMIT.requests - 2);
 
     // Another app (token) has a budget of its own.
     const other = acquireHubspotLimiter(hs.server.url, 'pat-na1-another-app', LIMIT);
-    expect(other.limiter).not.toBe(probe.limiter);
+    expect(other.bottleneck).not.toBe(probe.bottleneck);
     await other.release();
 
     // The limiter outlives any one holder, and the last release stops it; the next holder starts afresh.
     await writer.close();
     await destination.close();
-    expect(await probe.limiter.schedule(async () => 'still open')).toBe('still open');
+    expect(await probe.bottleneck.schedule(async () => 'still open')).toBe('still open');
     await probe.release();
     await probe.release(); // idempotent: a second release does not count again
     const next = acquireHubspotLimiter(hs.server.url, hs.server.token, LIMIT);
-    expect(next.limiter).not.toBe(probe.limiter);
-    expect(await next.limiter.currentReservoir()).toBe(LIMIT.requests);
+    expect(next.bottleneck).not.toBe(probe.bottleneck);
+    expect(await next.bottleneck.currentReservoir()).toBe(LIMIT.requests);
     await next.release();
   });
 });
