@@ -59,6 +59,8 @@ const KEY = '__pqlsync_key';
 const HASH = '__pqlsync_hash';
 const PK = '__pqlsync_pk';
 const OP = '__pqlsync_op';
+/** The plan table's columns that state upkeep reads (`StateStore.forgetRemoved`, `pruneResolvedFailures`). */
+export const PLAN_COLUMN = { key: PK, op: OP, hash: HASH } as const;
 const PREV = '__pqlsync_prev';
 const PREV_HASH = '__pqlsync_prev_hash';
 const ATTEMPTS = '__pqlsync_attempts';
@@ -284,7 +286,11 @@ union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} fro
          sum(case when ${OP} = '__dup' then ${N} else 0 end) as dup_rows,
          sum(case when ${OP} <> '__stats' and ${OP} <> '__dup' and ${PREV_HASH} is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when ${OP} <> '__stats' and ${OP} <> '__dup' and ${PREV_HASH} is null then ${PK} end) as unmatched_keys,
-         sum(case when ${OP} <> '__stats' and ${OP} <> '__dup' and ${KEY} is null then 1 else 0 end) as unmatched_snapshot
+         sum(case when ${OP} <> '__stats' and ${OP} <> '__dup' and ${KEY} is null then 1 else 0 end) as unmatched_snapshot,
+         sum(case when ${OP} = 'added' then 1 else 0 end) as added,
+         sum(case when ${OP} = 'changed' then 1 else 0 end) as changed,
+         sum(case when ${OP} = 'removed' then 1 else 0 end) as removed,
+         sum(case when ${OP} in ('added', 'changed', 'removed') and ${ATTEMPTS} is not null then 1 else 0 end) as retried
        from ${planTable}`,
     );
     const r = rows[0] ?? {};
@@ -295,6 +301,10 @@ union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} fro
       unmatchedRows: Number(r.unmatched_rows ?? 0),
       unmatchedKeys: Number(r.unmatched_keys ?? 0),
       unmatchedSnapshot: Number(r.unmatched_snapshot ?? 0),
+      added: Number(r.added ?? 0),
+      changed: Number(r.changed ?? 0),
+      removed: Number(r.removed ?? 0),
+      retried: Number(r.retried ?? 0),
     };
   };
   let s = await stats();
@@ -316,7 +326,10 @@ union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} fro
     validRows: s.valid - s.dupRows,
     invalid: { nullKeys, duplicateKeyRows: s.dupRows, sampleDuplicateKeys },
     snapshotRows,
-    ...(await countByOp(store, planTable)),
+    added: s.added,
+    changed: s.changed,
+    removed: s.removed,
+    retried: s.retried,
     planTable,
     workTables: [`${ctx.prefix}__plan`],
   };
@@ -356,7 +369,7 @@ export async function* streamChanges(
 ): AsyncIterable<Change[]> {
   if (kinds.length === 0) return;
   const b = new SqlBuilder(store.d);
-  const sql = b.build(`select * from ${planTable} where ${store.d.inList('__pqlsync_op', b, kinds)}`);
+  const sql = b.build(`select * from ${planTable} where ${store.d.inList(OP, b, kinds)}`);
   for await (const rows of store.wh.stream(sql, { chunkSize })) {
     trimHeap();
     yield rows.map((r) => toChange(r, target));
@@ -365,11 +378,10 @@ export async function* streamChanges(
 
 /** Turns one plan row into a Change (values per destination field, changed fields vs the snapshot). */
 export function toChange(r: Row, target: SyncTarget): Change {
-  const kind = String(r.__pqlsync_op) as ChangeKind;
+  const kind = String(r[OP]) as ChangeKind;
   const key = String(r[PK]);
-  const prev = parsePrev(r.__pqlsync_prev);
-  const attempts =
-    r.__pqlsync_attempts === null || r.__pqlsync_attempts === undefined ? 0 : Number(r.__pqlsync_attempts);
+  const prev = parsePrev(r[PREV]);
+  const attempts = r[ATTEMPTS] === null || r[ATTEMPTS] === undefined ? 0 : Number(r[ATTEMPTS]);
   if (kind === 'removed') {
     const values: Record<string, unknown> = {};
     for (const f of target.fields) {

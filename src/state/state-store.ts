@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { scrubSecrets } from '../errors/secrets.js';
 import type { Change, RecordOutcome } from '../destination/destination.js';
-import { snapshotValues } from '../plan/plan-sync.js';
+import { PLAN_COLUMN, snapshotValues } from '../plan/plan-sync.js';
 import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 
@@ -421,7 +421,7 @@ export class StateStore {
    * model leaves the snapshot (and failures), so it is sent again if it comes back.
    */
   async forgetRemoved(sync: string, planTable: string): Promise<void> {
-    const removed = `select __pqlsync_pk from ${planTable} where __pqlsync_op = 'removed'`;
+    const removed = `select ${PLAN_COLUMN.key} from ${planTable} where ${PLAN_COLUMN.op} = 'removed'`;
     await this.wh.query(`delete from ${this.snapshotTable(sync)} where key in (${removed})`);
     await this.wh.query(`delete from ${this.failuresTable(sync)} where key in (${removed})`);
   }
@@ -435,7 +435,7 @@ export class StateStore {
       `delete from ${this.failuresTable(sync)} where key in (
          select f.key from ${this.failuresTable(sync)} f
          join ${this.snapshotTable(sync)} s on s.key = f.key
-         join ${planTable} p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)`,
+         join ${planTable} p on p.${PLAN_COLUMN.key} = f.key and p.${PLAN_COLUMN.hash} = s.row_hash)`,
     );
   }
 

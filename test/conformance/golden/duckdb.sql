@@ -50,11 +50,12 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
          sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
-         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot,
+         sum(case when __pqlsync_op = 'added' then 1 else 0 end) as added,
+         sum(case when __pqlsync_op = 'changed' then 1 else 0 end) as changed,
+         sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
+         sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from pqlsync_scratch.main."pqlsync_plan_users__plan";
-
-select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from pqlsync_scratch.main."pqlsync_plan_users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 drop table if exists pqlsync_scratch.main."pqlsync_plan_users__plan";
 
@@ -163,11 +164,12 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
          sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
-         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot,
+         sum(case when __pqlsync_op = 'added' then 1 else 0 end) as added,
+         sum(case when __pqlsync_op = 'changed' then 1 else 0 end) as changed,
+         sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
+         sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from pqlsync_scratch.main."users__plan";
-
-select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from pqlsync_scratch.main."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];
@@ -304,11 +306,12 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op = '__dup' then __pqlsync_n else 0 end) as dup_rows,
          sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
-         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot
+         sum(case when __pqlsync_op <> '__stats' and __pqlsync_op <> '__dup' and __pqlsync_key is null then 1 else 0 end) as unmatched_snapshot,
+         sum(case when __pqlsync_op = 'added' then 1 else 0 end) as added,
+         sum(case when __pqlsync_op = 'changed' then 1 else 0 end) as changed,
+         sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
+         sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from pqlsync_scratch.main."users__plan";
-
-select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from pqlsync_scratch.main."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];
