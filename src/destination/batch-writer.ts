@@ -182,17 +182,24 @@ export async function writeChanges(
     inFlight.add(p);
   };
   const signal = options.signal;
-  for await (const chunk of batches) {
-    for (const change of chunk) {
-      buffer.push(change);
-      if (buffer.length >= size && !signal?.aborted) {
-        dispatch(buffer);
-        buffer = [];
+  try {
+    for await (const chunk of batches) {
+      for (const change of chunk) {
+        buffer.push(change);
+        if (buffer.length >= size && !signal?.aborted) {
+          dispatch(buffer);
+          buffer = [];
+        }
       }
+      // Keep memory bounded: one batch queued behind those running, the next one filling.
+      while (inFlight.size > (capabilities.concurrency ?? 1)) await Promise.race(inFlight);
+      if (result.stopError || signal?.aborted) break;
     }
-    // Keep memory bounded: one batch queued behind those running, the next one filling.
-    while (inFlight.size > (capabilities.concurrency ?? 1)) await Promise.race(inFlight);
-    if (result.stopError || signal?.aborted) break;
+  } catch (err) {
+    // The changes stopped coming (a warehouse error). It stops the run like a destination's stop error: batches
+    // already sent still get their outcomes committed below, so no write outlives the run and nothing sent is
+    // forgotten; the rest is planned again by the next run.
+    result.stopError ??= toPqlsyncError(err, 'WAREHOUSE_QUERY_FAILED');
   }
   if (signal?.aborted) {
     // Not dispatched: planned again by the next run, since only committed outcomes move the snapshot.

@@ -359,20 +359,41 @@ async function countTableRows(store: StateStore, table: string): Promise<number>
 
 /**
  * Streams planned changes of the given kinds out of the plan table, as Change objects, in chunks.
+ *
+ * `expected` is how many rows the plan counted for those kinds. A stream that ends short of it fails instead of
+ * ending quietly: DuckDB's Node client reports a result that fails mid-way (out of memory, for one) exactly like
+ * one that is exhausted, and a run that took that for the end would report success with changes unsent.
  */
 export async function* streamChanges(
   store: StateStore,
   target: SyncTarget,
   planTable: string,
   kinds: readonly ChangeKind[],
+  expected: number,
   chunkSize = 2048,
 ): AsyncIterable<Change[]> {
   if (kinds.length === 0) return;
   const b = new SqlBuilder(store.d);
   const sql = b.build(`select * from ${planTable} where ${store.d.inList(OP, b, kinds)}`);
+  let streamed = 0;
   for await (const rows of store.wh.stream(sql, { chunkSize })) {
     trimHeap();
+    streamed += rows.length;
     yield rows.map((r) => toChange(r, target));
+  }
+  if (streamed !== expected) {
+    throw new PqlsyncError(
+      'WAREHOUSE_QUERY_FAILED',
+      `the warehouse ended the stream of planned changes after ${streamed} of ${expected} rows without an error; ` +
+        'what was sent is committed, the rest is planned again by the next run',
+      {
+        location: { sync: target.sync },
+        hint:
+          store.d.name === 'duckdb'
+            ? "DuckDB's Node client ends a result this way when DuckDB runs out of memory mid-result: raise warehouse.memory_limit"
+            : 'check the warehouse for errors or a dropped connection at that time',
+      },
+    );
   }
 }
 

@@ -297,7 +297,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     if (dry) {
       if (!router) return summary('planned', undefined, planInfo);
       const tasks: PlannedTask[] = [];
-      for await (const chunk of streamChanges(store, target, plan.planTable, kinds)) {
+      for await (const chunk of streamChanges(store, target, plan.planTable, kinds, toSend)) {
         const routed = await router.route(chunk, []);
         counts.tasks += routed.planned.length;
         tasks.push(...routed.planned.slice(0, Math.max(0, PLANNED_TASKS_LISTED - tasks.length)));
@@ -316,7 +316,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       const capabilities = destination.capabilities(target, toSend);
       const st = store;
       let sinceBeat = Date.now();
-      const result = await writeChanges(streamChanges(st, target, plan.planTable, kinds), {
+      const result = await writeChanges(streamChanges(st, target, plan.planTable, kinds, toSend), {
         destination,
         target,
         capabilities,

@@ -222,6 +222,40 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     expect(dest.records.get('Lead')!.size).toBe(300);
   });
 
+  it('a change stream that ends short of the plan fails the run after committing what was sent', async () => {
+    // DuckDB's Node client ends a result that fails mid-way (out of memory) as if it were exhausted: here the
+    // adapter's stream stops after 120 of 300 rows without an error.
+    const stream = wh.stream.bind(wh);
+    wh.stream = async function* (sql, options) {
+      let left = 120;
+      for await (const rows of stream(sql, options)) {
+        if (left <= 0) return;
+        yield rows.slice(0, left);
+        left -= rows.length;
+      }
+    };
+    const write = dest.write.bind(dest);
+    dest.write = async (batch) => {
+      await new Promise((r) => setTimeout(r, 30)); // still writing when the stream ends
+      return write(batch);
+    };
+    const s = await run();
+    expect(s.status).toBe('failed');
+    expect(s.error).toMatchObject({ code: 'WAREHOUSE_QUERY_FAILED', location: { sync: 'users' } });
+    expect(s.error?.message).toContain('after 120 of 300 rows');
+    // What was sent before the run ended is committed, and only that.
+    const applied = s.counts.applied;
+    expect(applied).toBeGreaterThan(0);
+    expect(dest.records.get('Lead')!.size).toBe(applied);
+    const snap = await wh.query('select count(*) as n from pqlsync_state.users__snapshot');
+    expect(Number(snap.rows[0]!.n)).toBe(applied);
+    wh.stream = stream;
+    const again = await run();
+    expect(again.status).toBe('success');
+    expect(again.counts).toMatchObject({ added: 300 - applied, applied: 300 - applied });
+    expect(dest.records.get('Lead')!.size).toBe(300);
+  });
+
   it('mirror mode clears removed rows and guards against mass removal', async () => {
     p.writeConfig(config('mirror', '    on_remove: { Is_PQL__c: false }'));
     await run();
