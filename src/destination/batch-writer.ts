@@ -172,8 +172,14 @@ export async function writeChanges(
       done += changes.length;
       options.onProgress?.(done);
     });
-    commitChain = next;
-    await next;
+    commitChain = next.catch(() => undefined);
+    try {
+      await next;
+    } catch (err) {
+      // Written but not committed (the warehouse refused the state commit): the run stops with what was committed
+      // before, and the next run sends this batch again (upserts by external id, so nothing is duplicated).
+      result.stopError ??= toPqlsyncError(err, 'WAREHOUSE_QUERY_FAILED');
+    }
   };
 
   let buffer: Change[] = [];

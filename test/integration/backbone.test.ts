@@ -256,6 +256,32 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     expect(dest.records.get('Lead')!.size).toBe(300);
   });
 
+  it('a state commit that fails stops the run cleanly; the rerun converges', async () => {
+    // The warehouse refuses the third batch's commit (DuckDB out of memory, a dropped Postgres connection).
+    const transaction = wh.transaction.bind(wh);
+    let commits = 0;
+    wh.transaction = async (fn) => {
+      if (++commits === 3) throw new PqlsyncError('WAREHOUSE_QUERY_FAILED', 'DuckDB: Out of Memory Error');
+      return transaction(fn);
+    };
+    const s = await run();
+    expect(s.status).toBe('failed');
+    expect(s.error?.message).toContain('Out of Memory');
+    // The summary and the runs row count what was committed, as the snapshot holds it.
+    const snap = await wh.query('select count(*) as n from pqlsync_state.users__snapshot');
+    const committed = Number(snap.rows[0]!.n);
+    expect(committed).toBeGreaterThan(0);
+    expect(s.counts.applied).toBe(committed);
+    const runs = await new StateStore(wh, 'pqlsync_state').listRuns('users', 1);
+    expect(runs[0]).toMatchObject({ status: 'failed', counts: { applied: committed } });
+    wh.transaction = transaction;
+    const again = await run();
+    expect(again.status).toBe('success');
+    // The refused commit's batch was applied by the CRM but not recorded: sent again, nothing lost.
+    expect(again.counts.added).toBe(300 - committed);
+    expect(dest.records.get('Lead')!.size).toBe(300);
+  });
+
   it('mirror mode clears removed rows and guards against mass removal', async () => {
     p.writeConfig(config('mirror', '    on_remove: { Is_PQL__c: false }'));
     await run();
