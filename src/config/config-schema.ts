@@ -28,6 +28,13 @@ export const duckdbWarehouseSchema = z.strictObject({
   path: z.string().default('pqlsync.duckdb').describe('DuckDB file, relative to the project directory'),
   threads: z.number().int().min(1).max(64).optional(),
   memory_limit: z.string().optional().describe("DuckDB memory_limit, e.g. '1GB'"),
+  stream_memory_limit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "a size such as '32MB' or '1GiB'")
+    .optional()
+    .describe(
+      "DuckDB memory_limit while a run only streams changes to the destination and commits state (default '64MB'; never above memory_limit)",
+    ),
 });
 
 export const postgresWarehouseSchema = z.strictObject({

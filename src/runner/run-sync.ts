@@ -168,6 +168,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   let callsBefore = 0;
   let taskWriter: TaskWriter | undefined;
   let workTables: string[] = [];
+  let endPhase: (() => Promise<void>) | undefined;
   try {
     const sync = config.syncs[name];
     if (!sync) {
@@ -203,6 +204,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       await store.ensureSyncTables(name);
     }
 
+    endPhase = await options.warehouse.phase?.('plan');
     const plan = await planSync({
       store,
       target,
@@ -309,6 +311,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     if (target.mode !== 'mirror' && plan.removed > 0) await store.forgetRemoved(name, plan.planTable);
     let stopError: PqlsyncError | undefined;
     if (toSend > 0) {
+      // From here the warehouse only streams the plan out and commits state, for as long as the destination takes.
+      const endPlan = endPhase;
+      endPhase = await options.warehouse.phase?.('stream');
+      await endPlan?.();
       destination = await options.destination(sync.destination);
       // One destination can serve several syncs in a CLI run: count only this run's calls.
       callsBefore = destination.apiCalls();
@@ -382,6 +388,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     log.error({ code: e.code, err: e.message }, 'run failed');
     return summary('failed', e);
   } finally {
+    if (endPhase) {
+      try {
+        await endPhase();
+      } catch (err) {
+        log.warn({ err: toPqlsyncError(err).message }, 'could not restore the warehouse memory limit');
+      }
+    }
     if (taskWriter) {
       try {
         await taskWriter.close();

@@ -60,6 +60,8 @@ export interface StreamOptions {
   chunkSize?: number;
 }
 
+export type WarehousePhase = 'plan' | 'stream';
+
 export interface WarehouseAdapter {
   readonly dialect: Dialect;
   /** Opens connections; called once before any query. */
@@ -85,5 +87,12 @@ export interface WarehouseAdapter {
   insertRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void>;
   /** Bytes the statement would scan, when the engine can say without running it (BigQuery dry run). */
   estimateBytes?(sql: BoundSql): Promise<number | undefined>;
+  /**
+   * Marks what a run does until the returned function is called: `plan` (the model and the diff) or `stream`
+   * (changes read out of the plan and state committed, for as long as the destination takes). A warehouse
+   * embedded in this process uses it to give back the plan's memory while only streams are marked (DuckDB: a
+   * lower memory_limit). Others need not implement it.
+   */
+  phase?(kind: WarehousePhase): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

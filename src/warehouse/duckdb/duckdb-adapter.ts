@@ -37,6 +37,7 @@ import type {
   Row,
   StreamOptions,
   WarehouseAdapter,
+  WarehousePhase,
 } from '../warehouse-adapter.js';
 
 export interface DuckdbAdapterOptions {
@@ -44,6 +45,30 @@ export interface DuckdbAdapterOptions {
   path: string;
   threads?: number;
   memoryLimit?: string;
+  /**
+   * DuckDB's memory_limit while runs only stream changes and commit state (see `phase`), when lower than
+   * `memoryLimit`. (Default: 64MB)
+   */
+  streamMemoryLimit?: string;
+}
+
+/** The memory_limit while only streams are marked, unless the config sets `stream_memory_limit`. */
+export const DEFAULT_STREAM_MEMORY_LIMIT = '64MB';
+
+/** Rows per DuckDB row group: what one checkpoint of a table's appended rows writes as a full group. */
+const ROW_GROUP_ROWS = 122_880;
+
+/** What an adapter shares with the transaction adapters it hands out. */
+interface SharedState {
+  /** memory_limit outside stream-only stretches: the configured one, or DuckDB's default as it reported it. */
+  planLimit: string;
+  /** memory_limit while only streams are marked; undefined when it would not be lower than memory_limit. */
+  streamLimit: string | undefined;
+  /** Which limit is set: memory_limit (the configured one, or DuckDB's default) or the stream limit. */
+  applied: WarehousePhase;
+  marks: Record<WarehousePhase, number>;
+  /** Rows appended per table since the last checkpoint. */
+  appended: Map<string, number>;
 }
 
 export class DuckdbAdapter implements WarehouseAdapter {
@@ -51,11 +76,15 @@ export class DuckdbAdapter implements WarehouseAdapter {
   private instance: DuckDBInstance | undefined;
   private conn: DuckDBConnection | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private shared: SharedState | undefined;
 
   constructor(
     private readonly options: DuckdbAdapterOptions,
     private readonly sharedConnection?: DuckDBConnection,
-  ) {}
+    shared?: SharedState,
+  ) {
+    this.shared = shared;
+  }
 
   async connect(): Promise<void> {
     if (this.sharedConnection) {
@@ -71,6 +100,10 @@ export class DuckdbAdapter implements WarehouseAdapter {
       allocator_flush_threshold: '8MB',
       allocator_bulk_deallocation_flush_threshold: '8MB',
       allocator_background_threads: 'true',
+      // State rows are checkpointed a row group at a time (see checkpointFullRowGroups); the WAL size that makes
+      // DuckDB checkpoint on its own (16MB by default, about 70k snapshot rows) is raised above one row group's
+      // worth, so it does not cut groups short for its vacuum to merge and rewrite later.
+      checkpoint_threshold: '64MB',
     };
     if (this.options.threads) config.threads = String(this.options.threads);
     if (this.options.memoryLimit) config.memory_limit = this.options.memoryLimit;
@@ -79,6 +112,16 @@ export class DuckdbAdapter implements WarehouseAdapter {
       this.conn = await this.instance.connect();
       // Per-run working tables live here: in memory, shared by this instance's connections, never on disk.
       await this.conn.run(`attach if not exists ':memory:' as ${DUCKDB_SCRATCH}`);
+      const reader = await this.conn.runAndReadAll(`select current_setting('memory_limit')`);
+      const planLimit = this.options.memoryLimit ?? String(reader.getRows()[0]?.[0]);
+      const streamLimit = this.options.streamMemoryLimit ?? DEFAULT_STREAM_MEMORY_LIMIT;
+      this.shared = {
+        planLimit,
+        streamLimit: parseByteSize(streamLimit) < parseByteSize(planLimit) ? streamLimit : undefined,
+        applied: 'plan',
+        marks: { plan: 0, stream: 0 },
+        appended: new Map(),
+      };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const held = /Could not set lock on file|Conflicting lock/i.test(message);
@@ -161,12 +204,13 @@ export class DuckdbAdapter implements WarehouseAdapter {
   async transaction<T>(fn: (tx: WarehouseAdapter) => Promise<T>): Promise<T> {
     if (!this.instance) return fn(this);
     const conn = await this.instance.connect();
-    const tx = new DuckdbAdapter(this.options, conn);
+    const tx = new DuckdbAdapter(this.options, conn, this.shared);
     await tx.connect();
     try {
       await conn.run('BEGIN TRANSACTION');
       const out = await fn(tx);
       await conn.run('COMMIT');
+      await this.checkpointFullRowGroups();
       return out;
     } catch (err) {
       try {
@@ -244,6 +288,8 @@ export class DuckdbAdapter implements WarehouseAdapter {
           appender.endRow();
         }
         appender.flushSync();
+        const appended = this.shared?.appended;
+        appended?.set(table, (appended.get(table) ?? 0) + rows.length);
       } catch (err) {
         throw queryError(err, `insert into ${table}`);
       } finally {
@@ -254,6 +300,56 @@ export class DuckdbAdapter implements WarehouseAdapter {
         }
       }
     });
+    // Outside a transaction the rows are committed now; inside one, transaction() checks after its commit.
+    if (!this.sharedConnection) await this.checkpointFullRowGroups();
+  }
+
+  /**
+   * While only streams are marked, runs under the lower stream memory limit: DuckDB gives back what the plan held
+   * (for 1M changes, hundreds of MB that would otherwise stay in the process for as long as the destination takes)
+   * and spills the plan table to its temp directory, which the stream reads once, in order.
+   */
+  async phase(kind: WarehousePhase): Promise<() => Promise<void>> {
+    const shared = this.shared;
+    if (!shared || this.sharedConnection) return async () => {};
+    shared.marks[kind]++;
+    await this.applyMemoryLimit();
+    let ended = false;
+    return async () => {
+      if (ended) return;
+      ended = true;
+      shared.marks[kind]--;
+      await this.applyMemoryLimit();
+    };
+  }
+
+  private async applyMemoryLimit(): Promise<void> {
+    const shared = this.shared!;
+    const want: WarehousePhase =
+      shared.streamLimit && shared.marks.stream > 0 && shared.marks.plan === 0 ? 'stream' : 'plan';
+    if (want === shared.applied) return;
+    shared.applied = want;
+    // Set by value: after `reset memory_limit` DuckDB 1.5 reports its default again but keeps its buffer pool at
+    // the lower limit (a 1M-row plan then runs 1.8x slower). DuckDB's own default comes back as it reported it,
+    // rounded to a tenth of its unit (18.8 GiB is set as 18.7 GiB).
+    const limit = want === 'stream' ? shared.streamLimit! : shared.planLimit;
+    await this.query(`set memory_limit = '${limit.replace(/'/g, "''")}'`);
+  }
+
+  /**
+   * Checkpoints once a table has a full row group of appended rows. Left to itself DuckDB checkpoints by WAL size,
+   * which cuts a table's appended rows into partial row groups that its vacuum then merges by rewriting them:
+   * streaming 1M state rows that way cost about 10-20 MB more peak memory, a quarter more file (95 vs 74 MB).
+   */
+  private async checkpointFullRowGroups(): Promise<void> {
+    const appended = this.shared?.appended;
+    if (!appended || ![...appended.values()].some((n) => n >= ROW_GROUP_ROWS)) return;
+    appended.clear();
+    try {
+      await this.query('checkpoint');
+    } catch {
+      // Another connection's transaction is open: DuckDB checkpoints on its own when the WAL grows.
+    }
   }
 
   async close(): Promise<void> {
@@ -277,6 +373,11 @@ function queryError(err: unknown, sql: string): PqlsyncError {
   const message = err instanceof Error ? err.message : String(err);
   return new PqlsyncError('WAREHOUSE_QUERY_FAILED', `DuckDB: ${message}`, {
     cause: err,
+    ...(/Out of Memory/i.test(message)
+      ? {
+          hint: 'raise warehouse.memory_limit (warehouse.stream_memory_limit if it happened while changes were being sent)',
+        }
+      : {}),
     details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql },
   });
 }
@@ -374,4 +475,13 @@ function toText(v: unknown): string | null {
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+/** Bytes in a DuckDB size: `32MB`, `1.5 GiB`, `512KB` (units of 1000 or 1024), as in memory_limit. */
+export function parseByteSize(size: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$/i.exec(size);
+  if (!m) return Number.NaN;
+  const unit = (m[2] ?? 'B').toUpperCase();
+  const power = ['B', 'K', 'M', 'G', 'T'].indexOf(unit[0]!);
+  return Number(m[1]) * (unit.includes('I') ? 1024 : 1000) ** Math.max(0, power);
 }

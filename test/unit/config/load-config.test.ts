@@ -68,6 +68,19 @@ describe('project config', () => {
     );
   });
 
+  it('checks stream_memory_limit is a size', () => {
+    const ok = parseConfig(
+      `warehouse: { type: duckdb, stream_memory_limit: 48MB }\n${base}`,
+      'config/pqlsync.yml',
+      {},
+    );
+    expect(ok.warehouse).toMatchObject({ stream_memory_limit: '48MB' });
+    const e = errorOf(`warehouse: { type: duckdb, stream_memory_limit: lots }\n${base}`);
+    expect(e.message).toContain(
+      "config/pqlsync.yml:1: warehouse.stream_memory_limit: a size such as '32MB' or '1GiB'",
+    );
+  });
+
   it('interpolates ${ENV} and fails clearly when a variable is unset', () => {
     const text = base.replace(
       'crm: { type: file }',

@@ -1,0 +1,152 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load-config.js';
+import { runSync } from '../../../src/runner/run-sync.js';
+import { createLogger, setLogger } from '../../../src/util/logger.js';
+import { DuckdbAdapter, parseByteSize } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
+import { MemoryDestination } from '../../helpers/memory-destination.js';
+import { tempProject, type TempProject } from '../../helpers/temp-project.js';
+
+setLogger(createLogger({ level: 'silent' }));
+
+const memoryLimit = async (wh: DuckdbAdapter) =>
+  String((await wh.query(`select current_setting('memory_limit') as v`)).rows[0]!.v);
+
+describe('DuckDB: memory limit while streaming', () => {
+  let dir: string;
+  let wh: DuckdbAdapter;
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-duckdb-memory-'));
+  });
+  afterEach(async () => {
+    await wh?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lowers memory_limit while only streams are marked, and restores it', async () => {
+    wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), memoryLimit: '512MB' });
+    await wh.connect();
+    const planLimit = await memoryLimit(wh);
+    expect(planLimit).toBe('488.2 MiB');
+
+    const endStream = await wh.phase('stream');
+    expect(await memoryLimit(wh)).toBe('61.0 MiB'); // 64MB, the default stream limit
+    // A plan running alongside (another sync of the scheduler) gets the plan's limit back while it runs.
+    const endPlan = await wh.phase('plan');
+    expect(await memoryLimit(wh)).toBe(planLimit);
+    await endPlan();
+    expect(await memoryLimit(wh)).toBe('61.0 MiB');
+    await endStream();
+    await endStream(); // ending twice is harmless
+    expect(await memoryLimit(wh)).toBe(planLimit);
+  });
+
+  it("restores DuckDB's own default when memory_limit is not configured, and the buffer pool with it", async () => {
+    wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb') });
+    await wh.connect();
+    const before = parseByteSize(await memoryLimit(wh));
+    const end = await wh.phase('stream');
+    expect(await memoryLimit(wh)).toBe('61.0 MiB');
+    await end();
+    // As DuckDB reported it, to a tenth of its unit.
+    expect(Math.abs(parseByteSize(await memoryLimit(wh)) - before)).toBeLessThan(0.11 * 1024 ** 3);
+    // The buffer pool is back too: a 150 MB in-memory table stays in memory instead of spilling to disk (after
+    // `reset memory_limit` DuckDB reports its default but its pool stays at the lower limit).
+    await wh.query(
+      `create table pqlsync_scratch.big as select i, repeat('x', 120) || i as v from range(1000000) t(i)`,
+    );
+    const spilled = await wh.query(`select sum(temporary_storage_bytes) as n from duckdb_memory()`);
+    expect(Number(spilled.rows[0]!.n)).toBe(0);
+  });
+
+  it('never raises the limit: a stream limit above memory_limit changes nothing', async () => {
+    wh = new DuckdbAdapter({
+      path: path.join(dir, 'wh.duckdb'),
+      memoryLimit: '64MB',
+      streamMemoryLimit: '256MB',
+    });
+    await wh.connect();
+    const end = await wh.phase('stream');
+    expect(await memoryLimit(wh)).toBe('61.0 MiB');
+    await end();
+  });
+
+  it('checkpoints once a table has a full row group of appended rows', async () => {
+    const file = path.join(dir, 'wh.duckdb');
+    wh = new DuckdbAdapter({ path: file });
+    await wh.connect();
+    await wh.query('create table t (key varchar, v varchar)');
+    const wal = () => (existsSync(`${file}.wal`) ? statSync(`${file}.wal`).size : 0);
+    const batch = (start: number) =>
+      Array.from({ length: 10_000 }, (_, i) => [String(start + i), `value ${start + i} `.repeat(8)]);
+    // 12 commits of 10,000 rows: 120,000, short of a row group (122,880); all still in the WAL.
+    for (let b = 0; b < 12; b++)
+      await wh.transaction((tx) => tx.insertRows('t', ['key', 'v'], batch(b * 10_000)));
+    expect(wal()).toBeGreaterThan(5_000_000);
+    // The 13th fills a row group: checkpointed, the WAL emptied.
+    await wh.transaction((tx) => tx.insertRows('t', ['key', 'v'], batch(120_000)));
+    expect(wal()).toBeLessThan(100_000);
+    const groups = await wh.query(
+      `select row_group_id, max(count) as n from pragma_storage_info('t') group by 1 order by 1`,
+    );
+    expect(groups.rows.map((r) => Number(r.n))).toEqual([122_880, 7_120]);
+  });
+
+  it('parses DuckDB sizes', () => {
+    expect(parseByteSize('32MB')).toBe(32_000_000);
+    expect(parseByteSize('18.8 GiB')).toBeCloseTo(18.8 * 1024 ** 3);
+    expect(parseByteSize('512 KiB')).toBe(524_288);
+    expect(parseByteSize('100')).toBe(100);
+    expect(parseByteSize('lots')).toBeNaN();
+  });
+});
+
+describe('DuckDB: a run streams under the stream memory limit', () => {
+  let p: TempProject;
+  let wh: DuckdbAdapter;
+
+  beforeEach(async () => {
+    p = tempProject();
+    p.writeModel(
+      'scores',
+      `/*---\nname: scores\nkey: user_id\n---*/\nselect user_id, 'u' || user_id || '@example.com' as email from range(1, 501) t(user_id)\n`,
+    );
+    p.writeConfig(
+      [
+        'warehouse: { type: duckdb, path: wh.duckdb, memory_limit: 1GB, stream_memory_limit: 48MB }',
+        'destinations: { crm: { type: file, path: out } }',
+        'syncs:',
+        '  users: { model: scores, destination: crm, object: Lead, match: { field: Ext__c }, fields: { Email: email } }',
+      ].join('\n'),
+    );
+    wh = new DuckdbAdapter({
+      path: `${p.dir}/wh.duckdb`,
+      memoryLimit: '1GB',
+      streamMemoryLimit: '48MB',
+    });
+    await wh.connect();
+  });
+  afterEach(async () => {
+    await wh.close();
+    p.cleanup();
+  });
+
+  it('writes under stream_memory_limit and ends the run under memory_limit', async () => {
+    const dest = new MemoryDestination();
+    const seen: string[] = [];
+    const write = dest.write.bind(dest);
+    dest.write = async (batch) => {
+      seen.push(await memoryLimit(wh));
+      return write(batch);
+    };
+    const loaded = loadConfig(p.configPath);
+    const s = await runSync({ loaded, warehouse: wh, syncName: 'users', destination: async () => dest });
+    expect(s.status).toBe('success');
+    expect(s.counts.applied).toBe(500);
+    expect(new Set(seen)).toEqual(new Set(['45.7 MiB']));
+    expect(await memoryLimit(wh)).toBe('953.6 MiB');
+  });
+});
