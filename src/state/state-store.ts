@@ -418,24 +418,30 @@ export class StateStore {
 
   /**
    * Forgets the rows a plan marked removed, without sending anything: outside mirror mode a row that left the
-   * model leaves the snapshot (and failures), so it is sent again if it comes back.
+   * model leaves the snapshot (and failures), so it is sent again if it comes back. One transaction: a crash
+   * between the two deletes would leave a failures row for a key in neither the model nor the snapshot, which no
+   * later run plans or prunes.
    */
   async forgetRemoved(sync: string, planTable: string): Promise<void> {
     const removed = `select ${PLAN_COLUMN.key} from ${planTable} where ${PLAN_COLUMN.op} = 'removed'`;
-    await this.wh.query(`delete from ${this.snapshotTable(sync)} where key in (${removed})`);
-    await this.wh.query(`delete from ${this.failuresTable(sync)} where key in (${removed})`);
+    await this.wh.transaction(async (tx) => {
+      await tx.query(`delete from ${this.snapshotTable(sync)} where key in (${removed})`);
+      await tx.query(`delete from ${this.failuresTable(sync)} where key in (${removed})`);
+    });
   }
 
   /**
-   * Failures whose row now equals the snapshot again (the model moved back): nothing left to retry. Every key in
-   * failures is in the plan (as a retry, or parked), with the model's row hash.
+   * Failures with nothing left to retry: the row now equals the snapshot again (the model moved back), or the row
+   * left the model before it was ever accepted (so it is in neither the model nor the snapshot, and no plan has it).
+   * Every key in failures that is still in the model is in the plan (as a retry, or parked), with its row hash.
    */
   async pruneResolvedFailures(sync: string, planTable: string): Promise<void> {
     await this.wh.query(
       `delete from ${this.failuresTable(sync)} where key in (
          select f.key from ${this.failuresTable(sync)} f
          join ${this.snapshotTable(sync)} s on s.key = f.key
-         join ${planTable} p on p.${PLAN_COLUMN.key} = f.key and p.${PLAN_COLUMN.hash} = s.row_hash)`,
+         join ${planTable} p on p.${PLAN_COLUMN.key} = f.key and p.${PLAN_COLUMN.hash} = s.row_hash)
+       or key not in (select ${PLAN_COLUMN.key} from ${planTable} where ${PLAN_COLUMN.key} is not null)`,
     );
   }
 

@@ -163,6 +163,45 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     expect(await store.failures('users')).toHaveLength(0);
   });
 
+  it('forgets rows that left the model from snapshot and failures together, or not at all', async () => {
+    dest.rejectKeys.set('5', 'INVALID_EMAIL_ADDRESS: bad email');
+    await run();
+    await wh.query('delete from src.users where user_id in (5, 6)'); // 5 is in failures, 6 in the snapshot
+    // The warehouse fails the second delete (failures), as a crash between the two would.
+    const transaction = wh.transaction.bind(wh);
+    const failOn = (sql: unknown) => String(sql).startsWith('delete from "pqlsync_state"."users__failures"');
+    const query = wh.query.bind(wh);
+    wh.query = async (sql) => {
+      if (failOn(sql)) throw new PqlsyncError('WAREHOUSE_QUERY_FAILED', 'connection lost');
+      return query(sql);
+    };
+    wh.transaction = (fn) =>
+      transaction((tx) => {
+        const txQuery = tx.query.bind(tx);
+        tx.query = async (sql) => {
+          if (failOn(sql)) throw new PqlsyncError('WAREHOUSE_QUERY_FAILED', 'connection lost');
+          return txQuery(sql);
+        };
+        return fn(tx);
+      });
+    const s = await run();
+    expect(s.status).toBe('failed');
+    const keys = async (table: string) =>
+      (
+        await wh.query(`select key from pqlsync_state.${table} where key in ('5', '6') order by key`)
+      ).rows.map((r) => r.key);
+    expect(await keys('users__snapshot')).toEqual(['6']);
+    expect(await keys('users__failures')).toEqual(['5']);
+    wh.query = query;
+    wh.transaction = transaction;
+    const again = await run();
+    expect(again.status).toBe('success');
+    // 6 leaves the snapshot; 5, refused before it ever reached the CRM, leaves failures with nothing to retry.
+    expect(again.counts).toMatchObject({ removed: 1, applied: 0 });
+    expect(await keys('users__snapshot')).toEqual([]);
+    expect(await keys('users__failures')).toEqual([]);
+  });
+
   it('max_attempts parks a row that keeps failing until its values change', async () => {
     p.writeConfig(config('upsert', '    max_attempts: 2'));
     dest.rejectKeys.set('8', 'INVALID_EMAIL_ADDRESS');

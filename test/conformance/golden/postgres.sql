@@ -197,7 +197,8 @@ delete from "pqlsync_state"."users__failures" where key = any($1::text[])
 delete from "pqlsync_state"."users__failures" where key in (
          select f.key from "pqlsync_state"."users__failures" f
          join "pqlsync_state"."users__snapshot" s on s.key = f.key
-         join "pqlsync_state"."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
+         join "pqlsync_state"."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)
+       or key not in (select __pqlsync_pk from "pqlsync_state"."users__plan" where __pqlsync_pk is not null);
 
 update "pqlsync_state"."runs" set status = $9, finished_at = $10,
            added = $1, changed = $2, removed = $3, invalid = $4, retried = $5, applied = $6, rejected = $7, tasks = $8, api_calls = $11, duration_ms = $12,
@@ -341,7 +342,8 @@ delete from "pqlsync_state"."users__failures" where key = any($1::text[])
 delete from "pqlsync_state"."users__failures" where key in (
          select f.key from "pqlsync_state"."users__failures" f
          join "pqlsync_state"."users__snapshot" s on s.key = f.key
-         join "pqlsync_state"."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
+         join "pqlsync_state"."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)
+       or key not in (select __pqlsync_pk from "pqlsync_state"."users__plan" where __pqlsync_pk is not null);
 
 update "pqlsync_state"."runs" set status = $9, finished_at = $10,
            added = $1, changed = $2, removed = $3, invalid = $4, retried = $5, applied = $6, rejected = $7, tasks = $8, api_calls = $11, duration_ms = $12,

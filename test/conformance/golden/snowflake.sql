@@ -153,7 +153,8 @@ delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
 delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
          select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
          join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
-         join "PQLSYNC_STATE"."USERS__PLAN" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
+         join "PQLSYNC_STATE"."USERS__PLAN" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)
+       or key not in (select __pqlsync_pk from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_pk is not null);
 
 update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
            added = :1, changed = :2, removed = :3, invalid = :4, retried = :5, applied = :6, rejected = :7, tasks = :8, api_calls = :11, duration_ms = :12,
@@ -273,7 +274,8 @@ delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
 delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
          select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
          join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
-         join "PQLSYNC_STATE"."USERS__PLAN" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash);
+         join "PQLSYNC_STATE"."USERS__PLAN" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)
+       or key not in (select __pqlsync_pk from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_pk is not null);
 
 update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
            added = :1, changed = :2, removed = :3, invalid = :4, retried = :5, applied = :6, rejected = :7, tasks = :8, api_calls = :11, duration_ms = :12,
