@@ -33,7 +33,7 @@ export const duckdbWarehouseSchema = z.strictObject({
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "a size such as '32MB' or '1GiB'")
     .optional()
     .describe(
-      "DuckDB memory_limit while a run only streams changes to the destination and commits state (default '64MB'; never above memory_limit)",
+      'DuckDB memory_limit while a run only streams changes to the destination and commits state (default: memory_limit; see the README for when to lower it)',
     ),
 });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load-config.js';
+import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { runSync } from '../../../src/runner/run-sync.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import { DuckdbAdapter, parseByteSize } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
@@ -26,14 +27,26 @@ describe('DuckDB: memory limit while streaming', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lowers memory_limit while only streams are marked, and restores it', async () => {
+  it('keeps one limit unless stream_memory_limit is set', async () => {
     wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), memoryLimit: '512MB' });
+    await wh.connect();
+    const end = await wh.phase('stream');
+    expect(await memoryLimit(wh)).toBe('488.2 MiB');
+    await end();
+  });
+
+  it('lowers memory_limit while only streams are marked, and restores it', async () => {
+    wh = new DuckdbAdapter({
+      path: path.join(dir, 'wh.duckdb'),
+      memoryLimit: '512MB',
+      streamMemoryLimit: '64MB',
+    });
     await wh.connect();
     const planLimit = await memoryLimit(wh);
     expect(planLimit).toBe('488.2 MiB');
 
     const endStream = await wh.phase('stream');
-    expect(await memoryLimit(wh)).toBe('61.0 MiB'); // 64MB, the default stream limit
+    expect(await memoryLimit(wh)).toBe('61.0 MiB');
     // A plan running alongside (another sync of the scheduler) gets the plan's limit back while it runs.
     const endPlan = await wh.phase('plan');
     expect(await memoryLimit(wh)).toBe(planLimit);
@@ -45,7 +58,7 @@ describe('DuckDB: memory limit while streaming', () => {
   });
 
   it("restores DuckDB's own default when memory_limit is not configured, and the buffer pool with it", async () => {
-    wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb') });
+    wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), streamMemoryLimit: '64MB' });
     await wh.connect();
     const before = parseByteSize(await memoryLimit(wh));
     const end = await wh.phase('stream');
@@ -72,6 +85,30 @@ describe('DuckDB: memory limit while streaming', () => {
     const end = await wh.phase('stream');
     expect(await memoryLimit(wh)).toBe('61.0 MiB');
     await end();
+  });
+
+  it('streams under memory_limit when DuckDB cannot lower it', async () => {
+    wh = new DuckdbAdapter({
+      path: path.join(dir, 'wh.duckdb'),
+      memoryLimit: '1GB',
+      streamMemoryLimit: '16MB',
+    });
+    await wh.connect();
+    // What DuckDB answers when more than the new limit is pinned (seen with a 10M-row snapshot's deletes).
+    const query = wh.query.bind(wh);
+    wh.query = async (sql) => {
+      if (String(sql) === "set memory_limit = '16MB'") {
+        throw new PqlsyncError(
+          'WAREHOUSE_QUERY_FAILED',
+          'DuckDB: Out of Memory Error: Failed to change memory limit to 16000000: could not free up enough memory for the new limit',
+        );
+      }
+      return query(sql);
+    };
+    const end = await wh.phase('stream');
+    expect(await memoryLimit(wh)).toBe('953.6 MiB');
+    await end();
+    expect(await memoryLimit(wh)).toBe('953.6 MiB');
   });
 
   it('checkpoints once a table has a full row group of appended rows', async () => {
