@@ -313,7 +313,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     if (toSend > 0) {
       // From here the warehouse only streams the plan out and commits state, for as long as the destination takes.
       const endPlan = endPhase;
-      endPhase = await options.warehouse.phase?.('stream');
+      endPhase = await options.warehouse.phase?.('stream', { stateRows: plan.snapshotRows });
       await endPlan?.();
       destination = await options.destination(sync.destination);
       // One destination can serve several syncs in a CLI run: count only this run's calls.

@@ -62,6 +62,11 @@ export interface StreamOptions {
 
 export type WarehousePhase = 'plan' | 'stream';
 
+export interface PhaseScope {
+  /** Rows in the state table the phase deletes from (the sync's snapshot). */
+  stateRows?: number;
+}
+
 export interface WarehouseAdapter {
   readonly dialect: Dialect;
   /** Opens connections; called once before any query. */
@@ -93,6 +98,6 @@ export interface WarehouseAdapter {
    * embedded in this process uses it to give back the plan's memory while only streams are marked (DuckDB: a
    * lower memory_limit). Others need not implement it.
    */
-  phase?(kind: WarehousePhase): Promise<() => Promise<void>>;
+  phase?(kind: WarehousePhase, scope?: PhaseScope): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -37,6 +37,7 @@ import type {
   QueryResult,
   Row,
   StreamOptions,
+  PhaseScope,
   WarehouseAdapter,
   WarehousePhase,
 } from '../warehouse-adapter.js';
@@ -53,6 +54,13 @@ export interface DuckdbAdapterOptions {
   streamMemoryLimit?: string;
 }
 
+/**
+ * Memory a delete holds until the next checkpoint, per row of the table it deletes from, at most: DuckDB keeps a
+ * transaction id per row of each 2,048-row vector the delete touches (about 16 KB a vector, measured 34 MB for
+ * 4,000 deletes spread over 1,953 vectors), and cannot evict it; deletes spread over a table can touch every vector.
+ */
+const DELETE_BYTES_PER_ROW = 8;
+
 /** Rows per DuckDB row group: what one checkpoint of a table's appended rows writes as a full group. */
 const ROW_GROUP_ROWS = 122_880;
 
@@ -62,8 +70,10 @@ interface SharedState {
   planLimit: string;
   /** memory_limit while only streams are marked; undefined when it would not be lower than memory_limit. */
   streamLimit: string | undefined;
-  /** Which limit is set: memory_limit (the configured one, or DuckDB's default) or the stream limit. */
-  applied: WarehousePhase;
+  /** The memory_limit set last. */
+  applied: string;
+  /** Bytes added to the stream limit for the deletes of the streams marked now (see DELETE_BYTES_PER_ROW). */
+  reserved: number;
   marks: Record<WarehousePhase, number>;
   /** Rows appended per table since the last checkpoint. */
   appended: Map<string, number>;
@@ -117,7 +127,8 @@ export class DuckdbAdapter implements WarehouseAdapter {
         planLimit,
         streamLimit:
           streamLimit && parseByteSize(streamLimit) < parseByteSize(planLimit) ? streamLimit : undefined,
-        applied: 'plan',
+        applied: planLimit,
+        reserved: 0,
         marks: { plan: 0, stream: 0 },
         appended: new Map(),
       };
@@ -311,27 +322,36 @@ export class DuckdbAdapter implements WarehouseAdapter {
    * vector they touch: 10,000 changed rows of a 10M-row snapshot hold about 64 MB), and after running out of memory
    * inside a delete DuckDB 1.5 refuses to delete those rows again in the same process.
    */
-  async phase(kind: WarehousePhase): Promise<() => Promise<void>> {
+  async phase(kind: WarehousePhase, scope: PhaseScope = {}): Promise<() => Promise<void>> {
     const shared = this.shared;
     if (!shared || this.sharedConnection) return async () => {};
+    const reserve = kind === 'stream' ? DELETE_BYTES_PER_ROW * (scope.stateRows ?? 0) : 0;
     shared.marks[kind]++;
+    shared.reserved += reserve;
     await this.applyMemoryLimit();
     let ended = false;
     return async () => {
       if (ended) return;
       ended = true;
       shared.marks[kind]--;
+      shared.reserved -= reserve;
       await this.applyMemoryLimit();
     };
   }
 
   private async applyMemoryLimit(): Promise<void> {
     const shared = this.shared!;
+    // The stream limit, plus room for the marked streams' deletes; never above memory_limit.
+    const streamBytes = shared.streamLimit ? parseByteSize(shared.streamLimit) + shared.reserved : Infinity;
     const want: WarehousePhase =
-      shared.streamLimit && shared.marks.stream > 0 && shared.marks.plan === 0 ? 'stream' : 'plan';
-    if (want === shared.applied) return;
-    shared.applied = want;
-    if (want === 'stream') {
+      shared.marks.stream > 0 && shared.marks.plan === 0 && streamBytes < parseByteSize(shared.planLimit)
+        ? 'stream'
+        : 'plan';
+    const limit = want === 'stream' ? `${Math.ceil(streamBytes)}B` : shared.planLimit;
+    if (limit === shared.applied) return;
+    const lowering = want === 'stream' && shared.applied === shared.planLimit;
+    shared.applied = limit;
+    if (lowering) {
       // What DuckDB cannot evict (deletes and appends since the last checkpoint) goes to disk first.
       shared.appended.clear();
       try {
@@ -343,14 +363,14 @@ export class DuckdbAdapter implements WarehouseAdapter {
     // Set by value: after `reset memory_limit` DuckDB 1.5 reports its default again but keeps its buffer pool at
     // the lower limit (a 1M-row plan then runs 1.8x slower). DuckDB's own default comes back as it reported it,
     // rounded to a tenth of its unit (18.8 GiB is set as 18.7 GiB).
-    const limit = want === 'stream' ? shared.streamLimit! : shared.planLimit;
     try {
       await this.query(`set memory_limit = '${limit.replace(/'/g, "''")}'`);
     } catch (err) {
       if (want === 'plan') throw err;
       // DuckDB could not evict enough to fit the lower limit (pinned memory above it): the run carries on under
       // memory_limit, only holding more memory while it streams.
-      shared.applied = 'plan';
+      await this.query(`set memory_limit = '${shared.planLimit.replace(/'/g, "''")}'`);
+      shared.applied = shared.planLimit;
       logger().warn(
         { err: err instanceof Error ? err.message.split('\n')[0] : String(err), streamMemoryLimit: limit },
         'could not lower DuckDB memory_limit to stream_memory_limit; streaming under memory_limit',

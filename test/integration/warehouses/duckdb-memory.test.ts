@@ -75,6 +75,27 @@ describe('DuckDB: memory limit while streaming', () => {
     expect(Number(spilled.rows[0]!.n)).toBe(0);
   });
 
+  it("adds 8 bytes per snapshot row for the stream's deletes, per stream marked", async () => {
+    wh = new DuckdbAdapter({
+      path: path.join(dir, 'wh.duckdb'),
+      memoryLimit: '1GB',
+      streamMemoryLimit: '64MB',
+    });
+    await wh.connect();
+    const endA = await wh.phase('stream', { stateRows: 1_000_000 });
+    expect(await memoryLimit(wh)).toBe('68.6 MiB'); // 72,000,000 bytes
+    const endB = await wh.phase('stream', { stateRows: 10_000_000 });
+    expect(await memoryLimit(wh)).toBe('144.9 MiB'); // 64 + 8 + 80 MB
+    await endA();
+    expect(await memoryLimit(wh)).toBe('137.3 MiB');
+    // A snapshot too large for the stream limit to be lower than memory_limit: memory_limit throughout.
+    const endC = await wh.phase('stream', { stateRows: 200_000_000 });
+    expect(await memoryLimit(wh)).toBe('953.6 MiB');
+    await endC();
+    await endB();
+    expect(await memoryLimit(wh)).toBe('953.6 MiB');
+  });
+
   it('never raises the limit: a stream limit above memory_limit changes nothing', async () => {
     wh = new DuckdbAdapter({
       path: path.join(dir, 'wh.duckdb'),
@@ -97,7 +118,7 @@ describe('DuckDB: memory limit while streaming', () => {
     // What DuckDB answers when more than the new limit is pinned (seen with a 10M-row snapshot's deletes).
     const query = wh.query.bind(wh);
     wh.query = async (sql) => {
-      if (String(sql) === "set memory_limit = '16MB'") {
+      if (String(sql) === "set memory_limit = '16000000B'") {
         throw new PqlsyncError(
           'WAREHOUSE_QUERY_FAILED',
           'DuckDB: Out of Memory Error: Failed to change memory limit to 16000000: could not free up enough memory for the new limit',
