@@ -6,7 +6,11 @@ import { loadConfig } from '../../../src/config/load-config.js';
 import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { runSync } from '../../../src/runner/run-sync.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
-import { DuckdbAdapter, parseByteSize } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
+import {
+  DuckdbAdapter,
+  parseByteSize,
+  type DuckdbAdapterOptions,
+} from '../../../src/warehouse/duckdb/duckdb-adapter.js';
 import { MemoryDestination } from '../../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../../helpers/temp-project.js';
 
@@ -22,26 +26,24 @@ describe('DuckDB: memory limit while streaming', () => {
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-duckdb-memory-'));
   });
+  const open = async (options: Omit<DuckdbAdapterOptions, 'path'>) => {
+    wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), ...options });
+    await wh.connect();
+  };
   afterEach(async () => {
     await wh?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps one limit unless stream_memory_limit is set', async () => {
-    wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), memoryLimit: '512MB' });
-    await wh.connect();
+    await open({ memoryLimit: '512MB' });
     const end = await wh.phase('stream');
     expect(await memoryLimit(wh)).toBe('488.2 MiB');
     await end();
   });
 
   it('lowers memory_limit while only streams are marked, and restores it', async () => {
-    wh = new DuckdbAdapter({
-      path: path.join(dir, 'wh.duckdb'),
-      memoryLimit: '512MB',
-      streamMemoryLimit: '64MB',
-    });
-    await wh.connect();
+    await open({ memoryLimit: '512MB', streamMemoryLimit: '64MB' });
     const planLimit = await memoryLimit(wh);
     expect(planLimit).toBe('488.2 MiB');
 
@@ -58,8 +60,7 @@ describe('DuckDB: memory limit while streaming', () => {
   });
 
   it("restores DuckDB's own default when memory_limit is not configured, and the buffer pool with it", async () => {
-    wh = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb'), streamMemoryLimit: '64MB' });
-    await wh.connect();
+    await open({ streamMemoryLimit: '64MB' });
     const before = parseByteSize(await memoryLimit(wh));
     const end = await wh.phase('stream');
     expect(await memoryLimit(wh)).toBe('61.0 MiB');
@@ -76,12 +77,7 @@ describe('DuckDB: memory limit while streaming', () => {
   });
 
   it("adds 8 bytes per snapshot row for the stream's deletes, per stream marked", async () => {
-    wh = new DuckdbAdapter({
-      path: path.join(dir, 'wh.duckdb'),
-      memoryLimit: '1GB',
-      streamMemoryLimit: '64MB',
-    });
-    await wh.connect();
+    await open({ memoryLimit: '1GB', streamMemoryLimit: '64MB' });
     const endA = await wh.phase('stream', { stateRows: 1_000_000 });
     expect(await memoryLimit(wh)).toBe('68.6 MiB'); // 72,000,000 bytes
     const endB = await wh.phase('stream', { stateRows: 10_000_000 });
@@ -97,24 +93,14 @@ describe('DuckDB: memory limit while streaming', () => {
   });
 
   it('never raises the limit: a stream limit above memory_limit changes nothing', async () => {
-    wh = new DuckdbAdapter({
-      path: path.join(dir, 'wh.duckdb'),
-      memoryLimit: '64MB',
-      streamMemoryLimit: '256MB',
-    });
-    await wh.connect();
+    await open({ memoryLimit: '64MB', streamMemoryLimit: '256MB' });
     const end = await wh.phase('stream');
     expect(await memoryLimit(wh)).toBe('61.0 MiB');
     await end();
   });
 
   it('streams under memory_limit when DuckDB cannot lower it', async () => {
-    wh = new DuckdbAdapter({
-      path: path.join(dir, 'wh.duckdb'),
-      memoryLimit: '1GB',
-      streamMemoryLimit: '16MB',
-    });
-    await wh.connect();
+    await open({ memoryLimit: '1GB', streamMemoryLimit: '16MB' });
     // What DuckDB answers when more than the new limit is pinned (seen with a 10M-row snapshot's deletes).
     const query = wh.query.bind(wh);
     wh.query = async (sql) => {
@@ -134,8 +120,7 @@ describe('DuckDB: memory limit while streaming', () => {
 
   it('checkpoints once a table has a full row group of appended rows', async () => {
     const file = path.join(dir, 'wh.duckdb');
-    wh = new DuckdbAdapter({ path: file });
-    await wh.connect();
+    await open({});
     await wh.query('create table t (key varchar, v varchar)');
     const wal = () => (existsSync(`${file}.wal`) ? statSync(`${file}.wal`).size : 0);
     const batch = (start: number) =>
