@@ -419,7 +419,13 @@ function queryError(err: unknown, sql: string): PqlsyncError {
       ? {
           hint: 'raise warehouse.memory_limit (warehouse.stream_memory_limit if it happened while changes were being sent)',
         }
-      : {}),
+      : /Conflict on tuple deletion/i.test(message)
+        ? {
+            // DuckDB 1.5: rows a delete was working on when it ran out of memory cannot be deleted again until the
+            // database is reopened.
+            hint: 'DuckDB ran out of memory in an earlier delete in this process; restart pqlsync (a new process can delete those rows)',
+          }
+        : {}),
     details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql },
   });
 }

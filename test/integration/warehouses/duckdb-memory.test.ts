@@ -118,6 +118,31 @@ describe('DuckDB: memory limit while streaming', () => {
     expect(await memoryLimit(wh)).toBe('953.6 MiB');
   });
 
+  it('names the way out of DuckDB running out of memory in a delete, and of what follows in that process', async () => {
+    await open({ memoryLimit: '1GB' });
+    await wh.query('create table t as select i from range(4000000) t(i)');
+    await wh.query('checkpoint');
+    await wh.query(`set memory_limit = '16MB'`);
+    // 4,000 deletes spread over 1,953 vectors: about 34 MB DuckDB cannot evict.
+    const deleteSome = () => wh.transaction((tx) => tx.query('delete from t where i % 1000 = 0'));
+    await expect(deleteSome()).rejects.toMatchObject({
+      message: expect.stringContaining('Out of Memory Error'),
+      hint: expect.stringContaining('raise warehouse.memory_limit'),
+    });
+    await wh.query(`set memory_limit = '1GB'`);
+    // DuckDB 1.5 then refuses those rows' deletion until the database is reopened.
+    const again = await deleteSome().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    if (again !== undefined) {
+      expect(again).toMatchObject({
+        message: expect.stringContaining('Conflict on tuple deletion'),
+        hint: expect.stringContaining('restart pqlsync'),
+      });
+    }
+  });
+
   it('checkpoints once a table has a full row group of appended rows', async () => {
     const file = path.join(dir, 'wh.duckdb');
     await open({});
