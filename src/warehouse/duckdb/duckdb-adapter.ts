@@ -422,8 +422,8 @@ function queryError(err: unknown, sql: string): PqlsyncError {
       : /Conflict on tuple deletion/i.test(message)
         ? {
             // DuckDB 1.5: rows a delete was working on when it ran out of memory cannot be deleted again until the
-            // database is reopened.
-            hint: 'DuckDB ran out of memory in an earlier delete in this process; restart pqlsync (a new process can delete those rows)',
+            // database is reopened (in any process).
+            hint: 'DuckDB ran out of memory in an earlier delete while this database was open; it clears when the database is reopened (the next run of the CLI; the scheduler reopens it once no run is going)',
           }
         : {}),
     details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql },

@@ -138,7 +138,7 @@ describe('DuckDB: memory limit while streaming', () => {
     if (again !== undefined) {
       expect(again).toMatchObject({
         message: expect.stringContaining('Conflict on tuple deletion'),
-        hint: expect.stringContaining('restart pqlsync'),
+        hint: expect.stringContaining('clears when the database is reopened'),
       });
     }
   });
