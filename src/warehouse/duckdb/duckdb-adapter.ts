@@ -315,12 +315,11 @@ export class DuckdbAdapter implements WarehouseAdapter {
   }
 
   /**
-   * With `streamMemoryLimit`, runs under it while only streams are marked: DuckDB gives back what the plan held (for
-   * 1M changes, hundreds of MB that would otherwise stay in the process for as long as the destination takes) and
-   * spills the plan table to its temp directory, which the stream reads once, in order. Not the default: the
-   * snapshot's deletes of changed rows hold memory DuckDB cannot evict until a checkpoint (about 16 KB per 2,048-row
-   * vector they touch: 10,000 changed rows of a 10M-row snapshot hold about 64 MB), and after running out of memory
-   * inside a delete DuckDB 1.5 refuses to delete those rows again in the same process.
+   * With `streamMemoryLimit`, runs under it while only streams are marked, plus room for the marked streams' deletes
+   * (DELETE_BYTES_PER_ROW per state row): DuckDB gives back what the plan held (for 1M changes, hundreds of MB that
+   * would otherwise stay in the process for as long as the destination takes) and spills the plan table to its temp
+   * directory, which the stream reads once, in order. Opt-in: should DuckDB still run out of memory inside a delete,
+   * DuckDB 1.5 refuses to delete those rows again until the database is reopened.
    */
   async phase(kind: WarehousePhase, scope: PhaseScope = {}): Promise<() => Promise<void>> {
     const shared = this.shared;
@@ -363,13 +362,14 @@ export class DuckdbAdapter implements WarehouseAdapter {
     // Set by value: after `reset memory_limit` DuckDB 1.5 reports its default again but keeps its buffer pool at
     // the lower limit (a 1M-row plan then runs 1.8x slower). DuckDB's own default comes back as it reported it,
     // rounded to a tenth of its unit (18.8 GiB is set as 18.7 GiB).
+    const setLimit = (value: string) => this.query(`set memory_limit = '${value.replace(/'/g, "''")}'`);
     try {
-      await this.query(`set memory_limit = '${limit.replace(/'/g, "''")}'`);
+      await setLimit(limit);
     } catch (err) {
       if (want === 'plan') throw err;
       // DuckDB could not evict enough to fit the lower limit (pinned memory above it): the run carries on under
       // memory_limit, only holding more memory while it streams.
-      await this.query(`set memory_limit = '${shared.planLimit.replace(/'/g, "''")}'`);
+      await setLimit(shared.planLimit);
       shared.applied = shared.planLimit;
       logger().warn(
         { err: err instanceof Error ? err.message.split('\n')[0] : String(err), streamMemoryLimit: limit },
