@@ -68,8 +68,9 @@ const ROW_GROUP_ROWS = 122_880;
 interface SharedState {
   /** memory_limit outside stream-only stretches: the configured one, or DuckDB's default as it reported it. */
   planLimit: string;
-  /** memory_limit while only streams are marked; undefined when it would not be lower than memory_limit. */
-  streamLimit: string | undefined;
+  planBytes: number;
+  /** `streamMemoryLimit` in bytes, if set. */
+  streamBytes: number | undefined;
   /** The memory_limit set last. */
   applied: string;
   /** Bytes added to the stream limit for the deletes of the streams marked now (see DELETE_BYTES_PER_ROW). */
@@ -125,8 +126,8 @@ export class DuckdbAdapter implements WarehouseAdapter {
       const streamLimit = this.options.streamMemoryLimit;
       this.shared = {
         planLimit,
-        streamLimit:
-          streamLimit && parseByteSize(streamLimit) < parseByteSize(planLimit) ? streamLimit : undefined,
+        planBytes: parseByteSize(planLimit),
+        streamBytes: streamLimit ? parseByteSize(streamLimit) : undefined,
         applied: planLimit,
         reserved: 0,
         marks: { plan: 0, stream: 0 },
@@ -340,25 +341,19 @@ export class DuckdbAdapter implements WarehouseAdapter {
 
   private async applyMemoryLimit(): Promise<void> {
     const shared = this.shared!;
-    // The stream limit, plus room for the marked streams' deletes; never above memory_limit.
-    const streamBytes = shared.streamLimit ? parseByteSize(shared.streamLimit) + shared.reserved : Infinity;
+    // The stream limit, plus room for the marked streams' deletes; only when below memory_limit.
+    const streamBytes = shared.streamBytes === undefined ? Infinity : shared.streamBytes + shared.reserved;
     const want: WarehousePhase =
-      shared.marks.stream > 0 && shared.marks.plan === 0 && streamBytes < parseByteSize(shared.planLimit)
+      shared.marks.stream > 0 && shared.marks.plan === 0 && streamBytes < shared.planBytes
         ? 'stream'
         : 'plan';
     const limit = want === 'stream' ? `${Math.ceil(streamBytes)}B` : shared.planLimit;
     if (limit === shared.applied) return;
     const lowering = want === 'stream' && shared.applied === shared.planLimit;
     shared.applied = limit;
-    if (lowering) {
-      // What DuckDB cannot evict (deletes and appends since the last checkpoint) goes to disk first.
-      shared.appended.clear();
-      try {
-        await this.query('checkpoint');
-      } catch {
-        // another connection's transaction is open: lowering may then fail, see below
-      }
-    }
+    // What DuckDB cannot evict (deletes and appends since the last checkpoint) goes to disk first; if another
+    // connection's transaction keeps the checkpoint from running, lowering may fail (see below).
+    if (lowering) await this.checkpoint();
     // Set by value: after `reset memory_limit` DuckDB 1.5 reports its default again but keeps its buffer pool at
     // the lower limit (a 1M-row plan then runs 1.8x slower). DuckDB's own default comes back as it reported it,
     // rounded to a tenth of its unit (18.8 GiB is set as 18.7 GiB).
@@ -385,8 +380,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
    */
   private async checkpointFullRowGroups(): Promise<void> {
     const appended = this.shared?.appended;
-    if (!appended || ![...appended.values()].some((n) => n >= ROW_GROUP_ROWS)) return;
-    appended.clear();
+    if (appended && [...appended.values()].some((n) => n >= ROW_GROUP_ROWS)) await this.checkpoint();
+  }
+
+  /** A checkpoint now, if DuckDB can take one; the appended-row counts start over. */
+  private async checkpoint(): Promise<void> {
+    this.shared?.appended.clear();
     try {
       await this.query('checkpoint');
     } catch {
