@@ -152,9 +152,10 @@ export class StateStore {
   /** Creates a sync's snapshot and failures tables when missing. */
   async ensureSyncTables(sync: string): Promise<void> {
     const t = this.d.types;
+    const distinct = this.d.distinctText ?? t.text;
     await this.wh.query(
-      `create table if not exists ${this.snapshotTable(sync)} (key ${t.text} not null, row_hash ${t.text} not null,
-        values_json ${t.text}, tier ${t.text}, destination_id ${t.text}, synced_at ${t.timestamp} not null,
+      `create table if not exists ${this.snapshotTable(sync)} (key ${distinct} not null, row_hash ${distinct} not null,
+        values_json ${distinct}, tier ${t.text}, destination_id ${t.text}, synced_at ${t.timestamp} not null,
         run_id ${t.text} not null)`,
     );
     await this.wh.query(

@@ -104,8 +104,8 @@ insert into "pqlsync_state"."runs" (run_id, sync, status, started_at, host, pid,
            $p6)
 -- params: 1:p1:string, 2:p2:string, 3:p3:timestamp, 4:p4:string, 5:p5:integer, 6:p6:string;
 
-create table if not exists "pqlsync_state"."users__snapshot" (key varchar not null, row_hash varchar not null,
-        values_json varchar, tier varchar, destination_id varchar, synced_at timestamptz not null,
+create table if not exists "pqlsync_state"."users__snapshot" (key varchar using compression fsst not null, row_hash varchar using compression fsst not null,
+        values_json varchar using compression fsst, tier varchar, destination_id varchar, synced_at timestamptz not null,
         run_id varchar not null);
 
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
@@ -247,8 +247,8 @@ insert into "pqlsync_state"."runs" (run_id, sync, status, started_at, host, pid,
            $p6)
 -- params: 1:p1:string, 2:p2:string, 3:p3:timestamp, 4:p4:string, 5:p5:integer, 6:p6:string;
 
-create table if not exists "pqlsync_state"."users__snapshot" (key varchar not null, row_hash varchar not null,
-        values_json varchar, tier varchar, destination_id varchar, synced_at timestamptz not null,
+create table if not exists "pqlsync_state"."users__snapshot" (key varchar using compression fsst not null, row_hash varchar using compression fsst not null,
+        values_json varchar using compression fsst, tier varchar, destination_id varchar, synced_at timestamptz not null,
         run_id varchar not null);
 
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { runSync } from '../../../src/runner/run-sync.js';
+import { StateStore } from '../../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import {
   DuckdbAdapter,
@@ -161,6 +162,43 @@ describe('DuckDB: memory limit while streaming', () => {
       `select row_group_id, max(count) as n from pragma_storage_info('t') group by 1 order by 1`,
     );
     expect(groups.rows.map((r) => Number(r.n))).toEqual([122_880, 7_120]);
+  });
+
+  it("stores the snapshot's distinct text with FSST, skipping DuckDB's dictionary analysis", async () => {
+    await open({});
+    const store = new StateStore(wh, 'pqlsync_state');
+    await store.ensureStateTables();
+    await store.ensureSyncTables('users');
+    // Few distinct values: left to choose, DuckDB stores them as a dictionary (the plain table below shows it).
+    const rows = Array.from({ length: 5_000 }, (_, i) => [
+      `k${i % 3}`,
+      `h${i % 3}`,
+      `{"v":${i % 3}}`,
+      'hot',
+      null,
+      '2026-11-25T00:00:00Z',
+      'run',
+    ]);
+    const columns = ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'];
+    await wh.query(`create table plain as select * from pqlsync_state.users__snapshot limit 0`);
+    await wh.insertRows('pqlsync_state.users__snapshot', columns, rows);
+    await wh.insertRows('plain', columns, rows);
+    await wh.query('checkpoint');
+    const compression = async (table: string) =>
+      Object.fromEntries(
+        (
+          await wh.query(
+            `select column_name, min(compression) as c from pragma_storage_info('${table}') where segment_type = 'VARCHAR' group by 1`,
+          )
+        ).rows.map((r) => [String(r.column_name), String(r.c)]),
+      );
+    expect(await compression('pqlsync_state.users__snapshot')).toMatchObject({
+      key: 'FSST',
+      row_hash: 'FSST',
+      values_json: 'FSST',
+      tier: expect.not.stringMatching(/FSST/),
+    });
+    expect(await compression('plain')).toMatchObject({ key: 'Dictionary', values_json: 'Dictionary' });
   });
 
   it('parses DuckDB sizes', () => {
