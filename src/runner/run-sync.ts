@@ -354,6 +354,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         );
       }
       apiCalls = destination.apiCalls() - callsBefore + (taskWriter?.apiCalls() ?? 0);
+      // What follows joins the whole plan and snapshot again, as the plan did: under the plan's memory.
+      const endStream = endPhase;
+      endPhase = await options.warehouse.phase?.('plan');
+      await endStream?.();
     }
     await store.pruneResolvedFailures(name, plan.planTable);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';

@@ -150,6 +150,8 @@ delete from `pqlsync_state`.`users__failures` where key in unnest(@p1)
 
 -- end transaction;
 
+select count(*) as n from `pqlsync_state`.`users__failures`;
+
 delete from `pqlsync_state`.`users__failures` where key in (
          select f.key from `pqlsync_state`.`users__failures` f
          join `pqlsync_state`.`users__snapshot` s on s.key = f.key
@@ -271,11 +273,7 @@ delete from `pqlsync_state`.`users__failures` where key in unnest(@p1)
 
 -- end transaction;
 
-delete from `pqlsync_state`.`users__failures` where key in (
-         select f.key from `pqlsync_state`.`users__failures` f
-         join `pqlsync_state`.`users__snapshot` s on s.key = f.key
-         join `pqlsync_state`.`users__plan` p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)
-       or key not in (select __pqlsync_pk from `pqlsync_state`.`users__plan` where __pqlsync_pk is not null);
+select count(*) as n from `pqlsync_state`.`users__failures`;
 
 update `pqlsync_state`.`runs` set status = @p9, finished_at = @p10,
            added = @p1, changed = @p2, removed = @p3, invalid = @p4, retried = @p5, applied = @p6, rejected = @p7, tasks = @p8, api_calls = @p11, duration_ms = @p12,

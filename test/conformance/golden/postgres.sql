@@ -194,6 +194,8 @@ delete from "pqlsync_state"."users__failures" where key = any($1::text[])
 
 -- end transaction;
 
+select count(*) as n from "pqlsync_state"."users__failures";
+
 delete from "pqlsync_state"."users__failures" where key in (
          select f.key from "pqlsync_state"."users__failures" f
          join "pqlsync_state"."users__snapshot" s on s.key = f.key
@@ -339,11 +341,7 @@ delete from "pqlsync_state"."users__failures" where key = any($1::text[])
 
 -- end transaction;
 
-delete from "pqlsync_state"."users__failures" where key in (
-         select f.key from "pqlsync_state"."users__failures" f
-         join "pqlsync_state"."users__snapshot" s on s.key = f.key
-         join "pqlsync_state"."users__plan" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)
-       or key not in (select __pqlsync_pk from "pqlsync_state"."users__plan" where __pqlsync_pk is not null);
+select count(*) as n from "pqlsync_state"."users__failures";
 
 update "pqlsync_state"."runs" set status = $9, finished_at = $10,
            added = $1, changed = $2, removed = $3, invalid = $4, retried = $5, applied = $6, rejected = $7, tasks = $8, api_calls = $11, duration_ms = $12,

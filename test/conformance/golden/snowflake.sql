@@ -150,6 +150,8 @@ delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
 
 -- end transaction;
 
+select count(*) as n from "PQLSYNC_STATE"."USERS__FAILURES";
+
 delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
          select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
          join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
@@ -271,11 +273,7 @@ delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
 
 -- end transaction;
 
-delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (
-         select f.key from "PQLSYNC_STATE"."USERS__FAILURES" f
-         join "PQLSYNC_STATE"."USERS__SNAPSHOT" s on s.key = f.key
-         join "PQLSYNC_STATE"."USERS__PLAN" p on p.__pqlsync_pk = f.key and p.__pqlsync_hash = s.row_hash)
-       or key not in (select __pqlsync_pk from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_pk is not null);
+select count(*) as n from "PQLSYNC_STATE"."USERS__FAILURES";
 
 update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
            added = :1, changed = :2, removed = :3, invalid = :4, retried = :5, applied = :6, rejected = :7, tasks = :8, api_calls = :11, duration_ms = :12,

@@ -255,4 +255,29 @@ describe('DuckDB: a run streams under the stream memory limit', () => {
     expect(new Set(seen)).toEqual(new Set(['45.7 MiB']));
     expect(await memoryLimit(wh)).toBe('953.6 MiB');
   });
+
+  it('prunes resolved failures under memory_limit, after the stream, and only when there are failures', async () => {
+    // At 10M rows, pruning under the stream limit ran out of memory: it joins the whole plan and snapshot.
+    const dest = new MemoryDestination();
+    dest.rejectKeys.set('7', 'REQUIRED_FIELD_MISSING');
+    const prunes: string[] = [];
+    const query = wh.query.bind(wh);
+    wh.query = async (sql) => {
+      const text = typeof sql === 'string' ? sql : sql.sql;
+      if (/^delete from \S+__failures" where key in \(\s*select f\.key/.test(text))
+        prunes.push(await memoryLimit(wh));
+      return query(sql);
+    };
+    const loaded = loadConfig(p.configPath);
+    const run = () => runSync({ loaded, warehouse: wh, syncName: 'users', destination: async () => dest });
+    expect((await run()).status).toBe('partial');
+    expect(prunes).toEqual(['953.6 MiB']);
+    expect((await run()).status).toBe('partial'); // retried, refused again
+    expect(prunes).toEqual(['953.6 MiB', '953.6 MiB']);
+    // Accepted: its commit takes it out of failures, so there is nothing left to prune and the joins are skipped.
+    dest.rejectKeys.clear();
+    expect((await run()).counts.applied).toBe(1);
+    expect(await new StateStore(wh, 'pqlsync_state').failures('users')).toEqual([]);
+    expect(prunes).toHaveLength(2);
+  });
 });
