@@ -7,7 +7,7 @@
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { Change, ChangeKind, SyncTarget } from '../destination/destination.js';
 import type { StateStore } from '../state/state-store.js';
-import { trimHeap } from '../util/heap.js';
+import { streamingHeap, trimHeap } from '../util/heap.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { BoundSql, Row } from '../warehouse/warehouse-adapter.js';
 
@@ -376,10 +376,15 @@ export async function* streamChanges(
   const b = new SqlBuilder(store.d);
   const sql = b.build(`select * from ${planTable} where ${store.d.inList(OP, b, kinds)}`);
   let streamed = 0;
-  for await (const rows of store.wh.stream(sql, { chunkSize })) {
-    trimHeap();
-    streamed += rows.length;
-    yield rows.map((r) => toChange(r, target));
+  const endStreamingHeap = streamingHeap();
+  try {
+    for await (const rows of store.wh.stream(sql, { chunkSize })) {
+      trimHeap();
+      streamed += rows.length;
+      yield rows.map((r) => toChange(r, target));
+    }
+  } finally {
+    endStreamingHeap();
   }
   if (streamed !== expected) {
     throw new PqlsyncError(

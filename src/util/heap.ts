@@ -5,14 +5,25 @@
  * long enough for V8 to promote it to the old generation, where it turns into garbage that only a full collection
  * frees; V8 lets that garbage grow to several times the live heap before collecting (about 65 MB of garbage on a
  * 28 MB live heap while streaming 1M changes). The stream calls `trimHeap` once per chunk: a full collection runs
- * when the heap has doubled since the last one (and is past a floor), which bounds the heap at about twice its live
- * size for a few collections per batch.
+ * when the heap has grown by half since the last one (and is past a floor).
+ *
+ * While a stream runs (`streamingHeap`), V8's young generation also stays at its initial size (1 MB a semi-space on
+ * Node 20) instead of growing to 16 MB (34 MB committed): what it no longer holds is promoted sooner, which the
+ * tighter trimming then collects. Measured streaming 1M changes on DuckDB: about 35 MB less peak RSS, for about a
+ * sixth more CPU time in the stream; a sync's stream is paced by the CRM's API limits, not by this.
  */
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-const FLOOR_BYTES = 48 * 1024 * 1024;
-let threshold = FLOOR_BYTES;
+const MB = 1024 * 1024;
+/** Outside streams: a full collection when the heap has doubled, past 48 MB. */
+const IDLE = { floor: 48 * MB, factor: 2 };
+/** While streams run. */
+const STREAMING = { floor: 24 * MB, factor: 1.5 };
+
+let policy = IDLE;
+let threshold = IDLE.floor;
+let streams = 0;
 
 const gc: () => void = (() => {
   v8.setFlagsFromString('--expose-gc');
@@ -23,10 +34,33 @@ const gc: () => void = (() => {
 /** A full collection now. */
 export function collectGarbage(): void {
   gc();
-  threshold = Math.max(FLOOR_BYTES, 2 * v8.getHeapStatistics().used_heap_size);
+  threshold = Math.max(policy.floor, policy.factor * v8.getHeapStatistics().used_heap_size);
 }
 
-/** A full collection if the heap has doubled since the last one (and is past 48 MB); else nothing. */
+/** A full collection if the heap has grown past the policy's threshold since the last one; else nothing. */
 export function trimHeap(): void {
   if (v8.getHeapStatistics().used_heap_size >= threshold) collectGarbage();
+}
+
+/**
+ * Marks a stream of changes as running (streams may overlap, in the scheduler); returns the function that ends it.
+ * V8's new space grows by `--semi-space-growth-factor` (2) when much of it survives; 1 keeps it as it is. Where a V8
+ * version ignores the setting, only the tighter trimming applies.
+ */
+export function streamingHeap(): () => void {
+  if (streams++ === 0) {
+    v8.setFlagsFromString('--semi-space-growth-factor=1');
+    policy = STREAMING;
+    threshold = Math.max(policy.floor, policy.factor * v8.getHeapStatistics().used_heap_size);
+  }
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    if (--streams === 0) {
+      v8.setFlagsFromString('--semi-space-growth-factor=2');
+      policy = IDLE;
+      threshold = Math.max(policy.floor, policy.factor * v8.getHeapStatistics().used_heap_size);
+    }
+  };
 }
