@@ -22,18 +22,28 @@ const syncName = z
     'cannot name a sync: use a letter or _ then letters, digits and _ (it names state tables)',
   );
 
+/** DuckDB's memory_limit per sync while a run streams changes, unless the config says otherwise. */
+export const DEFAULT_STREAM_MEMORY_LIMIT = '64MB';
+
 export const duckdbWarehouseSchema = z.strictObject({
   type: z.literal('duckdb'),
   /** Path of the DuckDB file, relative to the project directory. (Default: `pqlsync.duckdb`) */
   path: z.string().default('pqlsync.duckdb').describe('DuckDB file, relative to the project directory'),
   threads: z.number().int().min(1).max(64).optional(),
   memory_limit: z.string().optional().describe("DuckDB memory_limit, e.g. '1GB'"),
+  /**
+   * DuckDB's memory_limit per sync while runs only stream changes and commit state, when lower than memory_limit;
+   * `none`: memory_limit throughout. (Default: `64MB`)
+   */
   stream_memory_limit: z
     .string()
-    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "a size such as '32MB' or '1GiB'")
-    .optional()
+    .regex(
+      /^(none|\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB))$/i,
+      "a size such as '64MB' or '1GiB', or none",
+    )
+    .default(DEFAULT_STREAM_MEMORY_LIMIT)
     .describe(
-      'DuckDB memory_limit while a run only streams changes to the destination and commits state (default: memory_limit; see the README for when to lower it)',
+      'DuckDB memory_limit per sync while a run only streams changes to the destination and commits state (default: 64MB; none: memory_limit throughout; see the README)',
     ),
 });
 
@@ -471,7 +481,11 @@ export type AlertsConfig = z.infer<typeof alertsSchema>;
 
 export const projectConfigSchema = z.strictObject({
   version: z.literal(1).default(1),
-  warehouse: warehouseSchema.default({ type: 'duckdb', path: 'pqlsync.duckdb' }),
+  warehouse: warehouseSchema.default({
+    type: 'duckdb',
+    path: 'pqlsync.duckdb',
+    stream_memory_limit: DEFAULT_STREAM_MEMORY_LIMIT,
+  }),
   state: z
     .strictObject({
       /** Schema (BigQuery: dataset) that holds snapshots, failures, runs and locks. (Default: pqlsync_state) */

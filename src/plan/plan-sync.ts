@@ -395,7 +395,7 @@ export async function* streamChanges(
         location: { sync: target.sync },
         hint:
           store.d.name === 'duckdb'
-            ? "DuckDB's Node client ends a result this way when DuckDB runs out of memory mid-result: raise warehouse.memory_limit"
+            ? "DuckDB's Node client ends a result this way when DuckDB runs out of memory mid-result: raise warehouse.stream_memory_limit (memory_limit, if that is none)"
             : 'check the warehouse for errors or a dropped connection at that time',
       },
     );

@@ -15,7 +15,9 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         path: wh.path === ':memory:' ? wh.path : path.resolve(loaded.projectDir, wh.path),
         ...(wh.threads ? { threads: wh.threads } : {}),
         ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
-        ...(wh.stream_memory_limit ? { streamMemoryLimit: wh.stream_memory_limit } : {}),
+        ...(wh.stream_memory_limit.toLowerCase() === 'none'
+          ? {}
+          : { streamMemoryLimit: wh.stream_memory_limit }),
       });
     case 'postgres':
     case 'redshift': {

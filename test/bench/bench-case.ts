@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_STREAM_MEMORY_LIMIT } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Destination, RecordOutcome, WriteBatch } from '../../src/destination/destination.js';
 import { hashColumns, planSync } from '../../src/plan/plan-sync.js';
@@ -73,6 +74,7 @@ class NullDestination implements Destination {
 // With BENCH_POSTGRES_URL the warehouse is that Postgres database (a server process of its own, so the RSS
 // measured is pqlsync's alone); else a DuckDB file, embedded in this process.
 const postgresUrl = process.env.BENCH_POSTGRES_URL;
+const streamMemoryLimit = process.env.BENCH_DUCKDB_STREAM_MEMORY ?? DEFAULT_STREAM_MEMORY_LIMIT;
 const openWarehouse = (duckdbPath: string): WarehouseAdapter =>
   postgresUrl
     ? new PostgresAdapter({ url: postgresUrl })
@@ -80,9 +82,8 @@ const openWarehouse = (duckdbPath: string): WarehouseAdapter =>
         path: duckdbPath,
         threads: 2,
         ...(process.env.BENCH_DUCKDB_MEMORY ? { memoryLimit: process.env.BENCH_DUCKDB_MEMORY } : {}),
-        ...(process.env.BENCH_DUCKDB_STREAM_MEMORY
-          ? { streamMemoryLimit: process.env.BENCH_DUCKDB_STREAM_MEMORY }
-          : {}),
+        // As the CLI does: the config's default unless the case sets one (`none`: memory_limit throughout).
+        ...(streamMemoryLimit.toLowerCase() === 'none' ? {} : { streamMemoryLimit }),
       });
 /** `start` .. `end` (inclusive) as a one-column table `t(i)`. */
 const series = (start: number, end: number) =>

@@ -48,8 +48,8 @@ export interface DuckdbAdapterOptions {
   threads?: number;
   memoryLimit?: string;
   /**
-   * DuckDB's memory_limit while runs only stream changes and commit state (see `phase`), when lower than
-   * `memoryLimit`. (Default: none, one limit throughout)
+   * DuckDB's memory_limit per stream while runs only stream changes and commit state (see `phase`), when lower than
+   * `memoryLimit`. (Default: none, one limit throughout; the config's default is 64MB)
    */
   streamMemoryLimit?: string;
 }
@@ -316,11 +316,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
   }
 
   /**
-   * With `streamMemoryLimit`, runs under it while only streams are marked, plus room for the marked streams' deletes
-   * (DELETE_BYTES_PER_ROW per state row): DuckDB gives back what the plan held (for 1M changes, hundreds of MB that
-   * would otherwise stay in the process for as long as the destination takes) and spills the plan table to its temp
-   * directory, which the stream reads once, in order. Opt-in: should DuckDB still run out of memory inside a delete,
-   * DuckDB 1.5 refuses to delete those rows again until the database is reopened.
+   * With `streamMemoryLimit`, runs under it (once per stream) while only streams are marked, plus room for the
+   * marked streams' deletes (DELETE_BYTES_PER_ROW per state row): DuckDB gives back what the plan held (for 1M
+   * changes, hundreds of MB that would otherwise stay in the process for as long as the destination takes) and
+   * spills the plan table to its temp directory, which the stream reads once, in order. Should DuckDB still run out
+   * of memory inside a delete, DuckDB 1.5 refuses to delete those rows again until the database is reopened: the
+   * error's hint says so.
    */
   async phase(kind: WarehousePhase, scope: PhaseScope = {}): Promise<() => Promise<void>> {
     const shared = this.shared;
@@ -341,8 +342,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
 
   private async applyMemoryLimit(): Promise<void> {
     const shared = this.shared!;
-    // The stream limit, plus room for the marked streams' deletes; only when below memory_limit.
-    const streamBytes = shared.streamBytes === undefined ? Infinity : shared.streamBytes + shared.reserved;
+    // The stream limit for each stream marked (each commits batches of its own), plus room for their deletes; only
+    // when below memory_limit.
+    const streamBytes =
+      shared.streamBytes === undefined
+        ? Infinity
+        : shared.streamBytes * shared.marks.stream + shared.reserved;
     const want: WarehousePhase =
       shared.marks.stream > 0 && shared.marks.plan === 0 && streamBytes < shared.planBytes
         ? 'stream'

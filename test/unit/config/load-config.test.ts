@@ -31,7 +31,7 @@ function errorOf(text: string, env: NodeJS.ProcessEnv = {}): PqlsyncError {
 describe('project config', () => {
   it('accepts a minimal config and fills defaults', () => {
     const c = parseConfig(base, 'config/pqlsync.yml', {});
-    expect(c.warehouse).toEqual({ type: 'duckdb', path: 'pqlsync.duckdb' });
+    expect(c.warehouse).toEqual({ type: 'duckdb', path: 'pqlsync.duckdb', stream_memory_limit: '64MB' });
     expect(c.state.schema).toBe('pqlsync_state');
     expect(c.syncs.users).toMatchObject({ mode: 'upsert', max_removed_pct: 20, depends_on: [], params: {} });
   });
@@ -68,16 +68,24 @@ describe('project config', () => {
     );
   });
 
-  it('checks stream_memory_limit is a size', () => {
+  it('checks stream_memory_limit is a size or none, 64MB unless set', () => {
     const ok = parseConfig(
       `warehouse: { type: duckdb, stream_memory_limit: 48MB }\n${base}`,
       'config/pqlsync.yml',
       {},
     );
     expect(ok.warehouse).toMatchObject({ stream_memory_limit: '48MB' });
+    const unset = parseConfig(`warehouse: { type: duckdb }\n${base}`, 'config/pqlsync.yml', {});
+    expect(unset.warehouse).toMatchObject({ stream_memory_limit: '64MB' });
+    const off = parseConfig(
+      `warehouse: { type: duckdb, stream_memory_limit: none }\n${base}`,
+      'config/pqlsync.yml',
+      {},
+    );
+    expect(off.warehouse).toMatchObject({ stream_memory_limit: 'none' });
     const e = errorOf(`warehouse: { type: duckdb, stream_memory_limit: lots }\n${base}`);
     expect(e.message).toContain(
-      "config/pqlsync.yml:1: warehouse.stream_memory_limit: a size such as '32MB' or '1GiB'",
+      "config/pqlsync.yml:1: warehouse.stream_memory_limit: a size such as '64MB' or '1GiB', or none",
     );
   });
 
