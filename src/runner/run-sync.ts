@@ -24,7 +24,7 @@ import { createTaskWriter } from '../destination/create-task-writer.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { logger } from '../util/logger.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
-import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
+import type { PhaseScope, WarehouseAdapter, WarehousePhase } from '../warehouse/warehouse-adapter.js';
 
 export const SUMMARY_STATUSES = ['success', 'partial', 'failed', 'planned'] as const;
 export type SummaryStatus = (typeof SUMMARY_STATUSES)[number];
@@ -169,6 +169,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   let taskWriter: TaskWriter | undefined;
   let workTables: string[] = [];
   let endPhase: (() => Promise<void>) | undefined;
+  /** Marks what the warehouse does from now on (see WarehouseAdapter.phase), ending the mark before it. */
+  const enterPhase = async (kind: WarehousePhase, scope?: PhaseScope) => {
+    const previous = endPhase;
+    endPhase = await options.warehouse.phase?.(kind, scope);
+    await previous?.();
+  };
   try {
     const sync = config.syncs[name];
     if (!sync) {
@@ -204,7 +210,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       await store.ensureSyncTables(name);
     }
 
-    endPhase = await options.warehouse.phase?.('plan');
+    await enterPhase('plan');
     const plan = await planSync({
       store,
       target,
@@ -312,9 +318,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let stopError: PqlsyncError | undefined;
     if (toSend > 0) {
       // From here the warehouse only streams the plan out and commits state, for as long as the destination takes.
-      const endPlan = endPhase;
-      endPhase = await options.warehouse.phase?.('stream', { stateRows: plan.snapshotRows });
-      await endPlan?.();
+      await enterPhase('stream', { stateRows: plan.snapshotRows });
       destination = await options.destination(sync.destination);
       // One destination can serve several syncs in a CLI run: count only this run's calls.
       callsBefore = destination.apiCalls();
@@ -355,9 +359,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       }
       apiCalls = destination.apiCalls() - callsBefore + (taskWriter?.apiCalls() ?? 0);
       // What follows joins the whole plan and snapshot again, as the plan did: under the plan's memory.
-      const endStream = endPhase;
-      endPhase = await options.warehouse.phase?.('plan');
-      await endStream?.();
+      await enterPhase('plan');
     }
     await store.pruneResolvedFailures(name, plan.planTable);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
