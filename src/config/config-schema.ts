@@ -10,6 +10,7 @@
  *   fields of rows that left the model; nothing is ever deleted).
  */
 import { z } from 'zod';
+import { BYTE_SIZE_UNITS } from '../util/byte-size.js';
 
 export const SYNC_MODES = ['update', 'upsert', 'mirror'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
@@ -38,7 +39,7 @@ export const duckdbWarehouseSchema = z.strictObject({
   stream_memory_limit: z
     .string()
     .regex(
-      /^(none|\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB))$/i,
+      new RegExp(`^(none|\\d+(\\.\\d+)?\\s*(${BYTE_SIZE_UNITS}))$`, 'i'),
       "a size such as '64MB' or '1GiB', or none",
     )
     .default(DEFAULT_STREAM_MEMORY_LIMIT)

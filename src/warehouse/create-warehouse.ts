@@ -7,6 +7,11 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
 
+/** The DuckDB adapter's option for the config's `stream_memory_limit` (`none`: no option, one limit throughout). */
+export function duckdbStreamMemoryLimit(value: string): { streamMemoryLimit?: string } {
+  return value.toLowerCase() === 'none' ? {} : { streamMemoryLimit: value };
+}
+
 export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAdapter> {
   const wh = loaded.config.warehouse;
   switch (wh.type) {
@@ -15,9 +20,7 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         path: wh.path === ':memory:' ? wh.path : path.resolve(loaded.projectDir, wh.path),
         ...(wh.threads ? { threads: wh.threads } : {}),
         ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
-        ...(wh.stream_memory_limit.toLowerCase() === 'none'
-          ? {}
-          : { streamMemoryLimit: wh.stream_memory_limit }),
+        ...duckdbStreamMemoryLimit(wh.stream_memory_limit),
       });
     case 'postgres':
     case 'redshift': {

@@ -15,6 +15,7 @@ import { hashColumns, planSync } from '../../src/plan/plan-sync.js';
 import { runSync, syncTarget } from '../../src/runner/run-sync.js';
 import { StateStore } from '../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
+import { duckdbStreamMemoryLimit } from '../../src/warehouse/create-warehouse.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
@@ -83,7 +84,7 @@ const openWarehouse = (duckdbPath: string): WarehouseAdapter =>
         threads: 2,
         ...(process.env.BENCH_DUCKDB_MEMORY ? { memoryLimit: process.env.BENCH_DUCKDB_MEMORY } : {}),
         // As the CLI does: the config's default unless the case sets one (`none`: memory_limit throughout).
-        ...(streamMemoryLimit.toLowerCase() === 'none' ? {} : { streamMemoryLimit }),
+        ...duckdbStreamMemoryLimit(streamMemoryLimit),
       });
 /** `start` .. `end` (inclusive) as a one-column table `t(i)`. */
 const series = (start: number, end: number) =>

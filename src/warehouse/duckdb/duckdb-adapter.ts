@@ -27,6 +27,7 @@ import {
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { parseByteSize } from '../../util/byte-size.js';
 import { collectGarbage } from '../../util/heap.js';
 import { logger } from '../../util/logger.js';
 import { DUCKDB_SCRATCH } from '../sql-dialect.js';
@@ -527,13 +528,4 @@ function toText(v: unknown): string | null {
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
-}
-
-/** Bytes in a DuckDB size: `32MB`, `1.5 GiB`, `512KB` (units of 1000 or 1024), as in memory_limit. */
-export function parseByteSize(size: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$/i.exec(size);
-  if (!m) return Number.NaN;
-  const unit = (m[2] ?? 'B').toUpperCase();
-  const power = ['B', 'K', 'M', 'G', 'T'].indexOf(unit[0]!);
-  return Number(m[1]) * (unit.includes('I') ? 1024 : 1000) ** Math.max(0, power);
 }

@@ -7,11 +7,8 @@ import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { runSync } from '../../../src/runner/run-sync.js';
 import { StateStore } from '../../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
-import {
-  DuckdbAdapter,
-  parseByteSize,
-  type DuckdbAdapterOptions,
-} from '../../../src/warehouse/duckdb/duckdb-adapter.js';
+import { parseByteSize } from '../../../src/util/byte-size.js';
+import { DuckdbAdapter, type DuckdbAdapterOptions } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
 import { MemoryDestination } from '../../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../../helpers/temp-project.js';
 
