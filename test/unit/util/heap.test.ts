@@ -6,6 +6,11 @@ import { collectGarbage, streamingHeap, trimHeap } from '../../../src/util/heap.
 
 const used = () => v8.getHeapStatistics().used_heap_size;
 const MB = 1024 * 1024;
+/** Allocates until the used heap reaches `bytes`, and lets it all go: garbage for the next collection. */
+const garbageUntil = (bytes: number) => {
+  const held: { i: number; s: string }[] = [];
+  while (used() < bytes) held.push({ i: held.length, s: `row ${held.length} `.repeat(4) });
+};
 
 describe('trimHeap', () => {
   it('collects once the heap has doubled since the last collection, and not before', () => {
@@ -13,17 +18,13 @@ describe('trimHeap', () => {
     const threshold = Math.max(48 * MB, 2 * used());
 
     // Below the threshold: garbage stays until V8 decides (nothing is collected by trimHeap).
-    let held: { i: number; s: string }[] | undefined = [];
-    while (used() < threshold - 16 * MB) held.push({ i: held.length, s: `row ${held.length} `.repeat(4) });
-    held = undefined;
+    garbageUntil(threshold - 16 * MB);
     const belowBefore = used();
     trimHeap();
     expect(used()).toBeGreaterThan(belowBefore - 4 * MB);
 
     // Past it: one full collection brings the heap back to its live size.
-    held = [];
-    while (used() < threshold + 16 * MB) held.push({ i: held.length, s: `row ${held.length} `.repeat(4) });
-    held = undefined;
+    garbageUntil(threshold + 16 * MB);
     expect(used()).toBeGreaterThanOrEqual(threshold);
     trimHeap();
     expect(used()).toBeLessThan(threshold / 2 + 8 * MB);
@@ -36,9 +37,7 @@ describe('streamingHeap', () => {
     try {
       collectGarbage();
       const threshold = Math.max(24 * MB, 1.5 * used());
-      let held: { i: number; s: string }[] | undefined = [];
-      while (used() < threshold + 8 * MB) held.push({ i: held.length, s: `row ${held.length} `.repeat(4) });
-      held = undefined;
+      garbageUntil(threshold + 8 * MB);
       trimHeap();
       expect(used()).toBeLessThan(threshold - 4 * MB);
     } finally {
@@ -47,10 +46,8 @@ describe('streamingHeap', () => {
     }
     collectGarbage();
     const idle = Math.max(48 * MB, 2 * used());
-    let held: { i: number; s: string }[] | undefined = [];
     // Past the streaming threshold, below the idle one: nothing is collected any more.
-    while (used() < idle - 8 * MB) held.push({ i: held.length, s: `row ${held.length} `.repeat(4) });
-    held = undefined;
+    garbageUntil(idle - 8 * MB);
     const before = used();
     trimHeap();
     expect(used()).toBeGreaterThan(before - 4 * MB);
