@@ -31,10 +31,15 @@ const gc: () => void = (() => {
   return typeof fn === 'function' ? (fn as () => void) : () => undefined;
 })();
 
+/** The next collection's trigger under the current policy, from the heap used now. */
+function resetThreshold(): void {
+  threshold = Math.max(policy.floor, policy.factor * v8.getHeapStatistics().used_heap_size);
+}
+
 /** A full collection now. */
 export function collectGarbage(): void {
   gc();
-  threshold = Math.max(policy.floor, policy.factor * v8.getHeapStatistics().used_heap_size);
+  resetThreshold();
 }
 
 /** A full collection if the heap has grown past the policy's threshold since the last one; else nothing. */
@@ -51,7 +56,7 @@ export function streamingHeap(): () => void {
   if (streams++ === 0) {
     v8.setFlagsFromString('--semi-space-growth-factor=1');
     policy = STREAMING;
-    threshold = Math.max(policy.floor, policy.factor * v8.getHeapStatistics().used_heap_size);
+    resetThreshold();
   }
   let ended = false;
   return () => {
@@ -60,7 +65,7 @@ export function streamingHeap(): () => void {
     if (--streams === 0) {
       v8.setFlagsFromString('--semi-space-growth-factor=2');
       policy = IDLE;
-      threshold = Math.max(policy.floor, policy.factor * v8.getHeapStatistics().used_heap_size);
+      resetThreshold();
     }
   };
 }
