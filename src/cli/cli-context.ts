@@ -5,12 +5,13 @@
  */
 import type { Command } from 'commander';
 import 'dotenv/config';
-import { loadConfig, resolveConfigPath, type LoadedConfig } from '../config/load-config.js';
+import { loadConfig, resolveConfigPath, type LoadedConfig, type LoadOptions } from '../config/load-config.js';
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
 import type { RunSummary } from '../runner/run-sync.js';
 import { createLogger, setLogger } from '../util/logger.js';
 import { formatPlannedTasks } from '../routing/plan-tasks.js';
+import { formatRejections } from '../state/failure-report.js';
 
 export const EXIT = { success: 0, failed: 1, invalid: 2, rejected: 3, locked: 4 } as const;
 
@@ -33,9 +34,31 @@ export function initCli(flags: GlobalFlags): void {
   setLogger(createLogger({ level }));
 }
 
-export function loadProject(flags: GlobalFlags, cwd = process.cwd()): LoadedConfig {
-  return loadConfig(resolveConfigPath(flags.config, cwd));
+/**
+ * Loads the project config. `uses` names what the command may connect to; secrets (`${VAR}`s) of the sections it
+ * does not use are not required, so `compile`, `runs`, `failures` and `evaluate` work without a CRM token.
+ * (Default: everything)
+ */
+export function loadProject(
+  flags: GlobalFlags,
+  uses: CommandUses = 'everything',
+  cwd = process.cwd(),
+): LoadedConfig {
+  const defer: LoadOptions['defer'] =
+    uses === 'everything'
+      ? []
+      : uses === 'warehouse'
+        ? ['destinations', 'alerts']
+        : ['warehouse', 'destinations', 'alerts'];
+  return loadConfig(resolveConfigPath(flags.config, cwd), process.env, { defer });
 }
+
+/**
+ * What a command connects to: `nothing` (compile); `warehouse` (runs, failures, evaluate); `on demand` (run and
+ * plan: the warehouse and the destinations of the syncs they run, required before the first sync starts);
+ * `everything` (schedule, demo).
+ */
+export type CommandUses = 'nothing' | 'warehouse' | 'on demand' | 'everything';
 
 /** Parses `--vars` (a JSON object). */
 export function parseVars(text: string | undefined): Record<string, unknown> | undefined {
@@ -121,6 +144,9 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
   }
   for (const s of summaries) {
     if (s.plan?.tasks) process.stdout.write(formatPlannedTasks(s.sync, s.counts.tasks, s.plan.tasks));
+  }
+  for (const s of summaries) {
+    if (s.rejections) process.stdout.write('\n' + formatRejections(s.sync, s.rejections));
   }
   for (const s of summaries) {
     if (!s.error) continue;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { registerCompileCommand } from './commands/compile.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerFailuresCommand } from './commands/failures.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRunsCommand } from './commands/runs.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerCompileCommand(program);
   registerRunCommands(program);
   registerRunsCommand(program);
+  registerFailuresCommand(program);
   registerScheduleCommand(program);
   registerEvaluateCommand(program);
   registerDemoCommand(program);

@@ -19,10 +19,28 @@ export interface LoadedConfig {
   projectDir: string;
   /** Absolute models directory. */
   modelsDir: string;
+  /**
+   * Problems in sections whose secrets this command did not resolve (an unset `${VAR}` under `destinations.NAME`,
+   * `warehouse` or `alerts`), keyed by section. `requireSection` raises them when the section is used.
+   */
+  deferred?: Map<string, ConfigIssue[]>;
+}
+
+/** The config sections whose `${VAR}`s may stay unresolved until a command uses them. */
+export type ConfigSection = 'warehouse' | 'alerts' | `destinations.${string}`;
+
+export interface LoadOptions {
+  /**
+   * Sections a command may not use: an unset variable in them is recorded in `deferred` instead of failing the
+   * load. (Default: none, every section must resolve)
+   */
+  defer?: readonly ('warehouse' | 'alerts' | 'destinations')[];
 }
 
 export interface ConfigIssue {
   path: string;
+  /** The path as its parts (for the section it belongs to). */
+  pathParts?: (string | number)[];
   line?: number;
   message: string;
 }
@@ -53,16 +71,49 @@ export function resolveConfigPath(explicit: string | undefined, cwd = process.cw
   );
 }
 
-export function loadConfig(configPath: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfig(
+  configPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): LoadedConfig {
   const text = readFileSync(configPath, 'utf8');
-  const config = parseConfig(text, displayPath(configPath), env);
+  const file = displayPath(configPath);
+  const deferred = new Map<string, ConfigIssue[]>();
+  const config = parseConfig(text, file, env, { ...options, deferred });
   const dir = path.dirname(configPath);
   const projectDir = path.basename(dir) === 'config' ? path.dirname(dir) : dir;
-  return { config, configPath, projectDir, modelsDir: path.resolve(projectDir, config.models_dir) };
+  return {
+    config,
+    configPath,
+    projectDir,
+    modelsDir: path.resolve(projectDir, config.models_dir),
+    ...(deferred.size > 0 ? { deferred } : {}),
+  };
+}
+
+/**
+ * Raises the problems of a section the command is about to use whose secrets were deferred at load (exit 2, the
+ * same located message a full load gives). A command calls it before it connects to the warehouse or a CRM.
+ */
+export function requireSection(loaded: LoadedConfig, section: ConfigSection): void {
+  const issues = loaded.deferred?.get(section);
+  if (issues && issues.length > 0) throw configError(displayPath(loaded.configPath), issues);
+}
+
+/** The section a config path belongs to, when its secrets may be deferred. */
+function sectionOf(parts: readonly (string | number)[]): ConfigSection | undefined {
+  if (parts[0] === 'warehouse' || parts[0] === 'alerts') return parts[0];
+  if (parts[0] === 'destinations' && parts[1] !== undefined) return `destinations.${String(parts[1])}`;
+  return undefined;
 }
 
 /** Parses and validates config text. `file` is used in messages only. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ProjectConfig {
+export function parseConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions & { deferred?: Map<string, ConfigIssue[]> } = {},
+): ProjectConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -75,7 +126,31 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const raw: unknown = doc.toJS() ?? {};
   const issues: ConfigIssue[] = [];
-  const interpolated = interpolateEnv(raw, [], env, issues, (p) => lineOf(doc, lineCounter, p));
+  // An unset variable in a section this command does not use waits in `deferred` (raised by requireSection if
+  // the command uses the section after all); its value meanwhile is a placeholder no network call ever sees.
+  const defer = new Set(options.defer ?? []);
+  const deferredSection = (at: (string | number)[]): ConfigSection | undefined => {
+    const section = sectionOf(at);
+    const kind = section?.startsWith('destinations.') ? 'destinations' : section;
+    return section && options.deferred && defer.has(kind as 'warehouse') ? section : undefined;
+  };
+  const waiting: ConfigIssue[] = [];
+  const interpolated = interpolateEnv(
+    raw,
+    [],
+    env,
+    (issue) => {
+      const section = deferredSection(issue.pathParts ?? []);
+      if (!section) {
+        issues.push(issue);
+        return '';
+      }
+      waiting.push(issue);
+      options.deferred!.set(section, [...(options.deferred!.get(section) ?? []), issue]);
+      return UNRESOLVED;
+    },
+    (p) => lineOf(doc, lineCounter, p),
+  );
   const parsed = projectConfigSchema.safeParse(interpolated, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -83,6 +158,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         issues.push({ ...one, line: lineOf(doc, lineCounter, one.pathParts) });
       }
     }
+    // No config without a valid schema: the deferred variables are reported with the rest.
+    issues.push(...waiting);
   }
   if (issues.length === 0 && parsed.success) {
     const crossIssues = crossCheck(parsed.data);
@@ -94,7 +171,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 }
 
 function configError(file: string, issues: ConfigIssue[]): PqlsyncError {
-  const sorted = [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  const sorted = [...issues]
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    .map(({ path: at, line, message }) => ({ path: at, ...(line !== undefined ? { line } : {}), message }));
   const lines = sorted.map((i) => {
     const at = i.line !== undefined ? `${file}:${i.line}` : file;
     return `  ${at}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
@@ -112,6 +191,12 @@ function displayPath(p: string): string {
   return rel && !rel.startsWith('..') ? rel : p;
 }
 
+/**
+ * What a deferred `${VAR}` reads as until its section is required: a URL in a reserved, never-resolving domain
+ * (RFC 2606), so the schema's URL checks pass; `requireSection` stops every use before it could be sent.
+ */
+const UNRESOLVED = 'https://unresolved.invalid';
+
 const ENV_PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
@@ -122,7 +207,7 @@ function interpolateEnv(
   value: unknown,
   at: (string | number)[],
   env: NodeJS.ProcessEnv,
-  issues: ConfigIssue[],
+  unset: (issue: ConfigIssue) => string,
   line: (p: (string | number)[]) => number | undefined,
 ): unknown {
   if (typeof value === 'string') {
@@ -131,21 +216,21 @@ function interpolateEnv(
       const v = env[name];
       if (v === undefined || v === '') {
         if (fallback !== undefined) return fallback;
-        issues.push({
+        return unset({
           path: formatPath(at),
+          pathParts: at,
           line: line(at),
           message: `environment variable ${name} is not set (export ${name}=... before running pqlsync)`,
         });
-        return '';
       }
       if (isSecretEnvName(name) || /token|secret|password|key/i.test(keyName)) registerSecret(v);
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, [...at, i], env, issues, line));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, [...at, i], env, unset, line));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, [...at, k], env, issues, line);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolateEnv(v, [...at, k], env, unset, line);
     return out;
   }
   return value;

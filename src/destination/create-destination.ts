@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { DestinationConfig } from '../config/config-schema.js';
-import type { LoadedConfig } from '../config/load-config.js';
+import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { Destination } from './destination.js';
 import { FileDestination } from './file/file-destination.js';
@@ -26,6 +26,7 @@ export async function createDestination(
       location: { path: `destinations.${name}` },
     });
   }
+  requireSection(loaded, `destinations.${name}`);
   switch (config.type) {
     case 'file':
       return new FileDestination(path.resolve(loaded.projectDir, config.path), config.batch_size);

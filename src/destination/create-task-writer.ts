@@ -2,7 +2,7 @@
  * Builds the task writer (routing's side of a CRM) for a destination from its config. Like the destinations,
  * vendor code is loaded on demand; destinations that cannot hold tasks (file) have none.
  */
-import type { LoadedConfig } from '../config/load-config.js';
+import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { TaskWriter } from '../routing/task-writer.js';
 
@@ -13,6 +13,7 @@ export async function createTaskWriter(name: string, loaded: LoadedConfig): Prom
       location: { path: `destinations.${name}` },
     });
   }
+  requireSection(loaded, `destinations.${name}`);
   switch (config.type) {
     case 'salesforce': {
       const { SalesforceTaskWriter } = await import('./salesforce/salesforce-tasks.js');

@@ -17,6 +17,7 @@ import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
 import { displayPath, loadModel } from '../model/model-file.js';
 import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import type { RejectionGroup } from '../state/failure-report.js';
 import { Router, type PlannedTask } from '../routing/router.js';
 import type { TaskWriter } from '../routing/task-writer.js';
 import { tierOfRow } from '../routing/tiers.js';
@@ -38,6 +39,11 @@ export interface RunSummary {
   apiCalls: number;
   durationMs: number;
   error?: { code: string; message: string; kind: string; location?: unknown; hint?: string };
+  /**
+   * When the run rejected records: its failures grouped by reason, largest first (count, sample keys, the CRM's
+   * message). `pqlsync failures <sync>` lists them all.
+   */
+  rejections?: RejectionGroup[];
   /** Plan only: what would happen (invalid row samples, destination object). */
   plan?: {
     modelRows: number;

@@ -2,7 +2,7 @@
  * Runs (or plans) several syncs in dependency order on one warehouse connection: what `run`, `plan`, `demo` and
  * the scheduler call. A sync whose dependency failed is not run (its summary says so).
  */
-import type { LoadedConfig } from '../config/load-config.js';
+import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { DestinationPool, type DestinationOverrides } from '../destination/create-destination.js';
 import type { RetryPolicy } from '../destination/batch-writer.js';
 import type { Destination } from '../destination/destination.js';
@@ -10,7 +10,9 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 import { runSync, type RunSummary, type RunSyncOptions } from './run-sync.js';
-import { ZERO_COUNTS } from '../state/state-store.js';
+import { StateStore, ZERO_COUNTS } from '../state/state-store.js';
+import { groupRejections, type RejectionGroup } from '../state/failure-report.js';
+import { logger } from '../util/logger.js';
 
 export interface RunSyncsOptions {
   loaded: LoadedConfig;
@@ -78,6 +80,13 @@ export function orderSyncs(loaded: LoadedConfig, names: string[], all: boolean):
 export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> {
   const { loaded } = options;
   const order = orderSyncs(loaded, options.syncs, options.all ?? false);
+  // Secrets a command deferred (DESIGN: resolved only for what it uses) must resolve for these syncs, before any
+  // of them runs: a missing token fails the command up front (exit 2), not half-way through its syncs.
+  if (!options.warehouse) requireSection(loaded, 'warehouse');
+  if (!options.destination) {
+    for (const name of order)
+      requireSection(loaded, `destinations.${loaded.config.syncs[name]!.destination}`);
+  }
   const ownWarehouse = !options.warehouse;
   const warehouse = options.warehouse ?? (await createWarehouse(loaded));
   const pool = new DestinationPool(loaded, options.destinationOverrides);
@@ -120,6 +129,10 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
         });
       }
       if (summary.status === 'failed') failed.add(name);
+      if (summary.counts.rejected > 0 && summary.runId) {
+        const rejections = await rejectionsOf(warehouse, loaded, name, summary.runId);
+        if (rejections.length > 0) summary = { ...summary, rejections };
+      }
       summaries.push(summary);
       options.onSummary?.(summary);
     }
@@ -128,4 +141,20 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
     if (ownWarehouse) await warehouse.close();
   }
   return summaries;
+}
+
+/** A run's rejections by reason, read back from the failures it wrote (a read failure only loses the summary). */
+async function rejectionsOf(
+  warehouse: WarehouseAdapter,
+  loaded: LoadedConfig,
+  sync: string,
+  runId: string,
+): Promise<RejectionGroup[]> {
+  try {
+    const store = new StateStore(warehouse, loaded.config.state.schema);
+    return groupRejections(await store.listFailures(sync, [runId]));
+  } catch (err) {
+    logger().warn({ sync, err: (err as Error).message }, "could not read the run's rejections back");
+    return [];
+  }
 }

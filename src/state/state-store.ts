@@ -453,6 +453,48 @@ export class StateStore {
   async failures(sync: string): Promise<Row[]> {
     return (await this.wh.query(`select * from ${this.failuresTable(sync)} order by key`)).rows;
   }
+
+  /**
+   * The sync's failures as records, most recently seen first (`pqlsync failures`, a partial run's rejection
+   * summary). With `runIds`, only those the given runs saw last. A sync that never ran has none.
+   */
+  async listFailures(sync: string, runIds?: readonly string[]): Promise<FailureRecord[]> {
+    if (!(await this.wh.tableExists(this.schema, `${sync}__failures`))) return [];
+    if (runIds && runIds.length === 0) return [];
+    const b = new SqlBuilder(this.d);
+    const where = runIds ? `where ${this.d.inList('run_id', b, [...runIds])}` : '';
+    const { rows } = await this.wh.query(
+      b.build(
+        `select key, code, reason, attempts, first_seen, last_seen, run_id from ${this.failuresTable(sync)} ${where}
+         order by last_seen desc, key`,
+      ),
+    );
+    return rows.map((r) => ({
+      sync,
+      key: String(r.key),
+      code: r.code === null || r.code === undefined ? null : String(r.code),
+      reason: String(r.reason ?? ''),
+      attempts: Number(r.attempts),
+      firstSeen: toDate(r.first_seen),
+      lastSeen: toDate(r.last_seen),
+      runId: String(r.run_id),
+    }));
+  }
+}
+
+/** A row of `<sync>__failures`: a record the CRM refused (or that stayed retryable), retried every run. */
+export interface FailureRecord {
+  sync: string;
+  key: string;
+  /** The CRM's error code (`INVALID_EMAIL_ADDRESS`, `CONFLICT`...), when it gave one. */
+  code: string | null;
+  /** The CRM's message, scrubbed of secrets. */
+  reason: string;
+  attempts: number;
+  firstSeen: Date;
+  lastSeen: Date;
+  /** The run that saw it last. */
+  runId: string;
 }
 
 function lockHeldError(sync: string, holder: LockHolder | undefined): PqlsyncError {

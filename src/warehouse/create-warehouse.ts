@@ -2,7 +2,7 @@
  * Builds the warehouse adapter from the config. The only place that knows every warehouse type.
  */
 import path from 'node:path';
-import type { LoadedConfig } from '../config/load-config.js';
+import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
@@ -13,6 +13,7 @@ export function duckdbStreamMemoryLimit(value: string): { streamMemoryLimit?: st
 }
 
 export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAdapter> {
+  requireSection(loaded, 'warehouse');
   const wh = loaded.config.warehouse;
   switch (wh.type) {
     case 'duckdb':

@@ -32,7 +32,7 @@ function resolveTarget(flags: GlobalFlags, opts: CompileFlags): { modelsDir: str
   if (opts.modelsDir && opts.dialect)
     return { modelsDir: path.resolve(opts.modelsDir), dialect: opts.dialect };
   try {
-    const loaded = loadProject(flags);
+    const loaded = loadProject(flags, 'nothing');
     return {
       modelsDir: opts.modelsDir ? path.resolve(opts.modelsDir) : loaded.modelsDir,
       dialect: opts.dialect ?? loaded.config.warehouse.type,

@@ -92,7 +92,7 @@ export async function runEvaluate(
     }
     const vars = parseVars(flags.vars);
     const vsVars = parseObjectFlag('--vs-vars', opts.vsVars);
-    const loaded = loadProject(flags);
+    const loaded = loadProject(flags, 'warehouse');
     const configParams = syncParams(loaded, modelName, opts.sync);
     const wh = await createWarehouse(loaded);
     await wh.connect();

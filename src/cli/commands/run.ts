@@ -16,6 +16,7 @@ import {
 } from '../cli-context.js';
 import { PqlsyncError, toPqlsyncError } from '../../errors/pqlsync-error.js';
 import { WebhookAlerts } from '../../alerts/webhook-alerts.js';
+import { requireSection } from '../../config/load-config.js';
 import { readDbtGate } from '../../scheduler/dbt-gate.js';
 import { explainLockHolder } from '../../scheduler/lock-holder-process.js';
 
@@ -68,7 +69,7 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
   const flags = { ...globalFlags(cmd), ...cmd.opts<RunFlags>() };
   initCli(flags);
   try {
-    const loaded = loadProject(flags);
+    const loaded = loadProject(flags, 'on demand');
     const vars = parseVars(flags.vars);
     const failPct = flags.failOnRejectedPct === undefined ? undefined : Number(flags.failOnRejectedPct);
     if (failPct !== undefined && (!Number.isFinite(failPct) || failPct < 0 || failPct > 100)) {
@@ -78,6 +79,7 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
       );
     }
     const gate = flags.afterDbt && !dryRun ? readDbtGate(flags.afterDbt) : undefined;
+    if (loaded.config.alerts && !dryRun) requireSection(loaded, 'alerts');
     const alerts = loaded.config.alerts && !dryRun ? new WebhookAlerts(loaded.config.alerts) : undefined;
     const bar = progressBar(flags.json ?? false);
     // SIGTERM (Airflow's task timeout, systemd, Kubernetes): finish and commit the batch in flight, then exit 1.

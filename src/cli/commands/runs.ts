@@ -2,7 +2,8 @@
  * `pqlsync runs [sync]`: the latest runs from the state schema's runs table.
  */
 import { Command } from 'commander';
-import { StateStore } from '../../state/state-store.js';
+import { groupRejections, type RejectionGroup } from '../../state/failure-report.js';
+import { StateStore, type RunRecord } from '../../state/state-store.js';
 import { createWarehouse } from '../../warehouse/create-warehouse.js';
 import { formatTable, globalFlags, initCli, loadProject, reportError } from '../cli-context.js';
 
@@ -16,16 +17,18 @@ export function registerRunsCommand(program: Command): void {
       const flags = globalFlags(cmd);
       initCli(flags);
       try {
-        const loaded = loadProject(flags);
+        const loaded = loadProject(flags, 'warehouse');
         const wh = await createWarehouse(loaded);
         await wh.connect();
         try {
-          const runs = await new StateStore(wh, loaded.config.state.schema).listRuns(
-            sync,
-            Number(opts.limit) || 20,
-          );
+          const store = new StateStore(wh, loaded.config.state.schema);
+          const runs = await store.listRuns(sync, Number(opts.limit) || 20);
+          const top = await topReasons(store, runs);
           if (flags.json) {
-            for (const r of runs) process.stdout.write(JSON.stringify(r) + '\n');
+            for (const r of runs) {
+              const reason = top.get(r.runId);
+              process.stdout.write(JSON.stringify(reason ? { ...r, topReason: reason } : r) + '\n');
+            }
           } else {
             const rows = runs.map((r) => [
               r.startedAt.toISOString().replace('T', ' ').slice(0, 19),
@@ -38,6 +41,7 @@ export function registerRunsCommand(program: Command): void {
               String(r.counts.rejected),
               String(r.apiCalls),
               r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)}s`,
+              top.has(r.runId) ? `${top.get(r.runId)!.code} × ${top.get(r.runId)!.count}` : '',
               (r.error ?? '').split('\n')[0]!.slice(0, 60),
             ]);
             process.stdout.write(
@@ -53,6 +57,7 @@ export function registerRunsCommand(program: Command): void {
                   'rejected',
                   'api calls',
                   'time',
+                  'top reason',
                   'error',
                 ],
                 rows,
@@ -66,4 +71,27 @@ export function registerRunsCommand(program: Command): void {
         process.exitCode = reportError(err, flags);
       }
     });
+}
+
+/**
+ * Each listed run's most common rejection reason, from the failures it saw last (a rejection a later run retried
+ * belongs to that run now, so older runs show none).
+ */
+async function topReasons(
+  store: StateStore,
+  runs: readonly RunRecord[],
+): Promise<Map<string, RejectionGroup>> {
+  const out = new Map<string, RejectionGroup>();
+  const bySync = new Map<string, string[]>();
+  for (const r of runs) {
+    if (r.counts.rejected > 0) bySync.set(r.sync, [...(bySync.get(r.sync) ?? []), r.runId]);
+  }
+  for (const [sync, runIds] of bySync) {
+    const failures = await store.listFailures(sync, runIds);
+    for (const runId of runIds) {
+      const [first] = groupRejections(failures.filter((f) => f.runId === runId));
+      if (first) out.set(runId, first);
+    }
+  }
+  return out;
 }
