@@ -14,6 +14,8 @@ import { tempProject, type TempProject } from '../helpers/temp-project.js';
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const CRON_SCRIPT = path.join(REPO_DIR, 'examples/cron/pqlsync-cron.sh');
+/** cron's PATH (Debian's cron, Vixie cron): neither a global npm install nor /usr/local/bin. */
+const CRON_PATH = '/usr/bin:/bin';
 const DAG = path.join(REPO_DIR, 'examples/airflow/pqlsync_dag.py');
 
 const MODEL = `/*---
@@ -103,13 +105,19 @@ describe('recipes: cron and Airflow', () => {
     );
     chmodSync(path.join(bin, 'pqlsync'), 0o755);
     env = { PATH: `${bin}:${process.env.PATH ?? ''}`, PQLSYNC_LOG_LEVEL: 'warn' };
+    // The same, installed in the project (`npm install pqlsync`), for cron, whose PATH has neither.
+    const local = path.join(p.dir, 'node_modules', '.bin');
+    mkdirSync(local, { recursive: true });
+    writeFileSync(path.join(local, 'pqlsync'), readFileSync(path.join(bin, 'pqlsync')));
+    chmodSync(path.join(local, 'pqlsync'), 0o755);
   });
 
   afterAll(() => p.cleanup());
 
   it('crontab: runs every sync and logs JSON; "already running" (exit 4) becomes exit 0; bad config stays 2', async () => {
     const log = path.join(p.dir, 'pqlsync.jsonl');
-    const first = await shell(crontabCommand(p.dir, log), { cwd: '/', env });
+    const cron = { PATH: CRON_PATH, PQLSYNC_LOG_LEVEL: 'warn' };
+    const first = await shell(crontabCommand(p.dir, log), { cwd: '/', env: cron });
     expect(first.code).toBe(0);
     const [summary] = readFileSync(log, 'utf8').trim().split('\n');
     expect(JSON.parse(summary!)).toMatchObject({
@@ -122,7 +130,7 @@ describe('recipes: cron and Airflow', () => {
     const holder = new DuckdbAdapter({ path: path.join(p.dir, 'wh.duckdb') });
     await holder.connect();
     try {
-      const held = await shell(crontabCommand(p.dir, log), { cwd: '/', env });
+      const held = await shell(crontabCommand(p.dir, log), { cwd: '/', env: cron });
       expect(held.code).toBe(0);
     } finally {
       await holder.close();
@@ -130,8 +138,23 @@ describe('recipes: cron and Airflow', () => {
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     expect(lines.at(-1)).toBe('pqlsync: another run holds the lock; skipped');
 
-    const noProject = await shell(crontabCommand(path.join(p.dir, 'nowhere'), log), { cwd: '/', env });
+    const noProject = await shell(crontabCommand(path.join(p.dir, 'nowhere'), log), { cwd: '/', env: cron });
     expect(noProject.code).toBe(2);
+  });
+
+  it('crontab: a project without pqlsync installed and none on PATH exits 2 saying what to do, not 127', async () => {
+    const bare = tempProject('pqlsync-recipes-bare-');
+    try {
+      const log = path.join(bare.dir, 'pqlsync.jsonl');
+      const r = await shell(crontabCommand(bare.dir, log), { cwd: '/', env: { PATH: CRON_PATH } });
+      expect(r.code).toBe(2);
+      expect(readFileSync(log, 'utf8')).toBe(
+        `pqlsync-cron: pqlsync is neither in ${bare.dir}/node_modules/.bin nor on PATH (${CRON_PATH}:/usr/local/bin); ` +
+          'run `npm install pqlsync` in the project or set PQLSYNC=/path/to/pqlsync in the crontab\n',
+      );
+    } finally {
+      bare.cleanup();
+    }
   });
 
   it('Airflow: the DAG command skips syncs whose dbt upstream failed (exit 1), runs after a green dbt (0), exit 4 when locked', async () => {
