@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 
 export const README_PARTS = [
   '00-intro.md',
+  'own-project.md',
   '20-config-cli.md',
   'models.md',
   'demo-data.md',
