@@ -9,7 +9,7 @@ import { loadConfig, resolveConfigPath, type LoadedConfig, type LoadOptions } fr
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
 import type { RunSummary } from '../runner/run-sync.js';
-import { createLogger, setLogger } from '../util/logger.js';
+import { createLogger, defaultLogFormat, setLogger } from '../util/logger.js';
 import { formatPlannedTasks } from '../routing/plan-tasks.js';
 import { formatRejections } from '../state/failure-report.js';
 
@@ -31,7 +31,7 @@ export function globalFlags(cmd: Command): GlobalFlags {
 export function initCli(flags: GlobalFlags): void {
   registerSecretsFromEnv();
   const level = flags.logLevel ?? process.env.PQLSYNC_LOG_LEVEL ?? (flags.json ? 'warn' : 'info');
-  setLogger(createLogger({ level }));
+  setLogger(createLogger({ level, format: defaultLogFormat(flags.json ?? false) }));
 }
 
 /**

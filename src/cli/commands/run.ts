@@ -19,6 +19,7 @@ import { WebhookAlerts } from '../../alerts/webhook-alerts.js';
 import { requireSection } from '../../config/load-config.js';
 import { readDbtGate } from '../../scheduler/dbt-gate.js';
 import { explainLockHolder } from '../../scheduler/lock-holder-process.js';
+import { setHumanLogSink } from '../../util/logger.js';
 
 interface RunFlags {
   all?: boolean;
@@ -124,33 +125,45 @@ export function exitWithRejectPolicy(summaries: RunSummary[], pct: number | unde
   return over ? EXIT.failed : code;
 }
 
-/** A progress bar on stderr for long writes, only on a TTY and never with --json. */
-function progressBar(
+/**
+ * A progress bar on stderr for long writes, only on a TTY and never with --json. While it is drawn, log lines are
+ * printed above it (cli-progress clears the bar, writes them, and draws it again) instead of into it.
+ */
+export function progressBar(
   json: boolean,
+  stream: NodeJS.WriteStream = process.stderr,
 ): { update: (sync: string, done: number, total: number) => void; stop: () => void } | undefined {
-  if (json || !process.stderr.isTTY) return undefined;
+  if (json || !stream.isTTY) return undefined;
+  let bars: cliProgress.MultiBar | undefined;
   let bar: cliProgress.SingleBar | undefined;
   let current = '';
+  const stop = () => {
+    // cli-progress prints buffered log lines only when it redraws; stop() alone would drop the last ones.
+    (bars as unknown as { update(): void } | undefined)?.update();
+    bars?.stop();
+    bars = undefined;
+    bar = undefined;
+    setHumanLogSink(undefined);
+  };
   return {
     update(sync, done, total) {
       if (total < 1000) return;
       if (!bar || current !== sync) {
-        bar?.stop();
+        stop();
         current = sync;
-        bar = new cliProgress.SingleBar(
+        const multi = new cliProgress.MultiBar(
           {
             format: `${sync} [{bar}] {value}/{total} records {percentage}% eta {eta}s`,
-            stream: process.stderr,
+            stream,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(total, 0);
+        bars = multi;
+        bar = multi.create(total, 0);
+        setHumanLogSink((line) => multi.log(line));
       }
       bar.update(done);
     },
-    stop() {
-      bar?.stop();
-      bar = undefined;
-    },
+    stop,
   };
 }
