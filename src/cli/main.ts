@@ -30,6 +30,8 @@ export function buildProgram(): Command {
       'trace | debug | info | warn | error | silent (default: info, warn with --json)',
     )
     .showHelpAfterError()
+    // A command's --help lists --config, --vars, --json and --log-level too.
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride((err) => {
       // commander's own usage errors (unknown option, missing argument) are invalid arguments: exit 2.
       process.exit(err.exitCode === 0 ? 0 : 2);

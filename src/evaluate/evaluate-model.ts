@@ -406,7 +406,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       'ARGS_INVALID',
       `conversions table ${conversionsTable} does not exist in the ${wh.dialect} warehouse`,
       {
-        hint: 'pass --conversions <schema.table> (one row per conversion: the key column and converted_at), or set evaluate.conversions_table in the config',
+        hint: 'pass --conversions <schema.table>: one row per conversion, with the key column and converted_at',
       },
     );
   }

@@ -146,3 +146,13 @@ describe('rejections a user can see', () => {
     }
   });
 });
+
+describe('help', () => {
+  it("a command's --help lists the global options", async () => {
+    const r = await runCli(['runs', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Global Options:\n');
+    for (const flag of ['--config <path>', '--vars <json>', '--json', '--log-level <level>'])
+      expect(r.stdout).toContain(`  ${flag}`);
+  });
+});

@@ -293,6 +293,11 @@ describe('evaluate on a hand-checked table', () => {
     });
 
     it('exits 2 with the reason for bad arguments', async () => {
+      expect(await run({}, false)).toBe(2);
+      expect(err.join('')).toBe(
+        'pqlsync: --horizon is required: the days after the as-of date a conversion counts\n  hint: e.g. --horizon 30: a conversion counts when it happens within 30 days of the as-of date\n',
+      );
+      err.length = 0;
       expect(await run({ horizon: 'soon' }, false)).toBe(2);
       expect(err.join('')).toBe(
         "pqlsync: --horizon must be a whole number of days from 1 to 3650, got 'soon'\n  hint: e.g. --horizon 30: a conversion counts when it happens within 30 days of the as-of date\n",

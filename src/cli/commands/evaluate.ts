@@ -83,10 +83,19 @@ export async function runEvaluate(
 ): Promise<number> {
   try {
     const horizonDays = Number(opts.horizon);
-    if (opts.horizon === undefined || !/^\d+$/.test(opts.horizon) || horizonDays < 1 || horizonDays > 3650) {
+    if (opts.horizon === undefined) {
       throw new PqlsyncError(
         'ARGS_INVALID',
-        `--horizon must be a whole number of days from 1 to 3650, got '${opts.horizon ?? ''}'`,
+        '--horizon is required: the days after the as-of date a conversion counts',
+        {
+          hint: 'e.g. --horizon 30: a conversion counts when it happens within 30 days of the as-of date',
+        },
+      );
+    }
+    if (!/^\d+$/.test(opts.horizon) || horizonDays < 1 || horizonDays > 3650) {
+      throw new PqlsyncError(
+        'ARGS_INVALID',
+        `--horizon must be a whole number of days from 1 to 3650, got '${opts.horizon}'`,
         { hint: 'e.g. --horizon 30: a conversion counts when it happens within 30 days of the as-of date' },
       );
     }
