@@ -105,6 +105,7 @@ describe('crash recovery: SIGKILL while writing, then rerun', () => {
       expect(summary.status).toBe('success');
       const expected = await modelOutput(p, trial);
       const actual = destinationState(outFile());
+      expect(expected.size).toBe(ROWS);
       expect(actual.size).toBe(expected.size);
       for (const [k, v] of expected) expect(actual.get(k), `record ${k}`).toEqual(v);
       // A third run has nothing left to do.
