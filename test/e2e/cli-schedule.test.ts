@@ -7,6 +7,7 @@
  * (the `hold` fault) and the test acts once one is held; after a SIGTERM it releases held batches until the
  * process exits (the batches in flight commit; nothing new is sent once the signal is handled).
  */
+import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,13 @@ async function recordsSent(): Promise<number> {
 
 describe('pqlsync run and schedule as processes', () => {
   let p: TempProject | undefined;
+  /** CLI processes a test started: one still running after a failed test is killed, so it cannot reach the next. */
+  const children: ChildProcess[] = [];
+  const start = (args: string[]): ChildProcess => {
+    const child = startCli(args, { env });
+    children.push(child);
+    return child;
+  };
   beforeAll(async () => {
     sandbox = await startSandbox({ seed: 9, hubspot: { tenSecondlyLimit: 100_000 } });
     env = { HUBSPOT_TOKEN: sandbox.token, HUBSPOT_URL: sandbox.url, PQLSYNC_LOG_LEVEL: 'info' };
@@ -103,6 +111,8 @@ describe('pqlsync run and schedule as processes', () => {
     await sandbox?.close();
   });
   afterEach(async () => {
+    for (const child of children.splice(0))
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     p?.cleanup();
     p = undefined;
     await fetch(`${sandbox.url}/_sandbox/reset`, {
@@ -115,7 +125,7 @@ describe('pqlsync run and schedule as processes', () => {
     p = await project();
     // The first run is held at its first batch, so it is surely running when the second starts.
     await addFault(sandbox, { route: UPSERT, hold: 'before', times: 1 });
-    const first = startCli(['--config', p.configPath, 'run', 'users'], { env });
+    const first = start(['--config', p.configPath, 'run', 'users']);
     const firstDone = collect(first);
     expect(await heldOrExited(sandbox, first)).toBe('held');
     const second = await runCli(['--config', p.configPath, 'run', 'users'], { env });
@@ -132,13 +142,13 @@ describe('pqlsync run and schedule as processes', () => {
     const done = await firstDone;
     expect(done.code).toBe(0);
     expect(new Set(await keysInCrm()).size).toBe(ROWS);
-  });
+  }, 300_000);
 
   it('SIGTERM to `pqlsync run` mid-run: the batch in flight commits, exit 1, and the next run sends the rest', async () => {
     p = await project();
     // Every batch after the second is held until released.
     await addFault(sandbox, { route: UPSERT, hold: 'before', skip: 2 });
-    const run = startCli(['--config', p.configPath, 'run', 'users'], { env });
+    const run = start(['--config', p.configPath, 'run', 'users']);
     const runDone = collect(run);
     expect(await heldOrExited(sandbox, run)).toBe('held');
     run.kill('SIGTERM');
@@ -155,12 +165,12 @@ describe('pqlsync run and schedule as processes', () => {
     expect(rerun.code).toBe(0);
     const all = await keysInCrm();
     expect([all.length, new Set(all).size, await recordsSent()]).toEqual([ROWS, ROWS, ROWS]);
-  });
+  }, 300_000);
 
   it('SIGTERM to `pqlsync schedule` mid-run: the batch in flight commits, exit 0; a restart sends the rest once', async () => {
     p = await project('* * * * * *');
     await addFault(sandbox, { route: UPSERT, hold: 'before', skip: 2 });
-    const daemon = startCli(['--config', p.configPath, 'schedule'], { env });
+    const daemon = start(['--config', p.configPath, 'schedule']);
     const daemonDone = collect(daemon);
     expect(await heldOrExited(sandbox, daemon)).toBe('held');
     daemon.kill('SIGTERM');
@@ -201,7 +211,7 @@ describe('pqlsync run and schedule as processes', () => {
     expect(all).toHaveLength(ROWS);
     expect(new Set(all).size).toBe(ROWS);
     expect(await recordsSent()).toBe(ROWS);
-  });
+  }, 300_000);
 });
 
 function escape(s: string): string {

@@ -129,5 +129,5 @@ describe.each<[Crm, number]>([
     console.log(`crash trials ${crm}: ${JSON.stringify(trials)}`);
     // Routing made tasks along the way (each tier entry once per record), none twice.
     expect(tasks).toBeGreaterThan(100);
-  }, 400_000);
+  }, 600_000);
 });
