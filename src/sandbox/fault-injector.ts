@@ -6,7 +6,9 @@
  * - matches: a fault's `route` is `*`, a path substring, or `METHOD path-substring`.
  * - times: how many matching requests a fault applies to before it is used up (unlimited when absent).
  * - probability: applied to a matching request only when the sandbox's seeded random number is below it.
+ * - skip: how many matching requests pass untouched before the fault applies (so `skip: 2, times: 1` is the 3rd).
  */
+import { HOLD_STAGES, type HoldStage } from './request-holds.js';
 import type { FaultInjector, FaultSpec, RecordFault, SandboxRequest } from './sandbox-types.js';
 
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -15,6 +17,7 @@ interface ActiveFault {
   id: number;
   spec: FaultSpec;
   remaining: number;
+  skipped: number;
 }
 
 /** What the core should do with a request because of a route fault. */
@@ -23,6 +26,8 @@ export interface RouteFaultAction {
   resetConnection: boolean;
   status?: number;
   body?: unknown;
+  /** Keep the request open at this stage until released (`request-holds.ts`). */
+  hold?: HoldStage;
 }
 
 /** True when `route` (a FaultSpec route) matches this method and path. */
@@ -57,6 +62,10 @@ export function validateFaultSpec(value: unknown, where: string): string[] {
   checkNumber('latencyMs', 0, 600_000);
   checkNumber('times', 1, Number.MAX_SAFE_INTEGER);
   checkNumber('probability', 0, 1);
+  checkNumber('skip', 0, Number.MAX_SAFE_INTEGER);
+  if (spec.hold !== undefined && !(HOLD_STAGES as readonly unknown[]).includes(spec.hold)) {
+    problems.push(`${where}.hold: expected "before" or "after", got ${JSON.stringify(spec.hold)}`);
+  }
   if (spec.resetConnection !== undefined && typeof spec.resetConnection !== 'boolean') {
     problems.push(`${where}.resetConnection: expected true or false`);
   }
@@ -80,7 +89,7 @@ export class FaultRegistry implements FaultInjector {
 
   add(spec: FaultSpec): number {
     const id = this.nextId++;
-    this.faults.push({ id, spec, remaining: spec.times ?? Number.POSITIVE_INFINITY });
+    this.faults.push({ id, spec, remaining: spec.times ?? Number.POSITIVE_INFINITY, skipped: 0 });
     return id;
   }
 
@@ -100,7 +109,8 @@ export class FaultRegistry implements FaultInjector {
   /** The first unused route fault (one without `rejectRecord`) matching the request, consumed once. */
   takeRouteFault(method: string, path: string): RouteFaultAction | undefined {
     const fault = this.faults.find(
-      (f) => !f.spec.rejectRecord && f.remaining > 0 && routeMatches(f.spec.route, method, path),
+      (f) =>
+        !f.spec.rejectRecord && f.remaining > 0 && routeMatches(f.spec.route, method, path) && !this.skips(f),
     );
     if (!fault || !this.passesProbability(fault.spec)) return undefined;
     this.consume(fault);
@@ -109,7 +119,15 @@ export class FaultRegistry implements FaultInjector {
       resetConnection: fault.spec.resetConnection === true,
       ...(fault.spec.status !== undefined ? { status: fault.spec.status } : {}),
       ...(fault.spec.body !== undefined ? { body: fault.spec.body } : {}),
+      ...(fault.spec.hold !== undefined ? { hold: fault.spec.hold } : {}),
     };
+  }
+
+  /** True (and counted) while a matching request is one of the first `skip` that the fault lets pass. */
+  private skips(fault: ActiveFault): boolean {
+    if (fault.skipped >= (fault.spec.skip ?? 0)) return false;
+    fault.skipped += 1;
+    return true;
   }
 
   takeRecordFault(req: SandboxRequest, recordIndex: number): RecordFault | undefined {

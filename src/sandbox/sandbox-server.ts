@@ -15,6 +15,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecret } from '../errors/secrets.js';
 import { FaultRegistry, validateFaultSpec } from './fault-injector.js';
 import { createHubspotApi, type HubspotSandboxOptions } from './hubspot/hubspot-api.js';
+import { RequestHolds } from './request-holds.js';
 import { createSalesforceApi, type SalesforceSandboxOptions } from './salesforce/salesforce-api.js';
 import { renderSandboxPage } from './sandbox-page.js';
 import type {
@@ -107,6 +108,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       )
     : undefined;
 
+  const holds = new RequestHolds(context.now);
   const log: RecordedRequest[] = [];
   let seq = 0;
   const record = (req: SandboxRequest, status: number, records: number): void => {
@@ -179,23 +181,31 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
         body: { error: `no sandbox API serves ${path}; Salesforce is under /services/, HubSpot under /crm/` },
       });
     const fault = faults.takeRouteFault(method, path);
-    if (fault) {
-      if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
-      if (fault.resetConnection) {
-        record(sreq, 0, 0);
-        req.socket.destroy();
-        return;
+    // A held request is answered (or its client found gone) before its release is reported done.
+    const held = fault?.hold ? holds.hold(method, path, fault.hold) : undefined;
+    try {
+      if (fault) {
+        if (fault.latencyMs > 0) await new Promise((r) => setTimeout(r, fault.latencyMs));
+        if (fault.hold === 'before') await held?.released;
+        if (fault.resetConnection) {
+          record(sreq, 0, 0);
+          req.socket.destroy();
+          return;
+        }
+        if (fault.status !== undefined) {
+          const body = fault.body ?? { error: 'injected fault', status: fault.status };
+          record(sreq, fault.status, 0);
+          return send(res, { status: fault.status, body });
+        }
       }
-      if (fault.status !== undefined) {
-        const body = fault.body ?? { error: 'injected fault', status: fault.status };
-        record(sreq, fault.status, 0);
-        return send(res, { status: fault.status, body });
-      }
+      const response = await api.handle(sreq);
+      record(sreq, response.status, response.records ?? 0);
+      writer?.schedule();
+      if (fault?.hold === 'after') await held?.released;
+      send(res, response);
+    } finally {
+      held?.finish();
     }
-    const response = await api.handle(sreq);
-    record(sreq, response.status, response.records ?? 0);
-    send(res, response);
-    writer?.schedule();
   }
 
   async function admin(sreq: SandboxRequest): Promise<SandboxResponse> {
@@ -221,7 +231,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
         return { status: 201, body: { ids, faults: faults.list() } };
       }
     }
+    if (path === '/_sandbox/holds' && method === 'GET') {
+      const waitMs = Math.min(Math.max(Number(sreq.query.get('waitMs') ?? 0) || 0, 0), 600_000);
+      return { status: 200, body: { held: await holds.waitForHeld(waitMs) } };
+    }
+    if (path === '/_sandbox/holds/release' && method === 'POST') {
+      const id = (sreq.body as { id?: unknown } | undefined)?.id;
+      if (id !== undefined && typeof id !== 'number')
+        return {
+          status: 400,
+          body: { error: `release: "id" must be a held request's number, got ${JSON.stringify(id)}` },
+        };
+      return { status: 200, body: { released: await holds.release(id) } };
+    }
     if (path === '/_sandbox/reset' && method === 'POST') {
+      await holds.release();
       for (const api of vendors) api.reset();
       faults.clear();
       log.length = 0;
@@ -233,7 +257,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     return {
       status: 404,
       body: {
-        error: `unknown admin route ${method} ${path}; try GET /_sandbox/requests, POST|DELETE /_sandbox/faults, POST /_sandbox/reset, /_sandbox/salesforce/..., /_sandbox/hubspot/...`,
+        error: `unknown admin route ${method} ${path}; try GET /_sandbox/requests, POST|DELETE /_sandbox/faults, GET /_sandbox/holds, POST /_sandbox/holds/release, POST /_sandbox/reset, /_sandbox/salesforce/..., /_sandbox/hubspot/...`,
       },
     };
   }
@@ -270,6 +294,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     apis,
     close: () => {
       closed ??= (async () => {
+        await holds.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -13,6 +13,7 @@
  *   vendor API through `takeRecordFault` while it processes records.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { HoldStage } from './request-holds.js';
 
 export interface SandboxRequest {
   method: string;
@@ -48,6 +49,13 @@ export interface FaultSpec {
   times?: number;
   /** With a seed set on the sandbox, apply the fault to a matching request only with this probability. (Default: 1) */
   probability?: number;
+  /** Let this many matching requests pass untouched before the fault applies. (Default: 0) */
+  skip?: number;
+  /**
+   * Keep a matching request open until `POST /_sandbox/holds/release`: `before` the vendor API sees it, or `after`
+   * the vendor applied it, with the answer held back. `GET /_sandbox/holds` lists what is held. (Default: none)
+   */
+  hold?: HoldStage;
 }
 
 export interface RecordFault {

@@ -1,10 +1,9 @@
 /**
  * Golden SQL per dialect: the statements one fixed scenario sends (plan, first run with a rejection, a second run
  * with changes and removals in mirror mode), recorded on each real engine or sandbox, so they are known to run.
- * A change to our SQL shows up as a diff in `test/conformance/golden/<dialect>.sql`; review it, then rerun with
- * `PQLSYNC_UPDATE_GOLDEN=1` to accept it.
+ * A change to our SQL shows up as a diff in `test/conformance/golden/<dialect>.sql`; run with `UPDATE_GOLDEN=1`
+ * to rewrite it (the test then fails once), review the diff and rerun without the variable.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { runSyncs } from '../../src/runner/run-syncs.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
 import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
+import { expectGolden } from '../helpers/golden.js';
 import { tempProject } from '../helpers/temp-project.js';
 import { RecordingWarehouse } from './recording-warehouse.js';
 import { conformanceWarehouses, seedUsers } from './warehouses.js';
@@ -100,15 +100,7 @@ describe.each(conformanceWarehouses())('golden SQL: $name', (w) => {
       });
 
       const text = `-- ${w.name}: statements of golden-sql.test.ts (params as position:name:type)\n\n${wh.log.join(';\n\n')};\n`;
-      const file = path.join(GOLDEN_DIR, `${w.dialect}.sql`);
-      if (process.env.PQLSYNC_UPDATE_GOLDEN === '1') {
-        mkdirSync(GOLDEN_DIR, { recursive: true });
-        writeFileSync(file, text);
-      }
-      expect(existsSync(file), `${file} is missing; run with PQLSYNC_UPDATE_GOLDEN=1 to create it`).toBe(
-        true,
-      );
-      expect(text).toBe(readFileSync(file, 'utf8'));
+      expectGolden(path.join(GOLDEN_DIR, `${w.dialect}.sql`), text);
     } finally {
       await inner.close();
       p.cleanup();

@@ -1,15 +1,24 @@
 /**
- * A real `pqlsync run` process is SIGKILLed while it writes, at seeded random points, then rerun: the
- * destination ends equal to the model output, with nothing lost.
+ * A real `pqlsync run` process is SIGKILLed while it writes to HubSpot (the sandbox), then rerun: the CRM ends
+ * equal to the model output, with nothing lost and nothing duplicated, and a further run has nothing to do.
+ *
+ * The kill point is exact: the sandbox holds the chosen record batch (seeded) open, before HubSpot saw it or
+ * after HubSpot applied it with the answer held back; the test waits until it is held, kills the run, then
+ * releases the batch. No clock decides where the kill lands.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HoldStage } from '../../src/sandbox/request-holds.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/sandbox-server.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
-import { collect, runCli, seeded, startCli } from '../helpers/cli.js';
+import { collect, pqlsyncStderr, runCli, seeded, startCli } from '../helpers/cli.js';
+import { addFault, clearFaults, heldOrExited, releaseHeld } from '../helpers/sandbox-holds.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
-const ROWS = 3000;
+const ROWS = 1000;
+/** HubSpot batch upserts take 100 records. */
+const BATCHES = ROWS / 100;
+const UPSERT = 'POST /crm/v3/objects/contacts/batch/upsert';
 const MODEL = `/*---
 name: scores
 key: user_id
@@ -20,46 +29,56 @@ select user_id, email, (score + :bump) % 100 as score from src.users
 `;
 const CONFIG = `warehouse: { type: duckdb, path: wh.duckdb }
 destinations:
-  out: { type: file, path: out, batch_size: 20 }
+  crm:
+    type: hubspot
+    access_token: '\${HUBSPOT_TOKEN}'
+    base_url: '\${HUBSPOT_URL}'
+    create_properties: true
+    rate_limit: { requests: 10000, per_ms: 10000 }
 syncs:
   users:
     model: scores
-    destination: out
-    object: Lead
-    match: { field: Ext__c }
-    fields: { Email: email, Score__c: score }
+    destination: crm
+    object: contacts
+    match: { field: product_user_id, column: user_id }
+    fields: { email: email, pql_score: score }
 `;
 
-/** Folds the JSONL change log: the last values written per match value. */
-function destinationState(file: string): Map<string, Record<string, unknown>> {
-  const state = new Map<string, Record<string, unknown>>();
-  if (!existsSync(file)) return state;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const rec = JSON.parse(line) as { match: { value: string }; values: Record<string, unknown> };
-    state.set(rec.match.value, { ...(state.get(rec.match.value) ?? {}), ...rec.values });
-  }
-  return state;
+/** The sandbox's contacts: product_user_id → the mapped properties, and every product_user_id seen. */
+async function crmState(
+  sandbox: RunningSandbox,
+): Promise<{ byKey: Map<string, Record<string, unknown>>; keys: string[] }> {
+  const res = await fetch(`${sandbox.url}/_sandbox/hubspot/contacts`, {
+    headers: { authorization: `Bearer ${sandbox.token}` },
+  });
+  const body = (await res.json()) as { results: Array<{ properties: Record<string, string | null> }> };
+  const keys = body.results.map((r) => String(r.properties.product_user_id));
+  const byKey = new Map(
+    body.results.map((r) => [
+      String(r.properties.product_user_id),
+      { email: r.properties.email, pql_score: r.properties.pql_score },
+    ]),
+  );
+  return { byKey, keys };
 }
 
-function lineCount(file: string): number {
-  if (!existsSync(file)) return 0;
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
-}
-
-async function modelOutput(p: TempProject, bump: number): Promise<Map<string, Record<string, unknown>>> {
-  const wh = new DuckdbAdapter({ path: path.join(p.dir, 'wh.duckdb') });
-  await wh.connect();
-  const { rows } = await wh.query(`select user_id, email, (score + ${bump}) % 100 as score from src.users`);
-  await wh.close();
-  return new Map(rows.map((r) => [String(r.user_id), { Email: r.email, Score__c: r.score }]));
+function modelOutput(bump: number): Map<string, Record<string, unknown>> {
+  return new Map(
+    Array.from({ length: ROWS }, (_, k) => k + 1).map((i) => [
+      String(i),
+      { email: `u${i}@example.com`, pql_score: String((((i * 7) % 100) + bump) % 100) },
+    ]),
+  );
 }
 
 describe('crash recovery: SIGKILL while writing, then rerun', () => {
   let p: TempProject;
-  const outFile = () => path.join(p.dir, 'out', 'users.jsonl');
+  let sandbox: RunningSandbox;
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
+    sandbox = await startSandbox({ seed: 5, hubspot: { tenSecondlyLimit: 100_000 } });
+    env = { HUBSPOT_TOKEN: sandbox.token, HUBSPOT_URL: sandbox.url };
     p = tempProject('pqlsync-crash-');
     p.writeModel('scores', MODEL);
     p.writeConfig(CONFIG);
@@ -71,51 +90,53 @@ describe('crash recovery: SIGKILL while writing, then rerun', () => {
     );
     await wh.close();
   });
-  afterAll(() => p.cleanup());
+  afterAll(async () => {
+    await sandbox?.close();
+    p?.cleanup();
+  });
 
-  it('converges after kills at seeded random points', async () => {
+  it('converges after kills at seeded batches, before and after HubSpot applied them', async () => {
     const random = seeded(20261125);
-    const trials = 4;
+    // Two kills (one per stage); each costs two CLI processes, the slow part on a busy machine.
+    const trials = 2;
+    let args: string[] = [];
     for (let trial = 1; trial <= trials; trial++) {
-      // Each trial changes every row (a new bump), so every trial has ROWS changes to write.
+      // Each trial changes every row (a new bump), so every trial writes all BATCHES batches.
       const vars = JSON.stringify({ bump: trial });
-      const before = lineCount(outFile());
-      const killAt = before + 1 + Math.floor(random() * (ROWS - 100));
-      const child = startCli(['run', 'users', '--config', p.configPath, '--vars', vars], { cwd: p.dir });
+      args = ['run', 'users', '--config', p.configPath, '--vars', vars, '--json'];
+      const batch = 1 + Math.floor(random() * BATCHES);
+      const stage: HoldStage = trial % 2 === 1 ? 'after' : 'before';
+      await addFault(sandbox, { route: UPSERT, hold: stage, skip: batch - 1, times: 1 });
+      const child = startCli(args, { cwd: p.dir, env });
       const done = collect(child);
-      // Kill as soon as the log holds killAt lines: mid-write, between or inside batches.
-      for (let i = 0; i < 4000 && child.exitCode === null; i++) {
-        if (lineCount(outFile()) >= killAt) {
-          child.kill('SIGKILL');
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      const reached = await heldOrExited(sandbox, child);
+      if (reached === 'held') child.kill('SIGKILL');
       const killed = await done;
-      if (killed.signal !== 'SIGKILL' && killed.code !== 0)
-        throw new Error(`first run failed: ${killed.code} ${killed.stderr}`);
-      // The kill point is always before the last change, so every trial really dies mid-write.
-      expect(killed.signal).toBe('SIGKILL');
-      const rerun = await runCli(['run', 'users', '--config', p.configPath, '--vars', vars, '--json'], {
-        cwd: p.dir,
-      });
-      expect(rerun.stderr).toBe('');
+      expect([reached, killed.signal], `trial ${trial} (batch ${batch}): ${killed.stderr}`).toEqual([
+        'held',
+        'SIGKILL',
+      ]);
+      expect(await releaseHeld(sandbox)).toHaveLength(1);
+      await clearFaults(sandbox);
+
+      const rerun = await runCli(args, { cwd: p.dir, env });
+      expect(pqlsyncStderr(rerun.stderr)).toEqual([]);
       expect(rerun.code).toBe(0);
-      const summary = JSON.parse(rerun.stdout.trim()) as { status: string; counts: { rejected: number } };
+      const summary = JSON.parse(rerun.stdout.trim()) as { status: string; counts: { applied: number } };
       expect(summary.status).toBe('success');
-      const expected = await modelOutput(p, trial);
-      const actual = destinationState(outFile());
-      expect(actual.size).toBe(expected.size);
-      for (const [k, v] of expected) expect(actual.get(k), `record ${k}`).toEqual(v);
-      // A third run has nothing left to do.
-      const again = await runCli(['run', 'users', '--config', p.configPath, '--vars', vars, '--json'], {
-        cwd: p.dir,
-      });
-      expect(JSON.parse(again.stdout.trim())).toMatchObject({
-        status: 'success',
-        counts: { added: 0, changed: 0, removed: 0 },
-        apiCalls: 0,
-      });
+      // The held batch was never committed by the killed run: the rerun sends it (and any after it) again.
+      expect(summary.counts.applied).toBeGreaterThan(0);
+      const expected = modelOutput(trial);
+      const actual = await crmState(sandbox);
+      expect(actual.keys.length, 'one contact per user, none duplicated').toBe(ROWS);
+      expect(new Set(actual.keys).size).toBe(ROWS);
+      for (const [k, v] of expected) expect(actual.byKey.get(k), `record ${k}`).toEqual(v);
     }
-  }, 240_000);
+    // After the last rerun, another run has nothing left to do.
+    const again = await runCli(args, { cwd: p.dir, env });
+    expect(JSON.parse(again.stdout.trim())).toMatchObject({
+      status: 'success',
+      counts: { added: 0, changed: 0, removed: 0 },
+    });
+  }, 600_000);
 });

@@ -81,7 +81,9 @@ describe('pqlsync demo', () => {
 
     const rerun = await runCli(['run', '--all', '--json'], { cwd: dir });
     expect(rerun.code).toBe(0);
-    for (const s of parse(rerun.stdout)) {
+    const reran = parse(rerun.stdout);
+    expect(reran.map((s) => s.sync)).toEqual(['pql_users', 'pqa_accounts']);
+    for (const s of reran) {
       expect(s.counts).toMatchObject({ added: 0, changed: 0, removed: 0 });
       expect(s.apiCalls).toBe(0);
     }
@@ -97,7 +99,9 @@ describe('pqlsync demo', () => {
     expect(want.pql_users.removed).toBeGreaterThan(0);
     const next = await runCli(['run', '--all', '--json'], { cwd: dir });
     expect(next.code).toBe(0);
-    for (const s of parse(next.stdout)) {
+    const nextRuns = parse(next.stdout);
+    expect(nextRuns.map((s) => s.sync)).toEqual(['pql_users', 'pqa_accounts']);
+    for (const s of nextRuns) {
       const w = want[s.sync as keyof typeof want];
       expect({
         sync: s.sync,

@@ -4,15 +4,17 @@
  * `models/` against the demo schema's (empty) tables.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../src/model/compile-model.js';
 import { listModels, loadModel } from '../../src/model/model-file.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { EXPECTED_ACCOUNTS, fixtureStatements } from './fixture-data.js';
 
-const FIXTURES = 'test/golden/fixtures/models';
-const DEMO_SCHEMA = 'sql/demo/schema.sql';
+const FIXTURES = fileURLToPath(new URL('./fixtures/models/', import.meta.url));
+const MODELS = fileURLToPath(new URL('../../models/', import.meta.url));
+const DEMO_SCHEMA = fileURLToPath(new URL('../../sql/demo/schema.sql', import.meta.url));
 const db = new DuckdbAdapter({ path: ':memory:' });
 
 beforeAll(async () => {
@@ -68,7 +70,9 @@ describe('fixture models on DuckDB', () => {
   });
 
   it('every fixture model runs on DuckDB with its defaults', async () => {
-    for (const name of await listModels(FIXTURES)) {
+    const names = await listModels(FIXTURES);
+    expect(names).toEqual(['pqa_accounts', 'pql_users']);
+    for (const name of names) {
       const compiled = compileModel(await loadModel(FIXTURES, name, 'duckdb'), { dialect: 'duckdb' });
       await expect(db.query(compiled), name).resolves.toHaveProperty('rows');
     }
@@ -77,7 +81,7 @@ describe('fixture models on DuckDB', () => {
   });
 });
 
-describe.runIf(existsSync(DEMO_SCHEMA))('example models on DuckDB', () => {
+describe('example models on DuckDB', () => {
   it('every model in models/ compiles and runs with its defaults against the demo schema (empty tables)', async () => {
     const demo = new DuckdbAdapter({ path: ':memory:' });
     await demo.connect();
@@ -85,10 +89,10 @@ describe.runIf(existsSync(DEMO_SCHEMA))('example models on DuckDB', () => {
       // The demo schema file is plain statements separated by `;` at line ends.
       const statements = readFileSync(DEMO_SCHEMA, 'utf8').split(/;\s*\n/);
       for (const sql of statements.map((s) => s.trim()).filter(Boolean)) await demo.query(sql);
-      const names = await listModels('models');
+      const names = await listModels(MODELS);
       expect(names.length).toBeGreaterThan(0);
       for (const name of names) {
-        const compiled = compileModel(await loadModel('models', name, 'duckdb'), { dialect: 'duckdb' });
+        const compiled = compileModel(await loadModel(MODELS, name, 'duckdb'), { dialect: 'duckdb' });
         await expect(demo.query(compiled), name).resolves.toMatchObject({ rows: [] });
       }
     } finally {

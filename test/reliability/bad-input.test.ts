@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pLimit from 'p-limit';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { goldenUpdateRequested } from '../helpers/golden.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 import { BAD_INPUT_CASES, BASE_CONFIG, BASE_DATA, BASE_MODEL, type BadInputCase } from './bad-input-cases.js';
 
 const EXPECTED_FILE = new URL('./bad-input-expected.json', import.meta.url);
-const update = process.env.UPDATE_GOLDEN === '1';
 const expected: Record<string, { code: number; stdout: string; stderr: string }> = existsSync(EXPECTED_FILE)
   ? (JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as Record<
       string,
@@ -109,7 +109,8 @@ describe('bad-input corpus', () => {
         }),
       ),
     );
-    if (update) {
+    // A case whose output changed fails below against the file as it was when the run began (rerun to pass).
+    if (goldenUpdateRequested()) {
       const out: typeof expected = {};
       for (const c of BAD_INPUT_CASES) {
         const r = results.get(c.name)!;

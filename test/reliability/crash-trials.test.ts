@@ -5,23 +5,25 @@
  * row is what the CRM holds, the killed run is marked abandoned and the rerun's runs row,
  * snapshot and failures agree with its summary, and the CRM equals the model output on every mapped field.
  *
- * A kill point is "after the k-th vendor request of the run has been answered, plus d ms" (k and d from a seeded
- * PRNG). Writes are slowed by 100 ms in the sandbox so that requests are in flight when the kill lands (a batch
- * the CRM applied but the run never committed is the case that must not duplicate or lose anything).
+ * A kill point is "while the k-th record batch of the run is held by the sandbox", before the CRM saw it or
+ * after the CRM applied it with its answer held back (k and the stage from a seeded PRNG; the sandbox's `hold`
+ * fault). The test waits until the batch is held, SIGKILLs the run, then releases the batch (a `before` batch is
+ * applied then, after its client died). Every kill lands mid-run, at a point chosen in advance: no clock involved.
+ * A batch the CRM applied but the run never committed is the case that must not duplicate or lose anything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunSummary } from '../../src/runner/run-sync.js';
+import type { HoldStage } from '../../src/sandbox/request-holds.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { collect, runCli, seeded, startCli } from '../helpers/cli.js';
+import { addFault, clearFaults, heldOrExited, releaseHeld } from '../helpers/sandbox-holds.js';
 import {
-  admin,
   checkConverged,
   checkInvariants,
   checkTasks,
   invalidRows,
   reliabilityProject,
   routingYaml,
-  vendorRequests,
   STATE,
   SYNC,
   type Crm,
@@ -29,22 +31,19 @@ import {
 } from './crm-harness.js';
 
 const ROWS = 600;
-/** Kills wanted per CRM; a trial whose run ended before its kill point does not count. */
-const KILLS = 10;
-const MAX_TRIALS = 20;
+/**
+ * Kills per CRM: each trial kills one run at a different point (batch, stage), so this is also the number of
+ * trials. Each trial starts two CLI processes, the slow part on a busy machine.
+ */
+const KILLS = 4;
+/** Record batches per run: every trial changes all ROWS rows (Salesforce collections of 200, HubSpot of 100). */
+const BATCHES: Record<Crm, number> = { salesforce: ROWS / 200, hubspot: ROWS / 100 };
 
 interface TrialLog {
   trial: number;
-  k: number;
-  d: number;
-  killed: boolean;
-  requestsBeforeKill: number;
+  batch: number;
+  stage: HoldStage;
   rerunApplied: number;
-}
-
-async function lastSeq(p: ReliabilityProject): Promise<number> {
-  const log = (await admin(p.sandbox, 'GET', '/_sandbox/requests')) as Array<{ seq: number }>;
-  return log.at(-1)?.seq ?? 0;
 }
 
 async function withWarehouse<T>(p: ReliabilityProject, fn: (wh: DuckdbAdapter) => Promise<T>): Promise<T> {
@@ -70,7 +69,11 @@ describe.each<[Crm, number]>([
   });
 
   it(`converges after ${KILLS} SIGKILLs at seeded points (seed ${seed})`, async () => {
+    // The batches to hold, in a seeded order (each once before any repeats), alternately before and after the CRM.
     const random = seeded(seed);
+    const order = Array.from({ length: BATCHES[crm] }, (_, i) => ({ batch: i + 1, r: random() }))
+      .sort((a, b) => a.r - b.r)
+      .map((x) => x.batch);
     const args = (bump: number) => [
       'run',
       SYNC,
@@ -83,33 +86,23 @@ describe.each<[Crm, number]>([
     // A first full sync, so the trials update records as well as create the invalid rows' neighbours.
     const first = await runCli(args(0), { cwd: p.project.dir, env: p.env });
     expect(first.code, first.stderr).toBe(3);
-    await admin(p.sandbox, 'POST', '/_sandbox/faults', { route: p.profile.writeRoute, latencyMs: 100 });
 
     const trials: TrialLog[] = [];
-    let kills = 0;
-    let abandoned = 0;
     let tasks = 0;
-    for (let trial = 1; trial <= MAX_TRIALS && kills < KILLS; trial++) {
-      // Every trial changes every row's score, so each run has ROWS changes to write.
-      const k = Math.floor(random() * (crm === 'salesforce' ? 9 : 20));
-      const d = Math.floor(random() * 60);
-      const since = await lastSeq(p);
+    for (let trial = 1; trial <= KILLS; trial++) {
+      // Every trial changes every row's score, so each run writes all BATCHES record batches.
+      const batch = order[(trial - 1) % order.length]!;
+      const stage: HoldStage = trial % 2 === 1 ? 'after' : 'before';
+      await addFault(p.sandbox, { route: p.profile.writeRoute, hold: stage, skip: batch - 1, times: 1 });
       const child = startCli(args(trial), { cwd: p.project.dir, env: p.env });
       const done = collect(child);
-      let requestsBeforeKill = 0;
-      for (let i = 0; i < 3000 && child.exitCode === null; i++) {
-        const seen = (await vendorRequests(p.sandbox, since)).length;
-        if (seen > k) {
-          await new Promise((r) => setTimeout(r, d));
-          requestsBeforeKill = (await vendorRequests(p.sandbox, since)).length;
-          child.kill('SIGKILL');
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      const reached = await heldOrExited(p.sandbox, child);
+      if (reached === 'held') child.kill('SIGKILL');
       const killed = await done;
-      if (killed.signal !== 'SIGKILL') expect(killed.code, killed.stderr).toBe(3);
-      else kills++;
+      expect([reached, killed.signal], `trial ${trial}: ${killed.stderr}`).toEqual(['held', 'SIGKILL']);
+      // The held batch goes on now: a `before` batch reaches the CRM after its client died.
+      expect(await releaseHeld(p.sandbox)).toHaveLength(1);
+      await clearFaults(p.sandbox);
 
       const rerun = await runCli(args(trial), { cwd: p.project.dir, env: p.env });
       expect(rerun.code, rerun.stderr).toBe(3);
@@ -125,31 +118,16 @@ describe.each<[Crm, number]>([
         const { rows: runs } = await wh.query(
           `select status, error from ${STATE}.runs order by started_at desc limit 2`,
         );
-        const killedRun = runs[1];
-        // A kill that lands after the run recorded its end (while it drops work tables or exits) leaves the
-        // finished row; any earlier kill leaves `running`, which the rerun marks abandoned.
-        if (killed.signal === 'SIGKILL' && killedRun?.status !== 'partial') {
-          expect(killedRun).toEqual({ status: 'abandoned', error: 'abandoned: holder process is gone' });
-          abandoned++;
-        }
+        // Every kill landed mid-run (a batch was held), so the killed run is left `running` and the rerun
+        // marks it abandoned.
+        expect(runs[1]).toEqual({ status: 'abandoned', error: 'abandoned: holder process is gone' });
       });
-      trials.push({
-        trial,
-        k,
-        d,
-        killed: killed.signal === 'SIGKILL',
-        requestsBeforeKill,
-        rerunApplied: summary.counts.applied,
-      });
+      // The held batch was never committed by the killed run, so the rerun sends it again.
+      expect(summary.counts.applied, `trial ${trial}`).toBeGreaterThan(0);
+      trials.push({ trial, batch, stage, rerunApplied: summary.counts.applied });
     }
     console.log(`crash trials ${crm}: ${JSON.stringify(trials)}`);
-    expect(kills, JSON.stringify(trials)).toBe(KILLS);
-    // Most kills landed mid-run (before the run recorded its end).
-    expect(abandoned).toBeGreaterThanOrEqual(KILLS / 2);
     // Routing made tasks along the way (each tier entry once per record), none twice.
     expect(tasks).toBeGreaterThan(100);
-    // The kills landed at different points: some reruns had most of the work left, some little.
-    const applied = new Set(trials.filter((t) => t.killed).map((t) => t.rerunApplied));
-    expect(applied.size).toBeGreaterThan(2);
-  }, 150_000);
+  }, 600_000);
 });

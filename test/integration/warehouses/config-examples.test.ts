@@ -46,6 +46,7 @@ describe('config/examples', () => {
         const loaded = loadConfig(path.join(dir, 'config', 'pqlsync.yml'), { ...process.env, ...ENV });
         const wh = await createWarehouse({ ...loaded, modelsDir: path.join(ROOT, 'models') });
         expect(wh.dialect).toBe(dialect);
+        expect(Object.keys(loaded.config.syncs).length).toBeGreaterThan(0);
         for (const [name, sync] of Object.entries(loaded.config.syncs)) {
           const model = await loadModel(path.join(ROOT, 'models'), sync.model, wh.dialect);
           const compiled = compileModel(model, { dialect: wh.dialect, configParams: sync.params });

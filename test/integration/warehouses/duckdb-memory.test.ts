@@ -1,14 +1,15 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load-config.js';
-import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { runSync } from '../../../src/runner/run-sync.js';
 import { StateStore } from '../../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import { parseByteSize } from '../../../src/util/byte-size.js';
 import { DuckdbAdapter, type DuckdbAdapterOptions } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
+import { FaultyWarehouse } from '../../helpers/faulty-warehouse.js';
 import { MemoryDestination } from '../../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../../helpers/temp-project.js';
 
@@ -99,21 +100,31 @@ describe('DuckDB: memory limit while streaming', () => {
 
   it('streams under memory_limit when DuckDB cannot lower it', async () => {
     await open({ memoryLimit: '1GB', streamMemoryLimit: '16MB' });
-    // What DuckDB answers when more than the new limit is pinned (seen with a 10M-row snapshot's deletes).
-    const query = wh.query.bind(wh);
-    wh.query = async (sql) => {
-      if (String(sql) === "set memory_limit = '16000000B'") {
-        throw new PqlsyncError(
-          'WAREHOUSE_QUERY_FAILED',
-          'DuckDB: Out of Memory Error: Failed to change memory limit to 16000000: could not free up enough memory for the new limit',
-        );
-      }
-      return query(sql);
-    };
-    const end = await wh.phase('stream');
+    // DuckDB's real refusal: more than the new limit is pinned. An open transaction's 4,000 deletes spread over
+    // 1,953 vectors (about 34 MB DuckDB cannot evict) also keep the checkpoint before lowering from running; a
+    // 10M-row snapshot's deletes did the same in the bench.
+    await wh.query('create table t as select i from range(4000000) t(i)');
+    await wh.query('checkpoint');
+    const warnings: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        warnings.push(chunk.toString());
+        done();
+      },
+    });
+    setLogger(createLogger({ level: 'warn', destination }));
+    try {
+      await wh.transaction(async (tx) => {
+        await tx.query('delete from t where i % 1000 = 0');
+        const end = await wh.phase('stream');
+        expect(await memoryLimit(wh)).toBe('953.6 MiB');
+        await end();
+      });
+    } finally {
+      setLogger(createLogger({ level: 'silent' }));
+    }
     expect(await memoryLimit(wh)).toBe('953.6 MiB');
-    await end();
-    expect(await memoryLimit(wh)).toBe('953.6 MiB');
+    expect(warnings.join('\n')).toContain('Out of Memory Error: Failed to change memory limit');
   });
 
   it('names the way out of DuckDB running out of memory in a delete, and of what follows in that process', async () => {
@@ -258,15 +269,16 @@ describe('DuckDB: a run streams under the stream memory limit', () => {
     const dest = new MemoryDestination();
     dest.rejectKeys.set('7', 'REQUIRED_FIELD_MISSING');
     const prunes: string[] = [];
-    const query = wh.query.bind(wh);
-    wh.query = async (sql) => {
-      const text = typeof sql === 'string' ? sql : sql.sql;
-      if (/^delete from \S+__failures" where key in \(\s*select f\.key/.test(text))
-        prunes.push(await memoryLimit(wh));
-      return query(sql);
-    };
+    const observed = new FaultyWarehouse(wh, [
+      {
+        method: 'query',
+        match: /^delete from \S+__failures" where key in \(\s*select f\.key/,
+        before: async () => void prunes.push(await memoryLimit(wh)),
+      },
+    ]);
     const loaded = loadConfig(p.configPath);
-    const run = () => runSync({ loaded, warehouse: wh, syncName: 'users', destination: async () => dest });
+    const run = () =>
+      runSync({ loaded, warehouse: observed, syncName: 'users', destination: async () => dest });
     expect((await run()).status).toBe('partial');
     expect(prunes).toEqual(['953.6 MiB']);
     expect((await run()).status).toBe('partial'); // retried, refused again
