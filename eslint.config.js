@@ -6,7 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
-      '.stryker-tmp/**',
+      '.stryker-tmp*/**',
       'reports/**',
       'node_modules/**',
       'pqlsync-demo/**',
