@@ -1,6 +1,7 @@
 /**
  * Fault registry for the sandbox: route faults (latency, status + body, connection reset) that the core applies
- * before a vendor API sees a request, and record faults (`rejectRecord`) that vendor APIs ask for per record.
+ * before a vendor API sees a request, record faults (`rejectRecord`) that vendor APIs ask for per record, and
+ * response faults (`omitResults`) that vendor APIs ask for per batch write.
  *
  * Glossary:
  * - matches: a fault's `route` is `*`, a path substring, or `METHOD path-substring`.
@@ -77,6 +78,13 @@ export function validateFaultSpec(value: unknown, where: string): string[] {
       );
     }
   }
+  const omit = spec.omitResults;
+  if (
+    omit !== undefined &&
+    (!Array.isArray(omit) || omit.length === 0 || !omit.every((n) => Number.isInteger(n) && n >= 1))
+  ) {
+    problems.push(`${where}.omitResults: expected a non-empty list of 1-based record numbers, e.g. [2, 5]`);
+  }
   return problems;
 }
 
@@ -106,11 +114,15 @@ export class FaultRegistry implements FaultInjector {
     }));
   }
 
-  /** The first unused route fault (one without `rejectRecord`) matching the request, consumed once. */
+  /** The first unused route fault (one without `rejectRecord` or `omitResults`) matching the request, consumed once. */
   takeRouteFault(method: string, path: string): RouteFaultAction | undefined {
     const fault = this.faults.find(
       (f) =>
-        !f.spec.rejectRecord && f.remaining > 0 && routeMatches(f.spec.route, method, path) && !this.skips(f),
+        !f.spec.rejectRecord &&
+        !f.spec.omitResults &&
+        f.remaining > 0 &&
+        routeMatches(f.spec.route, method, path) &&
+        !this.skips(f),
     );
     if (!fault || !this.passesProbability(fault.spec)) return undefined;
     this.consume(fault);
@@ -142,6 +154,18 @@ export class FaultRegistry implements FaultInjector {
     this.consume(fault);
     const { code, message } = fault.spec.rejectRecord;
     return message === undefined ? { code } : { code, message };
+  }
+
+  takeOmittedResults(req: SandboxRequest): ReadonlySet<number> {
+    const fault = this.faults.find(
+      (f) =>
+        f.spec.omitResults !== undefined &&
+        f.remaining > 0 &&
+        routeMatches(f.spec.route, req.method, req.path),
+    );
+    if (!fault || !this.passesProbability(fault.spec)) return new Set();
+    this.consume(fault);
+    return new Set(fault.spec.omitResults);
   }
 
   private passesProbability(spec: FaultSpec): boolean {

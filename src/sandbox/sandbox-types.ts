@@ -10,7 +10,8 @@
  *   check (each vendor has its own 401 body), its limits and its admin routes under `/_sandbox/<vendor>/`.
  * - FaultInjector: route-level faults (latency, status + body, connection reset) are applied by the core before
  *   the vendor sees the request; record-level faults (reject the n-th record with a code) are asked for by the
- *   vendor API through `takeRecordFault` while it processes records.
+ *   vendor API through `takeRecordFault` while it processes records, and response faults (leave records'
+ *   results out) through `takeOmittedResults`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HoldStage } from './request-holds.js';
@@ -45,6 +46,11 @@ export interface FaultSpec {
   resetConnection?: boolean;
   /** Reject the nth record (1-based) of each matching request with this error code, instead of failing the whole request. */
   rejectRecord?: { nth: number; code: string; message?: string };
+  /**
+   * Write the records as usual but leave these records' results (1-based) out of the 200/201/207 response, as an
+   * API that lost track of them would: the client cannot know whether they were written.
+   */
+  omitResults?: number[];
   /** How many matching requests it applies to before it is used up. (Default: unlimited) */
   times?: number;
   /** With a seed set on the sandbox, apply the fault to a matching request only with this probability. (Default: 1) */
@@ -69,6 +75,11 @@ export interface FaultInjector {
    * error to report for that record if a `rejectRecord` fault matches, and counts it against `times`.
    */
   takeRecordFault(req: SandboxRequest, recordIndex: number): RecordFault | undefined;
+  /**
+   * Called by a vendor API once per batch write request. Returns the 1-based records whose results an
+   * `omitResults` fault leaves out of this request's response (empty when none matches), and counts it.
+   */
+  takeOmittedResults(req: SandboxRequest): ReadonlySet<number>;
 }
 
 export interface SandboxContext {

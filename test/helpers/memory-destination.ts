@@ -1,5 +1,7 @@
 /**
- * An in-memory destination for tests: keeps records by match value, and can reject or fail chosen keys.
+ * An in-memory destination for tests: keeps records by match value, and can reject or fail chosen keys, and
+ * answer like a misbehaving API (`outcomeFaults`): records written but their outcomes left out, repeated or
+ * out of order.
  */
 import type {
   Destination,
@@ -22,6 +24,13 @@ export class MemoryDestination implements Destination {
   failBatches = 0;
   /** Throw this (stopping the run) once this many batches were written. */
   stopAfterBatches: { after: number; error: PqlsyncError } | undefined;
+  /**
+   * How `write` bends the outcomes it returns (the records themselves are written as usual):
+   * - drop: keys whose outcomes are left out (written, never confirmed);
+   * - duplicate: every outcome is returned twice;
+   * - reverse: the outcomes come back in reverse order.
+   */
+  readonly outcomeFaults = { drop: new Set<string>(), duplicate: false, reverse: false };
   batchSize = 50;
   calls = 0;
   batches = 0;
@@ -46,7 +55,7 @@ export class MemoryDestination implements Destination {
     this.batches++;
     const table = this.records.get(batch.target.object) ?? new Map<string, Record<string, unknown>>();
     this.records.set(batch.target.object, table);
-    return batch.changes.map((c): RecordOutcome => {
+    const outcomes = batch.changes.map((c): RecordOutcome => {
       const reason = this.rejectKeys.get(c.key);
       if (reason) return { key: c.key, status: 'rejected', reason, code: 'TEST_REJECT' };
       const flaky = this.flakyKeys.get(c.key) ?? 0;
@@ -61,6 +70,10 @@ export class MemoryDestination implements Destination {
       this.written.push({ key: c.key, kind: c.kind });
       return { key: c.key, status: 'applied' };
     });
+    const { drop, duplicate, reverse } = this.outcomeFaults;
+    const kept = outcomes.filter((o) => !drop.has(o.key));
+    const repeated = duplicate ? kept.flatMap((o) => [o, { ...o }]) : kept;
+    return reverse ? repeated.reverse() : repeated;
   }
 
   apiCalls(): number {

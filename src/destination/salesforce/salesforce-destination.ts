@@ -66,6 +66,20 @@ interface DescribedObject {
   types: Map<string, string>;
 }
 
+/**
+ * sObject Collections answer one result per record, in request order, and are matched by position. A response with
+ * another count cannot be matched (a result could be given to the wrong record), so every record of the call stays
+ * retryable: it is sent again, and upserts by external id and updates by Id repeat safely.
+ */
+function unmatchedResults(sent: Change[], results: number): RecordOutcome[] {
+  return sent.map((c) => ({
+    key: c.key,
+    status: 'retryable',
+    reason: `Salesforce returned ${results} results for the ${sent.length} records of a Collections call, so none can be matched to its record`,
+    code: 'RESULT_COUNT_MISMATCH',
+  }));
+}
+
 export class SalesforceDestination implements Destination {
   readonly type = 'salesforce';
   private readonly session: SalesforceSession;
@@ -215,6 +229,10 @@ export class SalesforceDestination implements Destination {
           .sobject(target.object)
           .upsert(part, target.matchField, { allOrNone: false, headers: this.headers() }),
       );
+      if (results.length !== part.length) {
+        outcomes.push(...unmatchedResults(changes.slice(i, i + part.length), results.length));
+        continue;
+      }
       results.forEach((r, j) => {
         const change = changes[i + j];
         if (!change) return;
@@ -286,6 +304,11 @@ export class SalesforceDestination implements Destination {
       const results = await this.call(target, () =>
         this.conn.sobject(target.object).update(part, { allOrNone: false, headers: this.headers() }),
       );
+      if (results.length !== part.length) {
+        const sent = found.slice(i, i + part.length).map(({ change }) => change);
+        outcomes.push(...unmatchedResults(sent, results.length));
+        continue;
+      }
       results.forEach((r, j) => {
         const item = found[i + j];
         if (!item) return;

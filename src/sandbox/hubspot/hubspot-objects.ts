@@ -80,6 +80,8 @@ export class ObjectRoutes {
     const parsed = this.parseWriteInputs(type, req, { needsId: false });
     if (!parsed.ok) return parsed.response;
     const startedAt = this.ctx.now().toISOString();
+    // Written, but left out of the response (an `omitResults` fault).
+    const omitted = this.ctx.faults.takeOmittedResults(req);
     const results: unknown[] = [];
     const errors: BatchError[] = [];
     for (const input of parsed.value) {
@@ -93,7 +95,8 @@ export class ObjectRoutes {
         errors.push(error);
         continue;
       }
-      results.push(this.present(type, this.create(type, input)));
+      const created = this.present(type, this.create(type, input));
+      if (!omitted.has(input.index + 1)) results.push(created);
     }
     return this.batchResult(201, startedAt, results, errors, parsed.value.length);
   }
@@ -135,6 +138,8 @@ export class ObjectRoutes {
     const parsed = this.parseWriteInputs(type, req, { needsId: true });
     if (!parsed.ok) return parsed.response;
     const startedAt = this.ctx.now().toISOString();
+    // Written, but left out of the response (an `omitResults` fault).
+    const omitted = this.ctx.faults.takeOmittedResults(req);
     const results: unknown[] = [];
     const errors: BatchError[] = [];
     for (const input of parsed.value) {
@@ -149,7 +154,8 @@ export class ObjectRoutes {
         if (error) errors.push(error);
         continue;
       }
-      results.push(this.present(type, this.update(type, record, input)));
+      const updated = this.present(type, this.update(type, record, input));
+      if (!omitted.has(input.index + 1)) results.push(updated);
     }
     return this.batchResult(200, startedAt, results, errors, parsed.value.length);
   }
@@ -171,6 +177,8 @@ export class ObjectRoutes {
       }
     }
     const startedAt = this.ctx.now().toISOString();
+    // Written, but left out of the response (an `omitResults` fault).
+    const omitted = this.ctx.faults.takeOmittedResults(req);
     const results: unknown[] = [];
     const errors: BatchError[] = [];
     for (const input of parsed.value) {
@@ -192,7 +200,7 @@ export class ObjectRoutes {
         continue;
       }
       const written = record ? this.update(type, record, keyed) : this.create(type, keyed);
-      results.push({ ...this.present(type, written), new: !record });
+      if (!omitted.has(input.index + 1)) results.push({ ...this.present(type, written), new: !record });
     }
     return this.batchResult(200, startedAt, results, errors, parsed.value.length);
   }

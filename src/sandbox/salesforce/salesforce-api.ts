@@ -567,7 +567,12 @@ class SalesforceApi implements VendorApi {
         return { id: o.id, success: true, errors: [], ...(op === 'upsert' ? { created: o.created } : {}) };
       return { ...(o.id && op !== 'create' ? { id: o.id } : {}), success: false, errors: o.errors };
     });
-    return sfJson(200, results, records.length);
+    const omitted = this.ctx.faults.takeOmittedResults(req);
+    return sfJson(
+      200,
+      results.filter((_r, i) => !omitted.has(i + 1)),
+      records.length,
+    );
   }
 
   private collectionDelete(req: SandboxRequest): SandboxResponse {

@@ -186,7 +186,7 @@ describe('HubSpot sandbox: state', () => {
     const ctx: SandboxContext = {
       now: () => new Date(0),
       random: () => 0,
-      faults: { takeRecordFault: () => undefined },
+      faults: { takeRecordFault: () => undefined, takeOmittedResults: () => new Set() },
       token: 't',
       baseUrl: () => 'http://127.0.0.1:1',
     };

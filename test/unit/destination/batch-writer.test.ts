@@ -1,0 +1,279 @@
+/**
+ * The shared batch writer on its own (no warehouse): re-chunking, retries, splitting, stops and aborts, with the
+ * in-memory destination or a scripted one. Fast enough to run against every StrykerJS mutant of batch-writer.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { writeChanges, type BatchWriterOptions } from '../../../src/destination/batch-writer.js';
+import type {
+  Change,
+  Destination,
+  DestinationCapabilities,
+  RecordOutcome,
+  SyncTarget,
+  WriteBatch,
+} from '../../../src/destination/destination.js';
+import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
+import { MemoryDestination } from '../../helpers/memory-destination.js';
+
+const TARGET: SyncTarget = {
+  sync: 'users',
+  object: 'Lead',
+  matchField: 'Ext__c',
+  matchColumn: 'user_id',
+  mode: 'upsert',
+  fields: [],
+  onRemove: {},
+};
+const FAST = { initialDelayMs: 1, maxDelayMs: 2 };
+
+const change = (i: number): Change => ({
+  key: String(i),
+  kind: 'added',
+  matchValue: String(i),
+  values: { Score__c: i },
+  changedFields: ['Score__c'],
+  row: { user_id: i },
+  rowHash: `h${i}`,
+  attempts: 0,
+});
+const changes = (n: number) => Array.from({ length: n }, (_, i) => change(i + 1));
+
+async function* stream(...chunks: Change[][]): AsyncIterable<Change[]> {
+  for (const c of chunks) yield c;
+}
+
+/** Runs the writer and records every commit. */
+async function write(
+  destination: Destination,
+  input: AsyncIterable<Change[]>,
+  options: Partial<BatchWriterOptions> = {},
+) {
+  const commits: Array<{ keys: string[]; outcomes: RecordOutcome[] }> = [];
+  const progress: number[] = [];
+  const result = await writeChanges(input, {
+    destination,
+    target: TARGET,
+    capabilities: destination.capabilities(TARGET, 0),
+    retry: FAST,
+    commit: async (cs, outcomes) => {
+      commits.push({ keys: cs.map((c) => c.key), outcomes });
+    },
+    onProgress: (done) => progress.push(done),
+    ...options,
+  });
+  return { result, commits, progress };
+}
+
+/** A destination whose `write` is a script: each call gets the next handler (the last one repeats). */
+class ScriptedDestination implements Destination {
+  readonly type = 'scripted';
+  readonly calls: string[][] = [];
+  constructor(
+    private readonly handlers: Array<(b: WriteBatch) => RecordOutcome[] | Promise<RecordOutcome[]>>,
+    private readonly caps: Partial<DestinationCapabilities> = {},
+  ) {}
+  capabilities(): DestinationCapabilities {
+    return { batchSize: 10, modes: ['upsert'], ...this.caps };
+  }
+  async preflight(): Promise<void> {}
+  async write(batch: WriteBatch): Promise<RecordOutcome[]> {
+    this.calls.push(batch.changes.map((c) => c.key));
+    const handler = this.handlers[Math.min(this.calls.length - 1, this.handlers.length - 1)]!;
+    return handler(batch);
+  }
+  apiCalls(): number {
+    return this.calls.length;
+  }
+  async close(): Promise<void> {}
+}
+
+const applied = (b: WriteBatch): RecordOutcome[] => b.changes.map((c) => ({ key: c.key, status: 'applied' }));
+const refuse = (message: string, options: ConstructorParameters<typeof PqlsyncError>[2]) => () => {
+  throw new PqlsyncError('DESTINATION_REQUEST_FAILED', message, options);
+};
+
+describe('writeChanges', () => {
+  it('re-chunks the stream to the batch size and commits each batch once, in order', async () => {
+    const dest = new MemoryDestination();
+    dest.batchSize = 4;
+    const { result, commits, progress } = await write(dest, stream(changes(3), [], changes(10).slice(3)));
+    expect(result).toEqual({ applied: 10, rejected: 0, retryable: 0, notAttempted: 0 });
+    expect(commits.map((c) => c.keys)).toEqual([
+      ['1', '2', '3', '4'],
+      ['5', '6', '7', '8'],
+      ['9', '10'],
+    ]);
+    expect(commits[0]?.outcomes).toEqual(['1', '2', '3', '4'].map((key) => ({ key, status: 'applied' })));
+    expect(progress).toEqual([4, 8, 10]);
+    expect(dest.batches).toBe(3);
+  });
+
+  it('counts applied, rejected and still-retryable records', async () => {
+    const dest = new MemoryDestination();
+    dest.rejectKeys.set('2', 'bad email');
+    dest.flakyKeys.set('3', 100);
+    const { result, commits } = await write(dest, stream(changes(4)), { retry: { ...FAST, maxAttempts: 3 } });
+    expect(result).toEqual({ applied: 2, rejected: 1, retryable: 1, notAttempted: 0 });
+    expect(commits[0]?.outcomes).toEqual([
+      { key: '1', status: 'applied' },
+      { key: '2', status: 'rejected', reason: 'bad email', code: 'TEST_REJECT' },
+      { key: '3', status: 'retryable', reason: 'UNABLE_TO_LOCK_ROW', code: 'UNABLE_TO_LOCK_ROW' },
+      { key: '4', status: 'applied' },
+    ]);
+    // Three tries in all for the locked record: the batch, then two retries of that record alone.
+    expect(dest.calls).toBe(3);
+  });
+
+  it('retries a record that was retryable until it is applied, in halves', async () => {
+    const dest = new MemoryDestination();
+    for (const key of ['1', '2', '3']) dest.flakyKeys.set(key, 1);
+    const { result } = await write(dest, stream(changes(4)));
+    expect(result).toEqual({ applied: 4, rejected: 0, retryable: 0, notAttempted: 0 });
+    // The batch of 4, then the 3 retryable records in halves: [1, 2] and [3].
+    expect(dest.calls).toBe(3);
+  });
+
+  it('retries a whole batch that failed transiently, up to maxAttempts tries', async () => {
+    const dest = new MemoryDestination();
+    dest.failBatches = 2;
+    const ok = await write(dest, stream(changes(2)), { retry: { ...FAST, maxAttempts: 3 } });
+    expect(ok.result).toEqual({ applied: 2, rejected: 0, retryable: 0, notAttempted: 0 });
+    expect(dest.calls).toBe(3);
+
+    const failing = new MemoryDestination();
+    failing.failBatches = 100;
+    const { result, commits } = await write(failing, stream(changes(2)), {
+      retry: { ...FAST, maxAttempts: 3 },
+    });
+    expect(result).toEqual({ applied: 0, rejected: 0, retryable: 2, notAttempted: 0 });
+    expect(commits[0]?.outcomes).toEqual([
+      {
+        key: '1',
+        status: 'retryable',
+        reason: 'HTTP 503 from the test destination',
+        code: 'DESTINATION_REQUEST_FAILED',
+      },
+      {
+        key: '2',
+        status: 'retryable',
+        reason: 'HTTP 503 from the test destination',
+        code: 'DESTINATION_REQUEST_FAILED',
+      },
+    ]);
+    // Three tries of the batch, then two rounds of record retries (each record alone, three tries each).
+    expect(failing.calls).toBe(3 + 6 + 6);
+  });
+
+  it('splits a batch the destination refused whole until the bad record is alone, and rejects only it', async () => {
+    const dest = new ScriptedDestination([
+      (b) => {
+        if (b.changes.some((c) => c.key === '3'))
+          refuse('record 3 is malformed', { kind: 'config', details: { splittable: true } })();
+        return applied(b);
+      },
+    ]);
+    const { result, commits } = await write(dest, stream(changes(5)));
+    expect(result).toEqual({ applied: 4, rejected: 1, retryable: 0, notAttempted: 0 });
+    expect(dest.calls).toEqual([['1', '2', '3', '4', '5'], ['1', '2', '3'], ['1', '2'], ['3'], ['4', '5']]);
+    expect(commits[0]?.outcomes[2]).toEqual({
+      key: '3',
+      status: 'rejected',
+      reason: 'record 3 is malformed',
+      code: 'DESTINATION_REQUEST_FAILED',
+    });
+  });
+
+  it('stops on an error that is neither transient nor splittable: the rest is not attempted', async () => {
+    const dest = new MemoryDestination();
+    dest.batchSize = 2;
+    const stop = new PqlsyncError('DESTINATION_AUTH_FAILED', 'token revoked', { kind: 'system' });
+    dest.stopAfterBatches = { after: 1, error: stop };
+    const { result, commits } = await write(dest, stream(changes(5)));
+    expect(result).toEqual({ applied: 2, rejected: 0, retryable: 0, notAttempted: 3, stopError: stop });
+    expect(commits.map((c) => c.keys)).toEqual([['1', '2']]);
+    // One try: an auth failure is not retried.
+    expect(dest.calls).toBe(2);
+  });
+
+  it('a change stream that fails stops the run after committing what was already sent', async () => {
+    const dest = new MemoryDestination();
+    dest.batchSize = 2;
+    async function* failing(): AsyncIterable<Change[]> {
+      yield changes(3);
+      throw new Error('connection to the warehouse lost');
+    }
+    const { result, commits } = await write(dest, failing());
+    expect(commits.map((c) => c.keys)).toEqual([['1', '2']]);
+    expect(result.applied).toBe(2);
+    expect(result.stopError?.code).toBe('WAREHOUSE_QUERY_FAILED');
+    expect(result.stopError?.message).toBe('connection to the warehouse lost');
+  });
+
+  it('a commit that fails stops the run; batches after it are not counted', async () => {
+    const dest = new MemoryDestination();
+    dest.batchSize = 2;
+    let n = 0;
+    const { result } = await write(dest, stream(changes(2), changes(6).slice(2)), {
+      commit: async () => {
+        if (++n === 2) throw new Error('state commit refused');
+      },
+    });
+    expect(result.applied).toBe(2);
+    expect(result.stopError?.code).toBe('WAREHOUSE_QUERY_FAILED');
+    expect(result.stopError?.message).toBe('state commit refused');
+  });
+
+  it('once aborted, dispatches nothing more: the rest is counted as not attempted', async () => {
+    const dest = new MemoryDestination();
+    dest.batchSize = 2;
+    const controller = new AbortController();
+    let firstCommit = () => {};
+    const committed = new Promise<void>((resolve) => (firstCommit = resolve));
+    async function* input(): AsyncIterable<Change[]> {
+      yield changes(3);
+      await committed;
+      yield changes(5).slice(3);
+    }
+    const commits: string[][] = [];
+    const result = await writeChanges(input(), {
+      destination: dest,
+      target: TARGET,
+      capabilities: dest.capabilities(TARGET, 0),
+      retry: FAST,
+      signal: controller.signal,
+      commit: async (cs) => {
+        commits.push(cs.map((c) => c.key));
+        controller.abort();
+        firstCommit();
+      },
+    });
+    expect(commits).toEqual([['1', '2']]);
+    expect(result).toEqual({ applied: 2, rejected: 0, retryable: 0, notAttempted: 3, aborted: true });
+    expect(dest.calls).toBe(1);
+  });
+
+  it('a change the destination returned no outcome for is retryable with the reason saying so', async () => {
+    const dest = new MemoryDestination();
+    dest.outcomeFaults.drop = new Set(['2']);
+    const { result, commits } = await write(dest, stream(changes(3)));
+    expect(result).toEqual({ applied: 2, rejected: 0, retryable: 1, notAttempted: 0 });
+    expect(commits[0]?.outcomes[1]).toEqual({
+      key: '2',
+      status: 'retryable',
+      reason: 'no outcome returned by the destination',
+    });
+  });
+
+  it('keeps to the rate limit: no more requests per window than allowed', async () => {
+    const dest = new ScriptedDestination([applied], {
+      batchSize: 1,
+      rateLimit: { requests: 2, perMs: 60_000 },
+    });
+    const pending = write(dest, stream(changes(3)));
+    // Two requests fit the window; the third waits for the next one (a minute away).
+    await expect(
+      Promise.race([pending, new Promise((r) => setTimeout(() => r('waiting'), 300))]),
+    ).resolves.toBe('waiting');
+    expect(dest.calls).toEqual([['1'], ['2']]);
+  });
+});
