@@ -12,13 +12,15 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { exitCodeFor, type RunSummary } from '../../src/runner/run-sync.js';
 import { runSyncs } from '../../src/runner/run-syncs.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
+import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
 import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
+import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { tempProject } from '../helpers/temp-project.js';
 import {
   admin,
@@ -362,6 +364,84 @@ describe('dates outside years 1-9999 reject their row; microseconds and bytes ar
       ),
     );
   });
+});
+
+// ---- the same on Postgres, whose adapter reads values with its own parsers ----------------------------------
+
+const PG_SELECT = `select cast('12345678901234567890000' as numeric(38,0)) + n as user_id, last_name, company,
+  case when n = 2 then 'NaN'::numeric else cast(score as numeric(38,1)) end as score,
+  case when n = 3 then 'infinity'::date else date '2026-01-01' + n end as qualified_on,
+  case when n = 4 then 'infinity'::timestamptz
+    else timestamptz '2026-01-01 00:00:00.123456+00' + n * interval '1 second' end as seen_at,
+  convert_to('pql ' || n, 'UTF8') as tag
+from src.users where n <= 5`;
+
+describe('Postgres: exact keys, invalid values rejected, microseconds and bytes as text', () => {
+  let server: TestPostgres | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('hubspot', async () => {
+    server = await startTestPostgres();
+    const wh = new PostgresAdapter({ url: await server.createDatabase('pqlsync_values') });
+    await wh.connect();
+    try {
+      await wh.query('create schema src');
+      await wh.query(
+        `create table src.users as select i as n, 'Last' || i as last_name, 'Company ' || i as company,
+           (i * 7) % 100 as score from generate_series(1, 5) i`,
+      );
+      const proj = await project(
+        'hubspot',
+        0,
+        PG_SELECT,
+        `      lastname: last_name
+      company: company
+      pql_score: score
+      pql_qualified_at: qualified_on
+      pql_reasons: seen_at
+      jobtitle: tag
+`,
+      );
+      const summary = await runInProcess(proj, wh, {});
+      expect(summary.counts).toMatchObject({ added: 5, applied: 2, rejected: 3 });
+      const key = (i: number) => `1234567890123456789000${i}`;
+      const reason = (what: string) => `${what}; the row is not sent (fix the value in the model)`;
+      expect(await failures(wh)).toEqual([
+        {
+          key: key(2),
+          reason: reason('pql_score: column score is NaN, not a finite number'),
+          code: 'INVALID_VALUE',
+        },
+        {
+          key: key(3),
+          reason: reason('pql_qualified_at: column qualified_on is infinity, a date outside years 1-9999'),
+          code: 'INVALID_VALUE',
+        },
+        {
+          key: key(4),
+          reason: reason('pql_reasons: column seen_at is infinity, a timestamp outside years 1-9999'),
+          code: 'INVALID_VALUE',
+        },
+      ]);
+      expect(await crmRecords(proj, ['pql_score', 'pql_qualified_at', 'pql_reasons', 'jobtitle'])).toEqual(
+        Object.fromEntries(
+          [1, 5].map((i) => [
+            key(i),
+            {
+              pql_score: String(i * 7),
+              pql_qualified_at: String(Date.UTC(2026, 0, 1 + i)),
+              pql_reasons: `2026-01-01T00:00:0${i}.123456Z`,
+              jobtitle: Buffer.from(`pql ${i}`).toString('base64'),
+            },
+          ]),
+        ),
+      );
+    } finally {
+      await wh.close();
+    }
+  }, 180_000);
 });
 
 async function seedUsers(wh: WarehouseAdapter, rows: number): Promise<void> {
