@@ -26,6 +26,7 @@ import {
   admin,
   PROFILES,
   reliabilityProject,
+  routingYaml,
   runInProcess,
   STATE,
   SYNC,
@@ -205,6 +206,34 @@ describe('NaN and ±Infinity are rejected, never sent, never erase', () => {
       `select key, json_extract(values_json, '$.${f.score}') as score from ${STATE}.${SYNC}__snapshot where key in ('u2', 'u3', 'u4') order by key`,
     );
     expect(snapshot.map((r) => String(r.score))).toEqual(['14', '21', '28']);
+  });
+
+  it('with routing, a rejected row gets no task, in the run and in its plan', async () => {
+    const proj = await project(
+      'hubspot',
+      6,
+      NON_FINITE_SELECT,
+      nonFiniteFields('hubspot') + routingYaml('hubspot'),
+    );
+    const loaded = loadConfig(proj.project.configPath, proj.env);
+    const wh = new DuckdbAdapter({ path: proj.dbPath });
+    await wh.connect();
+    try {
+      const [plan] = await runSyncs({
+        loaded,
+        syncs: [SYNC],
+        warehouse: wh,
+        vars: { bad: true },
+        dryRun: true,
+      });
+      expect(plan?.error).toBeUndefined();
+      // Only u6 (score 42) enters a task tier; u2-u4 would be rejected, so neither the plan nor the run routes them.
+      expect(plan?.plan?.tasks?.map((t) => t.key)).toEqual(['u6']);
+      const summary = await runInProcess(proj, wh, { bad: true });
+      expect(summary.counts).toMatchObject({ added: 6, applied: 3, rejected: 3, tasks: 1 });
+    } finally {
+      await wh.close();
+    }
   });
 
   it('file destination', async () => {
