@@ -34,7 +34,8 @@ export function exactDecimal(text: string): number | string {
   // NaN and ±Infinity (Postgres numeric has both) stay numbers: a sync rejects them by value.
   if (!Number.isFinite(n)) return n;
   const decimal = canonicalDecimal(text);
-  return decimal === undefined || String(n) === decimal ? n : decimal;
+  if (decimal !== undefined && String(n) !== decimal) return decimal;
+  return n === 0 ? 0 : n; // never -0
 }
 
 /**
