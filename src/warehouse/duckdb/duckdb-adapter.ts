@@ -463,9 +463,9 @@ function normalise(v: unknown): unknown {
 
 /**
  * DuckDB values → Row values (see row-values.ts): DuckDB's JS converter, except that DECIMALs keep their digits
- * (it makes them doubles), dates are `YYYY-MM-DD`, timestamps keep sub-millisecond digits, and dates and timestamps
- * outside years 1-9999 become OutOfRangeValues (it throws "DATE value out of range for JS Date", failing the
- * whole result over one row).
+ * (it makes them doubles), dates are `YYYY-MM-DD`, times and intervals are text, timestamps keep sub-millisecond
+ * digits, and dates and timestamps outside years 1-9999 become OutOfRangeValues (it throws "DATE value out of
+ * range for JS Date", failing the whole result over one row).
  */
 /** DuckDB's ±infinity dates, in days. */
 const INFINITE_DAYS = 2_147_483_647;
@@ -496,6 +496,12 @@ const rowValue: DuckDBValueConverter<unknown> = (value, type, converter) => {
       return timestampValue((value as DuckDBTimestampNanosecondsValue).nanos, 1_000_000_000n, () =>
         String(value),
       );
+    case DuckDBTypeId.TIME:
+    case DuckDBTypeId.TIME_NS:
+    case DuckDBTypeId.TIME_TZ:
+    case DuckDBTypeId.INTERVAL:
+      // DuckDB's text (`12:34:56.789`, `3 days`): the client's microsecond counts (bigints) mean nothing in a CRM.
+      return String(value);
     default:
       return JSDuckDBValueConverter(value, type, converter as DuckDBValueConverter<JS>);
   }
