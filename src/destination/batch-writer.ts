@@ -156,7 +156,14 @@ export async function writeChanges(
     }
     let outcomes: RecordOutcome[];
     try {
-      outcomes = await writeWithRecordRetries(changes);
+      // Values no destination can hold are rejected here, never sent (the rest of the batch goes).
+      const sendable = changes.filter((c) => !c.invalid);
+      outcomes = [
+        ...changes.flatMap((c) =>
+          c.invalid ? [{ key: c.key, status: 'rejected' as const, ...c.invalid }] : [],
+        ),
+        ...(sendable.length > 0 ? await writeWithRecordRetries(sendable) : []),
+      ];
     } catch (err) {
       result.stopError ??= toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
       result.notAttempted += changes.length;

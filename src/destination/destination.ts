@@ -63,6 +63,11 @@ export interface Change {
   rowHash: string | null;
   /** Earlier failed attempts (0 when the key is not in failures). */
   attempts: number;
+  /**
+   * Set when a mapped value cannot be sent faithfully (NaN, ±Infinity, a date outside years 1-9999; see
+   * plan/change-values.ts): the batch writer rejects the change with this reason and never sends it.
+   */
+  invalid?: { reason: string; code: string };
 }
 
 export type RecordOutcome =

@@ -5,6 +5,7 @@
  * Only the diff crosses the wire.
  */
 import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { changeValue, INVALID_VALUE, invalidValuesReason } from './change-values.js';
 import type { Change, ChangeKind, SyncTarget } from '../destination/destination.js';
 import type { StateStore } from '../state/state-store.js';
 import { streamingHeap, trimHeap } from '../util/heap.js';
@@ -428,7 +429,7 @@ export function toChange(r: Row, target: SyncTarget): Change {
     };
   }
   const row: Row = {};
-  for (const [k, v] of Object.entries(r)) if (!k.startsWith('__pqlsync_')) row[k] = plainValue(v);
+  for (const [k, v] of Object.entries(r)) if (!k.startsWith('__pqlsync_')) row[k] = changeValue(v);
   const values: Record<string, unknown> = {};
   for (const f of target.fields) {
     const v = row[f.column];
@@ -442,6 +443,7 @@ export function toChange(r: Row, target: SyncTarget): Change {
           (field) => JSON.stringify(prev[field] ?? null) !== JSON.stringify(values[field]),
         );
   const matchValue = row[target.matchColumn];
+  const invalid = invalidValuesReason(row, target);
   return {
     key,
     kind,
@@ -451,6 +453,7 @@ export function toChange(r: Row, target: SyncTarget): Change {
     row,
     rowHash: String(r[HASH]),
     attempts,
+    ...(invalid ? { invalid: { reason: invalid, code: INVALID_VALUE } } : {}),
   };
 }
 
@@ -467,12 +470,6 @@ function parsePrev(v: unknown): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-function plainValue(v: unknown): unknown {
-  if (typeof v === 'bigint') return v.toString();
-  if (v instanceof Date) return v.toISOString();
-  return v;
 }
 
 function stripTrailingSemicolons(sql: string): string {

@@ -133,7 +133,10 @@ export class Router {
     const { routing, sync, dryRun, writer, target } = this.options;
     const result: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [] };
     const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
-    const rows = changes.filter((c) => c.kind !== 'removed' && c.row && (dryRun || applied.has(c.key)));
+    // A plan routes every row the run would send; a row with an invalid value is never sent.
+    const rows = changes.filter(
+      (c) => c.kind !== 'removed' && c.row && (dryRun ? !c.invalid : applied.has(c.key)),
+    );
     if (rows.length === 0) return result;
 
     const previous = await this.previousTiers(rows.map((c) => c.key));

@@ -6,7 +6,9 @@
  * - BoundSql: SQL text with placeholders in the dialect's own syntax plus the values to bind, in order. Values are
  *   never spliced into the text; only validated identifiers and enum values are (by the model compiler).
  * - Row: one result row as a plain object keyed by lower-case column names, with JS values (bigint when an
- *   integer does not fit a double, Date for timestamps, `YYYY-MM-DD` strings for dates).
+ *   integer does not fit a double, Date for timestamps, `YYYY-MM-DD` strings for dates). Values stay exact (see
+ *   row-values.ts): a decimal a double would round is its digits as text, a timestamp finer than a millisecond
+ *   its ISO-8601 text, and a date or timestamp outside years 1-9999 an OutOfRangeValue (never a thrown error).
  * - stream: reads a result in chunks so memory stays bounded whatever the row count.
  *
  * Adapters live in `src/warehouse/<vendor>/` and never leak their SDK's types past this file.

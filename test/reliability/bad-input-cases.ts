@@ -21,6 +21,8 @@ export interface BadInputCase {
   stderr?: string;
   /** Or the full stdout. */
   stdout?: string;
+  /** Keys whose rows the call rejects: their failures rows (reasons in bad-input-expected.json) are checked too. */
+  rejectedKeys?: string[];
 }
 
 export const BASE_MODEL = `/*---
@@ -209,5 +211,27 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
     ],
     args: ['run', 'users', '--json'],
     code: 0,
+  },
+  {
+    name: 'NaN and infinite scores are rejected with their field, never sent',
+    models: {
+      scores: sub(
+        'select user_id, email, score,',
+        "select user_id, email, case when user_id = 2 then 'NaN'::double when user_id = 4 then 1e308 * 10 else score end as score,",
+      ),
+    },
+    code: 3,
+    rejectedKeys: ['2', '4'],
+  },
+  {
+    name: 'a date outside years 1-9999 rejects its row, not the run',
+    models: {
+      scores: sub(
+        ':label as label',
+        "case when user_id = 5 then '5000000-01-01'::date when user_id = 10 then 'infinity'::date else date '2026-01-01' end as label",
+      ),
+    },
+    code: 3,
+    rejectedKeys: ['5', '10'],
   },
 ];

@@ -14,11 +14,10 @@ import { tempProject, type TempProject } from '../helpers/temp-project.js';
 import { BAD_INPUT_CASES, BASE_CONFIG, BASE_DATA, BASE_MODEL, type BadInputCase } from './bad-input-cases.js';
 
 const EXPECTED_FILE = new URL('./bad-input-expected.json', import.meta.url);
-const expected: Record<string, { code: number; stdout: string; stderr: string }> = existsSync(EXPECTED_FILE)
-  ? (JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as Record<
-      string,
-      { code: number; stdout: string; stderr: string }
-    >)
+/** A case's recorded outcome; `failures` (key: reason) for cases that reject rows. */
+type Outcome = { code: number; stdout: string; stderr: string; failures?: Record<string, string> };
+const expected: Record<string, Outcome> = existsSync(EXPECTED_FILE)
+  ? (JSON.parse(readFileSync(EXPECTED_FILE, 'utf8')) as Record<string, Outcome>)
   : {};
 
 /** Drops JSON log lines (they carry times and run ids) and puts a placeholder for the temp directory. */
@@ -63,9 +62,24 @@ async function stateDigest(dbPath: string): Promise<string> {
   }
 }
 
+/** The failures rows of the `users` sync: key → reason, by key. */
+async function failureReasons(dbPath: string): Promise<Record<string, string>> {
+  const wh = new DuckdbAdapter({ path: dbPath });
+  await wh.connect();
+  try {
+    const { rows } = await wh.query('select key, reason from pqlsync_state.users__failures order by key');
+    return Object.fromEntries(rows.map((r) => [String(r.key), String(r.reason)]));
+  } finally {
+    await wh.close();
+  }
+}
+
 describe('bad-input corpus', () => {
   let seedDb: TempProject;
-  const results = new Map<string, CliResult & { dir: string; before: string; after: string }>();
+  const results = new Map<
+    string,
+    CliResult & { dir: string; before: string; after: string; failures?: Record<string, string> }
+  >();
 
   beforeAll(async () => {
     // One baseline warehouse with data and a successful first sync; each case gets a copy of it.
@@ -104,7 +118,8 @@ describe('bad-input corpus', () => {
             env: { PQLSYNC_LOG_LEVEL: 'silent', ...c.env },
           });
           const after = await stateDigest(db);
-          results.set(c.name, { ...r, dir: p.dir, before, after });
+          const failures = c.rejectedKeys ? await failureReasons(db) : undefined;
+          results.set(c.name, { ...r, dir: p.dir, before, after, ...(failures ? { failures } : {}) });
           p.cleanup();
         }),
       ),
@@ -118,6 +133,7 @@ describe('bad-input corpus', () => {
           code: r.code ?? -1,
           stdout: normalise(r.stdout, r.dir),
           stderr: normalise(r.stderr, r.dir),
+          ...(r.failures ? { failures: r.failures } : {}),
         };
       }
       writeFileSync(EXPECTED_FILE, JSON.stringify(out, null, 2) + '\n');
@@ -140,6 +156,11 @@ describe('bad-input corpus', () => {
     expect(r.code).toBe(c.code);
     expect(normalise(r.stderr, r.dir)).toBe(want!.stderr);
     expect(normalise(r.stdout, r.dir)).toBe(want!.stdout);
+    // Rejected rows: exactly the listed keys are in failures, each with its recorded reason.
+    if (c.rejectedKeys) {
+      expect(Object.keys(r.failures ?? {})).toEqual(c.rejectedKeys);
+      expect(r.failures).toEqual(want!.failures);
+    }
     // State untouched: the snapshot, failures and locks are exactly as before the call.
     if (c.code === 2) expect(r.after).toBe(r.before);
     // Every failure message is located: it names a file, a sync, a flag or a record.

@@ -32,7 +32,7 @@ import {
 } from './salesforce-connection.js';
 import { authHint, recordFailure, requestError, type RecordError } from './salesforce-errors.js';
 import { checkTarget, type DescribedField } from './salesforce-preflight.js';
-import { buildCsv, formatRecord, soqlString } from './salesforce-values.js';
+import { buildCsv, formatRecord, inexactNumber, soqlString } from './salesforce-values.js';
 
 /** sObject Collections accept at most 200 records per call. */
 export const COLLECTION_SIZE = 200;
@@ -128,6 +128,20 @@ export class SalesforceDestination implements Destination {
           key: c.key,
           status: 'rejected',
           reason: `the match column '${target.matchColumn}' is empty, so no ${target.object} can be matched on ${target.matchField}`,
+        });
+        continue;
+      }
+      // A rounded number is a wrong value in the CRM: refuse the record instead (exact values or none).
+      const inexact = Object.entries(c.values).flatMap(([field, v]) => {
+        const why = inexactNumber(v, described.types.get(field.toLowerCase()));
+        return why ? [`${field}: ${why}`] : [];
+      });
+      if (inexact.length > 0) {
+        outcomes.push({
+          key: c.key,
+          status: 'rejected',
+          code: 'INVALID_VALUE',
+          reason: `${inexact.join('; ')}; the row is not sent (round it in the model, or map it to a text field)`,
         });
         continue;
       }

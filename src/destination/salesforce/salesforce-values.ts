@@ -4,6 +4,7 @@
  * Bulk API 2.0 CSV the same is written `#N/A` (an empty cell leaves the field unchanged).
  */
 import { stringify } from 'csv-stringify/sync';
+import { canonicalDecimal, numberDecimal } from '../../warehouse/row-values.js';
 
 /** Bulk API 2.0 CSV: this cell value sets the field to null. */
 export const CSV_NULL = '#N/A';
@@ -40,6 +41,19 @@ export function formatValue(value: unknown, type: string | undefined): unknown {
       if (type === undefined) return value;
       return typeof value === 'object' ? JSON.stringify(value) : String(value);
   }
+}
+
+/**
+ * Why a value cannot go to a number field exactly, or undefined: a decimal (exact text from the warehouse) with
+ * more significant digits than the JSON number jsforce sends carries (about 15), which would arrive rounded.
+ */
+export function inexactNumber(value: unknown, type: string | undefined): string | undefined {
+  if (!type || !NUMERIC.has(type) || (typeof value !== 'string' && typeof value !== 'bigint'))
+    return undefined;
+  const decimal = canonicalDecimal(String(value));
+  const n = Number(decimal);
+  if (decimal === undefined || !Number.isFinite(n) || numberDecimal(n) === decimal) return undefined;
+  return `${String(value)} has more digits than a number sent to Salesforce carries (it would arrive as ${n})`;
 }
 
 /** Formats every value of a record with the field types from describe. */

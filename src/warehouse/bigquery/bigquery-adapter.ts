@@ -16,6 +16,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { quoteParts, SerialQueue, SessionTransaction } from '../session-support.js';
 import { registerSecret } from '../../errors/secrets.js';
+import { exactDecimal } from '../row-values.js';
 import type {
   BindType,
   BoundSql,
@@ -369,7 +370,8 @@ function plain(v: unknown): unknown {
     case 'BigQueryTime':
       return String(value);
     case 'Big':
-      return Number(String(v));
+      // NUMERIC / BIGNUMERIC: exact (toFixed never uses exponent notation, which toString does past 1e21).
+      return exactDecimal((v as { toFixed(): string }).toFixed());
     default:
       return v;
   }

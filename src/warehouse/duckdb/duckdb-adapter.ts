@@ -20,6 +20,13 @@ import {
   listValue,
   timestampTZValue,
   type DuckDBAppender,
+  type DuckDBDateValue,
+  type DuckDBTimestampMillisecondsValue,
+  type DuckDBTimestampNanosecondsValue,
+  type DuckDBTimestampSecondsValue,
+  type DuckDBTimestampValue,
+  type DuckDBValueConverter,
+  type JS,
   type DuckDBResult,
   type DuckDBType,
   type DuckDBValue,
@@ -30,6 +37,13 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { parseByteSize } from '../../util/byte-size.js';
 import { collectGarbage } from '../../util/heap.js';
 import { logger } from '../../util/logger.js';
+import {
+  exactDecimal,
+  MAX_DATE_DAYS,
+  MIN_DATE_DAYS,
+  OutOfRangeValue,
+  timestampValue,
+} from '../row-values.js';
 import { DUCKDB_SCRATCH } from '../sql-dialect.js';
 import type {
   BindType,
@@ -170,8 +184,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
       try {
         const reader = await this.connection().runAndReadAll(text, values, types);
         const names = reader.columnNames();
-        const kinds = reader.columnTypes().map((t) => t.typeId);
-        const rows = reader.getRowsJS().map((r) => toRow(names, kinds, r));
+        const rows = reader.convertRows(rowValue).map((r) => toRow(names, r));
         return { rows, columns: names, rowsAffected: reader.rowsChanged };
       } catch (err) {
         throw queryError(err, text);
@@ -198,13 +211,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
     }
     try {
       const names = result.columnNames();
-      const kinds = result.columnTypes().map((t) => t.typeId);
       const pending: Row[] = [];
       for (let fetched = 1; ; fetched++) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
         if (fetched % GC_EVERY_CHUNKS === 0) collectGarbage();
-        for (const r of chunk.convertRows(JSDuckDBValueConverter)) pending.push(toRow(names, kinds, r));
+        for (const r of chunk.convertRows(rowValue)) pending.push(toRow(names, r));
         while (pending.length >= chunkSize) yield pending.splice(0, chunkSize);
       }
       if (pending.length > 0) yield pending;
@@ -435,20 +447,65 @@ function queryError(err: unknown, sql: string): PqlsyncError {
   });
 }
 
-function toRow(names: string[], kinds: DuckDBTypeId[], values: unknown[]): Row {
+function toRow(names: string[], values: unknown[]): Row {
   const row: Row = {};
-  for (let i = 0; i < names.length; i++) row[names[i]!] = normalise(values[i], kinds[i]);
+  for (let i = 0; i < names.length; i++) row[names[i]!] = normalise(values[i]);
   return row;
 }
 
-function normalise(v: unknown, kind: DuckDBTypeId | undefined): unknown {
+function normalise(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') {
     return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
   }
-  if (v instanceof Date && kind === DuckDBTypeId.DATE) return v.toISOString().slice(0, 10);
   return v;
 }
+
+/**
+ * DuckDB values → Row values (see row-values.ts): DuckDB's JS converter, except that DECIMALs keep their digits
+ * (it makes them doubles), dates are `YYYY-MM-DD`, times and intervals are text, timestamps keep sub-millisecond
+ * digits, and dates and timestamps outside years 1-9999 become OutOfRangeValues (it throws "DATE value out of
+ * range for JS Date", failing the whole result over one row).
+ */
+/** DuckDB's ±infinity dates, in days. */
+const INFINITE_DAYS = 2_147_483_647;
+
+const rowValue: DuckDBValueConverter<unknown> = (value, type, converter) => {
+  if (value === null || value === undefined) return null;
+  switch (type.typeId) {
+    case DuckDBTypeId.DECIMAL:
+      return exactDecimal(String(value));
+    case DuckDBTypeId.DATE: {
+      const days = (value as DuckDBDateValue).days;
+      if (days >= MIN_DATE_DAYS && days <= MAX_DATE_DAYS)
+        return new Date(days * 86_400_000).toISOString().slice(0, 10);
+      // The client prints -infinity as a date 5.8 million years BC.
+      return new OutOfRangeValue(
+        'date',
+        Math.abs(days) === INFINITE_DAYS ? `${days < 0 ? '-' : ''}infinity` : String(value),
+      );
+    }
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return timestampValue((value as DuckDBTimestampValue).micros, 1_000_000n, () => String(value));
+    case DuckDBTypeId.TIMESTAMP_S:
+      return timestampValue((value as DuckDBTimestampSecondsValue).seconds, 1n, () => String(value));
+    case DuckDBTypeId.TIMESTAMP_MS:
+      return timestampValue((value as DuckDBTimestampMillisecondsValue).millis, 1000n, () => String(value));
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return timestampValue((value as DuckDBTimestampNanosecondsValue).nanos, 1_000_000_000n, () =>
+        String(value),
+      );
+    case DuckDBTypeId.TIME:
+    case DuckDBTypeId.TIME_NS:
+    case DuckDBTypeId.TIME_TZ:
+    case DuckDBTypeId.INTERVAL:
+      // DuckDB's text (`12:34:56.789`, `3 days`): the client's microsecond counts (bigints) mean nothing in a CRM.
+      return String(value);
+    default:
+      return JSDuckDBValueConverter(value, type, converter as DuckDBValueConverter<JS>);
+  }
+};
 
 function toDuckdb(sql: BoundSql | string): {
   text: string;

@@ -17,6 +17,7 @@ import QueryStream from 'pg-query-stream';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { quoteParts, SerialQueue } from '../session-support.js';
 import { registerSecret } from '../../errors/secrets.js';
+import { exactDecimal, OutOfRangeValue, timestampValue } from '../row-values.js';
 import type {
   BoundParam,
   BoundSql,
@@ -43,7 +44,11 @@ export interface PostgresAdapterOptions {
 
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
 
-/** Row values as the WarehouseAdapter contract says: safe integers as numbers, dates as `YYYY-MM-DD`. */
+/**
+ * Row values as the WarehouseAdapter contract says: safe integers as numbers, numerics exact (row-values.ts),
+ * dates as `YYYY-MM-DD`, timestamps as Dates (ISO text when finer than a millisecond), and dates and timestamps
+ * outside years 1-9999 (±infinity, BC, five-digit years) as OutOfRangeValues instead of invalid Dates.
+ */
 const typeParsers: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
     if (format === 'binary') return pg.types.getTypeParser(oid, 'binary');
@@ -54,17 +59,37 @@ const typeParsers: pg.CustomTypesConfig = {
           return Number.isSafeInteger(n) ? n : BigInt(v);
         };
       case OID.numeric:
-        return (v: string) => Number(v);
+        return exactDecimal;
       case OID.date:
-        return (v: string) => v;
+        return (v: string) =>
+          /^\d{4}-\d{2}-\d{2}$/.test(v) && !v.startsWith('0000') ? v : new OutOfRangeValue('date', v);
       case OID.timestamp:
         // A timestamp without zone is read as UTC, never as the runner's local time.
-        return (v: string) => new Date(`${v.replace(' ', 'T')}Z`);
+        return (v: string) => pgTimestamp(v, false);
+      case OID.timestamptz:
+        return (v: string) => pgTimestamp(v, true);
       default:
         return pg.types.getTypeParser(oid, 'text');
     }
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
+
+/**
+ * A timestamp's text (`2024-01-01 12:00:00.123456`, with `+05:30` or `+00:53:28` when zoned) as a Row value; the
+ * ISO form of Postgres' DateStyle (the default) is assumed, as pg's own parser does.
+ */
+function pgTimestamp(text: string, zoned: boolean): Date | string | OutOfRangeValue {
+  const m =
+    /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/.exec(
+      text,
+    );
+  if (!m || m[1]!.startsWith('0000') || (zoned && !m[4])) return new OutOfRangeValue('timestamp', text);
+  const [, day, time, frac = '', sign, hh = '0', mm = '0', ss = '0'] = m;
+  const offsetSeconds = (sign === '-' ? -1 : 1) * (Number(hh) * 3600 + Number(mm) * 60 + Number(ss));
+  const seconds = BigInt(Date.parse(`${day}T${time}Z`) / 1000 - offsetSeconds);
+  const micros = seconds * 1_000_000n + BigInt(frac.padEnd(6, '0'));
+  return timestampValue(micros, 1_000_000n, () => text);
+}
 
 const TRANSIENT_SQLSTATE = /^(08|40001|40P01|53|57P0[123])/;
 

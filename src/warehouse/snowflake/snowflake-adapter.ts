@@ -15,6 +15,7 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
 import { quoteParts, SerialQueue, SessionTransaction } from '../session-support.js';
 import { snowflakeQuote } from '../sql-dialect.js';
+import { exactDecimal } from '../row-values.js';
 import type {
   BoundParam,
   BoundSql,
@@ -273,7 +274,7 @@ function plain(v: unknown, c: Column): unknown {
         const n = Number(s);
         return Number.isSafeInteger(n) ? n : BigInt(s);
       }
-      return Number(s);
+      return c.getType() === 'fixed' ? exactDecimal(s) : Number(s);
     }
     case 'date':
       return (v as Date).toISOString().slice(0, 10);
