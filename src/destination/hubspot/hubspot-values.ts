@@ -9,6 +9,8 @@
  * - cleared value: `null` becomes `''`, which HubSpot stores as "no value".
  */
 
+import { isEmailAddress } from '../email-address.js';
+
 export const HUBSPOT_PROPERTY_TYPES = [
   'string',
   'number',
@@ -62,29 +64,12 @@ export function formatHubspotValue(value: unknown, property: PropertyInfo): Form
       return formatEnumeration(value, property);
     default: {
       const text = plainText(value);
-      if (property.name === 'email' && text !== '' && !isHubspotEmail(text)) {
+      if (property.name === 'email' && text !== '' && !isEmailAddress(text)) {
         return fail(`${show(value)} is not a valid email address (HubSpot refuses it as INVALID_EMAIL)`);
       }
       return ok(text);
     }
   }
-}
-
-/**
- * HubSpot's syntax check of the contact `email` property: a local part of the characters RFC 5322 allows in
- * an unquoted address (no leading, trailing or doubled dots), `@`, and a domain of letter/digit/hyphen labels
- * ending in an alphabetic top-level domain. No spaces, one `@`.
- */
-export function isHubspotEmail(text: string): boolean {
-  const at = text.lastIndexOf('@');
-  if (at <= 0 || text.indexOf('@') !== at) return false;
-  const local = text.slice(0, at);
-  const domain = text.slice(at + 1);
-  if (!/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/.test(local)) return false;
-  const labels = domain.split('.');
-  if (labels.length < 2) return false;
-  if (!labels.every((l) => /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(l))) return false;
-  return /^[A-Za-z]{2,}$/.test(labels[labels.length - 1] ?? '');
 }
 
 function ok(text: string): FormattedValue {

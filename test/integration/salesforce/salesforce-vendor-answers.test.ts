@@ -60,6 +60,31 @@ describe('Salesforce vendor answers', () => {
     );
   });
 
+  it('refuses text in a number field before sending, with a field-level reason: calls = ceil(valid / 200)', async () => {
+    f = await salesforceFixture();
+    f.writeConfig();
+    await f.seedUsers(1000);
+    await f.wh.query('alter table src.users alter score type varchar');
+    await f.wh.query(
+      `update src.users set score = 'ninety' where cast(substr(user_id, 2) as integer) % 4 = 1`,
+    );
+    const summary = await f.run();
+    const valid = 750;
+    expect(summary.status).toBe('partial');
+    expect(summary.counts).toMatchObject({ added: 1000, applied: valid, rejected: 250 });
+    const patches = (await f.requests()).filter((r) => r.method === 'PATCH');
+    expect(patches.every((r) => r.status === 200)).toBe(true);
+    expect(patches).toHaveLength(Math.ceil(valid / 200));
+    expect(patches.reduce((n, r) => n + r.records, 0)).toBe(valid);
+    const failures = await f.failures();
+    expect(failures).toHaveLength(250);
+    expect(failures.find((r) => r.key === 'u1')).toMatchObject({
+      reason: 'PQL_Score__c: expected a number for a Number(3, 0) field, got "ninety"',
+      code: 'INVALID_VALUE',
+    });
+    expect(await f.leads()).toHaveLength(valid);
+  });
+
   it('parses sf__Error cells with and without the trailing " --"', () => {
     expect(parseBulkError('INVALID_FIELD:bad value:PQL_Score__c --')).toEqual({
       statusCode: 'INVALID_FIELD',
