@@ -149,26 +149,8 @@ export async function writeChanges(
     );
   };
 
-  const process = async (changes: Change[]): Promise<void> => {
-    if (result.stopError || options.signal?.aborted) {
-      result.notAttempted += changes.length;
-      return;
-    }
-    let outcomes: RecordOutcome[];
-    try {
-      // Values no destination can hold are rejected here, never sent (the rest of the batch goes).
-      const sendable = changes.filter((c) => !c.invalid);
-      outcomes = [
-        ...changes.flatMap((c) =>
-          c.invalid ? [{ key: c.key, status: 'rejected' as const, ...c.invalid }] : [],
-        ),
-        ...(sendable.length > 0 ? await writeWithRecordRetries(sendable) : []),
-      ];
-    } catch (err) {
-      result.stopError ??= toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
-      result.notAttempted += changes.length;
-      return;
-    }
+  /** Hands a batch's outcomes to `commit`, in sequence with the other batches; counts them once committed. */
+  const commitOutcomes = async (changes: Change[], outcomes: RecordOutcome[]): Promise<void> => {
     const next = commitChain.then(async () => {
       await options.commit(changes, outcomes);
       for (const o of outcomes) {
@@ -189,6 +171,35 @@ export async function writeChanges(
     }
   };
 
+  const process = async (changes: Change[]): Promise<void> => {
+    if (result.stopError || options.signal?.aborted) {
+      result.notAttempted += changes.length;
+      return;
+    }
+    let outcomes: RecordOutcome[];
+    try {
+      outcomes = await writeWithRecordRetries(changes);
+    } catch (err) {
+      result.stopError ??= toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
+      result.notAttempted += changes.length;
+      return;
+    }
+    await commitOutcomes(changes, outcomes);
+  };
+
+  // Changes the destination refused before sending (checkChange): committed in batches of their own.
+  let refused: Array<{ change: Change; outcome: RecordOutcome }> = [];
+  const flushRefused = () => {
+    const part = refused;
+    refused = [];
+    if (part.length === 0) return;
+    const p = commitOutcomes(
+      part.map((r) => r.change),
+      part.map((r) => r.outcome),
+    ).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
   let buffer: Change[] = [];
   const dispatch = (changes: Change[]) => {
     const p = limit(() => process(changes)).finally(() => inFlight.delete(p));
@@ -198,6 +209,16 @@ export async function writeChanges(
   try {
     for await (const chunk of batches) {
       for (const change of chunk) {
+        // Values no destination can hold (NaN, a date outside years 1-9999) are rejected here, never sent; so is
+        // what the destination's own checks refuse.
+        const outcome: RecordOutcome | undefined = change.invalid
+          ? { key: change.key, status: 'rejected', ...change.invalid }
+          : destination.checkChange?.(target, change);
+        if (outcome) {
+          refused.push({ change, outcome });
+          if (refused.length >= size) flushRefused();
+          continue;
+        }
         buffer.push(change);
         if (buffer.length >= size && !signal?.aborted) {
           dispatch(buffer);
@@ -214,6 +235,7 @@ export async function writeChanges(
     // forgotten; the rest is planned again by the next run.
     result.stopError ??= toPqlsyncError(err, 'WAREHOUSE_QUERY_FAILED');
   }
+  flushRefused();
   if (signal?.aborted) {
     // Not dispatched: planned again by the next run, since only committed outcomes move the snapshot.
     result.aborted = true;

@@ -100,6 +100,12 @@ export interface Destination {
    * Throws DESTINATION_PREFLIGHT_FAILED (config) listing every problem, or DESTINATION_AUTH_FAILED.
    */
   preflight(target: SyncTarget): Promise<void>;
+  /**
+   * Checks one change against what preflight read (field types, lengths, options, email syntax) before it is
+   * batched: a `rejected` outcome here costs no API call, and the batches sent hold only changes that passed.
+   * Undefined when the change may be sent. (Default: every change is sent)
+   */
+  checkChange?(target: SyncTarget, change: Change): RecordOutcome | undefined;
   /** Writes one batch; returns one outcome per change. */
   write(batch: WriteBatch): Promise<RecordOutcome[]>;
   /** API calls made so far by this destination instance. */

@@ -106,6 +106,20 @@ export class RouteStore {
     return out;
   }
 
+  /** Entries not created yet (pending: sent or not before a crash; failed: refused by the CRM), logged since `since`. */
+  async outstanding(sync: string, since: Date): Promise<TaskLogEntry[]> {
+    if (!(await this.tablesExist())) return [];
+    const b = new SqlBuilder(this.state.d);
+    const { rows } = await this.state.wh.query(
+      b.build(
+        `select * from ${this.taskLog} where sync = ${b.param(sync, 'string')}
+           and logged_at >= ${b.param(since, 'timestamp')} and status in ('pending', 'failed')
+         order by logged_at, task_key`,
+      ),
+    );
+    return rows.map(toEntry);
+  }
+
   /** Every entry of a sync (tests and `runs`-style reports), oldest first. */
   async entries(sync: string): Promise<TaskLogEntry[]> {
     const b = new SqlBuilder(this.state.d);

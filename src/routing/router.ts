@@ -1,9 +1,13 @@
 /**
  * Routes one run's applied changes: tier transitions → rules → owners → SLA → task text → task_log → CRM.
- * The runner calls `route` once per written batch, before that batch's commit, so the snapshot still holds the
- * previous tiers; a crash anywhere before the commit replays the batch, and the task_log makes the replay send
- * the same task keys (see route-store.ts). In a plan (`dryRun`) nothing is written anywhere; the CRM is only
- * read (owners, records) and the tasks that would be created are returned.
+ * The runner calls `prepare` once per written batch, before that batch's commit, so the snapshot still holds the
+ * previous tiers: it writes the batch's tasks to task_log as `pending`. After the commit it calls `send`, which
+ * creates them in the CRM and marks each `created` or `failed` (with the CRM's reason): a task the CRM refuses
+ * never blocks, undoes or delays the commit of the records it accepted. Pending and failed tasks of earlier runs
+ * (a crash between commit and send, a refused task) are sent again by `resumeOutstanding` at the start of the
+ * next run, under the same keys, so the CRM's unique task key turns a second send into a no-op (route-store.ts).
+ * In a plan (`dryRun`) nothing is written anywhere; the CRM is only read (owners, records) and the tasks that
+ * would be created are returned.
  *
  * Glossary:
  * - candidate: an applied row whose tier entered a task tier from a lower tier (or none).
@@ -23,7 +27,7 @@ import { matchRule, type MatchedRule } from './rules.js';
 import { localDate, slaTimes } from './sla.js';
 import { defaultBody, renderTemplate } from './task-template.js';
 import { createsTask, tierOfRow } from './tiers.js';
-import type { AccountRecord, RoutedRecord, TaskSpec, TaskWriter } from './task-writer.js';
+import type { AccountRecord, RoutedRecord, TaskOutcome, TaskSpec, TaskWriter } from './task-writer.js';
 
 /** A task a plan would create (or a run created), as listed in the plan summary. */
 export interface PlannedTask {
@@ -82,6 +86,15 @@ export function taskKey(sync: string, entityKey: string, tier: string, date: str
   return `pqlsync:${sync}:sha256-${hash}:${tier}:${date}`;
 }
 
+/** A batch's routing between `prepare` (before the commit) and `send` (after it). */
+export interface PreparedRoute {
+  result: RouteResult;
+  /** The task_log rows written as pending, to send. */
+  entries: TaskLogEntry[];
+  /** Record id → owner id to set. */
+  ownerChanges: Map<string, string>;
+}
+
 interface Candidate {
   change: Change;
   row: Record<string, unknown>;
@@ -129,15 +142,49 @@ export class Router {
     }
   }
 
+  /** Prepares and sends a batch's tasks at once (plans, and callers without a commit in between). */
   async route(changes: readonly Change[], outcomes: readonly RecordOutcome[]): Promise<RouteResult> {
+    const prepared = await this.prepare(changes, outcomes);
+    return this.options.dryRun || !this.options.writer ? prepared.result : this.send(prepared);
+  }
+
+  /**
+   * Pending and failed tasks of earlier runs inside the cooldown, sent again under their keys (called once at
+   * the start of a run, before any batch).
+   */
+  async resumeOutstanding(): Promise<RouteResult> {
+    const { sync, routing, dryRun, writer } = this.options;
+    const empty: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [] };
+    if (dryRun || !writer || !this.tablesReady) return empty;
+    const now = this.options.now();
+    const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
+    const entries = (await this.routes.outstanding(sync, since)).map((e) => ({
+      ...e,
+      status: 'pending' as const,
+      runId: this.options.runId,
+      updatedAt: now,
+    }));
+    if (entries.length === 0) return empty;
+    this.options.log.info({ tasks: entries.length }, 'sending tasks not created by earlier runs again');
+    await this.routes.write(entries);
+    return this.send({ result: empty, entries, ownerChanges: new Map() });
+  }
+
+  /**
+   * Everything up to the CRM: candidates, rules, owners, task text; writes the tasks to task_log as pending
+   * (with the round-robin cursors they moved). Called before the batch's commit.
+   */
+  async prepare(changes: readonly Change[], outcomes: readonly RecordOutcome[]): Promise<PreparedRoute> {
     const { routing, sync, dryRun, writer, target } = this.options;
     const result: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [] };
+    const ownerChanges = new Map<string, string>();
+    const none: PreparedRoute = { result, entries: [], ownerChanges };
     const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
     // A plan routes every row the run would send; a row with an invalid value is never sent.
     const rows = changes.filter(
       (c) => c.kind !== 'removed' && c.row && (dryRun ? !c.invalid : applied.has(c.key)),
     );
-    if (rows.length === 0) return result;
+    if (rows.length === 0) return none;
 
     const previous = await this.previousTiers(rows.map((c) => c.key));
     const candidates: Candidate[] = [];
@@ -148,7 +195,7 @@ export class Router {
       if (tier === null || !createsTask(prev, tier, routing)) continue;
       candidates.push({ change, row, previous: prev, tier, matched: matchRule(row, routing.rules) });
     }
-    if (candidates.length === 0) return result;
+    if (candidates.length === 0) return none;
 
     const now = this.options.now();
     const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
@@ -193,7 +240,6 @@ export class Router {
       runId: this.options.runId,
       updatedAt: now,
     }));
-    const ownerChanges = new Map<string, string>();
     for (const { candidate, entry } of resumed) {
       if (candidate.matched.rule.set_owner && entry.task.ownerId) {
         ownerChanges.set(entry.task.record.id, entry.task.ownerId);
@@ -252,15 +298,33 @@ export class Router {
       });
       result.planned.push(this.plannedOf(c, task, false, record ? undefined : assignment.via));
     }
-    if (dryRun || !writer) return result;
+    if (dryRun || !writer) return { result, entries, ownerChanges };
 
     // Pending BEFORE sending: a crash from here on resends these same keys.
     await this.routes.write(entries, { sync, moved, at: now });
+    return { result, entries, ownerChanges };
+  }
+
+  /**
+   * Sends prepared tasks (and owner changes) to the CRM and records each task as created or failed. A CRM's
+   * refusal (a PqlsyncError, even one for the whole request) becomes the tasks' `failed` outcome with its reason,
+   * retried by the next run; it never fails the run.
+   */
+  async send(prepared: PreparedRoute): Promise<RouteResult> {
+    const { target, writer } = this.options;
+    const { result, entries, ownerChanges } = prepared;
+    if (!writer) return result;
     if (ownerChanges.size > 0) {
-      const failures = await writer.setOwners(
-        target,
-        [...ownerChanges].map(([recordId, ownerId]) => ({ recordId, ownerId })),
-      );
+      let failures = new Map<string, string>();
+      try {
+        failures = await writer.setOwners(
+          target,
+          [...ownerChanges].map(([recordId, ownerId]) => ({ recordId, ownerId })),
+        );
+      } catch (err) {
+        if (!(err instanceof PqlsyncError)) throw err;
+        failures = new Map([...ownerChanges.keys()].map((id) => [id, err.message]));
+      }
       for (const [id, reason] of failures) {
         this.options.log.warn(
           { recordId: id },
@@ -269,9 +333,16 @@ export class Router {
       }
     }
     if (entries.length === 0) return result;
-    const outcomes2 = new Map(
-      (await writer.writeTasks(entries.map((e) => e.task))).map((o) => [o.taskKey, o]),
-    );
+    let outcomes2: Map<string, TaskOutcome>;
+    try {
+      outcomes2 = new Map((await writer.writeTasks(entries.map((e) => e.task))).map((o) => [o.taskKey, o]));
+    } catch (err) {
+      // Anything but a PqlsyncError is a defect or a crash: it stops the run, and the pending rows are resent.
+      if (!(err instanceof PqlsyncError)) throw err;
+      outcomes2 = new Map(
+        entries.map((e) => [e.taskKey, { taskKey: e.taskKey, status: 'failed', reason: err.message }]),
+      );
+    }
     const done = this.options.now();
     const final = entries.map((e): TaskLogEntry => {
       const o = outcomes2.get(e.taskKey);
@@ -281,7 +352,10 @@ export class Router {
       }
       result.failed++;
       const reason = o?.reason ?? 'the CRM returned no result for this task';
-      this.options.log.warn({ recordKey: e.entityKey, taskKey: e.taskKey }, `task not created: ${reason}`);
+      this.options.log.warn(
+        { recordKey: e.entityKey, taskKey: e.taskKey },
+        `task not created (sent again by the next run): ${reason}`,
+      );
       return { ...e, status: 'failed', reason, updatedAt: done };
     });
     await this.routes.write(final);
@@ -379,6 +453,17 @@ export class Router {
       resumed,
     };
   }
+}
+
+/** True when task_log holds pending or failed tasks of `sync` inside the cooldown (to send again). */
+export async function hasOutstandingTasks(
+  state: StateStore,
+  sync: string,
+  routing: RoutingConfig,
+  now: Date,
+): Promise<boolean> {
+  const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
+  return (await new RouteStore(state).outstanding(sync, since)).length > 0;
 }
 
 function accountValue(row: Record<string, unknown>, column: string): string {

@@ -18,7 +18,7 @@ import { compileModel } from '../model/compile-model.js';
 import { displayPath, loadModel } from '../model/model-file.js';
 import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
 import type { RejectionGroup } from '../state/failure-report.js';
-import { Router, type PlannedTask } from '../routing/router.js';
+import { hasOutstandingTasks, Router, type PlannedTask } from '../routing/router.js';
 import type { TaskWriter } from '../routing/task-writer.js';
 import { tierOfRow } from '../routing/tiers.js';
 import { createTaskWriter } from '../destination/create-task-writer.js';
@@ -36,6 +36,8 @@ export interface RunSummary {
   runId: string;
   status: SummaryStatus;
   counts: RunCounts;
+  /** Routing tasks the CRM refused in this run (in task_log as `failed` with the reason; sent again next run). */
+  tasksFailed?: number;
   apiCalls: number;
   durationMs: number;
   error?: { code: string; message: string; kind: string; location?: unknown; hint?: string };
@@ -141,6 +143,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   const name = options.syncName;
   const log = logger().child({ sync: name, runId });
   const counts: RunCounts = { ...ZERO_COUNTS };
+  let tasksFailed = 0;
+  const countTasks = (routed: { created: number; failed: number }) => {
+    counts.tasks += routed.created;
+    tasksFailed += routed.failed;
+  };
   let apiCalls = 0;
   let runStarted = false;
   let lockTaken = false;
@@ -154,6 +161,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     runId,
     status,
     counts: { ...counts },
+    ...(tasksFailed > 0 ? { tasksFailed } : {}),
     apiCalls,
     durationMs: now().getTime() - started.getTime(),
     ...(err
@@ -289,7 +297,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       target.mode === 'mirror' ? (['added', 'changed', 'removed'] as const) : (['added', 'changed'] as const);
     const toSend = plan.added + plan.changed + (target.mode === 'mirror' ? plan.removed : 0);
     let router: Router | undefined;
-    if (sync.routing && toSend > 0) {
+    // Tasks of earlier runs that the CRM refused (or a crash left unsent) are sent again even when no row changed.
+    const outstanding =
+      sync.routing && !dry && toSend === 0
+        ? await hasOutstandingTasks(store, name, sync.routing, now())
+        : false;
+    if (sync.routing && (toSend > 0 || outstanding)) {
       taskWriter = await (options.taskWriter ?? ((d) => createTaskWriter(d, options.loaded)))(
         sync.destination,
       );
@@ -307,6 +320,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         log,
       });
       await router.start();
+      if (!dry) countTasks(await router.resumeOutstanding());
     }
     if (dry) {
       if (!router) return summary('planned', undefined, planInfo);
@@ -342,8 +356,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           const entered = options.tierWatch
             ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, sync)
             : [];
-          if (router) counts.tasks += (await router.route(changes, outcomes)).created;
+          const routed = router ? await router.prepare(changes, outcomes) : undefined;
           await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, sync, name));
+          // Tasks go to the CRM after the records are committed: a refused task never holds them back.
+          if (router && routed) countTasks(await router.send(routed));
           if (Date.now() - sinceBeat > (lease * 1000) / 3) {
             await st.heartbeat(name, runId, lease);
             sinceBeat = Date.now();
@@ -367,6 +383,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       // What follows joins the whole plan and snapshot again, as the plan did: under the plan's memory.
       await enterPhase('plan');
     }
+    if (toSend === 0 && taskWriter) apiCalls = taskWriter.apiCalls();
     await store.pruneResolvedFailures(name, plan.planTable);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
     await store.finishRun(
@@ -378,6 +395,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       stopError?.format() ?? null,
     );
     runStarted = false;
+    if (tasksFailed > 0) {
+      log.warn({ tasksFailed }, `${tasksFailed} tasks were not created; the next run sends them again`);
+    }
     log.info({ status, applied: counts.applied, rejected: counts.rejected, apiCalls }, 'run finished');
     return summary(status === 'failed' ? 'failed' : status === 'partial' ? 'partial' : 'success', stopError);
   } catch (err) {

@@ -164,22 +164,20 @@ ${RETRY_YAML}`,
       PQL_Reasons__c: r.reasons,
     };
   },
+  // Refused before sending, from the describe (a field-level reason, no API call).
   rejection(i) {
     if (BAD_EMAIL_ROWS.includes(i))
-      return {
-        reason: `INVALID_EMAIL_ADDRESS: Email: invalid email address: not-an-email-${i} (fields: Email)`,
-        code: 'INVALID_EMAIL_ADDRESS',
-      };
+      return { reason: `Email: "not-an-email-${i}" is not a valid email address`, code: 'INVALID_VALUE' };
     if (BAD_TIER_ROWS.includes(i))
       return {
         reason:
-          'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: PQL Tier: bad value for restricted picklist field: lukewarm (fields: PQL_Tier__c)',
-        code: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+          'PQL_Tier__c: "lukewarm" is not a value of the restricted picklist (values: hot, pql, nurture)',
+        code: 'INVALID_VALUE',
       };
     if (LONG_NAME_ROWS.includes(i))
       return {
-        reason: `STRING_TOO_LONG: Last Name: data value too large: ${LONG_NAME(i)} (max length=80) (fields: LastName)`,
-        code: 'STRING_TOO_LONG',
+        reason: `LastName: ${LONG_NAME(i).length} characters, more than the 80 a Text(80) field holds`,
+        code: 'INVALID_VALUE',
       };
     return undefined;
   },
@@ -234,8 +232,8 @@ ${RETRY_YAML}`,
   rejection(i) {
     if (BAD_EMAIL_ROWS.includes(i))
       return {
-        reason: `VALIDATION_ERROR: Property values were not valid: email: Email address not-an-email-${i} is invalid (INVALID_EMAIL)`,
-        code: 'INVALID_EMAIL',
+        reason: `email: "not-an-email-${i}" is not a valid email address (HubSpot refuses it as INVALID_EMAIL)`,
+        code: 'INVALID_VALUE',
       };
     if (BAD_TIER_ROWS.includes(i))
       return {

@@ -152,6 +152,13 @@ export class HubspotDestination implements Destination {
     this.properties.set(object, existing);
   }
 
+  checkChange(target: SyncTarget, change: Change): RecordOutcome | undefined {
+    const props = this.properties.get(target.object);
+    if (!props) return undefined;
+    const prepared = prepareInput(target, props, change);
+    return 'outcome' in prepared ? prepared.outcome : undefined;
+  }
+
   async write(batch: WriteBatch): Promise<RecordOutcome[]> {
     const { target, changes } = batch;
     let props = this.properties.get(target.object);
@@ -164,52 +171,28 @@ export class HubspotDestination implements Destination {
     const updates: Prepared[] = [];
     const seen = new Map<string, string>();
     for (const change of changes) {
-      const reject = (reason: string, code: string) =>
-        outcomes.push({ key: change.key, status: 'rejected', reason, code });
-      if (change.matchValue === '') {
-        reject(
-          `no value for the match property ${target.matchField} (model column ${target.matchColumn})`,
-          'MATCH_VALUE_MISSING',
-        );
+      const prepared = prepareInput(target, props, change);
+      if ('outcome' in prepared) {
+        outcomes.push(prepared.outcome);
         continue;
       }
       const norm = normalizeMatch(target, change.matchValue);
       const twin = seen.get(norm);
       if (twin !== undefined) {
         // HubSpot refuses a whole batch that names one id twice.
-        reject(
-          `${target.matchField} ${change.matchValue} is also the match value of record ${twin}`,
-          'DUPLICATE_MATCH_VALUE',
-        );
-        continue;
-      }
-      const properties: Record<string, string> = {};
-      const bad: string[] = [];
-      for (const [field, value] of Object.entries(change.values)) {
-        const info = props.get(field);
-        if (!info) {
-          bad.push(`${field}: not a ${target.object} property in HubSpot`);
-          continue;
-        }
-        const formatted = formatHubspotValue(value, info);
-        if (formatted.ok) properties[field] = formatted.text;
-        else bad.push(`${field}: ${formatted.reason}`);
-      }
-      if (bad.length > 0) {
-        reject(bad.join('; '), 'INVALID_VALUE');
+        outcomes.push({
+          key: change.key,
+          status: 'rejected',
+          reason: `${target.matchField} ${change.matchValue} is also the match value of record ${twin}`,
+          code: 'DUPLICATE_MATCH_VALUE',
+        });
         continue;
       }
       seen.set(norm, change.key);
-      // HubSpot echoes the properties it wrote: with the match value among them, a result whose trace id is
-      // missing can still be matched to its record.
-      properties[target.matchField] ??= change.matchValue;
-      const input = {
-        idProperty: target.matchField,
-        id: change.matchValue,
-        objectWriteTraceId: change.key,
-        properties,
-      };
-      (target.mode === 'update' || change.kind === 'removed' ? updates : upserts).push({ change, input });
+      (target.mode === 'update' || change.kind === 'removed' ? updates : upserts).push({
+        change,
+        input: prepared.input,
+      });
     }
     if (upserts.length > 0) outcomes.push(...(await this.send('upsert', target, upserts)));
     if (updates.length > 0) outcomes.push(...(await this.send('update', target, updates)));
@@ -426,6 +409,50 @@ export class HubspotDestination implements Destination {
     }
     return created;
   }
+}
+
+/**
+ * The batch input for one change, its values formatted by the property definitions preflight read; or the
+ * change's rejection when a value cannot take its property's format (HubSpot would refuse the whole batch).
+ */
+function prepareInput(
+  target: SyncTarget,
+  props: ReadonlyMap<string, PropertyInfo>,
+  change: Change,
+): { input: UpsertInput } | { outcome: RecordOutcome } {
+  const reject = (reason: string, code: string) => ({
+    outcome: { key: change.key, status: 'rejected' as const, reason, code },
+  });
+  if (change.matchValue === '') {
+    return reject(
+      `no value for the match property ${target.matchField} (model column ${target.matchColumn})`,
+      'MATCH_VALUE_MISSING',
+    );
+  }
+  const properties: Record<string, string> = {};
+  const bad: string[] = [];
+  for (const [field, value] of Object.entries(change.values)) {
+    const info = props.get(field);
+    if (!info) {
+      bad.push(`${field}: not a ${target.object} property in HubSpot`);
+      continue;
+    }
+    const formatted = formatHubspotValue(value, info);
+    if (formatted.ok) properties[field] = formatted.text;
+    else bad.push(`${field}: ${formatted.reason}`);
+  }
+  if (bad.length > 0) return reject(bad.join('; '), 'INVALID_VALUE');
+  // HubSpot echoes the properties it wrote: with the match value among them, a result whose trace id is
+  // missing can still be matched to its record.
+  properties[target.matchField] ??= change.matchValue;
+  return {
+    input: {
+      idProperty: target.matchField,
+      id: change.matchValue,
+      objectWriteTraceId: change.key,
+      properties,
+    },
+  };
 }
 
 /** The fields of a HubSpot property definition this destination reads. */

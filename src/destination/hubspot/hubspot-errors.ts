@@ -1,7 +1,8 @@
 /**
  * HubSpot failures → PqlsyncError, decided by status and category, so the batch writer knows what to do:
  * 401/403 stop the run (config); 429 `DAILY` stops the run; other 429s and 5xx are transient (backed off and
- * retried); a 400 on a batch write is splittable (the writer bisects it to isolate the bad records).
+ * retried); a 400 or a 409 CONFLICT on a batch write is splittable (the writer bisects it to isolate the bad
+ * records: HubSpot refuses a whole batch when one input's email or unique value belongs to another record).
  *
  * Glossary:
  * - ApiException: what `@hubspot/api-client` throws for any status outside 2xx: `{code, body, headers}` with
@@ -35,7 +36,7 @@ export interface HubspotErrorContext {
   request: string;
   sync?: string;
   baseUrl: string;
-  /** True for batch writes: a 400 there is split to isolate bad records. */
+  /** True for batch writes: a 400 or 409 there is split to isolate bad records. */
   splittable?: boolean;
 }
 
@@ -160,6 +161,9 @@ export function hubspotError(err: unknown, ctx: HubspotErrorContext): PqlsyncErr
   return new PqlsyncError('DESTINATION_REQUEST_FAILED', `HubSpot refused ${ctx.request} (${said})`, {
     kind: 'system',
     location,
-    details: { status: http.code, ...(ctx.splittable && http.code === 400 ? { splittable: true } : {}) },
+    details: {
+      status: http.code,
+      ...(ctx.splittable && (http.code === 400 || http.code === 409) ? { splittable: true } : {}),
+    },
   });
 }

@@ -156,28 +156,7 @@ export class HubspotTaskWriter implements TaskWriter {
         else missing.push(t);
       }
       if (missing.length === 0) continue;
-      const res: BatchResponse = await this.request(
-        'POST /crm/v3/objects/tasks/batch/create',
-        false,
-        async () =>
-          (await this.client.crm.objects.batchApi.create('tasks', {
-            inputs: missing.map(taskInput),
-          })) as BatchResponse,
-      );
-      for (const r of res.results) {
-        const key = r.properties[TASK_KEY_PROPERTY];
-        if (key) outcomes.set(key, { taskKey: key, status: 'created', taskId: r.id, existed: false });
-      }
-      const reasons = (res.errors ?? []).map((e) => `${e.category}: ${readableMessage(e.message)}`);
-      for (const t of missing) {
-        if (!outcomes.has(t.taskKey)) {
-          outcomes.set(t.taskKey, {
-            taskKey: t.taskKey,
-            status: 'failed',
-            reason: reasons.join('; ') || 'HubSpot returned no result for this task',
-          });
-        }
-      }
+      for (const o of await this.createTasks(missing)) outcomes.set(o.taskKey, o);
     }
     return tasks.map(
       (t) =>
@@ -191,6 +170,54 @@ export class HubspotTaskWriter implements TaskWriter {
 
   apiCalls(): number {
     return this.calls;
+  }
+
+  /**
+   * Creates tasks with `objectWriteTraceId` = task key, so HubSpot answers one refused task in a 207 naming it
+   * instead of refusing the batch. A batch HubSpot still refuses whole (a 400 or 409: a property value of one
+   * task) is split in halves until the refused task is alone; it fails with HubSpot's reason.
+   */
+  private async createTasks(tasks: TaskSpec[]): Promise<TaskOutcome[]> {
+    let res: BatchResponse;
+    try {
+      res = await this.request(
+        'POST /crm/v3/objects/tasks/batch/create',
+        true,
+        async () =>
+          (await this.client.crm.objects.batchApi.create('tasks', {
+            inputs: tasks.map((t) => ({ ...taskInput(t), objectWriteTraceId: t.taskKey })),
+          })) as BatchResponse,
+      );
+    } catch (err) {
+      if (!(err instanceof PqlsyncError && err.details?.splittable === true)) throw err;
+      if (tasks.length === 1)
+        return [{ taskKey: tasks[0]?.taskKey ?? '', status: 'failed', reason: err.message }];
+      const mid = Math.ceil(tasks.length / 2);
+      return [
+        ...(await this.createTasks(tasks.slice(0, mid))),
+        ...(await this.createTasks(tasks.slice(mid))),
+      ];
+    }
+    const outcomes = new Map<string, TaskOutcome>();
+    for (const r of res.results) {
+      const key = r.properties[TASK_KEY_PROPERTY];
+      if (key) outcomes.set(key, { taskKey: key, status: 'created', taskId: r.id, existed: false });
+    }
+    const unattributed: string[] = [];
+    for (const e of res.errors ?? []) {
+      const reason = `${e.category}: ${readableMessage(e.message)}`;
+      const keys = (e.context?.objectWriteTraceId ?? []).filter((k) => tasks.some((t) => t.taskKey === k));
+      if (keys.length === 0) unattributed.push(reason);
+      for (const key of keys) outcomes.set(key, { taskKey: key, status: 'failed', reason });
+    }
+    return tasks.map(
+      (t) =>
+        outcomes.get(t.taskKey) ?? {
+          taskKey: t.taskKey,
+          status: 'failed',
+          reason: unattributed.join('; ') || 'HubSpot returned no result for this task',
+        },
+    );
   }
 
   async close(): Promise<void> {

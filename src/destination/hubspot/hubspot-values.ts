@@ -9,6 +9,8 @@
  * - cleared value: `null` becomes `''`, which HubSpot stores as "no value".
  */
 
+import { isEmailAddress } from '../email-address.js';
+
 export const HUBSPOT_PROPERTY_TYPES = [
   'string',
   'number',
@@ -60,8 +62,13 @@ export function formatHubspotValue(value: unknown, property: PropertyInfo): Form
     }
     case 'enumeration':
       return formatEnumeration(value, property);
-    default:
-      return ok(plainText(value));
+    default: {
+      const text = plainText(value);
+      if (property.name === 'email' && text !== '' && !isEmailAddress(text)) {
+        return fail(`${show(value)} is not a valid email address (HubSpot refuses it as INVALID_EMAIL)`);
+      }
+      return ok(text);
+    }
   }
 }
 

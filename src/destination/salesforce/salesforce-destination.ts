@@ -31,6 +31,7 @@ import {
   type SalesforceSession,
 } from './salesforce-connection.js';
 import { authHint, recordFailure, requestError, type RecordError } from './salesforce-errors.js';
+import { fieldProblems } from './salesforce-field-checks.js';
 import { checkTarget, type DescribedField } from './salesforce-preflight.js';
 import { buildCsv, formatRecord, inexactNumber, soqlString } from './salesforce-values.js';
 
@@ -64,6 +65,8 @@ interface DescribedObject {
   fields: DescribedField[];
   /** lower-case field name → describe type. */
   types: Map<string, string>;
+  /** lower-case field name → field. */
+  byName: Map<string, DescribedField>;
 }
 
 /**
@@ -85,6 +88,8 @@ export class SalesforceDestination implements Destination {
   private readonly session: SalesforceSession;
   private readonly conn: Connection;
   private readonly described = new Map<string, Promise<DescribedObject>>();
+  /** The describes that have arrived, for checks that cannot wait (checkChange). */
+  private readonly ready = new Map<string, DescribedObject>();
   private readonly bulkSyncs = new Set<string>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
@@ -113,6 +118,15 @@ export class SalesforceDestination implements Destination {
   async preflight(target: SyncTarget): Promise<void> {
     const described = await this.describe(target);
     checkTarget(target, described.fields);
+  }
+
+  checkChange(target: SyncTarget, change: Change): RecordOutcome | undefined {
+    const described = this.ready.get(target.object.toLowerCase());
+    if (!described || change.matchValue === '') return undefined;
+    const problems = fieldProblems(this.recordValues(target, described, change), described.byName);
+    return problems.length > 0
+      ? { key: change.key, status: 'rejected', reason: problems.join('; '), code: 'INVALID_VALUE' }
+      : undefined;
   }
 
   async write(batch: WriteBatch): Promise<RecordOutcome[]> {
@@ -437,12 +451,17 @@ export class SalesforceDestination implements Destination {
             precision: f.precision,
             scale: f.scale,
             calculated: f.calculated === true,
+            picklistValues: (f.picklistValues ?? []).filter((p) => p.active).map((p) => p.value),
+            restrictedPicklist: f.restrictedPicklist === true,
           }));
-          return {
+          const described: DescribedObject = {
             name: res.name,
             fields,
             types: new Map(fields.map((f) => [f.name.toLowerCase(), f.type])),
+            byName: new Map(fields.map((f) => [f.name.toLowerCase(), f])),
           };
+          this.ready.set(name.toLowerCase(), described);
+          return described;
         })
         .catch((err: unknown) => {
           this.described.delete(name.toLowerCase());

@@ -74,15 +74,24 @@ function describeRecordError(e: RecordError): string {
   return `${codeOf(e)}: ${e.message ?? ''}${fields}`;
 }
 
-/** Parses a Bulk API 2.0 `sf__Error` cell (`CODE:message:fields --`) into a record error. */
+/**
+ * Parses a Bulk API 2.0 `sf__Error` cell into a record error. Cells usually read `CODE:message:fields --`, but
+ * forms without the trailing ` --` (and without fields) occur too: the code is what precedes the first colon.
+ */
 export function parseBulkError(cell: string): RecordError {
-  const m = /^([A-Z_]+):(.*?)(?::([^:]*))?\s*--\s*$/s.exec(cell.trim());
-  if (!m) return { statusCode: 'UNKNOWN_EXCEPTION', message: cell.trim() };
-  const fields = (m[3] ?? '')
-    .split(',')
-    .map((f) => f.trim())
-    .filter(Boolean);
-  return { statusCode: m[1] ?? 'UNKNOWN_EXCEPTION', message: (m[2] ?? '').trim(), fields };
+  const trimmed = cell.trim();
+  const full = /^([A-Z][A-Z0-9_]*):(.*?)(?::([^:]*))?\s*--$/s.exec(trimmed);
+  if (full) {
+    const fields = (full[3] ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean);
+    return { statusCode: full[1] ?? 'UNKNOWN_EXCEPTION', message: (full[2] ?? '').trim(), fields };
+  }
+  // Without the trailing ` --` the fields part cannot be told from the message: keep it all as the message.
+  const bare = /^([A-Z][A-Z0-9_]*):(.*)$/s.exec(trimmed);
+  if (!bare) return { statusCode: 'UNKNOWN_EXCEPTION', message: trimmed };
+  return { statusCode: bare[1] ?? 'UNKNOWN_EXCEPTION', message: (bare[2] ?? '').trim(), fields: [] };
 }
 
 export interface ErrorContext {
@@ -112,8 +121,21 @@ export function requestError(err: unknown, ctx: ErrorContext): PqlsyncError {
       { kind: 'system', location, hint: authHint(ctx.authType), cause: err },
     );
   }
+  if (code === 'REQUEST_LIMIT_EXCEEDED' && message.includes('ConcurrentPerOrgLongTxn')) {
+    // Too many long-running requests of the org at once, not the daily allocation: back off and retry.
+    return new PqlsyncError(
+      'DESTINATION_RATE_LIMITED',
+      `Salesforce's limit on concurrent long-running requests of the org was reached (REQUEST_LIMIT_EXCEEDED: ${firstLine(message)})`,
+      { kind: 'transient', location, cause: err },
+    );
+  }
   if (code === 'REQUEST_LIMIT_EXCEEDED') {
-    const usage = ctx.apiUsage ? ` (api-usage ${ctx.apiUsage.used}/${ctx.apiUsage.limit})` : '';
+    const u = ctx.apiUsage;
+    const usage = u
+      ? u.used >= u.limit
+        ? ` (api-usage ${u.used}/${u.limit})`
+        : ` (Sforce-Limit-Info last read api-usage ${u.used}/${u.limit})`
+      : '';
     return new PqlsyncError(
       'DESTINATION_DAILY_LIMIT',
       `Salesforce's API request limit for the last 24 hours is used up${usage}: REQUEST_LIMIT_EXCEEDED: ${message}`,
@@ -121,7 +143,7 @@ export function requestError(err: unknown, ctx: ErrorContext): PqlsyncError {
         kind: 'system',
         location,
         hint: 'records applied before the limit are committed; the next run sends the rest once the rolling 24-hour allocation recovers (Setup > System Overview shows API usage)',
-        details: ctx.apiUsage ? { apiUsage: ctx.apiUsage } : undefined,
+        details: u ? { apiUsage: u } : undefined,
         cause: err,
       },
     );

@@ -21,6 +21,10 @@ export interface DescribedField {
   precision?: number;
   scale?: number;
   calculated?: boolean;
+  /** Active picklist values (picklists only). */
+  picklistValues?: string[];
+  /** Salesforce refuses values outside `picklistValues`. */
+  restrictedPicklist?: boolean;
 }
 
 /** A field definition to create in Setup, and the describe types that satisfy it. */

@@ -5,9 +5,12 @@
  * Glossary:
  * - input: one element of a batch body's `inputs`.
  * - whole-batch error: a 400 that rejects every input (too many inputs, duplicate ids, property values that
- *   break the schema: unknown or read-only property, value not among an enumeration's options, unknown owner).
- * - record error: one entry of a 207 body's `errors[]` (invalid email, missing `hs_timestamp` on a new task,
- *   unique value taken, record not found, an injected `rejectRecord` fault); the other inputs are applied.
+ *   break the schema: unknown or read-only property, value not among an enumeration's options, invalid email,
+ *   malformed number or date, unknown owner), or a 409 CONFLICT when an input's unique value (a contact's
+ *   email, a `hasUniqueValue` property) belongs to another record: nothing of the batch is written.
+ * - record error: one entry of a 207 body's `errors[]` (missing `hs_timestamp` on a new task, record not found,
+ *   association target not found, an injected `rejectRecord` fault). HubSpot answers 207 only for inputs that
+ *   carry `objectWriteTraceId`; a record error on an input without one fails the whole batch with a 400.
  */
 import type { SandboxContext, SandboxRequest, SandboxResponse } from '../sandbox-types.js';
 import {
@@ -21,6 +24,7 @@ import {
   propertyValuesMessage,
   validationError,
   conflict,
+  errorBody,
 } from './hubspot-responses.js';
 import {
   ASSOCIATION_TYPES,
@@ -82,23 +86,20 @@ export class ObjectRoutes {
     const startedAt = this.ctx.now().toISOString();
     // Written, but left out of the response (an `omitResults` fault).
     const omitted = this.ctx.faults.takeOmittedResults(req);
-    const results: unknown[] = [];
-    const errors: BatchError[] = [];
-    for (const input of parsed.value) {
+    const checked = this.checkInputs(parsed.value, (input, claim) => {
       const error =
         this.injectedFault(req, input) ??
         this.missingRequired(type, input, true) ??
-        this.invalidEmail(type, input, input.values.email) ??
-        this.uniqueTaken(type, input, undefined) ??
         this.missingAssociationTarget(input);
-      if (error) {
-        errors.push(error);
-        continue;
-      }
+      return error ? { error } : { conflict: this.uniqueTaken(type, input, undefined, claim) };
+    });
+    if (!checked.ok) return checked.response;
+    const results: unknown[] = [];
+    for (const input of checked.valid) {
       const created = this.present(type, this.create(type, input));
       if (!omitted.has(input.index + 1)) results.push(created);
     }
-    return this.batchResult(201, startedAt, results, errors, parsed.value.length);
+    return this.batchResult(201, startedAt, results, checked.errors, parsed.value.length);
   }
 
   batchRead(type: ObjectType, req: SandboxRequest): SandboxResponse {
@@ -138,26 +139,28 @@ export class ObjectRoutes {
     const parsed = this.parseWriteInputs(type, req, { needsId: true });
     if (!parsed.ok) return parsed.response;
     const startedAt = this.ctx.now().toISOString();
+    const records = new Map<WriteInput, HubspotRecord>();
     // Written, but left out of the response (an `omitResults` fault).
     const omitted = this.ctx.faults.takeOmittedResults(req);
-    const results: unknown[] = [];
-    const errors: BatchError[] = [];
-    for (const input of parsed.value) {
+    const checked = this.checkInputs(parsed.value, (input, claim) => {
       const record = this.findForWrite(type, input);
       const error =
         this.injectedFault(req, input) ??
         (record ? undefined : this.recordNotFound(type, input)) ??
-        this.invalidEmail(type, input, input.values.email) ??
-        this.uniqueTaken(type, input, record?.id) ??
         this.missingAssociationTarget(input);
-      if (error || !record) {
-        if (error) errors.push(error);
-        continue;
-      }
+      if (error || !record) return { error: error ?? this.recordNotFound(type, input) };
+      records.set(input, record);
+      return { conflict: this.uniqueTaken(type, input, record.id, claim) };
+    });
+    if (!checked.ok) return checked.response;
+    const results: unknown[] = [];
+    for (const input of checked.valid) {
+      const record = records.get(input);
+      if (!record) continue;
       const updated = this.present(type, this.update(type, record, input));
       if (!omitted.has(input.index + 1)) results.push(updated);
     }
-    return this.batchResult(200, startedAt, results, errors, parsed.value.length);
+    return this.batchResult(200, startedAt, results, checked.errors, parsed.value.length);
   }
 
   batchUpsert(type: ObjectType, req: SandboxRequest): SandboxResponse {
@@ -177,11 +180,10 @@ export class ObjectRoutes {
       }
     }
     const startedAt = this.ctx.now().toISOString();
+    const planned = new Map<WriteInput, { record: HubspotRecord | undefined; keyed: WriteInput }>();
     // Written, but left out of the response (an `omitResults` fault).
     const omitted = this.ctx.faults.takeOmittedResults(req);
-    const results: unknown[] = [];
-    const errors: BatchError[] = [];
-    for (const input of parsed.value) {
+    const checked = this.checkInputs(parsed.value, (input, claim) => {
       const idProperty = input.idProperty ?? 'hs_object_id';
       const record = this.findForWrite(type, input);
       const keyed: WriteInput =
@@ -192,17 +194,22 @@ export class ObjectRoutes {
         this.injectedFault(req, input) ??
         (record || idProperty !== 'hs_object_id' ? undefined : this.recordNotFound(type, input)) ??
         this.missingRequired(type, keyed, !record) ??
-        this.invalidEmail(type, input, keyed.values.email) ??
-        this.uniqueTaken(type, keyed, record?.id) ??
         this.missingAssociationTarget(input);
-      if (error) {
-        errors.push(error);
-        continue;
-      }
-      const written = record ? this.update(type, record, keyed) : this.create(type, keyed);
-      if (!omitted.has(input.index + 1)) results.push({ ...this.present(type, written), new: !record });
+      if (error) return { error };
+      planned.set(input, { record, keyed });
+      return { conflict: this.uniqueTaken(type, keyed, record?.id, claim) };
+    });
+    if (!checked.ok) return checked.response;
+    const results: unknown[] = [];
+    for (const input of checked.valid) {
+      const plan = planned.get(input);
+      if (!plan) continue;
+      const written = plan.record
+        ? this.update(type, plan.record, plan.keyed)
+        : this.create(type, plan.keyed);
+      if (!omitted.has(input.index + 1)) results.push({ ...this.present(type, written), new: !plan.record });
     }
-    return this.batchResult(200, startedAt, results, errors, parsed.value.length);
+    return this.batchResult(200, startedAt, results, checked.errors, parsed.value.length);
   }
 
   batchArchive(type: ObjectType, req: SandboxRequest): SandboxResponse {
@@ -229,7 +236,6 @@ export class ObjectRoutes {
     const input = parsed.value;
     const error =
       this.missingRequired(type, input, true) ??
-      this.invalidEmail(type, input, input.values.email) ??
       this.uniqueTaken(type, input, undefined) ??
       this.missingAssociationTarget(input);
     if (error) return this.singleError(error);
@@ -263,8 +269,7 @@ export class ObjectRoutes {
     const record = idProperty ? this.store.findBy(type, idProperty, id) : this.store.get(type, id);
     if (!record) return notFound(this.correlation.take(), 'resource not found');
     const input = { ...parsed.value, id: record.id };
-    const error =
-      this.invalidEmail(type, input, input.values.email) ?? this.uniqueTaken(type, input, record.id);
+    const error = this.uniqueTaken(type, input, record.id);
     if (error) return this.singleError(error);
     return json(200, this.present(type, this.update(type, record, input)), 1);
   }
@@ -451,6 +456,9 @@ export class ObjectRoutes {
       );
     }
     if (value === '') return undefined;
+    if (type === 'contacts' && name === 'email' && !EMAIL_PATTERN.test(value)) {
+      return propertyIssue(portal, name, 'INVALID_EMAIL', `Email address ${value} is invalid`);
+    }
     if (definition.ownerReference) {
       if (!/^\d+$/.test(value)) {
         return propertyIssue(
@@ -574,43 +582,80 @@ export class ObjectRoutes {
     return this.recordError('VALIDATION_ERROR', propertyValuesMessage([issue]), input, 'REQUIRED_PROPERTY');
   }
 
-  private invalidEmail(
-    type: ObjectType,
-    input: WriteInput,
-    email: string | undefined,
-  ): BatchError | undefined {
-    if (type !== 'contacts' || email === undefined || email === '' || EMAIL_PATTERN.test(email))
-      return undefined;
-    const issue = propertyIssue(
-      this.options.portalId,
-      'email',
-      'INVALID_EMAIL',
-      `Email address ${email} is invalid`,
-    );
-    return this.recordError('VALIDATION_ERROR', propertyValuesMessage([issue]), input, 'INVALID_EMAIL');
-  }
-
-  /** A unique value (contact email or a `hasUniqueValue` property) already held by another record. */
+  /**
+   * A unique value (contact email or a `hasUniqueValue` property) already held by another record, or claimed by
+   * an earlier input of the same batch (`claim` records this input's values when it is free).
+   */
   private uniqueTaken(
     type: ObjectType,
     input: WriteInput,
     selfId: string | undefined,
+    claim?: Map<string, string>,
   ): BatchError | undefined {
+    const mine: string[] = [];
     for (const [name, value] of Object.entries(input.values)) {
       if (value === '') continue;
       const unique =
         (type === 'contacts' && name === 'email') || this.store.property(type, name)?.hasUniqueValue;
       if (!unique) continue;
+      const slot = `${name}\u0000${name === 'email' ? value.toLowerCase() : value}`;
       const holder = this.store.findBy(type, name, value);
-      if (holder && holder.id !== selfId) {
+      const holderId = holder && holder.id !== selfId ? holder.id : claim?.get(slot);
+      if (holderId !== undefined && holderId !== selfId) {
         const message =
           type === 'contacts' && name === 'email'
-            ? `Contact already exists. Existing ID: ${holder.id}`
-            : `A ${OBJECT_TYPE_INFO[type].singular} with ${name}=${value} already exists. Existing ID: ${holder.id}`;
+            ? `Contact already exists. Existing ID: ${holderId}`
+            : `A ${OBJECT_TYPE_INFO[type].singular} with ${name}=${value} already exists. Existing ID: ${holderId}`;
         return this.recordError('CONFLICT', message, input);
       }
+      mine.push(slot);
     }
+    for (const slot of mine) claim?.set(slot, selfId ?? `input ${input.index}`);
     return undefined;
+  }
+
+  /**
+   * Checks every input of a batch write before anything is written, as HubSpot does: a conflict fails the whole
+   * request with 409; a record error fails it with 400 unless the input carries `objectWriteTraceId` (then it is
+   * a 207 entry and the other inputs are written).
+   */
+  private checkInputs(
+    inputs: WriteInput[],
+    check: (
+      input: WriteInput,
+      claim: Map<string, string>,
+    ) => { error?: BatchError; conflict?: BatchError | undefined },
+  ): { ok: true; valid: WriteInput[]; errors: BatchError[] } | { ok: false; response: SandboxResponse } {
+    const claim = new Map<string, string>();
+    const valid: WriteInput[] = [];
+    const errors: BatchError[] = [];
+    for (const input of inputs) {
+      const { error, conflict: taken } = check(input, claim);
+      if (taken) {
+        const response = conflict(this.correlation.take(), 'CONFLICT', taken.message);
+        return { ok: false, response: { ...response, records: inputs.length } };
+      }
+      if (!error) {
+        valid.push(input);
+        continue;
+      }
+      if (input.traceId === undefined) {
+        return { ok: false, response: { ...this.wholeBatchError(error), records: inputs.length } };
+      }
+      errors.push(error);
+    }
+    return { ok: true, valid, errors };
+  }
+
+  /** A record error that fails its whole batch (the input had no `objectWriteTraceId`). */
+  private wholeBatchError(error: BatchError): SandboxResponse {
+    return json(
+      400,
+      errorBody(this.correlation.take(), error.category, error.message, {
+        context: error.context,
+        ...(error.errors ? { errors: error.errors } : {}),
+      }),
+    );
   }
 
   private recordNotFound(type: ObjectType, input: WriteInput): BatchError {

@@ -255,11 +255,7 @@ export class BulkIngest {
       if (outcome.ok) job.successful.push([outcome.id, String(outcome.created), ...row]);
       else {
         const e = outcome.errors[0];
-        job.failed.push([
-          outcome.id ?? '',
-          e ? `${e.statusCode}:${e.message}:${e.fields.join(',')} --` : 'UNKNOWN_EXCEPTION',
-          ...row,
-        ]);
+        job.failed.push([outcome.id ?? '', e ? bulkErrorCell(e) : 'UNKNOWN_EXCEPTION', ...row]);
       }
     });
     job.info.state = 'JobComplete';
@@ -333,6 +329,16 @@ function faultOutcome(fault: RecordFault): WriteOutcome {
 }
 
 /** The message an injected record fault carries when the fault gives none. */
+/**
+ * An `sf__Error` cell: `CODE:message:fields --` for errors on fields; without fields Salesforce also writes the
+ * bare `CODE:message` form (reference salesforce-api.md, "answers that differ from a kind sandbox").
+ */
+function bulkErrorCell(e: { statusCode: string; message: string; fields: string[] }): string {
+  return e.fields.length > 0
+    ? `${e.statusCode}:${e.message}:${e.fields.join(',')} --`
+    : `${e.statusCode}:${e.message}`;
+}
+
 export function defaultFaultMessage(code: string): string {
   return code === 'UNABLE_TO_LOCK_ROW'
     ? 'unable to obtain exclusive access to this record'

@@ -24,6 +24,7 @@ import {
   type SObjectName,
 } from './salesforce-schema.js';
 import {
+  coerceValue,
   DEFAULT_USERS,
   SalesforceStore,
   type SaveError,
@@ -521,6 +522,8 @@ class SalesforceApi implements VendorApi {
       }
       inputs.push({ def, input });
     }
+    const unreadable = this.typeMismatch(inputs, JSON.stringify(req.body));
+    if (unreadable) return { ...unreadable, records: records.length };
     const duplicateKeys = new Set<string>();
     if (keyField) {
       const seen = new Set<string>();
@@ -573,6 +576,47 @@ class SalesforceApi implements VendorApi {
       results.filter((_r, i) => !omitted.has(i + 1)),
       records.length,
     );
+  }
+
+  /**
+   * Salesforce reads a Collections body into typed fields before it looks at any record: a value that cannot
+   * become a number, checkbox, date or date-time (text in a number field) fails the WHOLE request with
+   * 400 JSON_PARSER_ERROR, not one record with INVALID_TYPE_ON_FIELD_IN_RECORD.
+   */
+  private typeMismatch(
+    inputs: Array<{ def: ObjectDef; input: Record<string, unknown> }>,
+    text: string,
+  ): SandboxResponse | undefined {
+    for (const { def, input } of inputs) {
+      for (const [name, raw] of Object.entries(input)) {
+        const f = name === 'attributes' ? undefined : findField(def, name);
+        if (!f || !['double', 'boolean', 'date', 'datetime'].includes(f.type) || raw === null) continue;
+        const coerced = coerceValue(f, raw);
+        if (!('error' in coerced) || coerced.error.statusCode !== 'INVALID_TYPE_ON_FIELD_IN_RECORD') continue;
+        const token =
+          typeof raw === 'string'
+            ? 'VALUE_STRING'
+            : typeof raw === 'number'
+              ? Number.isInteger(raw)
+                ? 'VALUE_NUMBER_INT'
+                : 'VALUE_NUMBER_FLOAT'
+              : typeof raw === 'boolean'
+                ? raw
+                  ? 'VALUE_TRUE'
+                  : 'VALUE_FALSE'
+                : Array.isArray(raw)
+                  ? 'START_ARRAY'
+                  : 'START_OBJECT';
+        const at = text.indexOf(`"${name}":${JSON.stringify(raw)}`);
+        const column = at >= 0 ? at + name.length + 4 : 1;
+        return sfError(
+          400,
+          'JSON_PARSER_ERROR',
+          `Cannot deserialize instance of ${f.type} from ${token} value ${typeof raw === 'object' ? JSON.stringify(raw) : String(raw)} or request may be missing a required field at [line:1, column:${column}]`,
+        );
+      }
+    }
+    return undefined;
   }
 
   private collectionDelete(req: SandboxRequest): SandboxResponse {

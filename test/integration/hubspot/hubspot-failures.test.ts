@@ -56,7 +56,7 @@ function clockedDestination(harness: Harness, sleeps: number[]): () => Promise<H
 }
 
 describe('HubSpot destination: record and batch failures', () => {
-  it('maps a 207 to per-record outcomes: invalid emails rejected with HubSpot’s reason, the rest applied', async () => {
+  it('rejects invalid emails before sending (no API call), with a field-level reason; the rest applied', async () => {
     h = await startHarness({ rows: 150 });
     await h.wh.query(`update src.users set email = 'n/a' where user_id in (3, 120)`);
     await h.wh.query(`update src.users set email = 'foo@' where user_id = 77`);
@@ -64,14 +64,18 @@ describe('HubSpot destination: record and batch failures', () => {
     expect(summary.status).toBe('partial');
     expect(exitCodeFor([summary])).toBe(3);
     expect(summary.counts).toMatchObject({ added: 150, applied: 147, rejected: 3 });
-    const statuses = (await h.requests()).filter((r) => r.path === UPSERT).map((r) => r.status);
-    expect(statuses.sort()).toEqual([207, 207]);
+    // HubSpot would refuse each whole batch (400 INVALID_EMAIL); checked locally, the batches go through whole.
+    const upserts = (await h.requests()).filter((r) => r.path === UPSERT);
+    expect(upserts.map((r) => [r.status, r.records])).toEqual([
+      [200, 100],
+      [200, 47],
+    ]);
     const reason = (email: string): string =>
-      `VALIDATION_ERROR: Property values were not valid: email: Email address ${email} is invalid (INVALID_EMAIL)`;
+      `email: "${email}" is not a valid email address (HubSpot refuses it as INVALID_EMAIL)`;
     expect(await failures(h)).toEqual([
-      { key: '3', reason: reason('n/a'), code: 'INVALID_EMAIL' },
-      { key: '77', reason: reason('foo@'), code: 'INVALID_EMAIL' },
-      { key: '120', reason: reason('n/a'), code: 'INVALID_EMAIL' },
+      { key: '3', reason: reason('n/a'), code: 'INVALID_VALUE' },
+      { key: '77', reason: reason('foo@'), code: 'INVALID_VALUE' },
+      { key: '120', reason: reason('n/a'), code: 'INVALID_VALUE' },
     ]);
     const contacts = await h.contacts(CONTACT_PROPS);
     expect([...contacts.keys()].sort((a, b) => Number(a) - Number(b))).toEqual(
@@ -87,7 +91,8 @@ describe('HubSpot destination: record and batch failures', () => {
     const second = await h.run();
     // never applied, so still `added`; `retried` counts them as failures tried again
     expect(second.counts).toMatchObject({ added: 3, retried: 3, applied: 2, rejected: 1 });
-    expect((await h.requests()).filter((r) => r.path === UPSERT).map((r) => r.records)).toEqual([3]);
+    // the row still invalid is refused again locally: only the two fixed rows are sent
+    expect((await h.requests()).filter((r) => r.path === UPSERT).map((r) => r.records)).toEqual([2]);
     expect((await h.contacts(CONTACT_PROPS)).get('77')).toEqual(expectedContact(77));
     expect((await failures(h)).map((f) => f.key)).toEqual(['120']);
   });

@@ -94,30 +94,49 @@ describe('Salesforce destination: sObject Collections', () => {
 
   it('keeps per-record rejections with their reasons in failures and applies the rest (exit 3)', async () => {
     await f.seedUsers(5);
+    // Refused before sending (checked against the describe): an invalid email, a value outside the picklist.
     await f.wh.query(`update src.users set email = 'not-an-email' where user_id = 'u2'`);
     await f.wh.query(`update src.users set tier = 'lukewarm' where user_id = 'u4'`);
+    // Refused by Salesforce (a validation rule, which no describe shows): the first record sent.
+    await f.admin('POST', '/_sandbox/faults', {
+      route: 'PATCH /composite/sobjects/Lead',
+      rejectRecord: {
+        nth: 1,
+        code: 'FIELD_CUSTOM_VALIDATION_EXCEPTION',
+        message: 'Score must be set for PQLs',
+      },
+      times: 1,
+    });
     const summary = await f.run();
     expect(summary.status).toBe('partial');
-    expect(summary.counts).toMatchObject({ added: 5, applied: 3, rejected: 2 });
+    expect(summary.counts).toMatchObject({ added: 5, applied: 2, rejected: 3 });
     expect(exitCodeFor([summary])).toBe(3);
+    expect((await f.requests()).filter((r) => r.method === 'PATCH').map((r) => r.records)).toEqual([3]);
     const failures = await f.failures();
-    expect(failures.map((r) => [r.key, r.reason])).toEqual([
-      ['u2', 'INVALID_EMAIL_ADDRESS: Email: invalid email address: not-an-email (fields: Email)'],
+    const refused = failures.find((r) => !['u2', 'u4'].includes(String(r.key)));
+    expect(['u1', 'u3', 'u5']).toContain(refused?.key);
+    expect(failures.map((r) => [r.key, r.reason])).toEqual(
       [
-        'u4',
-        'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: PQL Tier: bad value for restricted picklist field: lukewarm (fields: PQL_Tier__c)',
-      ],
-    ]);
-    expect((await f.leads()).map((l) => l.Product_User_Id__c).sort()).toEqual(['u1', 'u3', 'u5']);
+        [refused?.key, 'FIELD_CUSTOM_VALIDATION_EXCEPTION: Score must be set for PQLs'],
+        ['u2', 'Email: "not-an-email" is not a valid email address'],
+        [
+          'u4',
+          'PQL_Tier__c: "lukewarm" is not a value of the restricted picklist (values: hot, pql, nurture)',
+        ],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    expect((await f.leads()).map((l) => l.Product_User_Id__c).sort()).toEqual(
+      ['u1', 'u3', 'u5'].filter((k) => k !== refused?.key),
+    );
 
-    // Fixed in the model: the next run sends exactly the two failed rows again.
+    // Fixed in the model: the next run sends exactly the three failed rows again.
     await f.wh.query(`update src.users set email = 'u2@example.com' where user_id = 'u2'`);
     await f.wh.query(`update src.users set tier = 'pql' where user_id = 'u4'`);
     const seq = await lastSeq(f);
     const next = await f.run();
     expect(next.status).toBe('success');
-    expect(next.counts).toMatchObject({ added: 2, retried: 2, applied: 2, rejected: 0 });
-    expect((await f.requests(seq)).filter((r) => r.method === 'PATCH').map((r) => r.records)).toEqual([2]);
+    expect(next.counts).toMatchObject({ added: 3, retried: 3, applied: 3, rejected: 0 });
+    expect((await f.requests(seq)).filter((r) => r.method === 'PATCH').map((r) => r.records)).toEqual([3]);
     expect(await f.failures()).toEqual([]);
   });
 

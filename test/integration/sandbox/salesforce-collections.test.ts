@@ -85,7 +85,6 @@ describe('sObject Collections upsert by external id', () => {
         [
           lead(1, { Favorite_Color__c: 'blue' }),
           lead(2, { PQL_Tier__c: 'warm' }),
-          lead(3, { PQL_Score__c: 'very high' }),
           lead(4, { PQL_Score__c: 1000 }),
           lead(5, { Company: 'x'.repeat(256) }),
           { Product_User_Id__c: 'u_6', LastName: 'No Company' },
@@ -108,13 +107,6 @@ describe('sObject Collections upsert by external id', () => {
           statusCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
           message: 'PQL Tier: bad value for restricted picklist field: warm',
           fields: ['PQL_Tier__c'],
-        },
-      ],
-      [
-        {
-          statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD',
-          message: 'PQL Score: value not of required type: very high',
-          fields: ['PQL_Score__c'],
         },
       ],
       [
@@ -156,6 +148,17 @@ describe('sObject Collections upsert by external id', () => {
       'ok',
     ]);
     expect((await adminRecords(sandbox, 'Lead')).map((r) => r.Product_User_Id__c)).toEqual(['u_9']);
+  });
+
+  it('refuses the whole request with 400 JSON_PARSER_ERROR for text in a number field, and writes nothing', async () => {
+    const err = await rejectionOf(
+      conn.sobject('Lead').upsert([lead(1), lead(3, { PQL_Score__c: 'very high' })], 'Product_User_Id__c'),
+    );
+    expect(err.name).toBe('JSON_PARSER_ERROR');
+    expect(err.message).toMatch(
+      /^Cannot deserialize instance of double from VALUE_STRING value very high or request may be missing a required field at \[line:1, column:\d+\]$/,
+    );
+    expect(await adminRecords(sandbox, 'Lead')).toHaveLength(0);
   });
 
   it('rolls every record back with allOrNone when one fails', async () => {
