@@ -123,10 +123,27 @@ export class SalesforceDestination implements Destination {
   checkChange(target: SyncTarget, change: Change): RecordOutcome | undefined {
     const described = this.ready.get(target.object.toLowerCase());
     if (!described || change.matchValue === '') return undefined;
+    const inexact = this.inexactOutcome(change, described);
+    if (inexact) return inexact;
     const problems = fieldProblems(this.recordValues(target, described, change), described.byName);
     return problems.length > 0
       ? { key: change.key, status: 'rejected', reason: problems.join('; '), code: 'INVALID_VALUE' }
       : undefined;
+  }
+
+  /** A rounded number is a wrong value in the CRM: the record is refused instead (exact values or none). */
+  private inexactOutcome(c: Change, described: DescribedObject): RecordOutcome | undefined {
+    const inexact = Object.entries(c.values).flatMap(([field, v]) => {
+      const why = inexactNumber(v, described.types.get(field.toLowerCase()));
+      return why ? [`${field}: ${why}`] : [];
+    });
+    if (inexact.length === 0) return undefined;
+    return {
+      key: c.key,
+      status: 'rejected',
+      code: 'INVALID_VALUE',
+      reason: `${inexact.join('; ')}; the row is not sent (round it in the model, or map it to a text field)`,
+    };
   }
 
   async write(batch: WriteBatch): Promise<RecordOutcome[]> {
@@ -145,18 +162,9 @@ export class SalesforceDestination implements Destination {
         });
         continue;
       }
-      // A rounded number is a wrong value in the CRM: refuse the record instead (exact values or none).
-      const inexact = Object.entries(c.values).flatMap(([field, v]) => {
-        const why = inexactNumber(v, described.types.get(field.toLowerCase()));
-        return why ? [`${field}: ${why}`] : [];
-      });
-      if (inexact.length > 0) {
-        outcomes.push({
-          key: c.key,
-          status: 'rejected',
-          code: 'INVALID_VALUE',
-          reason: `${inexact.join('; ')}; the row is not sent (round it in the model, or map it to a text field)`,
-        });
+      const inexact = this.inexactOutcome(c, described);
+      if (inexact) {
+        outcomes.push(inexact);
         continue;
       }
       const lower = c.matchValue.toLowerCase();
