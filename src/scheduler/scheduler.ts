@@ -12,7 +12,7 @@
  * - graceful stop: no new runs; running ones stop dispatching batches, the batch in flight finishes and commits,
  *   and `stop()` resolves, or reports `clean: false` when the grace period ran out first.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import cron from 'node-cron';
 import pLimit from 'p-limit';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { WebhookAlerts } from '../alerts/webhook-alerts.js';
@@ -27,6 +27,7 @@ import { createWarehouse } from '../warehouse/create-warehouse.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 import { readDbtGate } from './dbt-gate.js';
 import { explainLockHolder } from './lock-holder-process.js';
+import { CronSchedule, MAX_TIMER_MS, systemClock, type SchedulerClock } from './scheduler-clock.js';
 import type { RunMetricStatus, SchedulerMetrics } from './scheduler-metrics.js';
 
 export interface SchedulerOptions {
@@ -42,7 +43,8 @@ export interface SchedulerOptions {
   retry?: Partial<RetryPolicy>;
   /** Called after every finished or skipped run (tests, the CLI's summary line). */
   onRun?: (summary: RunSummary, status: RunMetricStatus) => void;
-  now?: () => Date;
+  /** The clock for cron ticks, the grace period and run timestamps; tests move it. (Default: the system clock) */
+  clock?: SchedulerClock;
 }
 
 /** What `/healthz` reports per sync. */
@@ -64,8 +66,14 @@ interface Planned {
   after: string[];
 }
 
+interface Tick {
+  schedule: CronSchedule;
+  next: Date | undefined;
+  timer: unknown;
+}
+
 export class Scheduler {
-  private readonly tasks = new Map<string, ScheduledTask>();
+  private readonly ticks = new Map<string, Tick>();
   private readonly inflight = new Map<string, Promise<RunMetricStatus>>();
   private readonly last = new Map<string, SyncState['lastRun']>();
   private readonly abort = new AbortController();
@@ -74,12 +82,14 @@ export class Scheduler {
   private stopping = false;
   private warehouse: Promise<WarehouseAdapter> | undefined;
   private warehouseUsers = 0;
+  private readonly clock: SchedulerClock;
   private readonly now: () => Date;
 
   constructor(private readonly options: SchedulerOptions) {
     this.planned = planSchedules(options.loaded);
     this.limit = pLimit(options.loaded.config.scheduler?.max_concurrent_syncs ?? 2);
-    this.now = options.now ?? (() => new Date());
+    this.clock = options.clock ?? systemClock;
+    this.now = () => this.clock.now();
   }
 
   /** The syncs this daemon runs (scheduled and chained), in config order. */
@@ -92,17 +102,13 @@ export class Scheduler {
     const log = logger();
     for (const p of this.planned) {
       if (!p.schedule) continue;
-      const task = cron.schedule(p.schedule, () => void this.trigger(p.sync, 'schedule'), {
-        name: p.sync,
-        timezone: p.timezone ?? 'UTC',
-        logger: {
-          info: (m) => log.info({ sync: p.sync }, m),
-          warn: (m) => log.warn({ sync: p.sync }, m),
-          error: (m) => log.error({ sync: p.sync }, String(m)),
-          debug: (m) => log.debug({ sync: p.sync }, String(m)),
-        },
-      });
-      this.tasks.set(p.sync, task);
+      const tick: Tick = {
+        schedule: new CronSchedule(p.schedule, p.timezone ?? 'UTC'),
+        next: undefined,
+        timer: undefined,
+      };
+      this.ticks.set(p.sync, tick);
+      this.arm(p.sync, tick);
     }
     for (const p of this.planned) {
       log.info(
@@ -111,12 +117,35 @@ export class Scheduler {
               sync: p.sync,
               schedule: p.schedule,
               timezone: p.timezone,
-              nextRun: this.tasks.get(p.sync)?.getNextRun()?.toISOString(),
+              nextRun: this.ticks.get(p.sync)?.next?.toISOString(),
             }
           : { sync: p.sync, after: p.after },
         p.schedule ? 'scheduled' : `runs after ${p.after.join(', ')}`,
       );
     }
+  }
+
+  /** Sets the timer for the sync's next cron match; when it fires, triggers the run and arms the next one. */
+  private arm(sync: string, tick: Tick): void {
+    const now = this.now();
+    tick.next ??= tick.schedule.nextMatch(now);
+    if (!tick.next || this.stopping) return;
+    const due = tick.next;
+    const wait = due.getTime() - now.getTime();
+    tick.timer = this.clock.setTimeout(
+      () => {
+        if (this.stopping) return;
+        // A match more than ~24.8 days away is reached in steps: wake up, arm again.
+        if (wait <= MAX_TIMER_MS) {
+          // Ticks missed while the process was asleep (a timer fired late) are not replayed: one run, then on.
+          const from = Math.max(due.getTime(), this.now().getTime());
+          tick.next = tick.schedule.nextMatch(new Date(from));
+          void this.trigger(sync, 'schedule');
+        }
+        this.arm(sync, tick);
+      },
+      Math.min(Math.max(wait, 0), MAX_TIMER_MS),
+    );
   }
 
   /**
@@ -185,7 +214,7 @@ export class Scheduler {
         ...(this.options.retry ? { retry: this.options.retry } : {}),
         ...(gate ? { gate: (g) => gate.blockReason(g.model, g.sql) } : {}),
         ...(tierWatch ? { tierWatch } : {}),
-        ...(this.options.now ? { now: this.options.now } : {}),
+        ...(this.options.clock ? { now: this.now } : {}),
       });
     } catch (err) {
       // Opening the warehouse (DuckDB held by another process) or reading the dbt results failed.
@@ -289,15 +318,18 @@ export class Scheduler {
    */
   async stop(graceMs: number): Promise<{ clean: boolean; stillRunning: string[] }> {
     this.stopping = true;
-    for (const task of this.tasks.values()) await task.destroy();
-    this.tasks.clear();
+    for (const tick of this.ticks.values()) {
+      this.clock.clearTimeout(tick.timer);
+      tick.schedule.destroy();
+    }
+    this.ticks.clear();
     this.abort.abort();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), graceMs);
+      timer = this.clock.setTimeout(() => resolve('timeout'), graceMs);
     });
     const outcome = await Promise.race([this.idle().then(() => 'done' as const), timedOut]);
-    clearTimeout(timer);
+    this.clock.clearTimeout(timer);
     return { clean: outcome === 'done', stillRunning: [...this.inflight.keys()] };
   }
 
@@ -306,7 +338,7 @@ export class Scheduler {
     return this.planned.map((p) => ({
       ...p,
       running: this.inflight.has(p.sync),
-      nextRun: this.tasks.get(p.sync)?.getNextRun()?.toISOString() ?? null,
+      nextRun: this.ticks.get(p.sync)?.next?.toISOString() ?? null,
       lastRun: this.last.get(p.sync) ?? null,
     }));
   }

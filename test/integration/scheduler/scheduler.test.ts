@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import type { RunSummary } from '../../../src/runner/run-sync.js';
 import { Scheduler } from '../../../src/scheduler/scheduler.js';
 import type { RunMetricStatus } from '../../../src/scheduler/scheduler-metrics.js';
 import { StateStore } from '../../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 import {
   GatedDestination,
   schedulerConfig,
@@ -22,12 +23,11 @@ describe('scheduler', () => {
   afterEach(async () => {
     await scheduler?.stop(5000);
     scheduler = undefined;
-    vi.useRealTimers();
     await fx?.cleanup();
     fx = undefined;
   });
 
-  const make = (dest: GatedDestination, extra: { now?: () => Date } = {}) => {
+  const make = (dest: GatedDestination, extra: { clock?: ManualClock } = {}) => {
     const runs: { summary: RunSummary; status: RunMetricStatus }[] = [];
     const s = new Scheduler({
       loaded: fx!.load(),
@@ -41,29 +41,27 @@ describe('scheduler', () => {
 
   it('runs a sync on its cron schedule in UTC, chains its dependent, and an unchanged rerun sends nothing', async () => {
     fx = await schedulerFixture(schedulerConfig());
-    vi.useFakeTimers({
-      now: new Date('2025-03-03T10:01:00Z'),
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
-    });
+    // The scheduler's clock only: the runs it starts keep real timers (retry backoff, rate limits, leases).
+    const clock = new ManualClock(new Date('2025-03-03T10:01:00Z'));
     const dest = new GatedDestination();
-    const { s, runs } = make(dest);
+    const { s, runs } = make(dest, { clock });
     scheduler = s;
     s.start();
     expect(s.states().map((st) => [st.sync, st.nextRun, st.after])).toEqual([
       ['users', '2025-03-03T10:05:00.000Z', []],
       ['accounts', null, ['users']],
     ]);
-    await vi.advanceTimersByTimeAsync(3 * 60_000);
+    await clock.advance(3 * 60_000);
     await s.idle();
     expect(runs).toHaveLength(0);
-    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    await clock.advance(2 * 60_000);
     await s.idle();
     expect(runs.map((r) => [r.summary.sync, r.status, r.summary.counts.applied])).toEqual([
       ['users', 'success', 300],
       ['accounts', 'success', 300],
     ]);
     const calls = dest.calls;
-    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    await clock.advance(5 * 60_000);
     await s.idle();
     expect(
       runs.slice(2).map((r) => [r.summary.sync, r.status, r.summary.counts.applied, r.summary.apiCalls]),
@@ -81,8 +79,7 @@ describe('scheduler', () => {
         accounts: '    schedule: "0 9 * * *"\n    timezone: America/New_York',
       }),
     );
-    vi.useFakeTimers({ now: new Date('2025-01-15T00:00:00Z'), toFake: ['Date'] });
-    const { s } = make(new GatedDestination());
+    const { s } = make(new GatedDestination(), { clock: new ManualClock(new Date('2025-01-15T00:00:00Z')) });
     scheduler = s;
     s.start();
     expect(s.states().map((st) => [st.sync, st.timezone, st.nextRun])).toEqual([
@@ -239,7 +236,7 @@ describe('scheduler', () => {
     await other.startRun({ runId: 'run-other', sync: 'users', startedAt: t0, modelHash: null });
 
     const dest = new GatedDestination();
-    const early = make(dest, { now: () => new Date(t0.getTime() + 30_000) });
+    const early = make(dest, { clock: new ManualClock(new Date(t0.getTime() + 30_000)) });
     scheduler = early.s;
     expect(await early.s.trigger('users', 'test')).toBe('skipped');
     expect(early.runs[0]?.summary.error?.message).toBe(
@@ -248,7 +245,7 @@ describe('scheduler', () => {
     );
     expect(dest.calls).toBe(0);
 
-    const late = make(dest, { now: () => new Date(t0.getTime() + 61_000) });
+    const late = make(dest, { clock: new ManualClock(new Date(t0.getTime() + 61_000)) });
     scheduler = late.s;
     expect(await late.s.trigger('users', 'test')).toBe('success');
     const runs = await new StateStore(fx.wh, 'pqlsync_state').listRuns('users', 5);
