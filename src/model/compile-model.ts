@@ -264,7 +264,8 @@ function replaceReferences(
 /**
  * Compiles `model` for `options.dialect`. Throws MODEL_INVALID (unterminated strings, bad `{{ }}`) or
  * MODEL_PARAM_INVALID (unknown names, missing or invalid values), each listing every problem found.
- * A trailing `;` is dropped and a trailing line comment ends with a newline, so the SQL can be wrapped
+ * SQL with more than one statement (a `;` that more SQL follows) is MODEL_INVALID. A trailing `;` is dropped
+ * (also before a final comment) and a trailing line comment ends with a newline, so the SQL can be wrapped
  * (`CREATE TABLE ... AS (<sql>)`).
  */
 export function compileModel(model: ModelFile, options: CompileOptions): CompiledModel {
@@ -274,6 +275,18 @@ export function compileModel(model: ModelFile, options: CompileOptions): Compile
     location: { file: model.bodyPath, line: i.line, column: i.column },
     message: i.message,
   }));
+  // One statement only: pqlsync wraps the model (`select * from (<model>) m ...`), and a `;` that closes the
+  // wrapper would let a model run statements of its own, even in a `plan`.
+  for (const s of lexed.separators) {
+    shapeIssues.push({
+      location: { file: model.bodyPath, line: s.line, column: s.column },
+      message:
+        'a ";" ends the statement here and more SQL follows; a model is exactly one query (a ";" may only end it)',
+    });
+  }
+  // Terminators become spaces (same offsets for the references before them), so the SQL can be wrapped.
+  let body = model.body;
+  for (const t of lexed.terminators) body = `${body.slice(0, t.offset)} ${body.slice(t.offset + 1)}`;
   const paramIssues: ModelIssue[] = [];
   const values = resolveValues(model, options, paramIssues);
   const ctx: RenderContext = {
@@ -284,7 +297,7 @@ export function compileModel(model: ModelFile, options: CompileOptions): Compile
     paramIssues,
     shapeIssues,
   };
-  const rendered = replaceReferences(model.body, lexed.references, (ref) => renderReference(ctx, ref));
+  const rendered = replaceReferences(body, lexed.references, (ref) => renderReference(ctx, ref));
   throwModelIssues(
     'MODEL_INVALID',
     model.bodyPath,
@@ -293,7 +306,7 @@ export function compileModel(model: ModelFile, options: CompileOptions): Compile
     'fix the SQL at the lines shown',
   );
   throwModelIssues('MODEL_PARAM_INVALID', model.bodyPath, model.name, paramIssues, PARAM_HINT);
-  const trimmed = rendered.trimEnd().replace(/;$/, '').trimEnd();
+  const trimmed = rendered.trimEnd();
   // A trailing line comment would swallow whatever a caller appends (`(... -- note)`), so end its line.
   const lastLine = trimmed.slice(trimmed.lastIndexOf('\n') + 1);
   const sql = /--|#|\/\//.test(lastLine) ? `${trimmed}\n` : trimmed;

@@ -20,6 +20,8 @@ import {
   listValue,
   timestampTZValue,
   type DuckDBAppender,
+  type DuckDBExtractedStatements,
+  type DuckDBPreparedStatement,
   type DuckDBResult,
   type DuckDBType,
   type DuckDBValue,
@@ -168,7 +170,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
     const { text, values, types } = toDuckdb(sql);
     return this.serial(async () => {
       try {
-        const reader = await this.connection().runAndReadAll(text, values, types);
+        const reader = await prepareOne(this.connection(), text, values, types, (p) => p.runAndReadAll());
         const names = reader.columnNames();
         const kinds = reader.columnTypes().map((t) => t.typeId);
         const rows = reader.getRowsJS().map((r) => toRow(names, kinds, r));
@@ -191,7 +193,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
     const conn = await this.instance.connect();
     let result: DuckDBResult;
     try {
-      result = await conn.stream(text, values, types);
+      result = await prepareOne(conn, text, values, types, (p) => p.stream());
     } catch (err) {
       conn.closeSync();
       throw queryError(err, text);
@@ -433,6 +435,38 @@ function queryError(err: unknown, sql: string): PqlsyncError {
         : {}),
     details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql },
   });
+}
+
+/**
+ * Runs `sql` as exactly one prepared statement (with `values` bound). The client's own `run`/`stream` execute every statement but the last
+ * before preparing it, so a model that closes its wrapper (`select ...) m limit 0; delete from ...`) would run
+ * its smuggled statements even in a `plan`; here SQL with more than one statement fails before anything runs.
+ */
+async function prepareOne<T>(
+  conn: DuckDBConnection,
+  sql: string,
+  values: Record<string, DuckDBValue> | undefined,
+  types: Record<string, DuckDBType | undefined> | undefined,
+  run: (prepared: DuckDBPreparedStatement) => Promise<T>,
+): Promise<T> {
+  let extracted: DuckDBExtractedStatements;
+  try {
+    extracted = await conn.extractStatements(sql);
+  } catch (err) {
+    // The client prefixes parse errors; keep DuckDB's own message, as running the text would report it.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(message.replace(/^Failed to extract statements: /, ''), { cause: err });
+  }
+  if (extracted.count !== 1) {
+    throw new Error(`expected one SQL statement, found ${extracted.count}; nothing was run`);
+  }
+  const prepared = await extracted.prepare(0);
+  try {
+    if (values) prepared.bind(values, types);
+    return await run(prepared);
+  } finally {
+    prepared.destroySync();
+  }
 }
 
 function toRow(names: string[], kinds: DuckDBTypeId[], values: unknown[]): Row {

@@ -87,8 +87,28 @@ describe('compileModel placeholders', () => {
 
   it('drops a trailing semicolon and ends a trailing line comment, so the SQL can be wrapped', () => {
     expect(compile(model({}, 'select 1;  \n\n'), 'duckdb').sql).toBe(`${'\n'.repeat(9)}select 1`);
+    // A ";" inside the comment is comment text; the comment still ends its line.
     expect(compile(model({}, 'select 1 -- last; \n'), 'duckdb').sql).toBe(
-      `${'\n'.repeat(9)}select 1 -- last\n`,
+      `${'\n'.repeat(9)}select 1 -- last;\n`,
+    );
+    // A terminator before a final comment is dropped too.
+    expect(compile(model({}, 'select 1; -- done\n'), 'duckdb').sql).toBe(
+      `${'\n'.repeat(9)}select 1  -- done\n`,
+    );
+  });
+
+  it('refuses a ";" that more SQL follows, at its line and column, and allows ";" in strings and comments', () => {
+    const smuggler = model({}, "select ';' as a, 1 /* ; */ as b;\n  delete from t; -- gone\n");
+    expect(() => compile(smuggler, 'duckdb')).toThrowError(
+      expect.objectContaining({
+        code: 'MODEL_INVALID',
+        message:
+          'a ";" ends the statement here and more SQL follows; a model is exactly one query (a ";" may only end it)',
+        location: { file: 'models/m.sql', line: 10, column: 32 },
+      }),
+    );
+    expect(compile(model({}, "select ';' as a -- ;\n;;\n"), 'duckdb').sql).toBe(
+      `${'\n'.repeat(9)}select ';' as a -- ;\n`,
     );
   });
 
