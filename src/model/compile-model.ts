@@ -17,7 +17,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { BindType, BoundSql, Dialect } from '../warehouse/warehouse-adapter.js';
 import { MACROS, renderDaysAgo, renderHashRow, renderInList, renderNow } from './macros.js';
 import type { ModelFile } from './model-file.js';
-import { throwModelIssues, type ModelIssue } from './model-issues.js';
+import { describeValue, throwModelIssues, type ModelIssue } from './model-issues.js';
 import { BIND_TYPE_OF, checkIdentifier, checkParamValue, type ParamSpec } from './param-spec.js';
 import { Binder, quoteIdentifierParts, typedPlaceholder } from './placeholders.js';
 import { lexSql, type SqlReference } from './sql-lexer.js';
@@ -82,13 +82,24 @@ function resolveValues(
   for (const [name, spec] of Object.entries(model.params)) {
     let value: unknown = spec.default;
     let source: Source = 'the default';
+    const location = { file: model.frontMatterPath, line: spec.line, param: name };
     for (const [s, given] of sources) {
-      if (given && Object.hasOwn(given, name) && given[name] !== undefined) {
+      if (given && Object.hasOwn(given, name) && given[name] === null) {
+        // null is no value: it would replace the default and skip every check (min/max, values) on the way.
+        const give = `give ${/^[aeiou]/.test(spec.type) ? 'an' : 'a'} ${spec.type} value`;
+        const hasDefault = spec.default !== undefined && spec.default !== null;
+        const instead = hasDefault
+          ? `${give}, or leave it out to use the default (${describeValue(spec.default)})`
+          : spec.required
+            ? give
+            : `${give}, or leave it out to leave it unset`;
+        const what = s === '--vars' ? '--vars sets' : "the sync's params set";
+        issues.push({ location, message: `${what} "${name}" to null; ${instead}` });
+      } else if (given && Object.hasOwn(given, name) && given[name] !== undefined) {
         value = given[name];
         source = s;
       }
     }
-    const location = { file: model.frontMatterPath, line: spec.line, param: name };
     if (value === undefined || value === null) {
       if (spec.required || spec.type === 'identifier' || spec.type === 'enum') {
         issues.push({
