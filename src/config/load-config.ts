@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { yamlToJs } from '../util/yaml-to-js.js';
 import type { z } from 'zod';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { isSecretEnvName, registerSecret } from '../errors/secrets.js';
@@ -73,7 +74,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       { path: '', line: e.linePos?.[0]?.line, message: `YAML syntax error: ${first}` },
     ]);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const js = yamlToJs(doc, lineCounter);
+  if ('problem' in js) throw configError(file, [{ path: '', line: js.line, message: js.problem }]);
+  const raw: unknown = js.value ?? {};
   const issues: ConfigIssue[] = [];
   const interpolated = interpolateEnv(raw, [], env, issues, (p) => lineOf(doc, lineCounter, p));
   const parsed = projectConfigSchema.safeParse(interpolated, { reportInput: true });
