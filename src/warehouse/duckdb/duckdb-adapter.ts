@@ -32,6 +32,7 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { parseByteSize } from '../../util/byte-size.js';
 import { collectGarbage } from '../../util/heap.js';
 import { logger } from '../../util/logger.js';
+import { lexSql } from '../../model/sql-lexer.js';
 import { DUCKDB_SCRATCH } from '../sql-dialect.js';
 import type {
   BindType,
@@ -170,7 +171,15 @@ export class DuckdbAdapter implements WarehouseAdapter {
     const { text, values, types } = toDuckdb(sql);
     return this.serial(async () => {
       try {
-        const reader = await prepareOne(this.connection(), text, values, types, (p) => p.runAndReadAll());
+        const conn = this.connection();
+        const reader = await prepareOne(
+          conn,
+          text,
+          values,
+          types,
+          (p) => p.runAndReadAll(),
+          () => conn.runAndReadAll(text, values, types),
+        );
         const names = reader.columnNames();
         const kinds = reader.columnTypes().map((t) => t.typeId);
         const rows = reader.getRowsJS().map((r) => toRow(names, kinds, r));
@@ -193,7 +202,14 @@ export class DuckdbAdapter implements WarehouseAdapter {
     const conn = await this.instance.connect();
     let result: DuckDBResult;
     try {
-      result = await prepareOne(conn, text, values, types, (p) => p.stream());
+      result = await prepareOne(
+        conn,
+        text,
+        values,
+        types,
+        (p) => p.stream(),
+        () => conn.stream(text, values, types),
+      );
     } catch (err) {
       conn.closeSync();
       throw queryError(err, text);
@@ -438,9 +454,12 @@ function queryError(err: unknown, sql: string): PqlsyncError {
 }
 
 /**
- * Runs `sql` as exactly one prepared statement (with `values` bound). The client's own `run`/`stream` execute every statement but the last
- * before preparing it, so a model that closes its wrapper (`select ...) m limit 0; delete from ...`) would run
- * its smuggled statements even in a `plan`; here SQL with more than one statement fails before anything runs.
+ * Runs `sql` as exactly one prepared statement (with `values` bound). The client's own `run`/`stream` execute every
+ * statement but the last before preparing it, so a model that closes its wrapper (`select ...) m limit 0; delete
+ * from ...`) would run its smuggled statements even in a `plan`; here SQL with more than one statement fails before
+ * anything runs. Text DuckDB cannot split into statements (a parse error, or only comments) goes to `unparsed`,
+ * the client's own call: it parses the whole text before running any of it, so it runs nothing there either and
+ * reports the parse error (or an empty result) as before.
  */
 async function prepareOne<T>(
   conn: DuckDBConnection,
@@ -448,14 +467,23 @@ async function prepareOne<T>(
   values: Record<string, DuckDBValue> | undefined,
   types: Record<string, DuckDBType | undefined> | undefined,
   run: (prepared: DuckDBPreparedStatement) => Promise<T>,
+  unparsed: () => Promise<T>,
 ): Promise<T> {
   let extracted: DuckDBExtractedStatements;
   try {
     extracted = await conn.extractStatements(sql);
-  } catch (err) {
-    // The client prefixes parse errors; keep DuckDB's own message, as running the text would report it.
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(message.replace(/^Failed to extract statements: /, ''), { cause: err });
+  } catch {
+    // Should the client fail to split text that does hold statements, pqlsync's lexer still refuses two of them.
+    const separators = lexSql(sql, 'duckdb').separators.length;
+    if (separators > 0)
+      throw new Error(`expected one SQL statement, found ${separators + 1}; nothing was run`);
+    try {
+      return await unparsed();
+    } catch (err) {
+      // With values the client extracts too, and prefixes the parse error; keep DuckDB's own message.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(message.replace(/^Failed to extract statements: /, ''), { cause: err });
+    }
   }
   if (extracted.count !== 1) {
     throw new Error(`expected one SQL statement, found ${extracted.count}; nothing was run`);
