@@ -286,8 +286,14 @@ export const routingRuleSchema = z.strictObject({
 /** A tier: a named band of scores (highest first), or a value of the model's tier column. */
 export const routingTierSchema = z.strictObject({
   name: z.string().min(1),
-  /** Scores >= this fall in the tier (when no higher tier takes them). (Default: none: the lowest tier) */
-  min_score: z.number().optional(),
+  /**
+   * Scores >= this fall in the tier (when no higher tier takes them): a number, or the name of a model param whose
+   * value (default, sync params or `--vars`) is the bound, so tasks move with the model's own tier column.
+   * (Default: none: the lowest tier)
+   */
+  min_score: z
+    .union([z.number(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a number or a param name')])
+    .optional(),
 });
 
 /** The SLA of a tier's tasks. */
@@ -366,7 +372,12 @@ export const routingSchema = z
         });
       }
       const next = r.tiers[i + 1];
-      if (t.min_score !== undefined && next?.min_score !== undefined && next.min_score >= t.min_score) {
+      // Bands named by params are ordered once their values are known (at compile, see modelScoreBands).
+      if (
+        typeof t.min_score === 'number' &&
+        typeof next?.min_score === 'number' &&
+        next.min_score >= t.min_score
+      ) {
         ctx.addIssue({
           code: 'custom',
           path: ['tiers', i + 1, 'min_score'],

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { yamlToJs } from '../util/yaml-to-js.js';
 import type { z } from 'zod';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { isSecretEnvName, registerSecret } from '../errors/secrets.js';
@@ -124,7 +125,9 @@ export function parseConfig(
       { path: '', line: e.linePos?.[0]?.line, message: `YAML syntax error: ${first}` },
     ]);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const js = yamlToJs(doc, lineCounter);
+  if ('problem' in js) throw configError(file, [{ path: '', line: js.line, message: js.problem }]);
+  const raw: unknown = js.value ?? {};
   const issues: ConfigIssue[] = [];
   // An unset variable in a section this command does not use waits in `deferred` (raised by requireSection if
   // the command uses the section after all); its value meanwhile is a placeholder no network call ever sees.

@@ -56,6 +56,10 @@ function demoRouting(owners: readonly string[]): string {
   const pool = `[${owners.join(', ')}]`;
   return `    routing:
       score_column: pql_score
+      tiers:
+        - { name: hot, min_score: hot_threshold }
+        - { name: pql, min_score: pql_threshold }
+        - { name: nurture }
       task_tiers: [hot, pql]
       sla:
         hot: { due_in: 1h, priority: high }

@@ -17,7 +17,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { BindType, BoundSql, Dialect } from '../warehouse/warehouse-adapter.js';
 import { MACROS, renderDaysAgo, renderHashRow, renderInList, renderNow } from './macros.js';
 import type { ModelFile } from './model-file.js';
-import { throwModelIssues, type ModelIssue } from './model-issues.js';
+import { describeValue, throwModelIssues, type ModelIssue } from './model-issues.js';
 import { BIND_TYPE_OF, checkIdentifier, checkParamValue, type ParamSpec } from './param-spec.js';
 import { Binder, quoteIdentifierParts, typedPlaceholder } from './placeholders.js';
 import { lexSql, type SqlReference } from './sql-lexer.js';
@@ -82,13 +82,24 @@ function resolveValues(
   for (const [name, spec] of Object.entries(model.params)) {
     let value: unknown = spec.default;
     let source: Source = 'the default';
+    const location = { file: model.frontMatterPath, line: spec.line, param: name };
     for (const [s, given] of sources) {
-      if (given && Object.hasOwn(given, name) && given[name] !== undefined) {
+      if (given && Object.hasOwn(given, name) && given[name] === null) {
+        // null is no value: it would replace the default and skip every check (min/max, values) on the way.
+        const give = `give ${/^[aeiou]/.test(spec.type) ? 'an' : 'a'} ${spec.type} value`;
+        const hasDefault = spec.default !== undefined && spec.default !== null;
+        const instead = hasDefault
+          ? `${give}, or leave it out to use the default (${describeValue(spec.default)})`
+          : spec.required
+            ? give
+            : `${give}, or leave it out to leave it unset`;
+        const what = s === '--vars' ? '--vars sets' : "the sync's params set";
+        issues.push({ location, message: `${what} "${name}" to null; ${instead}` });
+      } else if (given && Object.hasOwn(given, name) && given[name] !== undefined) {
         value = given[name];
         source = s;
       }
     }
-    const location = { file: model.frontMatterPath, line: spec.line, param: name };
     if (value === undefined || value === null) {
       if (spec.required || spec.type === 'identifier' || spec.type === 'enum') {
         issues.push({
@@ -264,7 +275,8 @@ function replaceReferences(
 /**
  * Compiles `model` for `options.dialect`. Throws MODEL_INVALID (unterminated strings, bad `{{ }}`) or
  * MODEL_PARAM_INVALID (unknown names, missing or invalid values), each listing every problem found.
- * A trailing `;` is dropped and a trailing line comment ends with a newline, so the SQL can be wrapped
+ * SQL with more than one statement (a `;` that more SQL follows) is MODEL_INVALID. A trailing `;` is dropped
+ * (also before a final comment) and a trailing line comment ends with a newline, so the SQL can be wrapped
  * (`CREATE TABLE ... AS (<sql>)`).
  */
 export function compileModel(model: ModelFile, options: CompileOptions): CompiledModel {
@@ -274,6 +286,18 @@ export function compileModel(model: ModelFile, options: CompileOptions): Compile
     location: { file: model.bodyPath, line: i.line, column: i.column },
     message: i.message,
   }));
+  // One statement only: pqlsync wraps the model (`select * from (<model>) m ...`), and a `;` that closes the
+  // wrapper would let a model run statements of its own, even in a `plan`.
+  for (const s of lexed.separators) {
+    shapeIssues.push({
+      location: { file: model.bodyPath, line: s.line, column: s.column },
+      message:
+        'a ";" ends the statement here and more SQL follows; a model is exactly one query (a ";" may only end it)',
+    });
+  }
+  // Terminators become spaces (same offsets for the references before them), so the SQL can be wrapped.
+  let body = model.body;
+  for (const t of lexed.terminators) body = `${body.slice(0, t.offset)} ${body.slice(t.offset + 1)}`;
   const paramIssues: ModelIssue[] = [];
   const values = resolveValues(model, options, paramIssues);
   const ctx: RenderContext = {
@@ -284,7 +308,7 @@ export function compileModel(model: ModelFile, options: CompileOptions): Compile
     paramIssues,
     shapeIssues,
   };
-  const rendered = replaceReferences(model.body, lexed.references, (ref) => renderReference(ctx, ref));
+  const rendered = replaceReferences(body, lexed.references, (ref) => renderReference(ctx, ref));
   throwModelIssues(
     'MODEL_INVALID',
     model.bodyPath,
@@ -293,7 +317,7 @@ export function compileModel(model: ModelFile, options: CompileOptions): Compile
     'fix the SQL at the lines shown',
   );
   throwModelIssues('MODEL_PARAM_INVALID', model.bodyPath, model.name, paramIssues, PARAM_HINT);
-  const trimmed = rendered.trimEnd().replace(/;$/, '').trimEnd();
+  const trimmed = rendered.trimEnd();
   // A trailing line comment would swallow whatever a caller appends (`(... -- note)`), so end its line.
   const lastLine = trimmed.slice(trimmed.lastIndexOf('\n') + 1);
   const sql = /--|#|\/\//.test(lastLine) ? `${trimmed}\n` : trimmed;

@@ -25,6 +25,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { distance } from 'fastest-levenshtein';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { yamlToJs } from '../util/yaml-to-js.js';
 import { z } from 'zod';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { DIALECTS, type Dialect } from '../warehouse/warehouse-adapter.js';
@@ -369,7 +370,12 @@ function parseFrontMatter(
       },
       message,
     }));
-  const raw: unknown = doc.toJS() ?? {};
+  const js = yamlToJs(doc, counter);
+  if ('problem' in js) {
+    const line = js.line === undefined ? yaml.firstLine : yaml.firstLine + js.line - 1;
+    return { params: {}, issues: [{ location: { file, line }, message: js.problem }] };
+  }
+  const raw: unknown = js.value ?? {};
   const parsed = frontMatterSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     // Still run the semantic checks on the parts that are well-formed, so one pass reports everything.

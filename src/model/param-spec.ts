@@ -91,10 +91,10 @@ export function checkIdentifier(spec: ParamSpec, value: string): { parts: string
   }
   const allowed = spec.allowedSchemas;
   if (allowed && allowed.length > 0) {
+    // The whole qualifier must be an allowed entry: `app` allows `app.events`, never `evil.app.events` (another
+    // database's `app` schema); list `analytics.app` to allow that database-qualified schema.
     const qualifier = parts.slice(0, -1).join('.').toLowerCase();
-    const schema = (parts.length >= 2 ? parts[parts.length - 2] : '')?.toLowerCase();
-    const ok =
-      parts.length >= 2 && allowed.some((a) => a.toLowerCase() === qualifier || a.toLowerCase() === schema);
+    const ok = parts.length >= 2 && allowed.some((a) => a.toLowerCase() === qualifier);
     if (!ok) {
       return {
         problem: `expected a table in schema ${allowed.join(' or ')} (allowed_schemas), found ${describeValue(value)}`,

@@ -4,6 +4,8 @@
  * Glossary:
  * - reference: `:name` (a parameter) or `{{ ... }}` (a parameter name or a macro call), found only OUTSIDE
  *   strings, quoted identifiers and comments.
+ * - separator: a `;` outside strings and comments that more SQL follows (the text holds more than one statement);
+ *   a terminator is a `;` that only whitespace and comments follow.
  * - `::` is a cast, never a reference; `:name` right after a name, `)`, `]` or a quote is not a reference either
  *   (Snowflake `payload:field` paths, `arr[1:n]` slices), so write placeholders after a space or an operator.
  *
@@ -31,9 +33,20 @@ export interface SqlLexIssue {
   column: number;
 }
 
+/** Where a `;` is, as an offset and a 1-based line and column. */
+export interface SqlSemicolon {
+  offset: number;
+  line: number;
+  column: number;
+}
+
 export interface SqlLexResult {
   references: SqlReference[];
   issues: SqlLexIssue[];
+  /** Each `;` outside strings and comments that more SQL follows: the text is more than one statement. */
+  separators: SqlSemicolon[];
+  /** Each `;` that only whitespace, comments and other `;` follow (a statement's optional terminator). */
+  terminators: SqlSemicolon[];
 }
 
 const IDENT_START = /[A-Za-z_]/;
@@ -97,16 +110,28 @@ export function lexSql(sql: string, dialect: Dialect): SqlLexResult {
     return nl === -1 ? sql.length : nl;
   };
 
+  const separators: SqlSemicolon[] = [];
+  let terminators: SqlSemicolon[] = [];
   let i = 0;
   while (i < sql.length) {
     const ch = sql[i] ?? '';
     const prev = i > 0 ? (sql[i - 1] ?? '') : '';
     const atWordStart = !IDENT_CHAR.test(prev);
-    if (
+    const lineComment =
       sql.startsWith('--', i) ||
       (bigquery && ch === '#') ||
-      (dialect === 'snowflake' && sql.startsWith('//', i))
-    ) {
+      (dialect === 'snowflake' && sql.startsWith('//', i));
+    if (!lineComment && !sql.startsWith('/*', i) && !/\s/.test(ch)) {
+      // SQL follows every `;` seen so far: those separate statements.
+      if (ch === ';') {
+        terminators.push({ offset: i, ...position(i) });
+        i++;
+        continue;
+      }
+      separators.push(...terminators);
+      terminators = [];
+    }
+    if (lineComment) {
       i = skipLine(i);
     } else if (sql.startsWith('/*', i)) {
       i = skipBlockComment(i);
@@ -155,5 +180,5 @@ export function lexSql(sql: string, dialect: Dialect): SqlLexResult {
       i = j;
     } else i++;
   }
-  return { references, issues };
+  return { references, issues, separators, terminators };
 }

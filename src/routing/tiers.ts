@@ -8,6 +8,54 @@ import type { RoutingConfig } from '../config/config-schema.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { Row } from '../warehouse/warehouse-adapter.js';
 
+/**
+ * The routing with every `min_score` that names a model param replaced by that param's value for this run (`values`:
+ * the compiled model's resolved params), so `--vars '{"hot_threshold": 41}'` moves the task tier with the model's
+ * own tier. Throws CONFIG_INVALID when a name is not a declared param, its value is not a number, or the bands are
+ * no longer highest first.
+ */
+export function modelScoreBands(
+  routing: RoutingConfig,
+  values: Record<string, unknown>,
+  sync: string,
+  model: string,
+): RoutingConfig {
+  if (routing.tiers.every((t) => typeof t.min_score !== 'string')) return routing;
+  const tiers = routing.tiers.map((t, i) => {
+    if (typeof t.min_score !== 'string') return t;
+    const value = Object.hasOwn(values, t.min_score) ? values[t.min_score] : undefined;
+    if (typeof value !== 'number') {
+      const what =
+        value === undefined
+          ? `which model ${model} does not declare (params: ${Object.keys(values).join(', ') || 'none'})`
+          : `whose value ${JSON.stringify(value)} is not a number`;
+      throw new PqlsyncError(
+        'CONFIG_INVALID',
+        `tier '${t.name}' takes min_score from param ${t.min_score}, ${what}`,
+        {
+          location: { sync, path: `syncs.${sync}.routing.tiers.${i}.min_score` },
+        },
+      );
+    }
+    return { ...t, min_score: value };
+  });
+  tiers.forEach((t, i) => {
+    const next = tiers[i + 1];
+    if (
+      typeof t.min_score === 'number' &&
+      typeof next?.min_score === 'number' &&
+      next.min_score >= t.min_score
+    ) {
+      throw new PqlsyncError(
+        'CONFIG_INVALID',
+        `tiers go from highest to lowest: '${next.name}' (${next.min_score}) must be below '${t.name}' (${t.min_score}) with this run's params`,
+        { location: { sync, path: `syncs.${sync}.routing.tiers.${i + 1}.min_score` } },
+      );
+    }
+  });
+  return { ...routing, tiers };
+}
+
 /** The row's tier, or null when the score (or tier column) is null. Throws when the column is missing. */
 export function tierOfRow(row: Row, routing: RoutingConfig, sync: string): string | null {
   if (routing.tier_column) {
@@ -24,7 +72,15 @@ export function tierOfRow(row: Row, routing: RoutingConfig, sync: string): strin
       { location: { sync, path: `syncs.${sync}.routing.score_column` } },
     );
   }
-  for (const t of routing.tiers) if (t.min_score === undefined || score >= t.min_score) return t.name;
+  for (const t of routing.tiers) {
+    if (typeof t.min_score === 'string') {
+      throw new PqlsyncError(
+        'INTERNAL',
+        `tier '${t.name}': min_score ${t.min_score} was not resolved (modelScoreBands)`,
+      );
+    }
+    if (t.min_score === undefined || score >= t.min_score) return t.name;
+  }
   return null;
 }
 

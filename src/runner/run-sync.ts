@@ -20,7 +20,7 @@ import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js'
 import type { RejectionGroup } from '../state/failure-report.js';
 import { hasOutstandingTasks, Router, type PlannedTask } from '../routing/router.js';
 import type { TaskWriter } from '../routing/task-writer.js';
-import { tierOfRow } from '../routing/tiers.js';
+import { modelScoreBands, tierOfRow } from '../routing/tiers.js';
 import { createTaskWriter } from '../destination/create-task-writer.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { logger } from '../util/logger.js';
@@ -190,7 +190,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     await previous?.();
   };
   try {
-    const sync = config.syncs[name];
+    let sync = config.syncs[name];
     if (!sync) {
       throw new PqlsyncError(
         'ARGS_INVALID',
@@ -203,6 +203,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       configParams: sync.params,
       ...(options.vars ? { vars: options.vars } : {}),
     });
+    if (sync.routing)
+      sync = { ...sync, routing: modelScoreBands(sync.routing, compiled.values, name, model.name) };
     const target = syncTarget(name, sync, model.key);
     store = new StateStore(options.warehouse, config.state.schema, now);
     const blocked = options.gate?.({ sync: name, model: sync.model, sql: compiled.sql });

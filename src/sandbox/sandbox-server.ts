@@ -22,6 +22,7 @@ import type {
   FaultSpec,
   SandboxContext,
   SandboxRequest,
+  SandboxRequestHead,
   SandboxResponse,
   VendorApi,
 } from './sandbox-types.js';
@@ -33,7 +34,10 @@ export interface SandboxOptions {
   port?: number;
   /** Bearer token for the vendor APIs and the admin routes. (Default: random, shown by formatSandboxBanner) */
   token?: string;
-  /** JSON file the vendor state is loaded from on start and saved to after changes. (Default: in memory only) */
+  /**
+   * JSON file the vendor state is loaded from on start and written to (atomically) before any request that changes
+   * records is answered. (Default: in memory only)
+   */
   statePath?: string;
   /** Seed for ids and probabilistic faults. (Default: random) */
   seed?: number;
@@ -72,9 +76,20 @@ export interface RunningSandbox {
   close(): Promise<void>;
 }
 
-/** Bulk API 2.0 uploads may be up to 150 MB; refuse anything larger. */
-const MAX_BODY_BYTES = 160 * 1024 * 1024;
+/**
+ * Body caps where no vendor limit applies: admin routes (fault specs, seeded records) and anything no vendor serves
+ * (the page, unknown paths). Vendor routes use their vendor's documented limit (VendorApi.maxBodyBytes).
+ */
+const ADMIN_MAX_BODY_BYTES = 50 * 1024 * 1024;
+const OTHER_MAX_BODY_BYTES = 64 * 1024;
 const MAX_LOGGED_REQUESTS = 10_000;
+
+/** A body over the route's cap: answered 413 and the connection closed, without reading the rest. */
+class BodyTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`request body larger than ${limit} bytes, the most this route accepts`);
+  }
+}
 
 /** Starts the sandbox on 127.0.0.1 and resolves once it listens. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
@@ -111,7 +126,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const holds = new RequestHolds(context.now);
   const log: RecordedRequest[] = [];
   let seq = 0;
-  const record = (req: SandboxRequest, status: number, records: number): void => {
+  const record = (req: SandboxRequestHead, status: number, records: number): void => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if ((name.startsWith('sforce-') || name === 'content-type') && typeof value === 'string')
@@ -133,6 +148,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
 
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
+      if (e instanceof BodyTooLarge) return refuse(req, res, { status: 413, body: { error: e.message } });
       console.error(`pqlsync sandbox: ${req.method} ${req.url}: ${(e as Error).stack ?? String(e)}`);
       if (!res.headersSent)
         send(res, { status: 500, body: { error: 'sandbox internal error', message: (e as Error).message } });
@@ -140,9 +156,37 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     });
   });
 
+  /**
+   * Credentials first, then the body: a request the route's credentials check refuses is answered before any of
+   * its body is read, and a body is read only up to the route's cap (so a caller without the token cannot make
+   * the sandbox hold 150 MB).
+   */
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sreq = await readRequest(req);
-    const { method, path } = sreq;
+    const head = requestHead(req);
+    const { method, path } = head;
+    const api = vendors.find((v) => v.handles(path));
+    let limit = OTHER_MAX_BODY_BYTES;
+    if (path.startsWith('/_sandbox/') && path !== '/_sandbox/view') {
+      if (!sameSecret(req.headers.authorization, `Bearer ${token}`)) {
+        return refuse(req, res, {
+          status: 401,
+          body: {
+            error: 'unauthorized',
+            message:
+              'sandbox admin routes need the header Authorization: Bearer <the token pqlsync sandbox printed>',
+          },
+        });
+      }
+      limit = ADMIN_MAX_BODY_BYTES;
+    } else if (api) {
+      const refused = api.authorize(head);
+      if (refused) {
+        record(head, refused.status, 0);
+        return refuse(req, res, refused);
+      }
+      limit = api.maxBodyBytes(head);
+    }
+    const sreq = await readRequest(req, head, limit);
     if (path === '/' || path === '/_sandbox/view') {
       if (!isLoopbackHost(req.headers.host, port()))
         return send(res, {
@@ -159,22 +203,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       return send(res, { status: 200, body: await buildView(apis) });
     }
     if (path.startsWith('/_sandbox/')) {
-      if (!sameSecret(req.headers.authorization, `Bearer ${token}`)) {
-        return send(res, {
-          status: 401,
-          body: {
-            error: 'unauthorized',
-            message:
-              'sandbox admin routes need the header Authorization: Bearer <the token pqlsync sandbox printed>',
-          },
-        });
-      }
       const response = await admin(sreq);
+      await persist(method);
       send(res, response);
-      if (method !== 'GET') writer?.schedule();
       return;
     }
-    const api = vendors.find((v) => v.handles(path));
     if (!api)
       return send(res, {
         status: 404,
@@ -200,12 +233,23 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       }
       const response = await api.handle(sreq);
       record(sreq, response.status, response.records ?? 0);
-      writer?.schedule();
+      await persist(method);
       if (fault?.hold === 'after') await held?.released;
       send(res, response);
     } finally {
       held?.finish();
     }
+  }
+
+  /**
+   * Write-through: a request that can change records (any method but GET) is answered only once the state file
+   * holds its change, so a sandbox killed right after acknowledging a write still has it on restart. A GET changes
+   * only counters (API usage, rate-limit windows); those are saved shortly after, or with the next write.
+   */
+  async function persist(method: string): Promise<void> {
+    if (!writer) return;
+    if (method === 'GET') writer.schedule();
+    else await writer.flush();
   }
 
   async function admin(sreq: SandboxRequest): Promise<SandboxResponse> {
@@ -321,17 +365,42 @@ export function formatSandboxBanner(running: Pick<RunningSandbox, 'url' | 'token
   ].join('\n');
 }
 
-async function readRequest(req: IncomingMessage): Promise<SandboxRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new Error(`request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(buf);
-  }
-  const rawBody = Buffer.concat(chunks);
+function requestHead(req: IncomingMessage): SandboxRequestHead {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  return {
+    method: (req.method ?? 'GET').toUpperCase(),
+    path: url.pathname,
+    query: url.searchParams,
+    headers: req.headers,
+  };
+}
+
+/** Reads the body up to `limit` bytes (a larger Content-Length is refused before reading any). */
+async function readRequest(
+  req: IncomingMessage,
+  head: SandboxRequestHead,
+  limit: number,
+): Promise<SandboxRequest> {
+  if (Number(req.headers['content-length'] ?? 0) > limit) throw new BodyTooLarge(limit);
+  const rawBody = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (buf: Buffer): void => {
+      size += buf.length;
+      if (size <= limit) {
+        chunks.push(buf);
+        return;
+      }
+      // Stop reading, drop what was read, and let the caller answer 413 on the still-open connection.
+      req.off('data', onData);
+      req.pause();
+      chunks.length = 0;
+      reject(new BodyTooLarge(limit));
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
   const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
   let body: unknown;
   if (rawBody.length > 0) {
@@ -347,14 +416,24 @@ async function readRequest(req: IncomingMessage): Promise<SandboxRequest> {
       body = rawBody.toString('utf8');
     }
   }
-  return {
-    method: (req.method ?? 'GET').toUpperCase(),
-    path: url.pathname,
-    query: url.searchParams,
-    headers: req.headers,
-    rawBody,
-    body,
-  };
+  return { ...head, rawBody, body };
+}
+
+/**
+ * Answers without reading the body. A large or open-ended body (over OTHER_MAX_BODY_BYTES, chunked, or over the
+ * cap) also closes the connection rather than have Node discard the rest; a small one is discarded as it arrives,
+ * so the client's connection stays usable (jsforce retries on it after a 401).
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, response: SandboxResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const large =
+    response.status === 413 ||
+    req.headers['transfer-encoding'] !== undefined ||
+    Number(req.headers['content-length'] ?? 0) > OTHER_MAX_BODY_BYTES;
+  send(res, large ? { ...response, headers: { ...response.headers, Connection: 'close' } } : response);
 }
 
 function send(res: ServerResponse, response: SandboxResponse): void {

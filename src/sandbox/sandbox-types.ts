@@ -27,6 +27,9 @@ export interface SandboxRequest {
   body: unknown;
 }
 
+/** A request before its body is read: what the core checks credentials and the body size on. */
+export type SandboxRequestHead = Pick<SandboxRequest, 'method' | 'path' | 'query' | 'headers'>;
+
 export interface SandboxResponse {
   status: number;
   headers?: Record<string, string>;
@@ -99,6 +102,14 @@ export interface VendorApi {
   readonly name: string;
   /** True when this API serves the path (`/services/...` or `/crm/...`). */
   handles(path: string): boolean;
+  /**
+   * The vendor's own answer (its 401) when it refuses the request's credentials, or undefined when the request may
+   * go on (authenticated, or a route without a bearer token such as an OAuth token request). The core asks before
+   * it reads the body, so a caller without credentials never makes the sandbox hold a body.
+   */
+  authorize(req: SandboxRequestHead): SandboxResponse | undefined;
+  /** The largest request body this vendor accepts on the route, in bytes (its documented limit). */
+  maxBodyBytes(req: SandboxRequestHead): number;
   /** Serves one request. */
   handle(req: SandboxRequest): Promise<SandboxResponse> | SandboxResponse;
   /** Serves `/_sandbox/<name>/...` admin routes (already authenticated by the core). */

@@ -1,6 +1,7 @@
 /**
  * Persistence of the sandbox's vendor state to one JSON file (`pqlsync sandbox --state FILE`): loaded on start,
- * written atomically (temp file + rename) shortly after requests change it, and flushed on close.
+ * written atomically (temp file + rename) before a request that changes records is answered (`flush`), shortly
+ * after a read changes only counters (`schedule`), and on close.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
@@ -40,6 +41,8 @@ export function readStateFile(path: string): SandboxStateDocument | undefined {
 export class StateFileWriter {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** A write queued behind the one in progress, not started yet: later flushes join it. */
+  private queued: Promise<void> | undefined;
 
   constructor(
     private readonly path: string,
@@ -59,25 +62,30 @@ export class StateFileWriter {
     this.timer.unref();
   }
 
-  /** Writes now (after any write in progress) and resolves when the file is in place. */
+  /**
+   * Writes the state as it is now (after any write in progress) and resolves when the file is in place. Flushes
+   * that arrive while a write is in progress share the next one: it takes its snapshot when it starts, so it holds
+   * every change made before any of them was called.
+   */
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const doc: SandboxStateDocument = {
-      version: 1,
-      savedAt: this.now().toISOString(),
-      vendors: this.snapshot(),
-    };
-    const text = JSON.stringify(doc);
-    this.writing = this.writing
+    this.queued ??= this.writing
       .catch(() => undefined)
       .then(async () => {
+        this.queued = undefined;
+        const doc: SandboxStateDocument = {
+          version: 1,
+          savedAt: this.now().toISOString(),
+          vendors: this.snapshot(),
+        };
         const tmp = `${this.path}.${process.pid}.tmp`;
-        await writeFile(tmp, text, 'utf8');
+        await writeFile(tmp, JSON.stringify(doc), 'utf8');
         await rename(tmp, this.path);
       });
-    return this.writing;
+    this.writing = this.queued;
+    return this.queued;
   }
 }

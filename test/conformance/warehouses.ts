@@ -9,7 +9,10 @@ import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { BigqueryAdapter } from '../../src/warehouse/bigquery/bigquery-adapter.js';
 import { BigquerySandbox } from '../../src/warehouse/bigquery/sandbox/bigquery-sandbox.js';
 import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
-import { SnowflakeSandbox } from '../../src/warehouse/snowflake/sandbox/snowflake-sandbox.js';
+import {
+  SnowflakeSandbox,
+  type SnowflakeSandboxOptions,
+} from '../../src/warehouse/snowflake/sandbox/snowflake-sandbox.js';
 import { SnowflakeAdapter } from '../../src/warehouse/snowflake/snowflake-adapter.js';
 import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import type { Dialect, WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
@@ -131,16 +134,26 @@ export function bigqueryUnderTest(): WarehouseUnderTest {
   };
 }
 
-/** Snowflake through the real driver against a fresh local sandbox (DuckDB behind it) per test. */
-export function snowflakeUnderTest(): WarehouseUnderTest {
+/**
+ * Snowflake through the real driver against a fresh local sandbox (DuckDB behind it) per test; `account` sets the
+ * sandbox's account-level options (e.g. `multiStatementCount`).
+ */
+export function snowflakeUnderTest(
+  account: Pick<SnowflakeSandboxOptions, 'multiStatementCount'> = {},
+  name = 'snowflake (sandbox)',
+): WarehouseUnderTest {
   const sandboxes: SnowflakeSandbox[] = [];
   return {
-    name: 'snowflake (sandbox)',
+    name,
     dialect: 'snowflake',
     sqlTypes: { integer: 'INTEGER', numeric: 'NUMBER(12,4)', date: 'DATE' },
     async start() {},
     async open() {
-      const sandbox = new SnowflakeSandbox({ username: 'conformance', password: 'conformance-password' });
+      const sandbox = new SnowflakeSandbox({
+        username: 'conformance',
+        password: 'conformance-password',
+        ...account,
+      });
       sandboxes.push(sandbox);
       const url = await sandbox.start();
       const wh = new SnowflakeAdapter({

@@ -70,6 +70,13 @@ export const BASE_DATA = [
      case when i % 3 = 0 then 'trial' else 'free' end as plan, date '2026-06-01' as created_at from range(1, 51) t(i)`,
 ];
 
+/** Nine levels of nine aliases each: 9^9 copies when expanded (YAML's "billion laughs"). */
+const ALIAS_BOMB = [
+  'lol0: &l0 [x, x, x, x, x, x, x, x, x]',
+  ...Array.from({ length: 8 }, (_, i) => `lol${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(', ')}]`),
+  '',
+].join('\n');
+
 const sub = (from: string, to: string) => (base: string) => {
   if (!base.includes(from)) throw new Error(`case setup: '${from}' not in base`);
   return base.replace(from, to);
@@ -87,6 +94,7 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
   { name: 'mode not allowed', config: sub('mode: upsert', 'mode: sync'), code: 2 },
   { name: 'unset env var', config: sub('path: out }', 'path: "${PQLSYNC_TEST_OUT_DIR}" }'), code: 2 },
   { name: 'YAML syntax error', config: sub('    fields:\n', '    fields: [\n'), code: 2 },
+  { name: 'YAML alias bomb in the config', config: (base) => `${base}${ALIAS_BOMB}`, code: 2 },
   { name: 'undefined destination', config: sub('destination: out', 'destination: crm'), code: 2 },
   {
     name: 'unknown depends_on',
@@ -161,12 +169,29 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
     code: 2,
   },
   { name: 'front matter not YAML', models: { scores: sub('params:\n', 'params: [\n') }, code: 2 },
+  {
+    name: 'YAML alias bomb in the front matter',
+    models: { scores: sub('key: user_id\n', `key: user_id\n${ALIAS_BOMB}`) },
+    code: 2,
+  },
+  {
+    name: 'model smuggles a second statement past its wrapper',
+    models: {
+      scores: sub(
+        'order by score {{ sort }}',
+        'order by score {{ sort }}) m0 limit 0; delete from src.users; select * from (select 1 as user_id',
+      ),
+    },
+    args: ['plan', 'users'],
+    code: 2,
+  },
   // ---- params and vars -------------------------------------------------------------------------------
   { name: '--vars not JSON', args: ['run', 'users', '--vars', '{min_score: 5}'], code: 2 },
   { name: '--vars an array', args: ['run', 'users', '--vars', '[5]'], code: 2 },
   { name: 'unknown var', args: ['run', 'users', '--vars', '{"min_scor": 5}'], code: 2 },
   { name: 'param out of range', args: ['run', 'users', '--vars', '{"min_score": 500}'], code: 2 },
   { name: 'param of the wrong type', args: ['run', 'users', '--vars', '{"min_score": "ten"}'], code: 2 },
+  { name: 'param set to null', args: ['run', 'users', '--vars', '{"min_score": null}'], code: 2 },
   {
     name: 'identifier injection',
     args: ['run', 'users', '--vars', '{"users_table": "src.users; drop table src.users"}'],
@@ -175,6 +200,11 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
   {
     name: 'identifier outside the allowed schemas',
     args: ['run', 'users', '--vars', '{"users_table": "pqlsync_state.runs"}'],
+    code: 2,
+  },
+  {
+    name: 'identifier in an allowed schema of another database',
+    args: ['run', 'users', '--vars', '{"users_table": "evil.src.users"}'],
     code: 2,
   },
   {
@@ -199,6 +229,12 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
   {
     name: '--fail-on-rejected-pct not a number',
     args: ['run', 'users', '--fail-on-rejected-pct', 'ten'],
+    code: 2,
+  },
+  { name: '--fail-on-rejected-pct empty', args: ['run', 'users', '--fail-on-rejected-pct', ''], code: 2 },
+  {
+    name: '--fail-on-rejected-pct in hex',
+    args: ['run', 'users', '--fail-on-rejected-pct', '0x10'],
     code: 2,
   },
   { name: 'compile with an unknown dialect', args: ['compile', 'scores', '--dialect', 'oracle'], code: 2 },

@@ -73,7 +73,8 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
     const loaded = loadProject(flags, 'on demand');
     const vars = parseVars(flags.vars);
     const failPct = flags.failOnRejectedPct === undefined ? undefined : Number(flags.failOnRejectedPct);
-    if (failPct !== undefined && (!Number.isFinite(failPct) || failPct < 0 || failPct > 100)) {
+    // Decimal digits only: Number() reads '' as 0 and '0x10' as 16.
+    if (failPct !== undefined && (!/^\d+(\.\d+)?$/.test(flags.failOnRejectedPct ?? '') || failPct > 100)) {
       throw new PqlsyncError(
         'ARGS_INVALID',
         `--fail-on-rejected-pct must be a number from 0 to 100, got '${flags.failOnRejectedPct}'`,

@@ -8,7 +8,13 @@
  * - portal: the one HubSpot account the sandbox pretends to be (`portalId` appears in some messages).
  * - admin route: not part of HubSpot; `GET /_sandbox/hubspot/{objectType}`, `owners`, `limits`.
  */
-import type { SandboxContext, SandboxRequest, SandboxResponse, VendorApi } from '../sandbox-types.js';
+import type {
+  SandboxContext,
+  SandboxRequest,
+  SandboxRequestHead,
+  SandboxResponse,
+  VendorApi,
+} from '../sandbox-types.js';
 import { MetadataRoutes } from './hubspot-metadata.js';
 import { ObjectRoutes, type UnknownRecord, associationLabel, isPlainObject } from './hubspot-objects.js';
 import {
@@ -84,9 +90,22 @@ class HubspotApi implements VendorApi {
     return path.startsWith('/crm/');
   }
 
+  /** Every `/crm/` route needs the private app token. */
+  authorize(req: SandboxRequestHead): SandboxResponse | undefined {
+    return req.headers.authorization === `Bearer ${this.ctx.token}`
+      ? undefined
+      : unauthorized(this.correlation.take());
+  }
+
+  maxBodyBytes(): number {
+    // HubSpot documents no request size limit, only 100 inputs per batch (hubspot-api.md §4); 10 MB is the
+    // sandbox's own cap, far above a batch of 100 records of a few properties.
+    return 10 * 1024 * 1024;
+  }
+
   handle(req: SandboxRequest): SandboxResponse {
-    const auth = req.headers.authorization;
-    if (auth !== `Bearer ${this.ctx.token}`) return unauthorized(this.correlation.take());
+    const refused = this.authorize(req);
+    if (refused) return refused;
     const decision = this.limiter.take(this.ctx.now());
     const response = decision.refused
       ? rateLimited(this.correlation.take(), decision.refused)

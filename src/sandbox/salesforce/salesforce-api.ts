@@ -9,7 +9,13 @@
  * - collections: `/composite/sobjects` create, update, upsert (by external id) and delete, ≤200 records a call.
  * - admin routes: `/_sandbox/salesforce/...` to inspect and seed records, set the limit, and expire tokens.
  */
-import type { SandboxContext, SandboxRequest, SandboxResponse, VendorApi } from '../sandbox-types.js';
+import type {
+  SandboxContext,
+  SandboxRequest,
+  SandboxRequestHead,
+  SandboxResponse,
+  VendorApi,
+} from '../sandbox-types.js';
 import { BulkIngest, defaultFaultMessage, type BulkState } from './bulk-ingest.js';
 import { KEY_PREFIXES, makeId, normalizeId } from './salesforce-ids.js';
 import { asObject, methodNotAllowed, notFound, sfError, sfJson } from './salesforce-http.js';
@@ -140,6 +146,21 @@ class SalesforceApi implements VendorApi {
     this.bulk.importState(s.bulk);
     if (s.usage) this.usage = { ...s.usage };
     if (typeof s.dailyApiLimit === 'number') this.dailyApiLimit = s.dailyApiLimit;
+  }
+
+  /** Every `/services/data/vNN.N/...` and `/id/...` route needs a live session; the token and versions routes do not. */
+  authorize(req: SandboxRequestHead): SandboxResponse | undefined {
+    if (!/^\/services\/data\/v\d+\.\d(\/|$)|^\/id\//.test(req.path)) return undefined;
+    return this.oauth.authenticate(req.headers.authorization)
+      ? undefined
+      : sfError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
+  }
+
+  maxBodyBytes(req: SandboxRequestHead): number {
+    // Bulk API 2.0 takes at most 150 MB per job upload (bulk_api_2_limits; salesforce-api.md §8).
+    if (/\/jobs\/ingest\/[^/]+\/batches$/.test(req.path)) return 150 * 1024 * 1024;
+    // REST API: a non-multipart request is limited to 50 MB of text ("Insert or Update Blob Data", REST API guide).
+    return 50 * 1024 * 1024;
   }
 
   handle(req: SandboxRequest): SandboxResponse {

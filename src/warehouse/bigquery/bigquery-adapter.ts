@@ -17,6 +17,7 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { quoteParts, SerialQueue, SessionTransaction } from '../session-support.js';
 import { registerSecret } from '../../errors/secrets.js';
 import { exactDecimal } from '../row-values.js';
+import { lexSql } from '../../model/sql-lexer.js';
 import type {
   BindType,
   BoundSql,
@@ -117,6 +118,18 @@ export class BigqueryAdapter implements WarehouseAdapter {
   /** The query request for a statement: params with explicit types, in this adapter's session. */
   private request(sql: BoundSql | string): Query {
     const text = typeof sql === 'string' ? sql : sql.sql;
+    // jobs.insert runs text with several statements as a script, and has no option to refuse one; so SQL with a
+    // `;` that more SQL follows is refused here, before any job is created (a model could otherwise close its
+    // wrapper and run statements of its own, even in a `plan`).
+    const separator = lexSql(text, 'bigquery').separators[0];
+    if (separator) {
+      throw queryError(
+        new Error(
+          `expected one SQL statement, found more (a ";" at line ${separator.line}:${separator.column} is followed by more SQL); nothing was run`,
+        ),
+        text,
+      );
+    }
     const req: Query = {
       query: text,
       useLegacySql: false,

@@ -27,6 +27,8 @@ import {
   type DuckDBTimestampValue,
   type DuckDBValueConverter,
   type JS,
+  type DuckDBExtractedStatements,
+  type DuckDBPreparedStatement,
   type DuckDBResult,
   type DuckDBType,
   type DuckDBValue,
@@ -44,6 +46,7 @@ import {
   OutOfRangeValue,
   timestampValue,
 } from '../row-values.js';
+import { lexSql } from '../../model/sql-lexer.js';
 import { DUCKDB_SCRATCH } from '../sql-dialect.js';
 import type {
   BindType,
@@ -182,7 +185,15 @@ export class DuckdbAdapter implements WarehouseAdapter {
     const { text, values, types } = toDuckdb(sql);
     return this.serial(async () => {
       try {
-        const reader = await this.connection().runAndReadAll(text, values, types);
+        const conn = this.connection();
+        const reader = await prepareOne(
+          conn,
+          text,
+          values,
+          types,
+          (p) => p.runAndReadAll(),
+          () => conn.runAndReadAll(text, values, types),
+        );
         const names = reader.columnNames();
         const rows = reader.convertRows(rowValue).map((r) => toRow(names, r));
         return { rows, columns: names, rowsAffected: reader.rowsChanged };
@@ -204,7 +215,14 @@ export class DuckdbAdapter implements WarehouseAdapter {
     const conn = await this.instance.connect();
     let result: DuckDBResult;
     try {
-      result = await conn.stream(text, values, types);
+      result = await prepareOne(
+        conn,
+        text,
+        values,
+        types,
+        (p) => p.stream(),
+        () => conn.stream(text, values, types),
+      );
     } catch (err) {
       conn.closeSync();
       throw queryError(err, text);
@@ -445,6 +463,50 @@ function queryError(err: unknown, sql: string): PqlsyncError {
         : {}),
     details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql },
   });
+}
+
+/**
+ * Runs `sql` as exactly one prepared statement (with `values` bound). The client's own `run`/`stream` execute every
+ * statement but the last before preparing it, so a model that closes its wrapper (`select ...) m limit 0; delete
+ * from ...`) would run its smuggled statements even in a `plan`; here SQL with more than one statement fails before
+ * anything runs. Text DuckDB cannot split into statements (a parse error, or only comments) goes to `unparsed`,
+ * the client's own call: it parses the whole text before running any of it, so it runs nothing there either and
+ * reports the parse error (or an empty result) as before.
+ */
+async function prepareOne<T>(
+  conn: DuckDBConnection,
+  sql: string,
+  values: Record<string, DuckDBValue> | undefined,
+  types: Record<string, DuckDBType | undefined> | undefined,
+  run: (prepared: DuckDBPreparedStatement) => Promise<T>,
+  unparsed: () => Promise<T>,
+): Promise<T> {
+  let extracted: DuckDBExtractedStatements;
+  try {
+    extracted = await conn.extractStatements(sql);
+  } catch {
+    // Should the client fail to split text that does hold statements, pqlsync's lexer still refuses two of them.
+    const separators = lexSql(sql, 'duckdb').separators.length;
+    if (separators > 0)
+      throw new Error(`expected one SQL statement, found ${separators + 1}; nothing was run`);
+    try {
+      return await unparsed();
+    } catch (err) {
+      // With values the client extracts too, and prefixes the parse error; keep DuckDB's own message.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(message.replace(/^Failed to extract statements: /, ''), { cause: err });
+    }
+  }
+  if (extracted.count !== 1) {
+    throw new Error(`expected one SQL statement, found ${extracted.count}; nothing was run`);
+  }
+  const prepared = await extracted.prepare(0);
+  try {
+    if (values) prepared.bind(values, types);
+    return await run(prepared);
+  } finally {
+    prepared.destroySync();
+  }
 }
 
 function toRow(names: string[], values: unknown[]): Row {

@@ -178,7 +178,7 @@ export class PostgresAdapter implements WarehouseAdapter {
     const { text, values } = this.toPg(sql);
     return this.queue.run(async () => {
       try {
-        const res = await this.client().query({ text, values });
+        const res = await this.client().query(oneStatement(text, values));
         return {
           rows: res.rows as Row[],
           columns: (res.fields ?? []).map((f) => f.name),
@@ -247,7 +247,7 @@ export class PostgresAdapter implements WarehouseAdapter {
   ): AsyncIterable<Row[]> {
     const run = async (t: string, v?: unknown[]) => {
       try {
-        return await client.query({ text: t, ...(v ? { values: v } : {}) });
+        return await client.query(oneStatement(t, v ?? []));
       } catch (err) {
         throw this.queryError(err, t);
       }
@@ -451,4 +451,15 @@ function safeUrlPassword(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A query sent with the extended protocol, which runs exactly one statement: pg sends SQL without values as a
+ * simple query, which runs every `;`-separated statement in it (a model that closes its wrapper would run what it
+ * smuggles in, even in a `plan`). Postgres rejects more than one with "cannot insert multiple commands into a
+ * prepared statement" before running any. (`queryMode` is pg's option since 8.12; @types/pg lacks it.)
+ */
+function oneStatement(text: string, values: unknown[]): pg.QueryConfig {
+  const config: pg.QueryConfig & { queryMode: 'extended' } = { text, values, queryMode: 'extended' };
+  return config;
 }

@@ -115,6 +115,9 @@ export class SnowflakeAdapter implements WarehouseAdapter {
         sqlText: text,
         ...(binds.length > 0 ? { binds: binds as snowflake.Binds } : {}),
         fetchAsString: ['Number'],
+        // Exactly one statement per request, whatever the account or user sets: Snowflake rejects any other
+        // count before running any ("Actual statement count 2 did not match the desired statement count 1").
+        parameters: { MULTI_STATEMENT_COUNT: 1 },
         streamResult,
         complete: (err, stmt, rows) => {
           if (err) reject(queryError(err, text));

@@ -43,7 +43,12 @@ export interface RoutingHarness {
   seed(rows: UserRow[]): Promise<void>;
   /** Sets one user's score. */
   setScore(id: string, score: number | null): Promise<void>;
-  run(options?: { now?: Date; dryRun?: boolean; crashAfterTasks?: boolean }): Promise<RunSummary>;
+  run(options?: {
+    now?: Date;
+    dryRun?: boolean;
+    crashAfterTasks?: boolean;
+    vars?: Record<string, unknown>;
+  }): Promise<RunSummary>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   taskLog(): Promise<TaskLogEntry[]>;
   cursors(): Promise<Map<string, number>>;
@@ -120,6 +125,7 @@ export async function startRoutingHarness(
           warehouse: wh,
           syncName: 'users',
           dryRun: options.dryRun ?? false,
+          ...(options.vars ? { vars: options.vars } : {}),
           now: () => options.now ?? T0,
           retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
           destination: async (name) => {

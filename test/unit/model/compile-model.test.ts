@@ -87,8 +87,28 @@ describe('compileModel placeholders', () => {
 
   it('drops a trailing semicolon and ends a trailing line comment, so the SQL can be wrapped', () => {
     expect(compile(model({}, 'select 1;  \n\n'), 'duckdb').sql).toBe(`${'\n'.repeat(9)}select 1`);
+    // A ";" inside the comment is comment text; the comment still ends its line.
     expect(compile(model({}, 'select 1 -- last; \n'), 'duckdb').sql).toBe(
-      `${'\n'.repeat(9)}select 1 -- last\n`,
+      `${'\n'.repeat(9)}select 1 -- last;\n`,
+    );
+    // A terminator before a final comment is dropped too.
+    expect(compile(model({}, 'select 1; -- done\n'), 'duckdb').sql).toBe(
+      `${'\n'.repeat(9)}select 1  -- done\n`,
+    );
+  });
+
+  it('refuses a ";" that more SQL follows, at its line and column, and allows ";" in strings and comments', () => {
+    const smuggler = model({}, "select ';' as a, 1 /* ; */ as b;\n  delete from t; -- gone\n");
+    expect(() => compile(smuggler, 'duckdb')).toThrowError(
+      expect.objectContaining({
+        code: 'MODEL_INVALID',
+        message:
+          'a ";" ends the statement here and more SQL follows; a model is exactly one query (a ";" may only end it)',
+        location: { file: 'models/m.sql', line: 10, column: 32 },
+      }),
+    );
+    expect(compile(model({}, "select ';' as a -- ;\n;;\n"), 'duckdb').sql).toBe(
+      `${'\n'.repeat(9)}select ';' as a -- ;\n`,
     );
   });
 
@@ -153,6 +173,50 @@ describe('compileModel identifiers and enums', () => {
       failure(() => compile(scoped, 'postgres', { configParams: { tbl: 'events' } })).format(),
     ).toContain(
       'models/m.sql:3 (param tbl): expected a table in schema analytics (allowed_schemas), found string "events" (from the sync\'s params)',
+    );
+  });
+
+  it("refuses null from --vars and the sync's params instead of letting it replace the default unchecked", () => {
+    const m = model(
+      {
+        i: { type: 'integer', default: 5, min: 1, max: 10 },
+        since: { type: 'date' },
+        tbl: { type: 'identifier', required: true },
+      },
+      'select :i, :since from {{ tbl }}',
+    );
+    const err = failure(() =>
+      compile(m, 'duckdb', { vars: { i: null, tbl: null }, configParams: { since: null, tbl: 'a.b' } }),
+    );
+    expect(err.code).toBe('MODEL_PARAM_INVALID');
+    expect(err.format()).toBe(
+      [
+        'models/m.sql: 3 problems in model m:',
+        '  models/m.sql:3 (param i): --vars sets "i" to null; give an integer value, or leave it out to use the default (number 5)',
+        '  models/m.sql:4 (param since): the sync\'s params set "since" to null; give a date value, or leave it out to leave it unset',
+        '  models/m.sql:5 (param tbl): --vars sets "tbl" to null; give an identifier value',
+        "  hint: declare params in the front matter; set values in the sync's params or with --vars '{\"name\": value}'",
+      ].join('\n'),
+    );
+  });
+
+  it('matches allowed_schemas against the whole qualifier, not its last part', () => {
+    const scoped = model(
+      { tbl: { type: 'identifier', allowedSchemas: ['app', 'warehouse.analytics'], required: true } },
+      'from :tbl',
+    );
+    expect(failure(() => compile(scoped, 'postgres', { vars: { tbl: 'evil.app.events' } })).format()).toBe(
+      'models/m.sql:3 (param tbl): expected a table in schema app or warehouse.analytics (allowed_schemas), found string "evil.app.events" (from --vars)\n' +
+        "  hint: declare params in the front matter; set values in the sync's params or with --vars '{\"name\": value}'",
+    );
+    expect(failure(() => compile(scoped, 'postgres', { vars: { tbl: 'analytics.events' } })).message).toBe(
+      'expected a table in schema app or warehouse.analytics (allowed_schemas), found string "analytics.events" (from --vars)',
+    );
+    expect(compile(scoped, 'postgres', { vars: { tbl: 'warehouse.analytics.events' } }).sql.trim()).toBe(
+      'from "warehouse"."analytics"."events"',
+    );
+    expect(compile(scoped, 'postgres', { vars: { tbl: 'APP.events' } }).sql.trim()).toBe(
+      'from "APP"."events"',
     );
   });
 });

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJsonBody } from '../../sandbox/local-server.js';
 import { EngineSandbox } from '../../sandbox/engine-sandbox.js';
 import { DuckdbEngine, type EngineCell, type EngineColumn } from '../../sandbox/duckdb-engine.js';
+import { lexSql } from '../../../model/sql-lexer.js';
 import { translateSnowflakeSql, type SnowflakeBind } from './snowflake-sql.js';
 
 export interface SnowflakeSandboxOptions {
@@ -20,6 +21,11 @@ export interface SnowflakeSandboxOptions {
   password?: string;
   /** PEM public key that SNOWFLAKE_JWT logins must be signed for. (Default: key-pair login refused) */
   publicKeyPem?: string;
+  /**
+   * The account's MULTI_STATEMENT_COUNT, used when a request does not set it: 1 allows one statement, 0 any
+   * number, N exactly N (Snowflake's default is 1). (Default: 1)
+   */
+  multiStatementCount?: number;
   port?: number;
 }
 
@@ -161,6 +167,18 @@ export class SnowflakeSandbox extends EngineSandbox {
     entry.sqlText = sqlText;
     if (Object.keys(bindings).length > 0) entry.bindings = bindings;
     const queryId = randomUUID();
+    const parameters = (body.parameters ?? {}) as Record<string, unknown>;
+    const desired = Number(parameters.MULTI_STATEMENT_COUNT ?? this.options.multiStatementCount ?? 1);
+    const count = lexSql(sqlText, 'snowflake').separators.length + 1;
+    if (desired !== 0 && count !== desired) {
+      // Snowflake checks the count before running anything (error 000008, SQLSTATE 0A000).
+      return {
+        success: false,
+        code: '000008',
+        message: `Actual statement count ${count} did not match the desired statement count ${desired}.`,
+        data: { errorCode: '000008', sqlState: '0A000', queryId },
+      };
+    }
     let translated: ReturnType<typeof translateSnowflakeSql>;
     try {
       translated = translateSnowflakeSql(sqlText, bindings);
