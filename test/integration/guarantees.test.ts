@@ -161,6 +161,16 @@ describe('guarantees a one-line break would lose', () => {
       expect(await keysOf('users__snapshot')).toHaveLength(270);
     });
 
+    it('leaves an upsert sync whose model returns no rows alone: nothing is removed, nothing refused', async () => {
+      expect((await run()).counts).toMatchObject({ added: ROWS, applied: ROWS });
+      await wh.query('delete from src.users');
+      dest.written.length = 0;
+      const empty = await run();
+      expect(empty.status).toBe('success');
+      expect(empty.counts).toMatchObject({ added: 0, changed: 0, applied: 0 });
+      expect(dest.written).toEqual([]);
+    });
+
     it('refuses to clear every synced record when the model returns no valid rows, but not on a first run', async () => {
       p.writeConfig(config('mirror'));
       await wh.query('create table src.kept as select * from src.users');
