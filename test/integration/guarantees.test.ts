@@ -160,6 +160,36 @@ describe('guarantees a one-line break would lose', () => {
       );
       expect(await keysOf('users__snapshot')).toHaveLength(270);
     });
+
+    it('leaves an upsert sync whose model returns no rows alone: nothing is removed, nothing refused', async () => {
+      expect((await run()).counts).toMatchObject({ added: ROWS, applied: ROWS });
+      await wh.query('delete from src.users');
+      dest.written.length = 0;
+      const empty = await run();
+      expect(empty.status).toBe('success');
+      expect(empty.counts).toMatchObject({ added: 0, changed: 0, applied: 0 });
+      expect(dest.written).toEqual([]);
+    });
+
+    it('refuses to clear every synced record when the model returns no valid rows, but not on a first run', async () => {
+      p.writeConfig(config('mirror'));
+      await wh.query('create table src.kept as select * from src.users');
+      await wh.query('delete from src.users');
+      const first = await run();
+      expect(first.status).toBe('success');
+      expect(first.counts).toMatchObject({ added: 0, removed: 0, applied: 0 });
+
+      await wh.query('insert into src.users select * from src.kept');
+      expect((await run()).counts).toMatchObject({ added: ROWS, applied: ROWS });
+      await wh.query('delete from src.users');
+      const empty = await run();
+      expect(empty.status).toBe('failed');
+      expect(empty.error?.code).toBe('MIRROR_GUARD');
+      expect(empty.error?.message).toBe(
+        'sync users: the model returned 0 valid rows, so mirror mode would clear all 300 synced records; refusing\n  hint: check the model and its upstream data; rerun with --allow-mass-removal if this is intended',
+      );
+      expect(await keysOf('users__snapshot')).toHaveLength(ROWS);
+    });
   });
 
   describe('the row hash covers every mapped field', () => {

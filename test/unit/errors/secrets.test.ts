@@ -39,6 +39,7 @@ describe('scrubSecrets', () => {
   it('masks bearer tokens of 8 or more token characters even when not registered', () => {
     expect(scrubSecrets('Authorization: Bearer abc.DEF_123-~+/=')).toBe('Authorization: Bearer [redacted]');
     expect(scrubSecrets('bearer  12345678 and Bearer 1234567')).toBe('bearer  12345678 and Bearer 1234567');
+    expect(scrubSecrets('Bearer   spaced-token-123')).toBe('Bearer   [redacted]');
     expect(scrubSecrets('Bearer 12345678 and Bearer 87654321')).toBe(
       'Bearer [redacted] and Bearer [redacted]',
     );
