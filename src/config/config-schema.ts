@@ -149,6 +149,11 @@ export const salesforceDestinationSchema = z.strictObject({
    * (Default: '[not provided]')
    */
   required_placeholder: z.string().min(1).nullable().default('[not provided]'),
+  /**
+   * Milliseconds one request waits for the CRM's answer to start before it counts as unanswered (retried as a
+   * transport failure; see the circuit breaker in the README). (Default: 120000)
+   */
+  request_timeout_ms: z.number().int().min(100).max(3_600_000).default(120_000),
   retry: retrySchema.optional(),
 });
 
@@ -188,6 +193,11 @@ export const hubspotDestinationSchema = z.strictObject({
    * become text properties. (Default: none)
    */
   properties: z.record(z.string(), z.record(z.string(), hubspotPropertySchema)).optional(),
+  /**
+   * Milliseconds one request waits for the CRM's answer to start before it counts as unanswered (retried as a
+   * transport failure; see the circuit breaker in the README). (Default: 120000)
+   */
+  request_timeout_ms: z.number().int().min(100).max(3_600_000).default(120_000),
   retry: retrySchema.optional(),
 });
 

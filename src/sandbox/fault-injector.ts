@@ -1,5 +1,5 @@
 /**
- * Fault registry for the sandbox: route faults (latency, status + body, connection reset) that the core applies
+ * Fault registry for the sandbox: route faults (latency, status + body, connection reset, hang) that the core applies
  * before a vendor API sees a request, and record faults (`rejectRecord`) that vendor APIs ask for per record.
  *
  * Glossary:
@@ -21,6 +21,8 @@ interface ActiveFault {
 export interface RouteFaultAction {
   latencyMs: number;
   resetConnection: boolean;
+  /** Leave the request unanswered. */
+  hang: boolean;
   status?: number;
   body?: unknown;
 }
@@ -59,6 +61,9 @@ export function validateFaultSpec(value: unknown, where: string): string[] {
   checkNumber('probability', 0, 1);
   if (spec.resetConnection !== undefined && typeof spec.resetConnection !== 'boolean') {
     problems.push(`${where}.resetConnection: expected true or false`);
+  }
+  if (spec.hang !== undefined && typeof spec.hang !== 'boolean') {
+    problems.push(`${where}.hang: expected true or false`);
   }
   if (spec.rejectRecord !== undefined) {
     const r = spec.rejectRecord as Record<string, unknown> | null;
@@ -107,6 +112,7 @@ export class FaultRegistry implements FaultInjector {
     return {
       latencyMs: fault.spec.latencyMs ?? 0,
       resetConnection: fault.spec.resetConnection === true,
+      hang: fault.spec.hang === true,
       ...(fault.spec.status !== undefined ? { status: fault.spec.status } : {}),
       ...(fault.spec.body !== undefined ? { body: fault.spec.body } : {}),
     };
