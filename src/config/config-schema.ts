@@ -461,7 +461,10 @@ export const schedulerSchema = z.strictObject({
   max_concurrent_syncs: z.number().int().min(1).default(2),
   /** Seconds a run's lock lasts without a heartbeat; a dead holder's lock is taken over after it. (Default: 60) */
   lock_lease_seconds: z.number().int().min(5).default(60),
-  /** On SIGTERM/SIGINT, seconds to let running batches finish and commit before exiting. (Default: 60) */
+  /**
+   * On SIGTERM/SIGINT, seconds to let running batches finish and commit before exiting; `pqlsync run` then stops
+   * waiting for the CRM and ends the run `failed` (exit 1). (Default: 60)
+   */
   shutdown_grace_seconds: z.number().int().min(1).default(60),
   /** IANA time zone for every sync's `schedule` that sets no `timezone`. (Default: UTC) */
   timezone: z.string().default('UTC'),

@@ -170,7 +170,7 @@ describe('an unreachable CRM (connection refused)', () => {
         location: { sync: SYNC },
         hint,
       });
-      // One attempt: jsforce retries neither a refused connection nor an unknown host.
+      // The first request (preflight) ends the run; nothing else is tried.
       expect(summary.apiCalls).toBe(1);
     } finally {
       await p.close();
