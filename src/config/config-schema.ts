@@ -149,6 +149,11 @@ export const salesforceDestinationSchema = z.strictObject({
    * (Default: '[not provided]')
    */
   required_placeholder: z.string().min(1).nullable().default('[not provided]'),
+  /**
+   * Milliseconds one request waits for the CRM's answer to start before it counts as unanswered (retried as a
+   * transport failure; see the circuit breaker in the README). (Default: 120000)
+   */
+  request_timeout_ms: z.number().int().min(100).max(3_600_000).default(120_000),
   retry: retrySchema.optional(),
 });
 
@@ -188,6 +193,11 @@ export const hubspotDestinationSchema = z.strictObject({
    * become text properties. (Default: none)
    */
   properties: z.record(z.string(), z.record(z.string(), hubspotPropertySchema)).optional(),
+  /**
+   * Milliseconds one request waits for the CRM's answer to start before it counts as unanswered (retried as a
+   * transport failure; see the circuit breaker in the README). (Default: 120000)
+   */
+  request_timeout_ms: z.number().int().min(100).max(3_600_000).default(120_000),
   retry: retrySchema.optional(),
 });
 
@@ -462,7 +472,10 @@ export const schedulerSchema = z.strictObject({
   max_concurrent_syncs: z.number().int().min(1).default(2),
   /** Seconds a run's lock lasts without a heartbeat; a dead holder's lock is taken over after it. (Default: 60) */
   lock_lease_seconds: z.number().int().min(5).default(60),
-  /** On SIGTERM/SIGINT, seconds to let running batches finish and commit before exiting. (Default: 60) */
+  /**
+   * On SIGTERM/SIGINT, seconds to let running batches finish and commit before exiting; `pqlsync run` then stops
+   * waiting for the CRM and ends the run `failed` (exit 1). (Default: 60)
+   */
   shutdown_grace_seconds: z.number().int().min(1).default(60),
   /** IANA time zone for every sync's `schedule` that sets no `timezone`. (Default: UTC) */
   timezone: z.string().default('UTC'),

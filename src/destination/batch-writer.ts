@@ -3,6 +3,10 @@
  * keeps to its rate limit, retries passing failures with backoff and jitter, splits batches the destination
  * refused whole, and hands each batch's outcomes to `commit` (which advances the snapshot) before the next
  * batch's outcomes. It returns a result and never throws for a record's or a batch's failure.
+ *
+ * Transport failures (DESTINATION_UNREACHABLE: no answer came back) say nothing about a batch's records: the
+ * whole batch is retried, never split and never rejected, and `maxAttempts` of them in a row, across all
+ * batches, open the circuit breaker: the run stops with what was committed (the next run sends the rest).
  */
 import Bottleneck from 'bottleneck';
 import pLimit from 'p-limit';
@@ -41,6 +45,12 @@ export interface BatchWriterOptions {
    * finish and commit. (Default: none)
    */
   signal?: AbortSignal;
+  /**
+   * Hard stop (the grace period after SIGTERM is over): once aborted, the writer stops waiting for requests in
+   * flight; their outcomes are never committed, so the next run sends those batches again. Commits already
+   * under way finish. (Default: none)
+   */
+  cancel?: AbortSignal;
 }
 
 export interface BatchWriterResult {
@@ -75,6 +85,9 @@ export async function writeChanges(
   let commitChain: Promise<void> = Promise.resolve();
   let done = 0;
   const inFlight = new Set<Promise<void>>();
+  /** Transport failures since the CRM last answered anything. */
+  let unanswered = 0;
+  const cancelled = untilAborted(options.cancel);
 
   const call = (changes: Change[]): Promise<RecordOutcome[]> => {
     const run = () => destination.write({ target, changes });
@@ -87,10 +100,18 @@ export async function writeChanges(
       return await pRetry(
         async () => {
           if (result.stopError) throw new AbortError(result.stopError);
+          if (options.cancel?.aborted) throw new AbortError('cancelled: the run is stopping');
           try {
-            return await call(changes);
+            const outcomes = await call(changes);
+            unanswered = 0;
+            return outcomes;
           } catch (err) {
             const e = toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
+            if (e.code !== 'DESTINATION_UNREACHABLE') unanswered = 0;
+            else if (++unanswered >= retry.maxAttempts) {
+              result.stopError ??= circuitOpen(e, `${unanswered} requests in a row got no answer`);
+              throw new AbortError(result.stopError);
+            }
             if (e.kind !== 'transient') throw new AbortError(e);
             throw e;
           }
@@ -105,6 +126,10 @@ export async function writeChanges(
       );
     } catch (err) {
       const e = toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
+      // Never a record's fault: the batch is sent again by the next run.
+      if (e.code === 'DESTINATION_UNREACHABLE') {
+        throw result.stopError ?? circuitOpen(e, `a batch got no answer in ${retry.maxAttempts} attempts`);
+      }
       if (e.details?.splittable === true && changes.length > 1) {
         const mid = Math.ceil(changes.length / 2);
         const left = await writeBatch(changes.slice(0, mid));
@@ -150,10 +175,10 @@ export async function writeChanges(
   };
 
   /** Hands a batch's outcomes to `commit`, in sequence with the other batches; counts them once committed. */
-  const commitOutcomes = async (changes: Change[], outcomes: RecordOutcome[]): Promise<void> => {
+  const commitOutcomes = async (changes: Change[], written: RecordOutcome[]): Promise<void> => {
     const next = commitChain.then(async () => {
-      await options.commit(changes, outcomes);
-      for (const o of outcomes) {
+      await options.commit(changes, written);
+      for (const o of written) {
         if (o.status === 'applied') result.applied++;
         else if (o.status === 'rejected') result.rejected++;
         else result.retryable++;
@@ -176,11 +201,17 @@ export async function writeChanges(
       result.notAttempted += changes.length;
       return;
     }
-    let outcomes: RecordOutcome[];
+    let outcomes: RecordOutcome[] | 'cancelled';
     try {
-      outcomes = await writeWithRecordRetries(changes);
+      outcomes = await Promise.race([writeWithRecordRetries(changes), cancelled]);
     } catch (err) {
       result.stopError ??= toPqlsyncError(err, 'DESTINATION_REQUEST_FAILED');
+      result.notAttempted += changes.length;
+      return;
+    }
+    if (outcomes === 'cancelled' || options.cancel?.aborted) {
+      // The answer came too late (or never): not committed, so the next run sends this batch again.
+      result.aborted = true;
       result.notAttempted += changes.length;
       return;
     }
@@ -227,7 +258,7 @@ export async function writeChanges(
       }
       // Keep memory bounded: one batch queued behind those running, the next one filling.
       while (inFlight.size > (capabilities.concurrency ?? 1)) await Promise.race(inFlight);
-      if (result.stopError || signal?.aborted) break;
+      if (result.stopError || signal?.aborted || options.cancel?.aborted) break;
     }
   } catch (err) {
     // The changes stopped coming (a warehouse error). It stops the run like a destination's stop error: batches
@@ -236,15 +267,40 @@ export async function writeChanges(
     result.stopError ??= toPqlsyncError(err, 'WAREHOUSE_QUERY_FAILED');
   }
   flushRefused();
-  if (signal?.aborted) {
+  if (signal?.aborted || options.cancel?.aborted) {
     // Not dispatched: planned again by the next run, since only committed outcomes move the snapshot.
     result.aborted = true;
     result.notAttempted += buffer.length;
   } else if (buffer.length > 0) dispatch(buffer);
   await Promise.all(inFlight);
   await commitChain;
-  await limiter?.stop({ dropWaitingJobs: false });
+  // After a cancel a request may still be waiting for its answer: drop it rather than wait.
+  if (options.cancel?.aborted) void limiter?.stop({ dropWaitingJobs: true }).catch(() => undefined);
+  else await limiter?.stop({ dropWaitingJobs: false });
   return result;
+}
+
+/** The run's stop error once the CRM keeps not answering (`what` says how it showed). */
+function circuitOpen(last: PqlsyncError, what: string): PqlsyncError {
+  return new PqlsyncError(
+    'DESTINATION_UNREACHABLE',
+    `the CRM stopped answering: ${what} (circuit breaker open); the run stopped after committing what the CRM had acknowledged, and the next run sends the rest. Last failure: ${last.message}`,
+    {
+      kind: 'system',
+      location: last.location,
+      ...(last.hint ? { hint: last.hint } : {}),
+      details: { ...last.details },
+      cause: last,
+    },
+  );
+}
+
+/** Resolves with 'cancelled' once `signal` aborts (never when there is none). */
+function untilAborted(signal: AbortSignal | undefined): Promise<'cancelled'> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) resolve('cancelled');
+    else signal?.addEventListener('abort', () => resolve('cancelled'), { once: true });
+  });
 }
 
 function halves<T>(items: T[]): T[][] {

@@ -23,6 +23,7 @@ import type { TaskWriter } from '../routing/task-writer.js';
 import { modelScoreBands, tierOfRow } from '../routing/tiers.js';
 import { createTaskWriter } from '../destination/create-task-writer.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
+import { keepUnrecordedRun, settleUnrecordedRuns } from '../state/unrecorded-runs.js';
 import { logger } from '../util/logger.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { PhaseScope, WarehouseAdapter, WarehousePhase } from '../warehouse/warehouse-adapter.js';
@@ -86,6 +87,12 @@ export interface RunSyncOptions {
    * batches, lets the batch in flight finish and commit, and ends `failed` with RUN_ABORTED. (Default: none)
    */
   signal?: AbortSignal;
+  /**
+   * Hard stop (the grace period after a stop signal is over): the run stops waiting for the CRM; batches whose
+   * answer has not come are not committed (the next run sends them again), and the run ends `failed` with
+   * RUN_ABORTED. (Default: none)
+   */
+  cancel?: AbortSignal;
   /**
    * Called with the compiled model before anything is locked or written; a returned text skips the run with that
    * reason (the `--after-dbt` gate). (Default: none)
@@ -178,6 +185,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     ...(plan ? { plan } : {}),
   });
 
+  /** The error that stopped the writes; the run's story even when writing state fails after it. */
+  let stopError: PqlsyncError | undefined;
+  /** True once the run's own end is being written. */
+  let finishing = false;
   let destination: Destination | undefined;
   let callsBefore = 0;
   let taskWriter: TaskWriter | undefined;
@@ -221,6 +232,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       await store.ensureStateTables();
       await store.acquireLock(name, runId, lease);
       lockTaken = true;
+      await settleKeptRuns(store, options.loaded.configPath, name, log);
       await store.startRun({ runId, sync: name, startedAt: started, modelHash: model.hash });
       runStarted = true;
       await store.ensureSyncTables(name);
@@ -337,14 +349,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     }
 
     if (target.mode !== 'mirror' && plan.removed > 0) await store.forgetRemoved(name, plan.planTable);
-    let stopError: PqlsyncError | undefined;
     if (toSend > 0) {
       // From here the warehouse only streams the plan out and commits state, for as long as the destination takes.
       await enterPhase('stream', { stateRows: plan.snapshotRows });
       destination = await options.destination(sync.destination);
       // One destination can serve several syncs in a CLI run: count only this run's calls.
       callsBefore = destination.apiCalls();
-      await destination.preflight(target);
+      await untilCancelled(destination.preflight(target), options.cancel, name);
       const capabilities = destination.capabilities(target, toSend);
       const st = store;
       let sinceBeat = Date.now();
@@ -354,6 +365,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         capabilities,
         retry: options.retry ?? retryFromConfig(config.destinations[sync.destination]),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.cancel ? { cancel: options.cancel } : {}),
         commit: async (changes: Change[], outcomes) => {
           const entered = options.tierWatch
             ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, sync)
@@ -388,6 +400,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     if (toSend === 0 && taskWriter) apiCalls = taskWriter.apiCalls();
     await store.pruneResolvedFailures(name, plan.planTable);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
+    finishing = true;
     await store.finishRun(
       runId,
       status,
@@ -403,22 +416,36 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     log.info({ status, applied: counts.applied, rejected: counts.rejected, apiCalls }, 'run finished');
     return summary(status === 'failed' ? 'failed' : status === 'partial' ? 'partial' : 'success', stopError);
   } catch (err) {
-    const e = toPqlsyncError(err);
+    const thrown = toPqlsyncError(err);
+    // A state write that failed after the writes stopped for a reason: that reason is the run's story.
+    const e = stopError ?? thrown;
     if (destination) apiCalls = destination.apiCalls() - callsBefore + (taskWriter?.apiCalls() ?? 0);
     if (runStarted && store) {
+      const durationMs = now().getTime() - started.getTime();
       try {
-        await store.finishRun(
-          runId,
-          'failed',
-          counts,
-          apiCalls,
-          now().getTime() - started.getTime(),
-          e.format(),
-        );
+        // Not again when writing the end itself was what failed: keep it locally at once.
+        if (finishing) throw thrown;
+        await store.finishRun(runId, 'failed', counts, apiCalls, durationMs, e.format());
       } catch (finishErr) {
-        log.error({ err: toPqlsyncError(finishErr).message }, 'could not record the failed run');
+        const kept = keepUnrecordedRun(options.loaded.configPath, {
+          runId,
+          sync: name,
+          stateSchema: store.schema,
+          error: e.format(),
+          counts: { ...counts },
+          apiCalls,
+          durationMs,
+          finishedAt: now().toISOString(),
+        });
+        log.error(
+          { err: toPqlsyncError(finishErr).message, runError: e.format(), keptIn: kept ?? null },
+          kept
+            ? `could not record the failed run in the state tables; its error is kept in ${kept} and the next run of ${name} writes it into the runs row`
+            : 'could not record the failed run in the state tables, nor in a local file; its error is only in this log',
+        );
       }
     }
+    if (e !== thrown) log.error({ code: thrown.code, err: thrown.message }, 'writing state failed as well');
     log.error({ code: e.code, err: e.message }, 'run failed');
     return summary('failed', e);
   } finally {
@@ -489,6 +516,41 @@ function tierOf(change: Change, sync: SyncConfig, name: string): string | null {
   const col = ['pql_tier', 'pqa_tier', 'tier'].find((c) => c in row) as string | undefined;
   const v = col ? row[col] : undefined;
   return v === null || v === undefined ? null : String(v);
+}
+
+/** Writes the runs rows of earlier runs that could not write their end (unrecorded-runs.ts); never fails the run. */
+async function settleKeptRuns(
+  store: StateStore,
+  configPath: string,
+  sync: string,
+  log: ReturnType<typeof logger>,
+): Promise<void> {
+  try {
+    const settled = await settleUnrecordedRuns(store, configPath, sync);
+    if (settled.length > 0)
+      log.warn({ runIds: settled }, 'recorded the end of earlier runs that could not write it');
+  } catch (err) {
+    log.warn(
+      { err: toPqlsyncError(err).message },
+      'could not record the end of earlier runs yet; the next run tries again',
+    );
+  }
+}
+
+/** `work`, unless `cancel` aborts first: then RUN_ABORTED (the work's late answer is ignored). */
+function untilCancelled<T>(work: Promise<T>, cancel: AbortSignal | undefined, sync: string): Promise<T> {
+  if (!cancel) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () =>
+      reject(
+        new PqlsyncError('RUN_ABORTED', 'stopped by shutdown before anything was written', {
+          location: { sync },
+        }),
+      );
+    if (cancel.aborted) onAbort();
+    cancel.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => cancel.removeEventListener('abort', onAbort));
+  });
 }
 
 function retryFromConfig(dest: DestinationConfig | undefined): Partial<RetryPolicy> | undefined {

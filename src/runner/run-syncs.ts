@@ -32,6 +32,7 @@ export interface RunSyncsOptions {
   onSummary?: (summary: RunSummary) => void;
   /** Passed to every runSync: graceful stop, the `--after-dbt` gate, hot-tier alerts. (Default: none) */
   signal?: RunSyncOptions['signal'];
+  cancel?: RunSyncOptions['cancel'];
   gate?: RunSyncOptions['gate'];
   tierWatch?: (sync: string) => RunSyncOptions['tierWatch'];
   onProgress?: (sync: string, done: number, total: number) => void;
@@ -124,6 +125,7 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
           ...(options.retry ? { retry: options.retry } : {}),
           onProgress: (done, total) => options.onProgress?.(name, done, total),
           ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.cancel ? { cancel: options.cancel } : {}),
           ...(options.gate ? { gate: options.gate } : {}),
           ...(tierWatch ? { tierWatch } : {}),
         });

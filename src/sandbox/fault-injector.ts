@@ -1,7 +1,7 @@
 /**
- * Fault registry for the sandbox: route faults (latency, status + body, connection reset) that the core applies
- * before a vendor API sees a request, record faults (`rejectRecord`) that vendor APIs ask for per record, and
- * response faults (`omitResults`) that vendor APIs ask for per batch write.
+ * Fault registry for the sandbox: route faults (latency, status + body, connection reset, hang) that the core
+ * applies before a vendor API sees a request, record faults (`rejectRecord`) that vendor APIs ask for per record,
+ * and response faults (`omitResults`) that vendor APIs ask for per batch write.
  *
  * Glossary:
  * - matches: a fault's `route` is `*`, a path substring, or `METHOD path-substring`.
@@ -25,6 +25,8 @@ interface ActiveFault {
 export interface RouteFaultAction {
   latencyMs: number;
   resetConnection: boolean;
+  /** Leave the request unanswered. */
+  hang: boolean;
   status?: number;
   body?: unknown;
   /** Keep the request open at this stage until released (`request-holds.ts`). */
@@ -69,6 +71,9 @@ export function validateFaultSpec(value: unknown, where: string): string[] {
   }
   if (spec.resetConnection !== undefined && typeof spec.resetConnection !== 'boolean') {
     problems.push(`${where}.resetConnection: expected true or false`);
+  }
+  if (spec.hang !== undefined && typeof spec.hang !== 'boolean') {
+    problems.push(`${where}.hang: expected true or false`);
   }
   if (spec.rejectRecord !== undefined) {
     const r = spec.rejectRecord as Record<string, unknown> | null;
@@ -129,6 +134,7 @@ export class FaultRegistry implements FaultInjector {
     return {
       latencyMs: fault.spec.latencyMs ?? 0,
       resetConnection: fault.spec.resetConnection === true,
+      hang: fault.spec.hang === true,
       ...(fault.spec.status !== undefined ? { status: fault.spec.status } : {}),
       ...(fault.spec.body !== undefined ? { body: fault.spec.body } : {}),
       ...(fault.spec.hold !== undefined ? { hold: fault.spec.hold } : {}),

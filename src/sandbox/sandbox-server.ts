@@ -225,6 +225,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
           req.socket.destroy();
           return;
         }
+        if (fault.hang) {
+          // Logged as unanswered (status 0); the socket is closed by the client's timeout or by close().
+          record(sreq, 0, 0);
+          return;
+        }
         if (fault.status !== undefined) {
           const body = fault.body ?? { error: 'injected fault', status: fault.status };
           record(sreq, fault.status, 0);

@@ -47,6 +47,8 @@ export interface FaultSpec {
   body?: unknown;
   latencyMs?: number;
   resetConnection?: boolean;
+  /** Never answer: the request stays open (no status, no byte) until the client gives up or the sandbox closes. */
+  hang?: boolean;
   /** Reject the nth record (1-based) of each matching request with this error code, instead of failing the whole request. */
   rejectRecord?: { nth: number; code: string; message?: string };
   /**

@@ -277,6 +277,10 @@ export class StateStore {
     );
   }
 
+  /**
+   * Writes a run's end. `late`: the run's own process could not (unrecorded-runs.ts): its finish time, and the
+   * row is only written while still `running` or `abandoned`. (Default: now, always written)
+   */
   async finishRun(
     runId: string,
     status: RunStatus,
@@ -284,6 +288,7 @@ export class StateStore {
     apiCalls: number,
     durationMs: number,
     error: string | null,
+    late?: { finishedAt: Date },
   ): Promise<void> {
     const b = new SqlBuilder(this.d);
     const sets = (Object.keys(counts) as (keyof RunCounts)[]).map(
@@ -291,10 +296,10 @@ export class StateStore {
     );
     await this.wh.query(
       b.build(
-        `update ${this.table('runs')} set status = ${b.param(status, 'string')}, finished_at = ${b.param(this.now(), 'timestamp')},
+        `update ${this.table('runs')} set status = ${b.param(status, 'string')}, finished_at = ${b.param(late?.finishedAt ?? this.now(), 'timestamp')},
            ${sets.join(', ')}, api_calls = ${b.param(apiCalls, 'integer')}, duration_ms = ${b.param(durationMs, 'integer')},
            error = ${b.param(error === null ? null : scrubSecrets(error), 'string')}
-         where run_id = ${b.param(runId, 'string')}`,
+         where run_id = ${b.param(runId, 'string')}${late ? ` and status in ('running', 'abandoned')` : ''}`,
       ),
     );
   }

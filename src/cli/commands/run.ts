@@ -19,7 +19,7 @@ import { WebhookAlerts } from '../../alerts/webhook-alerts.js';
 import { requireSection } from '../../config/load-config.js';
 import { readDbtGate } from '../../scheduler/dbt-gate.js';
 import { explainLockHolder } from '../../scheduler/lock-holder-process.js';
-import { setHumanLogSink } from '../../util/logger.js';
+import { logger, setHumanLogSink } from '../../util/logger.js';
 
 interface RunFlags {
   all?: boolean;
@@ -84,32 +84,60 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
     if (loaded.config.alerts && !dryRun) requireSection(loaded, 'alerts');
     const alerts = loaded.config.alerts && !dryRun ? new WebhookAlerts(loaded.config.alerts) : undefined;
     const bar = progressBar(flags.json ?? false);
-    // SIGTERM (Airflow's task timeout, systemd, Kubernetes): finish and commit the batch in flight, then exit 1.
+    // SIGTERM (Airflow's task timeout, systemd, Kubernetes): no new batch; the batches in flight get the grace
+    // period to be answered and committed, then the run stops waiting for the CRM (a second signal: at once).
+    // Either way the runs row says why, the lock is released, and the exit code is 1.
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    const summaries = await runSyncs({
-      loaded,
-      syncs,
-      all: flags.all ?? false,
-      dryRun,
-      ...(vars ? { vars } : {}),
-      allowMassRemoval: flags.allowMassRemoval ?? false,
-      ...(flags.createProperties ? { destinationOverrides: { createProperties: true } } : {}),
-      onProgress: bar?.update,
-      onSummary: () => bar?.stop(),
-      signal: stop.signal,
-      ...(gate ? { gate: (g) => gate.blockReason(g.model, g.sql) } : {}),
-      ...(alerts ? { tierWatch: (sync) => alerts.tierWatch(sync) } : {}),
-    }).finally(() => {
+    const cancel = new AbortController();
+    const graceSeconds = loaded.config.scheduler?.shutdown_grace_seconds ?? 60;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stop.signal.aborted) {
+        logger().warn({ signal }, 'second stop signal: no more waiting for the CRM');
+        cancel.abort();
+        return;
+      }
+      logger().warn(
+        { signal, graceSeconds },
+        `stopping: no new batches; batches in flight have ${graceSeconds} s to be answered and committed`,
+      );
+      stop.abort();
+      graceTimer = setTimeout(() => {
+        logger().warn({ graceSeconds }, 'grace period over: no more waiting for the CRM');
+        cancel.abort();
+      }, graceSeconds * 1000);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      const summaries = await runSyncs({
+        loaded,
+        syncs,
+        all: flags.all ?? false,
+        dryRun,
+        ...(vars ? { vars } : {}),
+        allowMassRemoval: flags.allowMassRemoval ?? false,
+        ...(flags.createProperties ? { destinationOverrides: { createProperties: true } } : {}),
+        onProgress: bar?.update,
+        onSummary: () => bar?.stop(),
+        signal: stop.signal,
+        cancel: cancel.signal,
+        ...(gate ? { gate: (g) => gate.blockReason(g.model, g.sql) } : {}),
+        ...(alerts ? { tierWatch: (sync) => alerts.tierWatch(sync) } : {}),
+      });
+      bar?.stop();
+      for (const s of summaries) await alerts?.afterRun(s, { quiet: stop.signal.aborted });
+      printSummaries(summaries, flags);
+      const code = exitWithRejectPolicy(summaries, failPct);
+      // After a stop signal, exit now with the handlers still installed: a request the run stopped waiting for
+      // may hold a socket open, and a further signal must not kill the process before its exit code is out.
+      if (stop.signal.aborted) process.exit(code);
+      return code;
+    } finally {
+      clearTimeout(graceTimer);
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
-    });
-    bar?.stop();
-    for (const s of summaries) await alerts?.afterRun(s, { quiet: stop.signal.aborted });
-    printSummaries(summaries, flags);
-    return exitWithRejectPolicy(summaries, failPct);
+    }
   } catch (err) {
     return reportError(explainLockHolder(toPqlsyncError(err)), flags);
   }

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { runScheduleDaemon } from '../../scheduler/schedule-daemon.js';
+import { runScheduleDaemon, STOP_SIGNALS } from '../../scheduler/schedule-daemon.js';
 import { globalFlags, initCli, loadProject, reportError } from '../cli-context.js';
 
 interface ScheduleFlags {
@@ -32,6 +32,12 @@ export function registerScheduleCommand(program: Command): void {
         code = await runScheduleDaemon({
           loaded,
           signals: process,
+          // Keeps stop signals caught until process.exit below: the daemon removes its own listeners when it
+          // returns, and a signal in that moment (a supervisor repeating SIGTERM) would otherwise end the
+          // process by the signal instead of with the exit code of a clean stop.
+          onReady: () => {
+            for (const signal of STOP_SIGNALS) process.on(signal, ignoreLateSignal);
+          },
           ...(flags.healthPort !== undefined ? { healthPort: parsePort(flags.healthPort) } : {}),
           ...(flags.afterDbt ? { afterDbt: flags.afterDbt } : {}),
         });
@@ -42,6 +48,9 @@ export function registerScheduleCommand(program: Command): void {
       process.exit(code);
     });
 }
+
+/** A stop signal once the daemon is stopping or stopped: the daemon's own listener (if still there) acts. */
+function ignoreLateSignal(): void {}
 
 function parsePort(text: string): number {
   const port = Number(text);

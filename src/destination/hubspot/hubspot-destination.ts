@@ -18,7 +18,8 @@
  * - input: one element of a batch body's `inputs`, `{idProperty, id, objectWriteTraceId, properties}`; the
  *   trace id is the change's key, so a 207's errors name the record they belong to.
  */
-import { Client } from '@hubspot/api-client';
+import type { Client } from '@hubspot/api-client';
+import { createHubspotClient, type HubspotClient } from './hubspot-client.js';
 import { SYNC_MODES, type DestinationConfig } from '../../config/config-schema.js';
 import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
@@ -41,7 +42,6 @@ export type HubspotDestinationConfig = Extract<DestinationConfig, { type: 'hubsp
 export const HUBSPOT_BATCH_SIZE = 100;
 /** Batches in flight at once; HubSpot's guidance keeps a private app near 4 concurrent requests. */
 const CONCURRENCY = 4;
-const DEFAULT_BASE_URL = 'https://api.hubapi.com';
 
 export interface HubspotDestinationOptions {
   /** The destination's name in the config (named in errors). */
@@ -83,6 +83,7 @@ interface BatchResult {
 export class HubspotDestination implements Destination {
   readonly type = 'hubspot';
   private readonly client: Client;
+  private readonly http: HubspotClient;
   private readonly crm: { objects: Client['crm']['objects']; properties: Client['crm']['properties'] };
   private readonly limiter: LimiterLease;
   private readonly baseUrl: string;
@@ -97,15 +98,12 @@ export class HubspotDestination implements Destination {
   constructor(private readonly options: HubspotDestinationOptions) {
     const { config } = options;
     registerSecret(config.access_token);
-    this.baseUrl = (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.http = createHubspotClient(config);
+    this.baseUrl = this.http.baseUrl;
     this.createProperties = options.createProperties ?? config.create_properties;
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.client = new Client({
-      accessToken: config.access_token,
-      basePath: this.baseUrl,
-      numberOfApiCallRetries: 0,
-    });
+    this.client = this.http.client;
     // The client's decorators are process-wide and bound when an API object is first touched: touch ours now,
     // while they are the ones this client (retries off) set.
     this.crm = { objects: this.client.crm.objects, properties: this.client.crm.properties };
@@ -204,6 +202,8 @@ export class HubspotDestination implements Destination {
   }
 
   async close(): Promise<void> {
+    // Sockets first: a request still waiting for an answer fails now instead of holding the limiter's stop.
+    this.http.close();
     await this.limiter.release();
   }
 
@@ -230,6 +230,7 @@ export class HubspotDestination implements Destination {
         sync: target.sync,
         baseUrl: this.baseUrl,
         splittable,
+        timeoutMs: this.options.config.request_timeout_ms,
       });
       if (e.code === 'DESTINATION_RATE_LIMITED') {
         const waitMs = typeof e.details?.retryAfterMs === 'number' ? e.details.retryAfterMs : 10_000;

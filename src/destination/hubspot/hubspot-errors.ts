@@ -10,6 +10,7 @@
  * - request: `METHOD /path` of the call, named in every message so a failure says where it happened.
  */
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isTransportFailure, unreachableError } from '../transport.js';
 
 /** What the client's ApiException carries; anything else thrown is a network failure. */
 export interface HubspotHttpError {
@@ -38,6 +39,8 @@ export interface HubspotErrorContext {
   baseUrl: string;
   /** True for batch writes: a 400 or 409 there is split to isolate bad records. */
   splittable?: boolean;
+  /** The destination's `request_timeout_ms`. (Default: DEFAULT_REQUEST_TIMEOUT_MS) */
+  timeoutMs?: number;
 }
 
 /** The readable parts of a HubSpot error body. */
@@ -89,6 +92,17 @@ export function rateLimitWaitMs(headers: Record<string, string>): number {
 export function hubspotError(err: unknown, ctx: HubspotErrorContext): PqlsyncError {
   const location = ctx.sync ? { sync: ctx.sync } : {};
   const http = asHubspotHttpError(err);
+  if (!http && isTransportFailure(err)) {
+    const [method, path] = ctx.request.split(' ');
+    return unreachableError(err, {
+      crm: 'HubSpot',
+      destination: ctx.destination,
+      urlField: 'base_url',
+      request: `${method ?? ''} ${ctx.baseUrl}${path ?? ''}`,
+      timeoutMs: ctx.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      ...(ctx.sync ? { sync: ctx.sync } : {}),
+    });
+  }
   if (!http) {
     const message = err instanceof Error ? err.message : String(err);
     return new PqlsyncError(

@@ -10,7 +10,8 @@
  * counts the app's requests together); routing calls are few (a read, a create and perhaps an owner update per
  * batch of tasks), and a ten-secondly 429 is retried after the window.
  */
-import { Client } from '@hubspot/api-client';
+import type { Client } from '@hubspot/api-client';
+import { createHubspotClient, type HubspotClient } from './hubspot-client.js';
 import pRetry, { AbortError } from 'p-retry';
 import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
@@ -36,7 +37,6 @@ const BATCH = 100;
 const TASK_TO_CONTACT = 204;
 const TASK_TO_COMPANY = 192;
 const PRIORITY = { high: 'HIGH', normal: 'MEDIUM', low: 'LOW' } as const;
-const DEFAULT_BASE_URL = 'https://api.hubapi.com';
 
 export interface HubspotTaskWriterOptions {
   name: string;
@@ -58,6 +58,7 @@ type CreateInput = Parameters<Client['crm']['objects']['batchApi']['create']>[1]
 
 export class HubspotTaskWriter implements TaskWriter {
   private readonly client: Client;
+  private readonly http: HubspotClient;
   private readonly limiter: LimiterLease;
   private readonly baseUrl: string;
   private calls = 0;
@@ -66,12 +67,9 @@ export class HubspotTaskWriter implements TaskWriter {
   constructor(private readonly options: HubspotTaskWriterOptions) {
     const { config } = options;
     registerSecret(config.access_token);
-    this.baseUrl = (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-    this.client = new Client({
-      accessToken: config.access_token,
-      basePath: this.baseUrl,
-      numberOfApiCallRetries: 0,
-    });
+    this.http = createHubspotClient(config);
+    this.baseUrl = this.http.baseUrl;
+    this.client = this.http.client;
     this.limiter = acquireHubspotLimiter(this.baseUrl, config.access_token, config.rate_limit);
   }
 
@@ -221,6 +219,8 @@ export class HubspotTaskWriter implements TaskWriter {
   }
 
   async close(): Promise<void> {
+    // Sockets first: a request still waiting for an answer fails now instead of holding the limiter's stop.
+    this.http.close();
     await this.limiter.release();
   }
 
@@ -316,6 +316,7 @@ export class HubspotTaskWriter implements TaskWriter {
             request,
             baseUrl: this.baseUrl,
             splittable,
+            timeoutMs: this.options.config.request_timeout_ms,
           });
           if (e.kind !== 'transient') throw new AbortError(e);
           throw e;

@@ -18,6 +18,7 @@ import type { HttpRequest, HttpRequestOptions } from 'jsforce';
 import type { DestinationConfig } from '../../config/config-schema.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../transport.js';
 
 export type SalesforceDestinationConfig = Extract<DestinationConfig, { type: 'salesforce' }>;
 type SalesforceAuth = SalesforceDestinationConfig['auth'];
@@ -27,6 +28,10 @@ export const MIN_API_VERSION = 62;
 const DEFAULT_LOGIN_URL = 'https://login.salesforce.com';
 /** A JWT bearer assertion is valid this long; Salesforce accepts at most 3 minutes. */
 const JWT_LIFETIME_SECONDS = 180;
+/** Socket errors jsforce may retry (GETs only): passing drops, not a host that refuses or does not exist. */
+const JSFORCE_RETRIED_ERROR_CODES = ['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'ETIMEDOUT'];
+/** Property set on an error jsforce rejects with: `METHOD url` of the request that failed. */
+export const FAILED_REQUEST = Symbol('pqlsync.failedRequest');
 
 export interface SalesforceSession {
   conn: Connection;
@@ -128,13 +133,28 @@ export function createSession(options: SessionOptions): SalesforceSession {
   });
 
   // Count every request and keep proxies away from hosts NO_PROXY names (jsforce reads the proxy variables
-  // at load and ignores NO_PROXY, so a local instance behind a corporate proxy would be unreachable).
+  // at load and ignores NO_PROXY, so a local instance behind a corporate proxy would be unreachable). Every
+  // request gets the destination's timeout, and a host that refuses connections or does not resolve is not
+  // retried by jsforce (it retries GETs 5 times over 15 s): that failure is reported at once, with its URL.
   const noProxy = bypassProxy(instanceUrl, env) && bypassProxy(loginUrl, env);
   for (const transport of [conn._transport, conn.oauth2._transport]) {
     const send = transport.httpRequest.bind(transport);
     transport.httpRequest = (req: HttpRequest, opts?: HttpRequestOptions) => {
       requests++;
-      return send(req, noProxy ? { ...opts, httpProxy: undefined } : opts);
+      const sent = send(req, {
+        ...opts,
+        ...(noProxy ? { httpProxy: undefined } : {}),
+        // Configs built in code (not parsed) may lack the schema's default.
+        timeout: config.request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        retry: { ...opts?.retry, errorCodes: JSFORCE_RETRIED_ERROR_CODES },
+      });
+      // The error object reaches requestError through jsforce; this handler runs first and names the request.
+      sent.catch((err: unknown) => {
+        if (typeof err === 'object' && err !== null) {
+          Object.assign(err, { [FAILED_REQUEST]: `${req.method} ${req.url.split('?')[0] ?? req.url}` });
+        }
+      });
+      return sent;
     };
   }
 

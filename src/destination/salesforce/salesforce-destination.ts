@@ -30,8 +30,9 @@ import {
   type SalesforceDestinationConfig,
   type SalesforceSession,
 } from './salesforce-connection.js';
-import { authHint, recordFailure, requestError, type RecordError } from './salesforce-errors.js';
+import { authHint, recordFailure, requestError, unreachable, type RecordError } from './salesforce-errors.js';
 import { fieldProblems } from './salesforce-field-checks.js';
+import { isTransportFailure } from '../transport.js';
 import { checkTarget, type DescribedField } from './salesforce-preflight.js';
 import { buildCsv, formatRecord, inexactNumber, soqlString } from './salesforce-values.js';
 
@@ -413,10 +414,13 @@ export class SalesforceDestination implements Destination {
       ...(target ? { sync: target.sync } : {}),
       apiUsage: this.conn.limitInfo.apiUsage,
       authType: this.options.config.auth.type,
+      instanceUrl: this.options.config.instance_url,
+      timeoutMs: this.options.config.request_timeout_ms,
     });
     try {
       await this.session.ensureToken();
     } catch (err) {
+      if (isTransportFailure(err)) throw unreachable(err, ctx());
       // jsforce names OAuth errors after the grant error (`invalid_client`, `invalid_grant`).
       const e = err as { name?: string; message?: string };
       const name = e.name && e.name !== 'Error' ? `${e.name}: ` : '';

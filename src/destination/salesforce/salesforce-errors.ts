@@ -6,6 +6,8 @@
  */
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import type { RecordOutcome } from '../destination.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isTransportFailure, unreachableError } from '../transport.js';
+import { FAILED_REQUEST } from './salesforce-connection.js';
 
 /** Per-record codes worth retrying in the same run: lock contention and passing server trouble. */
 export const RETRYABLE_RECORD_CODES = [
@@ -27,18 +29,6 @@ const TRANSIENT_CODES = new Set([
   'ERROR_HTTP_502',
   'ERROR_HTTP_503',
   'ERROR_HTTP_504',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'ENETDOWN',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
 ]);
 
 /** One per-record error as it comes back: the wire says `statusCode`, jsforce's type says `errorCode`. */
@@ -101,6 +91,24 @@ export interface ErrorContext {
   /** `Sforce-Limit-Info` api usage as jsforce parsed it, when known. */
   apiUsage?: { used: number; limit: number } | undefined;
   authType: string;
+  /** The destination's `instance_url`, named when the failed request is not known. */
+  instanceUrl?: string;
+  /** The destination's `request_timeout_ms`. (Default: DEFAULT_REQUEST_TIMEOUT_MS) */
+  timeoutMs?: number;
+}
+
+/** A request that got no answer (refused, reset, timed out) as DESTINATION_UNREACHABLE, naming its URL. */
+export function unreachable(err: unknown, ctx: ErrorContext): PqlsyncError {
+  const failed = (err as { [FAILED_REQUEST]?: unknown })[FAILED_REQUEST];
+  const request = typeof failed === 'string' ? failed : (ctx.instanceUrl ?? 'the instance URL');
+  return unreachableError(err, {
+    crm: 'Salesforce',
+    destination: ctx.destination,
+    urlField: request.includes('/services/oauth2/') ? 'auth.login_url' : 'instance_url',
+    request,
+    timeoutMs: ctx.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    ...(ctx.sync ? { sync: ctx.sync } : {}),
+  });
 }
 
 /** Turns anything jsforce (or the network) threw for a whole request into a PqlsyncError. */
@@ -148,7 +156,8 @@ export function requestError(err: unknown, ctx: ErrorContext): PqlsyncError {
       },
     );
   }
-  if ((code && (TRANSIENT_CODES.has(code) || NETWORK_CODES.has(code))) || e.name === 'FetchError') {
+  if (isTransportFailure(err)) return unreachable(err, ctx);
+  if ((code && TRANSIENT_CODES.has(code)) || e.name === 'FetchError') {
     return new PqlsyncError(
       'DESTINATION_REQUEST_FAILED',
       `Salesforce request failed (${code ?? 'network error'}): ${firstLine(message)}`,

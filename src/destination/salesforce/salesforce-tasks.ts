@@ -179,6 +179,8 @@ export class SalesforceTaskWriter implements TaskWriter {
       destination: this.options.name,
       ...(sync ? { sync } : {}),
       authType: this.options.config.auth.type,
+      instanceUrl: this.options.config.instance_url,
+      timeoutMs: this.options.config.request_timeout_ms,
     };
     return pRetry(
       async () => {

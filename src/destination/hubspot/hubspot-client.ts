@@ -1,0 +1,75 @@
+/**
+ * The `@hubspot/api-client` Client both HubSpot writers (records, routing tasks) use: the destination's token and
+ * base URL, the client's own retries off (they wait 10 s blindly, process-wide; the batch writer retries), and
+ * an http agent that ends a request whose answer has not started within `request_timeout_ms`.
+ *
+ * Why the agent is set on each request context: in 13.5 the generated API methods apply the configured
+ * middleware (where the `httpAgent` option lives) only when a call passes its own options, so `httpAgent`
+ * alone never reaches node-fetch. Each API object we use keeps its configuration at `api.configuration`; its
+ * `httpApi.send(context)` is wrapped to set the agent first. Checked at construction, so a client version
+ * shaped otherwise fails loudly instead of running without timeouts.
+ */
+import type http from 'node:http';
+import { Client } from '@hubspot/api-client';
+import type { DestinationConfig } from '../../config/config-schema.js';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutAgent } from '../transport.js';
+
+type HubspotConfig = Extract<DestinationConfig, { type: 'hubspot' }>;
+
+export const DEFAULT_BASE_URL = 'https://api.hubapi.com';
+
+export interface HubspotClient {
+  client: Client;
+  /** The base URL without a trailing slash. */
+  baseUrl: string;
+  /** Destroys the agent's sockets (kept alive between requests). */
+  close(): void;
+}
+
+export function createHubspotClient(config: HubspotConfig): HubspotClient {
+  const baseUrl = (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  // Configs built in code (not parsed) may lack the schema's default.
+  const timeoutMs = config.request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const agent: http.Agent = requestTimeoutAgent(baseUrl, timeoutMs);
+  const client = new Client({
+    accessToken: config.access_token,
+    basePath: baseUrl,
+    numberOfApiCallRetries: 0,
+  });
+  const used = [
+    client.crm.objects.batchApi,
+    client.crm.properties.coreApi,
+    client.crm.properties.groupsApi,
+    client.crm.properties.batchApi,
+    client.crm.owners.ownersApi,
+  ];
+  const configurations = new Set(used.map(configurationOf));
+  for (const configuration of configurations) {
+    const library = configuration.httpApi;
+    configuration.httpApi = {
+      send(context) {
+        context.setAgent(agent);
+        return library.send(context);
+      },
+    };
+  }
+  return { client, baseUrl, close: () => agent.destroy() };
+}
+
+interface GeneratedConfiguration {
+  httpApi: { send(context: { setAgent(agent: http.Agent): void }): unknown };
+}
+
+function configurationOf(api: unknown): GeneratedConfiguration {
+  const configuration = (api as { api?: { configuration?: Partial<GeneratedConfiguration> } }).api
+    ?.configuration;
+  if (typeof configuration?.httpApi?.send !== 'function') {
+    throw new PqlsyncError(
+      'INTERNAL',
+      'this version of @hubspot/api-client keeps its http library elsewhere; pqlsync cannot give its requests a timeout',
+      { hint: 'install the @hubspot/api-client version pqlsync pins (~13.5.0)' },
+    );
+  }
+  return configuration as GeneratedConfiguration;
+}
