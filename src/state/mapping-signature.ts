@@ -146,6 +146,13 @@ export async function checkMappingSignature(
     return { rematched: false };
   }
   const rematched = changes.length > 0;
+  const row = [[sync, JSON.stringify(merged), runId, options.now]];
+  const columns = ['sync', 'signature', 'run_id', 'updated_at'];
+  // The first signature of a sync is one insert; replacing one (new parts, or --rematch) is one transaction.
+  if (!stored) {
+    await store.wh.insertRows(`${store.schema}.mappings`, columns, row);
+    return { rematched };
+  }
   await store.wh.transaction(async (tx) => {
     const b = new SqlBuilder(store.d);
     await tx.query(b.build(`delete from ${mappingsTable(store)} where sync = ${b.param(sync, 'string')}`));
@@ -153,11 +160,7 @@ export async function checkMappingSignature(
       await tx.query(`delete from ${store.snapshotTable(sync)}`);
       await tx.query(`delete from ${store.failuresTable(sync)}`);
     }
-    await tx.insertRows(
-      `${store.schema}.mappings`,
-      ['sync', 'signature', 'run_id', 'updated_at'],
-      [[sync, JSON.stringify(merged), runId, options.now]],
-    );
+    await tx.insertRows(`${store.schema}.mappings`, columns, row);
   });
   return { rematched };
 }

@@ -108,14 +108,7 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar(65535)
 select signature from "pqlsync_state"."mappings" where sync = $1
 -- params: 1:p1:string;
 
--- begin transaction;
-
-delete from "pqlsync_state"."mappings" where sync = $1
--- params: 1:p1:string;
-
 -- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
-
--- end transaction;
 
 -- tableExists pqlsync_state.users__snapshot;
 

@@ -102,14 +102,7 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
 select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
 -- params: 1:p1:string;
 
--- begin transaction;
-
-delete from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
--- params: 1:p1:string;
-
 -- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
-
--- end transaction;
 
 -- tableExists pqlsync_state.users__snapshot;
 
