@@ -8,6 +8,7 @@ import { registerCompileCommand } from './commands/compile.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerRenameSyncCommand } from './commands/rename-sync.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerCompileCommand(program);
   registerRunCommands(program);
   registerRunsCommand(program);
+  registerRenameSyncCommand(program);
   registerScheduleCommand(program);
   registerEvaluateCommand(program);
   registerDemoCommand(program);
