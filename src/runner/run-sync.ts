@@ -223,6 +223,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       dryRun: dry,
       configFile: displayPath(options.loaded.configPath),
       now: started,
+      configured: Object.keys(config.syncs),
     });
     if (rematched) log.warn({}, 'the mapping changed: --rematch forgot the snapshot and failures');
 

@@ -110,17 +110,31 @@ export async function checkMappingSignature(
     dryRun: boolean;
     configFile: string;
     now: Date;
+    /** Every sync name in the config (an orphaned state is one whose sync is not among them). */
+    configured: readonly string[];
   },
 ): Promise<{ rematched: boolean }> {
   const { sync, current, runId } = options;
   const stored = await readMappingSignature(store, sync);
   const changes = stored ? mappingChanges(stored, current) : [];
+  const synced = (await store.syncTablesExist(sync))
+    ? Number((await store.wh.query(`select count(*) as n from ${store.snapshotTable(sync)}`)).rows[0]?.n ?? 0)
+    : 0;
+  if (!stored && synced === 0 && !options.rematch) {
+    const orphan = await orphanedState(store, sync, current, options.configured);
+    if (orphan) {
+      throw new PqlsyncError(
+        'MAPPING_CHANGED',
+        `sync ${sync} has no state yet, but sync ${orphan.sync}, which is no longer in the config, has ${orphan.synced} synced records with the same destination, object and match; if ${sync} is ${orphan.sync} renamed, its first run would send them all again; refusing`,
+        {
+          location: { file: options.configFile, sync },
+          hint: `if it was renamed, run \`pqlsync rename-sync ${orphan.sync} ${sync}\` first; to start ${sync} afresh anyway, run with --rematch`,
+          details: { orphan: orphan.sync },
+        },
+      );
+    }
+  }
   if (changes.length > 0 && !options.rematch) {
-    const synced = (await store.syncTablesExist(sync))
-      ? Number(
-          (await store.wh.query(`select count(*) as n from ${store.snapshotTable(sync)}`)).rows[0]?.n ?? 0,
-        )
-      : 0;
     const first = changes[0] as MappingChange;
     throw new PqlsyncError(
       'MAPPING_CHANGED',
@@ -163,4 +177,27 @@ export async function checkMappingSignature(
     await tx.insertRows(`${store.schema}.mappings`, columns, row);
   });
   return { rematched };
+}
+
+/** A sync not in the config whose stored mapping equals `current` and whose snapshot holds rows. */
+async function orphanedState(
+  store: StateStore,
+  sync: string,
+  current: MappingSignature,
+  configured: readonly string[],
+): Promise<{ sync: string; synced: number } | undefined> {
+  if (!(await store.wh.tableExists(store.schema, 'mappings'))) return undefined;
+  const { rows } = await store.wh.query(`select sync, signature from ${mappingsTable(store)} order by sync`);
+  for (const r of rows) {
+    const other = String(r.sync);
+    if (other === sync || configured.includes(other)) continue;
+    const signature = JSON.parse(String(r.signature)) as MappingSignature;
+    const same = Object.keys(current).every((part) => signature[part] === current[part]);
+    if (!same || !(await store.syncTablesExist(other))) continue;
+    const n = Number(
+      (await store.wh.query(`select count(*) as n from ${store.snapshotTable(other)}`)).rows[0]?.n ?? 0,
+    );
+    if (n > 0) return { sync: other, synced: n };
+  }
+  return undefined;
 }

@@ -53,5 +53,5 @@ describe('a changed match column through the CLI (Salesforce)', () => {
     // As documented: each row is now matched by its email, which no existing Lead holds in Product_User_Id__c.
     expect(summary.counts.applied).toBe(valid);
     expect(await leads()).toBe(2 * valid);
-  });
+  }, 300_000);
 });

@@ -170,6 +170,24 @@ describe.each(['duckdb', 'postgres'] as const)('a changed mapping on %s', (engin
     expect(crm.calls).toBe(1);
   });
 
+  it('refuses the first run of a sync whose state sits under a name no longer in the config', async () => {
+    await run();
+    p.writeConfig(config(BY_USER_ID).replace('\n  users:\n', '\n  leads:\n'));
+    const [refused] = await runSyncs({
+      loaded: loadConfig(p.configPath),
+      syncs: ['leads'],
+      warehouse: wh,
+      destination: () => Promise.resolve(crm),
+    });
+    expect(refused?.error).toMatchObject({
+      code: 'MAPPING_CHANGED',
+      message:
+        `${displayPath(p.configPath)} (sync leads): sync leads has no state yet, but sync users, which is no longer in the config, has ${ROWS} synced records with the same destination, object and match; if leads is users renamed, its first run would send them all again; refusing\n` +
+        '  hint: if it was renamed, run `pqlsync rename-sync users leads` first; to start leads afresh anyway, run with --rematch',
+    });
+    expect(crm.calls).toBe(1);
+  });
+
   it('adopts a state written before signatures, and a signature missing a later part', async () => {
     await run();
     // An older pqlsync: no mappings table at all.

@@ -1,10 +1,11 @@
 /**
  * Issue 23, item 8: a sync renamed in the config. Before, the renamed sync's first run created a second task for
  * every routed record the same day (task keys and task_log were per sync name). Now the routing history follows
- * the CRM record, so a rename alone creates no task; and `pqlsync rename-sync OLD NEW` moves the whole state, so
- * the renamed sync sends nothing either. Through the real CLI against the Salesforce sandbox, routing on.
+ * the CRM record, so a renamed sync started afresh creates no task; a rename alone is refused, since its state is
+ * orphaned; and `pqlsync rename-sync OLD NEW` moves the whole state, so the renamed sync sends nothing either. Through the real CLI against the Salesforce sandbox, routing on.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { runCli } from '../helpers/cli.js';
@@ -31,8 +32,8 @@ describe('renaming a sync with routing (Salesforce)', () => {
   };
   const cli = (q: ReliabilityProject, ...args: string[]) =>
     runCli([...args, '--log-level', 'silent'], { cwd: q.project.dir, env: q.env });
-  const runJson = async (q: ReliabilityProject, sync: string): Promise<Summary> => {
-    const res = await cli(q, 'run', sync, '--json');
+  const runJson = async (q: ReliabilityProject, sync: string, ...flags: string[]): Promise<Summary> => {
+    const res = await cli(q, 'run', sync, '--json', ...flags);
     expect(res.stderr).toBe('');
     return JSON.parse(res.stdout) as Summary;
   };
@@ -50,18 +51,24 @@ describe('renaming a sync with routing (Salesforce)', () => {
     }
   };
 
-  it('a rename alone resends the rows but creates no second task', async () => {
+  it('a rename alone is refused, and started afresh with --rematch it creates no second task', async () => {
     const q = await open();
     const first = await runJson(q, 'users');
     expect(first.counts.tasks).toBeGreaterThan(10);
     renameInConfig(q);
-    const renamed = await runJson(q, 'users_v2');
+    const refused = await cli(q, 'run', 'users_v2');
+    expect([refused.code, refused.stderr]).toEqual([
+      2,
+      `\n${path.join('config', 'pqlsync.yml')} (sync users_v2): sync users_v2 has no state yet, but sync users, which is no longer in the config, has ${first.counts.applied} synced records with the same destination, object and match; if users_v2 is users renamed, its first run would send them all again; refusing\n` +
+        '  hint: if it was renamed, run `pqlsync rename-sync users users_v2` first; to start users_v2 afresh anyway, run with --rematch\n',
+    ]);
+    const renamed = await runJson(q, 'users_v2', '--rematch');
     // Its state is new, so every row is sent again (upserts by Product_User_Id__c: no second Lead) ...
     expect(renamed.counts.added).toBe(ROWS);
     // ... and every task transition is found in the record's history: no task is created twice.
     expect(renamed.counts.tasks).toBe(0);
     expect(await withWarehouse(q, (wh) => checkTasks(q, wh))).toBe(first.counts.tasks);
-  });
+  }, 300_000);
 
   it('rename-sync moves the whole state: the renamed sync sends nothing and keeps its history', async () => {
     const q = await open();
@@ -132,5 +139,5 @@ describe('renaming a sync with routing (Salesforce)', () => {
       "pqlsync: 'users; drop table x' cannot be a sync name\n" +
         '  hint: a sync name is a letter or _ then letters, digits and _\n',
     ]);
-  });
+  }, 300_000);
 });

@@ -6,6 +6,10 @@
 
 -- tableExists pqlsync_state.users__snapshot;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
 create or replace temp table `pqlsync_plan_users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
 
 
@@ -101,6 +105,16 @@ create table if not exists `pqlsync_state`.`users__failures` (key STRING not nul
 
 select signature from `pqlsync_state`.`mappings` where sync = @p1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from `pqlsync_state`.`users__snapshot`;
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from `pqlsync_state`.`mappings` order by sync;
 
 -- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
@@ -236,6 +250,12 @@ create table if not exists `pqlsync_state`.`users__failures` (key STRING not nul
 
 select signature from `pqlsync_state`.`mappings` where sync = @p1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from `pqlsync_state`.`users__snapshot`;
 
 -- tableExists pqlsync_state.users__snapshot;
 

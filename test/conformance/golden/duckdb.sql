@@ -6,6 +6,10 @@
 
 -- tableExists pqlsync_state.users__snapshot;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
 select * from (
 
 
@@ -121,6 +125,16 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 select signature from "pqlsync_state"."mappings" where sync = $p1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
 
 -- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
@@ -276,6 +290,12 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 select signature from "pqlsync_state"."mappings" where sync = $p1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
 
 -- tableExists pqlsync_state.users__snapshot;
 

@@ -6,6 +6,10 @@
 
 -- tableExists pqlsync_state.users__snapshot;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
 drop table if exists "pqlsync_plan_users__current";
 
 create temp table "pqlsync_plan_users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (
@@ -107,6 +111,16 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar(65535)
 
 select signature from "pqlsync_state"."mappings" where sync = $1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
 
 -- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
@@ -248,6 +262,12 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar(65535)
 
 select signature from "pqlsync_state"."mappings" where sync = $1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
 
 -- tableExists pqlsync_state.users__snapshot;
 

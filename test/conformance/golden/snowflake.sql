@@ -6,6 +6,10 @@
 
 -- tableExists pqlsync_state.users__snapshot;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
 create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
 
 
@@ -101,6 +105,16 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
 
 select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "PQLSYNC_STATE"."MAPPINGS" order by sync;
 
 -- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
@@ -236,6 +250,12 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
 
 select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
 -- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
 
 -- tableExists pqlsync_state.users__snapshot;
 
