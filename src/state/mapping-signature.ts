@@ -117,10 +117,8 @@ export async function checkMappingSignature(
   const { sync, current, runId } = options;
   const stored = await readMappingSignature(store, sync);
   const changes = stored ? mappingChanges(stored, current) : [];
-  const synced = (await store.syncTablesExist(sync))
-    ? Number((await store.wh.query(`select count(*) as n from ${store.snapshotTable(sync)}`)).rows[0]?.n ?? 0)
-    : 0;
-  if (!stored && synced === 0 && !options.rematch) {
+  // Counted only when a refusal may follow: a run whose mapping is stored and unchanged reads one row.
+  if (!stored && !options.rematch && (await snapshotRows(store, sync)) === 0) {
     const orphan = await orphanedState(store, sync, current, options.configured);
     if (orphan) {
       throw new PqlsyncError(
@@ -135,6 +133,7 @@ export async function checkMappingSignature(
     }
   }
   if (changes.length > 0 && !options.rematch) {
+    const synced = await snapshotRows(store, sync);
     const first = changes[0] as MappingChange;
     throw new PqlsyncError(
       'MAPPING_CHANGED',
@@ -193,11 +192,15 @@ async function orphanedState(
     if (other === sync || configured.includes(other)) continue;
     const signature = JSON.parse(String(r.signature)) as MappingSignature;
     const same = Object.keys(current).every((part) => signature[part] === current[part]);
-    if (!same || !(await store.syncTablesExist(other))) continue;
-    const n = Number(
-      (await store.wh.query(`select count(*) as n from ${store.snapshotTable(other)}`)).rows[0]?.n ?? 0,
-    );
+    const n = same ? await snapshotRows(store, other) : 0;
     if (n > 0) return { sync: other, synced: n };
   }
   return undefined;
+}
+
+/** Rows in a sync's snapshot; 0 when it has none yet. */
+async function snapshotRows(store: StateStore, sync: string): Promise<number> {
+  if (!(await store.syncTablesExist(sync))) return 0;
+  const { rows } = await store.wh.query(`select count(*) as n from ${store.snapshotTable(sync)}`);
+  return Number(rows[0]?.n ?? 0);
 }

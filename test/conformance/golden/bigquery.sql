@@ -255,12 +255,6 @@ select signature from `pqlsync_state`.`mappings` where sync = @p1
 
 -- tableExists pqlsync_state.users__failures;
 
-select count(*) as n from `pqlsync_state`.`users__snapshot`;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
 create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
 
 

@@ -295,12 +295,6 @@ select signature from "pqlsync_state"."mappings" where sync = $p1
 
 -- tableExists pqlsync_state.users__failures;
 
-select count(*) as n from "pqlsync_state"."users__snapshot";
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
 select * from (
 
 

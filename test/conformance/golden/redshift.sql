@@ -267,12 +267,6 @@ select signature from "pqlsync_state"."mappings" where sync = $1
 
 -- tableExists pqlsync_state.users__failures;
 
-select count(*) as n from "pqlsync_state"."users__snapshot";
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
 drop table if exists "pqlsync_state"."users__current";
 
 create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (

@@ -255,12 +255,6 @@ select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
 
 -- tableExists pqlsync_state.users__failures;
 
-select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
 create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
 
 
