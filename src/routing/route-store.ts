@@ -62,6 +62,9 @@ export function recordKey(destination: string, object: string, matchValue: strin
 }
 
 export class RouteStore {
+  /** task_log has record_key (undefined until looked at). */
+  private recordKeys: boolean | undefined;
+
   constructor(readonly state: StateStore) {}
 
   private get taskLog(): string {
@@ -82,14 +85,23 @@ export class RouteStore {
         updated_at ${t.timestamp} not null, record_key ${t.text})`,
     );
     // A task_log from before record keys: add the column (its rows keep null and are found by sync and key).
-    const { columns } = await this.state.wh.query(`select * from ${this.taskLog} where 1 = 0`);
-    if (columns && !columns.map((c) => c.toLowerCase()).includes('record_key')) {
+    if (!(await this.hasRecordKeys())) {
       await this.state.wh.query(`alter table ${this.taskLog} add column record_key ${t.text}`);
+      this.recordKeys = true;
     }
     await this.state.wh.query(
       `create table if not exists ${this.routeState} (sync ${t.text} not null, name ${t.text} not null,
         cursor_pos ${t.bigint} not null, updated_at ${t.timestamp} not null)`,
     );
+  }
+
+  /** Whether task_log has the record_key column (a plan reads an older task_log as it is). */
+  private async hasRecordKeys(): Promise<boolean> {
+    if (this.recordKeys === undefined) {
+      const { columns } = await this.state.wh.query(`select * from ${this.taskLog} where 1 = 0`);
+      this.recordKeys = !columns || columns.map((c) => c.toLowerCase()).includes('record_key');
+    }
+    return this.recordKeys;
   }
 
   async tablesExist(): Promise<boolean> {
@@ -112,11 +124,14 @@ export class RouteStore {
     if (records.length === 0) return out;
     const d = this.state.d;
     const b = new SqlBuilder(d);
+    const recordKeys = await this.hasRecordKeys();
+    const byRecordKey = recordKeys
+      ? `${d.inList('record_key', b, [...new Set(records.map((r) => r.recordKey))])} or `
+      : '';
     const { rows } = await this.state.wh.query(
       b.build(
         `select * from ${this.taskLog} where logged_at >= ${b.param(since, 'timestamp')}
-           and (${d.inList('record_key', b, [...new Set(records.map((r) => r.recordKey))])}
-             or (record_key is null and sync = ${b.param(sync, 'string')}
+           and (${byRecordKey}(${recordKeys ? 'record_key is null and ' : ''}sync = ${b.param(sync, 'string')}
                and ${d.inList(
                  'entity_key',
                  b,

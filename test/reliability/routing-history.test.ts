@@ -123,7 +123,7 @@ describe.each(['duckdb', 'postgres'] as const)('routing history on %s', (engine)
     await wh.close();
   });
 
-  const router = (crm: TaskCrm, sync = 'users_v2') =>
+  const router = (crm: TaskCrm, sync = 'users_v2', dryRun = false) =>
     new Router({
       sync,
       destination: 'crm',
@@ -133,13 +133,16 @@ describe.each(['duckdb', 'postgres'] as const)('routing history on %s', (engine)
       writer: crm,
       runId: 'run-2',
       now: () => clock,
-      dryRun: false,
+      dryRun,
       log: createLogger({ level: 'silent' }),
     });
 
   it('counts rows from before record keys and rows of another sync name about the same record', async () => {
     const text = engine === 'postgres' ? 'text' : 'varchar';
     await wh.query(LEGACY_TASK_LOG(text));
+    await wh.query(
+      `create table pqlsync_state.route_state (sync ${text} not null, name ${text} not null, cursor_pos bigint not null, updated_at timestamptz not null)`,
+    );
     const legacy = (entity: string, status: string) => {
       const key = `pqlsync:users:${entity}:hot:2025-01-06`;
       return `('users', '${entity}', 'hot', null, '${key}', '${status}', 'default', 'o1', null, '${legacyTask(entity, key)}', null, null, 'run-1', timestamp '2025-01-06 09:00:00', timestamp '2025-01-06 09:00:00')`;
@@ -154,9 +157,20 @@ describe.each(['duckdb', 'postgres'] as const)('routing history on %s', (engine)
 
     // After a rename-sync (legacy rows relabelled) the upgraded router meets k1, k2 and a new k3 entering hot.
     await wh.query(`update pqlsync_state.task_log set sync = 'users_v2'`);
+    const changes = [hot('k1'), hot('k2'), hot('k3')];
+    // A plan reads the older task_log as it is (it writes nothing, so the column is not added yet).
+    const plan = router(crm, 'users_v2', true);
+    await plan.start();
+    const planned = await plan.route(changes, []);
+    expect([planned.cooldown, planned.planned.map((t) => [t.key, t.taskKey, t.resumed])]).toEqual([
+      1,
+      [
+        ['k2', 'pqlsync:users:k2:hot:2025-01-06', true],
+        ['k3', 'pqlsync:Lead:k3@example.com:hot:2025-01-06', false],
+      ],
+    ]);
     const r = router(crm);
     await r.start();
-    const changes = [hot('k1'), hot('k2'), hot('k3')];
     const routed = await r.route(
       changes,
       changes.map((c) => ({ key: c.key, status: 'applied' as const })),
