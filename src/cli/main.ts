@@ -9,6 +9,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerFailuresCommand } from './commands/failures.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerRenameSyncCommand } from './commands/rename-sync.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerRunCommands(program);
   registerRunsCommand(program);
   registerFailuresCommand(program);
+  registerRenameSyncCommand(program);
   registerScheduleCommand(program);
   registerEvaluateCommand(program);
   registerDemoCommand(program);

@@ -15,7 +15,7 @@ import { BYTE_SIZE_UNITS } from '../util/byte-size.js';
 export const SYNC_MODES = ['update', 'upsert', 'mirror'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
 
-const identifierPart = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const identifierPart = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const syncName = z
   .string()
   .regex(

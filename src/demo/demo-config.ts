@@ -4,7 +4,15 @@
 export const DEMO_CRMS = ['file', 'salesforce', 'hubspot'] as const;
 export type DemoCrm = (typeof DEMO_CRMS)[number];
 
-const header = `# pqlsync demo project (created by \`pqlsync demo\`).
+/** The first line of every config the demo writes: how `pqlsync demo` recognises a project it made. */
+export const DEMO_CONFIG_MARKER = '# pqlsync demo project (created by `pqlsync demo`).';
+
+/** True when a config's text was written by the demo (its first line is DEMO_CONFIG_MARKER). */
+export function isDemoConfig(text: string): boolean {
+  return text.split(/\r?\n/, 1)[0] === DEMO_CONFIG_MARKER;
+}
+
+const header = `${DEMO_CONFIG_MARKER}
 # yaml-language-server: $schema=./pqlsync.schema.json
 version: 1
 warehouse:

@@ -46,6 +46,20 @@ export interface DemoDataClock {
   historyDays: number;
 }
 
+/**
+ * The tables of schema `app` that generating the data replaces (sql/demo/schema.sql drops and creates them);
+ * `demo_clock` is written last and marks data the demo made.
+ */
+export const DEMO_TABLES = [
+  'accounts',
+  'users',
+  'events',
+  'subscriptions',
+  'conversions',
+  'truth',
+  'demo_clock',
+] as const;
+
 export const DEMO_DEFAULTS = { users: 5000, seed: 42, asOf: '2026-11-01', historyDays: 180 } as const;
 
 const LIMITS = {

@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   'STATE_LOCK_HELD',
   'STATE_INVALID',
   'MIRROR_GUARD',
+  'MAPPING_CHANGED',
   'RUN_ABORTED',
   'INTERNAL',
 ] as const;

@@ -32,6 +32,8 @@ export interface PlanOptions {
   maxAttempts?: number;
   /** Plan only: use temporary tables and never touch state tables. (Default: false) */
   dryRun?: boolean;
+  /** Plan as if the sync had no snapshot or failures yet (`plan --rematch`). (Default: false) */
+  fresh?: boolean;
 }
 
 export interface InvalidRows {
@@ -87,7 +89,7 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const prefix = dry ? `pqlsync_plan_${target.sync}` : target.sync;
   const work = (suffix: string) =>
     dry && !d.scratchTable ? d.quote(`${prefix}__${suffix}`) : store.workTable(`${prefix}__${suffix}`);
-  const stateReady = await store.syncTablesExist(target.sync);
+  const stateReady = !options.fresh && (await store.syncTablesExist(target.sync));
   const { signature, columns } = hashColumns(target);
   const ctx: PlanContext = {
     options,

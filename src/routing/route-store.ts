@@ -1,10 +1,13 @@
 /**
  * Routing state in the warehouse's state schema, next to the snapshot:
- * - `task_log`: one row per task key (sync, entity key, tier, transition date): `pending` is written BEFORE the
+ * - `task_log`: one row per task key (CRM record, tier, transition date): `pending` is written BEFORE the
  *   task is sent, with the whole task (owner, due time, text) as JSON; `created` (with the CRM id) or `failed`
  *   after. A rerun that meets a pending or failed row resends that same task under the same key, and the CRM's
  *   unique task key turns a second send into a no-op, so a crash between creation and commit never duplicates.
  *   Created rows inside the cooldown stop new tasks for the same record and tier.
+ * - record key (`record_key`): the CRM record a row is about, as destination, object and match value. The history
+ *   follows it, not the sync's name, so a renamed sync (or another sync writing the same record) finds the tasks
+ *   already created. Rows written before the column existed have none; they are found by sync and entity key.
  * - `route_state`: round-robin cursors per sync and rule, written in the same transaction as the pending rows.
  * Only the run holding the sync's lock writes them.
  */
@@ -18,6 +21,8 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export interface TaskLogEntry {
   sync: string;
   entityKey: string;
+  /** recordKey(destination, object, match value); null on rows written before record keys. */
+  recordKey: string | null;
   tier: string;
   previousTier: string | null;
   taskKey: string;
@@ -48,9 +53,18 @@ const COLUMNS = [
   'run_id',
   'logged_at',
   'updated_at',
+  'record_key',
 ] as const;
 
+/** The CRM record a task is about: destination name, object and match value, as one text. */
+export function recordKey(destination: string, object: string, matchValue: string): string {
+  return JSON.stringify([destination, object, matchValue]);
+}
+
 export class RouteStore {
+  /** task_log has record_key (undefined until looked at). */
+  private recordKeys: boolean | undefined;
+
   constructor(readonly state: StateStore) {}
 
   private get taskLog(): string {
@@ -68,12 +82,26 @@ export class RouteStore {
         tier ${t.text} not null, previous_tier ${t.text}, task_key ${t.text} not null, status ${t.text} not null,
         rule ${t.text}, owner_id ${t.text}, due_at ${t.timestamp}, task_json ${t.text}, task_id ${t.text},
         reason ${t.text}, run_id ${t.text} not null, logged_at ${t.timestamp} not null,
-        updated_at ${t.timestamp} not null)`,
+        updated_at ${t.timestamp} not null, record_key ${t.text})`,
     );
+    // A task_log from before record keys: add the column (its rows keep null and are found by sync and key).
+    if (!(await this.hasRecordKeys())) {
+      await this.state.wh.query(`alter table ${this.taskLog} add column record_key ${t.text}`);
+      this.recordKeys = true;
+    }
     await this.state.wh.query(
       `create table if not exists ${this.routeState} (sync ${t.text} not null, name ${t.text} not null,
         cursor_pos ${t.bigint} not null, updated_at ${t.timestamp} not null)`,
     );
+  }
+
+  /** Whether task_log has the record_key column (a plan reads an older task_log as it is). */
+  private async hasRecordKeys(): Promise<boolean> {
+    if (this.recordKeys === undefined) {
+      const { columns } = await this.state.wh.query(`select * from ${this.taskLog} where 1 = 0`);
+      this.recordKeys = !columns || columns.map((c) => c.toLowerCase()).includes('record_key');
+    }
+    return this.recordKeys;
   }
 
   async tablesExist(): Promise<boolean> {
@@ -83,25 +111,41 @@ export class RouteStore {
     );
   }
 
-  /** The newest log entry per `entityKey` + tier for these keys, logged at or after `since`. */
+  /**
+   * The newest log entry per entity key + tier for these records, logged at or after `since`: rows about the same
+   * CRM record (whichever sync wrote them), and rows from before record keys with this sync and entity key.
+   */
   async recentEntries(
     sync: string,
-    keys: readonly string[],
+    records: ReadonlyArray<{ entityKey: string; recordKey: string }>,
     since: Date,
   ): Promise<Map<string, TaskLogEntry>> {
     const out = new Map<string, TaskLogEntry>();
-    if (keys.length === 0) return out;
-    const b = new SqlBuilder(this.state.d);
+    if (records.length === 0) return out;
+    const d = this.state.d;
+    const b = new SqlBuilder(d);
+    const recordKeys = await this.hasRecordKeys();
+    const byRecordKey = recordKeys
+      ? `${d.inList('record_key', b, [...new Set(records.map((r) => r.recordKey))])} or `
+      : '';
     const { rows } = await this.state.wh.query(
       b.build(
-        `select * from ${this.taskLog} where sync = ${b.param(sync, 'string')}
-           and logged_at >= ${b.param(since, 'timestamp')} and ${this.state.d.inList('entity_key', b, keys)}
+        `select * from ${this.taskLog} where logged_at >= ${b.param(since, 'timestamp')}
+           and (${byRecordKey}(${recordKeys ? 'record_key is null and ' : ''}sync = ${b.param(sync, 'string')}
+               and ${d.inList(
+                 'entity_key',
+                 b,
+                 records.map((r) => r.entityKey),
+               )}))
          order by logged_at`,
       ),
     );
+    const byRecord = new Map<string, string[]>();
+    for (const r of records) byRecord.set(r.recordKey, [...(byRecord.get(r.recordKey) ?? []), r.entityKey]);
     for (const r of rows) {
       const e = toEntry(r);
-      out.set(entryKey(e.entityKey, e.tier), e);
+      const entities = e.recordKey === null ? [e.entityKey] : (byRecord.get(e.recordKey) ?? []);
+      for (const entity of entities) out.set(entryKey(entity, e.tier), e);
     }
     return out;
   }
@@ -202,6 +246,7 @@ function toRow(e: TaskLogEntry): unknown[] {
     e.runId,
     e.loggedAt,
     e.updatedAt,
+    e.recordKey,
   ];
 }
 
@@ -212,6 +257,7 @@ function toEntry(r: Record<string, unknown>): TaskLogEntry {
   return {
     sync: String(r.sync),
     entityKey: String(r.entity_key),
+    recordKey: text(r.record_key),
     tier: String(r.tier),
     previousTier: text(r.previous_tier),
     taskKey: String(r.task_key),

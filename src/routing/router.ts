@@ -22,7 +22,7 @@ import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import { assignOwner, OwnerDirectory } from './owners.js';
-import { entryKey, RouteStore, type TaskLogEntry } from './route-store.js';
+import { entryKey, recordKey, RouteStore, type TaskLogEntry } from './route-store.js';
 import { matchRule, type MatchedRule } from './rules.js';
 import { localDate, slaTimes } from './sla.js';
 import { defaultBody, renderTemplate } from './task-template.js';
@@ -78,12 +78,16 @@ export interface RouterOptions {
 /** Salesforce text fields hold 255 characters; long entity keys are hashed to keep the key unique and short. */
 const MAX_TASK_KEY = 255;
 
-/** `pqlsync:<sync>:<entity key>:<tier>:<transition date>`. */
-export function taskKey(sync: string, entityKey: string, tier: string, date: string): string {
-  const key = `pqlsync:${sync}:${entityKey}:${tier}:${date}`;
+/**
+ * `pqlsync:<object>:<match value>:<tier>:<transition date>`: the CRM record's, not the sync's, so a renamed sync
+ * (or another sync writing the same record) sends the same key for the same transition on the same day. Keys
+ * written before (`pqlsync:<sync>:<entity key>:…`) stay in task_log rows, which are resent under their own key.
+ */
+export function taskKey(object: string, matchValue: string, tier: string, date: string): string {
+  const key = `pqlsync:${object}:${matchValue}:${tier}:${date}`;
   if (key.length <= MAX_TASK_KEY) return key;
-  const hash = createHash('sha256').update(`${entityKey}`).digest('hex');
-  return `pqlsync:${sync}:sha256-${hash}:${tier}:${date}`;
+  const hash = createHash('sha256').update(matchValue).digest('hex');
+  return `pqlsync:${object}:sha256-${hash}:${tier}:${date}`;
 }
 
 /** A batch's routing between `prepare` (before the commit) and `send` (after it). */
@@ -202,7 +206,7 @@ export class Router {
     const recent = this.tablesReady
       ? await this.routes.recentEntries(
           sync,
-          candidates.map((c) => c.change.key),
+          candidates.map((c) => ({ entityKey: c.change.key, recordKey: this.recordKeyOf(c) })),
           since,
         )
       : new Map<string, TaskLogEntry>();
@@ -234,8 +238,12 @@ export class Router {
     const accounts = await this.accountsOf(lookups);
 
     const moved = new Map<string, number>();
-    const entries: TaskLogEntry[] = resumed.map(({ entry }) => ({
+    const entries: TaskLogEntry[] = resumed.map(({ candidate, entry }) => ({
       ...entry,
+      // The history follows the record: a row another sync name wrote (a renamed sync) becomes this sync's.
+      sync,
+      entityKey: candidate.change.key,
+      recordKey: this.recordKeyOf(candidate),
       status: 'pending',
       runId: this.options.runId,
       updatedAt: now,
@@ -284,6 +292,7 @@ export class Router {
       entries.push({
         sync,
         entityKey: c.change.key,
+        recordKey: this.recordKeyOf(c),
         tier: c.tier,
         previousTier: c.previous,
         taskKey: task.taskKey,
@@ -362,6 +371,11 @@ export class Router {
     return result;
   }
 
+  /** The CRM record a candidate is about: destination, object and match value. */
+  private recordKeyOf(c: Candidate): string {
+    return recordKey(this.options.destination, this.options.target.object, c.change.matchValue);
+  }
+
   /** Tiers stored in the snapshot (the tiers the CRM holds) for these keys. */
   private async previousTiers(keys: readonly string[]): Promise<Map<string, string | null>> {
     const { state, sync } = this.options;
@@ -420,7 +434,12 @@ export class Router {
     };
     const at = (field: string) => ({ sync, path: `syncs.${sync}.routing.task.${field}` });
     return {
-      taskKey: taskKey(sync, c.change.key, c.tier, localDate(now, this.timeZone)),
+      taskKey: taskKey(
+        this.options.target.object,
+        c.change.matchValue,
+        c.tier,
+        localDate(now, this.timeZone),
+      ),
       entityKey: c.change.key,
       subject: renderTemplate(routing.task.subject, vars, at('subject')),
       body: routing.task.body ? renderTemplate(routing.task.body, vars, at('body')) : defaultBody(c.row),

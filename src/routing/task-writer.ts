@@ -7,7 +7,7 @@
  *   (deactivated, archived) owners are never assigned.
  * - routed record: the CRM record a sync wrote, found by its match value: its id, owner and account.
  * - account: the record's company (Salesforce Account, HubSpot company), found by `routing.account`.
- * - task key: `pqlsync:<sync>:<entity key>:<tier>:<transition date>`, stored on the task (Salesforce
+ * - task key: `pqlsync:<object>:<match value>:<tier>:<transition date>`, stored on the task (Salesforce
  *   `PQLSync_Key__c`, HubSpot `pqlsync_task_key`, both unique), so sending a task twice never makes two.
  *
  * Leaf methods throw PqlsyncErrors for whole-request failures (the runner fails the run; the next run resends

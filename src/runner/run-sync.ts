@@ -22,6 +22,7 @@ import { hasOutstandingTasks, Router, type PlannedTask } from '../routing/router
 import type { TaskWriter } from '../routing/task-writer.js';
 import { modelScoreBands, tierOfRow } from '../routing/tiers.js';
 import { createTaskWriter } from '../destination/create-task-writer.js';
+import { checkMappingSignature, mappingSignature } from '../state/mapping-signature.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { keepUnrecordedRun, settleUnrecordedRuns } from '../state/unrecorded-runs.js';
 import { logger } from '../util/logger.js';
@@ -78,6 +79,11 @@ export interface RunSyncOptions {
   dryRun?: boolean;
   /** Mirror guard override. */
   allowMassRemoval?: boolean;
+  /**
+   * Accept a changed mapping (destination, object, match field or column): forget the sync's snapshot and
+   * failures and send every row in full under the new mapping. Without it such a run is refused. (Default: false)
+   */
+  rematch?: boolean;
   /** Retry policy for the batch writer. (Default: the destination's `retry` config, else DEFAULT_RETRY) */
   retry?: Partial<RetryPolicy>;
   now?: () => Date;
@@ -237,6 +243,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       runStarted = true;
       await store.ensureSyncTables(name);
     }
+    const { rematched } = await checkMappingSignature(store, {
+      sync: name,
+      current: mappingSignature(target, sync.destination, config.destinations[sync.destination]),
+      runId,
+      rematch: options.rematch ?? false,
+      dryRun: dry,
+      configFile: displayPath(options.loaded.configPath),
+      now: started,
+      configured: Object.keys(config.syncs),
+    });
+    if (rematched) log.warn({}, 'the mapping changed: --rematch forgot the snapshot and failures');
 
     await enterPhase('plan');
     const plan = await planSync({
@@ -248,6 +265,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       configFile: displayPath(options.loaded.configPath),
       ...(sync.max_attempts !== undefined ? { maxAttempts: sync.max_attempts } : {}),
       dryRun: dry,
+      fresh: dry && rematched,
     });
     workTables = plan.workTables;
     counts.added = plan.added;

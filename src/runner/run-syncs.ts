@@ -22,6 +22,8 @@ export interface RunSyncsOptions {
   dryRun?: boolean;
   vars?: Record<string, unknown>;
   allowMassRemoval?: boolean;
+  /** Accept changed mappings (`--rematch`; see RunSyncOptions.rematch). (Default: false) */
+  rematch?: boolean;
   retry?: Partial<RetryPolicy>;
   /** Use this warehouse instead of opening the configured one (tests, the demo). */
   warehouse?: WarehouseAdapter;
@@ -122,6 +124,7 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
           ...(options.vars ? { vars: options.vars } : {}),
           dryRun: options.dryRun ?? false,
           allowMassRemoval: options.allowMassRemoval ?? false,
+          ...(options.rematch ? { rematch: true } : {}),
           ...(options.retry ? { retry: options.retry } : {}),
           onProgress: (done, total) => options.onProgress?.(name, done, total),
           ...(options.signal ? { signal: options.signal } : {}),

@@ -9,6 +9,7 @@
  * - runs: one row per run, written at start (`running`) and at the end, with counts, timings and the error.
  * - locks: one row per running sync with a lease; a state table is only ever written by the lock's holder.
  * - meta: the state layout version, for upgrades.
+ * - mappings: per sync, the mapping its snapshot was written under (see mapping-signature.ts).
  */
 import { hostname } from 'node:os';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
@@ -16,6 +17,7 @@ import { scrubSecrets } from '../errors/secrets.js';
 import type { Change, RecordOutcome } from '../destination/destination.js';
 import { PLAN_COLUMN, snapshotValues } from '../plan/plan-sync.js';
 import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
+import { ensureMappingsTable } from './mapping-signature.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 
 /** The layout version this code writes; `ensureStateTables` upgrades older layouts. */
@@ -123,6 +125,7 @@ export class StateStore {
         host ${t.text} not null, pid ${t.bigint} not null, acquired_at ${t.timestamp} not null,
         heartbeat_at ${t.timestamp} not null, expires_at ${t.timestamp} not null)`,
     );
+    await ensureMappingsTable(this);
     const version = await this.stateVersion();
     if (version === undefined) {
       const b = new SqlBuilder(this.d);

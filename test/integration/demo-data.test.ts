@@ -4,22 +4,14 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { advanceDemoData, generateDemoData } from '../../src/demo/generate-demo-data.js';
+import { advanceDemoData, DEMO_TABLES, generateDemoData } from '../../src/demo/generate-demo-data.js';
 import { PqlsyncError } from '../../src/errors/pqlsync-error.js';
 import { compileModel } from '../../src/model/compile-model.js';
 import { loadModel } from '../../src/model/model-file.js';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 
 const MODELS_DIR = path.resolve(import.meta.dirname, '../../models');
-const TABLES = [
-  'accounts',
-  'users',
-  'events',
-  'subscriptions',
-  'conversions',
-  'truth',
-  'demo_clock',
-] as const;
+const TABLES = DEMO_TABLES;
 
 async function openWarehouse(): Promise<DuckdbAdapter> {
   const wh = new DuckdbAdapter({ path: ':memory:', threads: 2 });

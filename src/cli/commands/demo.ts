@@ -3,17 +3,23 @@
  * product usage in its DuckDB file, and a run of every sync (DESIGN.md, "Demo and sandbox contract").
  */
 import { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../config/load-config.js';
-import { advanceDemoData, generateDemoData } from '../../demo/generate-demo-data.js';
+import { advanceDemoData, DEMO_TABLES, generateDemoData } from '../../demo/generate-demo-data.js';
 import { writeDemoReport } from '../../evaluate/demo-report.js';
 import { PqlsyncError, toPqlsyncError } from '../../errors/pqlsync-error.js';
 import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
 import { runSyncs } from '../../runner/run-syncs.js';
 import { DuckdbAdapter } from '../../warehouse/duckdb/duckdb-adapter.js';
 import { globalFlags, initCli, printSummaries, reportError } from '../cli-context.js';
-import { demoConfigText, DEMO_CRMS, type DemoCrm } from '../../demo/demo-config.js';
+import {
+  demoConfigText,
+  DEMO_CONFIG_MARKER,
+  DEMO_CRMS,
+  isDemoConfig,
+  type DemoCrm,
+} from '../../demo/demo-config.js';
 import { initProject } from './init.js';
 import { openDemoSandbox, type DemoSandbox } from '../../demo/demo-sandbox.js';
 
@@ -45,7 +51,18 @@ export async function runDemo(
 ): Promise<DemoResult> {
   const dir = path.resolve(options.dir);
   const configPath = path.join(dir, 'config', 'pqlsync.yml');
-  if (!existsSync(configPath)) {
+  if (existsSync(configPath)) {
+    if (!isDemoConfig(readFileSync(configPath, 'utf8'))) {
+      throw new PqlsyncError(
+        'ARGS_INVALID',
+        `${dir} holds a pqlsync project that pqlsync demo did not create (the first line of ${configPath} is not "${DEMO_CONFIG_MARKER}"); the demo leaves it alone`,
+        { hint: 'pass --dir a new directory, or one that pqlsync demo created' },
+      );
+    }
+  } else {
+    // A DuckDB file without a config: look at its tables before writing anything into the directory.
+    const dbFile = path.join(dir, DEMO_DATABASE);
+    if (existsSync(dbFile)) await withDuckdb(dbFile, (duck) => demoDataPresent(duck, dbFile));
     initProject({ dir, configText: demoConfigText(options.crm) });
     log(`created the demo project in ${dir}`);
   }
@@ -81,14 +98,15 @@ async function generateAndRun(
     throw new PqlsyncError('CONFIG_INVALID', 'the demo project must use the DuckDB warehouse', {
       location: { file: configPath, path: 'warehouse.type' },
     });
-  const duck = new DuckdbAdapter({ path: path.resolve(loaded.projectDir, wh.path) });
+  const dbFile = path.resolve(loaded.projectDir, wh.path);
+  const duck = new DuckdbAdapter({ path: dbFile });
   await duck.connect();
   let generated = false;
   try {
     const exec = async (sql: string) => {
       await duck.query(sql);
     };
-    if (!(await duck.tableExists('app', 'demo_clock'))) {
+    if (!(await demoDataPresent(duck, dbFile))) {
       const started = Date.now();
       await generateDemoData(exec, { users: options.users, seed: options.seed });
       generated = true;
@@ -115,6 +133,36 @@ async function generateAndRun(
     log(`could not write the backtest report: ${toPqlsyncError(err).format()}`);
     return { dir, generated, summaries };
   }
+}
+
+/** The demo project's DuckDB file, relative to its directory (the demo config's warehouse.path). */
+const DEMO_DATABASE = 'pqlsync.duckdb';
+
+async function withDuckdb<T>(file: string, use: (duck: DuckdbAdapter) => Promise<T>): Promise<T> {
+  const duck = new DuckdbAdapter({ path: file });
+  await duck.connect();
+  try {
+    return await use(duck);
+  } finally {
+    await duck.close();
+  }
+}
+
+/**
+ * True when the demo's data is there (app.demo_clock exists), false when none of its tables is. Throws when
+ * tables the generator would replace exist without the clock: they are someone else's, and are never dropped.
+ */
+async function demoDataPresent(duck: DuckdbAdapter, dbFile: string): Promise<boolean> {
+  if (await duck.tableExists('app', 'demo_clock')) return true;
+  const foreign: string[] = [];
+  for (const t of DEMO_TABLES) if (await duck.tableExists('app', t)) foreign.push(`app.${t}`);
+  if (foreign.length === 0) return false;
+  const these = foreign.length === 1 ? 'it' : 'them';
+  throw new PqlsyncError(
+    'ARGS_INVALID',
+    `${dbFile} holds ${foreign.join(', ')}, which pqlsync demo did not create (there is no app.demo_clock); the demo would replace ${these}, so it stops here`,
+    { hint: 'pass --dir a new directory, or one that pqlsync demo created' },
+  );
 }
 
 export function registerDemoCommand(program: Command): void {

@@ -27,7 +27,11 @@ interface RunFlags {
   failOnRejectedPct?: string;
   afterDbt?: string;
   createProperties?: boolean;
+  rematch?: boolean;
 }
+
+const REMATCH_HELP =
+  "accept a changed destination, object or match: forget the sync's snapshot and failures and send every row in full";
 
 export function registerRunCommands(program: Command): void {
   program
@@ -51,6 +55,7 @@ export function registerRunCommands(program: Command): void {
       '--create-properties',
       'HubSpot: create missing properties during preflight (as create_properties: true)',
     )
+    .option('--rematch', REMATCH_HELP)
     .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
       process.exitCode = await runCommand(syncs, cmd, false);
     });
@@ -61,6 +66,7 @@ export function registerRunCommands(program: Command): void {
     )
     .argument('[syncs...]', 'sync names from the config')
     .option('--all', 'plan every enabled sync')
+    .option('--rematch', REMATCH_HELP)
     .action(async (syncs: string[], _opts: RunFlags, cmd: Command) => {
       process.exitCode = await runCommand(syncs, cmd, true);
     });
@@ -117,6 +123,7 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
         dryRun,
         ...(vars ? { vars } : {}),
         allowMassRemoval: flags.allowMassRemoval ?? false,
+        ...(flags.rematch ? { rematch: true } : {}),
         ...(flags.createProperties ? { destinationOverrides: { createProperties: true } } : {}),
         onProgress: bar?.update,
         onSummary: () => bar?.stop(),

@@ -2,6 +2,12 @@
 
 -- ======== plan ========;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 create or replace temp table `pqlsync_plan_users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
@@ -55,6 +61,9 @@ create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
         heartbeat_at TIMESTAMP not null, expires_at TIMESTAMP not null);
 
+create table if not exists `pqlsync_state`.`mappings` (sync STRING not null, signature STRING not null,
+      run_id STRING, updated_at TIMESTAMP not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from `pqlsync_state`.`meta` where name = 'state_version';
@@ -91,6 +100,23 @@ create table if not exists `pqlsync_state`.`users__snapshot` (key STRING not nul
 create table if not exists `pqlsync_state`.`users__failures` (key STRING not null, reason STRING,
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from `pqlsync_state`.`mappings` where sync = @p1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from `pqlsync_state`.`users__snapshot`;
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from `pqlsync_state`.`mappings` order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -183,6 +209,9 @@ create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
         heartbeat_at TIMESTAMP not null, expires_at TIMESTAMP not null);
 
+create table if not exists `pqlsync_state`.`mappings` (sync STRING not null, signature STRING not null,
+      run_id STRING, updated_at TIMESTAMP not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from `pqlsync_state`.`meta` where name = 'state_version';
@@ -216,6 +245,11 @@ create table if not exists `pqlsync_state`.`users__snapshot` (key STRING not nul
 create table if not exists `pqlsync_state`.`users__failures` (key STRING not null, reason STRING,
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from `pqlsync_state`.`mappings` where sync = @p1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

@@ -2,6 +2,12 @@
 
 -- ======== plan ========;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 select * from (
@@ -75,6 +81,9 @@ create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_i
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync varchar not null, signature varchar not null,
+      run_id varchar, updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -111,6 +120,23 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar using 
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $p1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -223,6 +249,9 @@ create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_i
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync varchar not null, signature varchar not null,
+      run_id varchar, updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -256,6 +285,11 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar using 
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $p1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

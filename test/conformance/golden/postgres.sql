@@ -2,6 +2,12 @@
 
 -- ======== plan ========;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 select * from (
@@ -75,6 +81,9 @@ create table if not exists "pqlsync_state"."locks" (sync text not null, run_id t
         host text not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync text not null, signature text not null,
+      run_id text, updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -111,6 +120,23 @@ create table if not exists "pqlsync_state"."users__snapshot" (key text not null,
 create table if not exists "pqlsync_state"."users__failures" (key text not null, reason text,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -227,6 +253,9 @@ create table if not exists "pqlsync_state"."locks" (sync text not null, run_id t
         host text not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync text not null, signature text not null,
+      run_id text, updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -260,6 +289,11 @@ create table if not exists "pqlsync_state"."users__snapshot" (key text not null,
 create table if not exists "pqlsync_state"."users__failures" (key text not null, reason text,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

@@ -2,6 +2,12 @@
 
 -- ======== plan ========;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 drop table if exists "pqlsync_plan_users__current";
@@ -61,6 +67,9 @@ create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync varchar(65535) not null, signature varchar(65535) not null,
+      run_id varchar(65535), updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -97,6 +106,23 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar(65535)
 create table if not exists "pqlsync_state"."users__failures" (key varchar(65535) not null, reason varchar(65535),
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -195,6 +221,9 @@ create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync varchar(65535) not null, signature varchar(65535) not null,
+      run_id varchar(65535), updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -228,6 +257,11 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar(65535)
 create table if not exists "pqlsync_state"."users__failures" (key varchar(65535) not null, reason varchar(65535),
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

@@ -2,6 +2,12 @@
 
 -- ======== plan ========;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
@@ -55,6 +61,9 @@ create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_i
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
         heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
 
+create table if not exists "PQLSYNC_STATE"."MAPPINGS" (sync VARCHAR not null, signature VARCHAR not null,
+      run_id VARCHAR, updated_at TIMESTAMP_TZ not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "PQLSYNC_STATE"."META" where name = 'state_version';
@@ -91,6 +100,23 @@ create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not nu
 create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "PQLSYNC_STATE"."MAPPINGS" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -183,6 +209,9 @@ create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_i
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
         heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
 
+create table if not exists "PQLSYNC_STATE"."MAPPINGS" (sync VARCHAR not null, signature VARCHAR not null,
+      run_id VARCHAR, updated_at TIMESTAMP_TZ not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "PQLSYNC_STATE"."META" where name = 'state_version';
@@ -216,6 +245,11 @@ create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not nu
 create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

@@ -133,7 +133,7 @@ describe('routing into HubSpot', () => {
     const hot = (due: string, reminder: string) => ({ due, reminder: String(Date.parse(reminder)) });
     expect(await tasks()).toEqual([
       {
-        key: 'pqlsync:users:h1:hot:2025-01-06',
+        key: 'pqlsync:contacts:h1:hot:2025-01-06',
         owner: 'ada.lovelace@example.com',
         ...hot('2025-01-06T13:00:00.000Z', '2025-01-06T10:00:00.000Z'),
         priority: 'HIGH',
@@ -143,7 +143,7 @@ describe('routing into HubSpot', () => {
         associations: ['192 acct-2', '204 h1'],
       },
       {
-        key: 'pqlsync:users:h2:pql:2025-01-06',
+        key: 'pqlsync:contacts:h2:pql:2025-01-06',
         // The archived owner in the pool is skipped.
         owner: 'alan.turing@example.com',
         due: '2025-01-08T09:00:00.000Z',
@@ -155,7 +155,7 @@ describe('routing into HubSpot', () => {
         associations: ['204 h2'],
       },
       {
-        key: 'pqlsync:users:h4:hot:2025-01-06',
+        key: 'pqlsync:contacts:h4:hot:2025-01-06',
         owner: 'grace.hopper@example.com',
         ...hot('2025-01-06T13:00:00.000Z', '2025-01-06T10:00:00.000Z'),
         priority: 'HIGH',
@@ -201,9 +201,9 @@ describe('routing into HubSpot', () => {
     expect(crashed.error?.message).toBe('simulated crash after the CRM created the tasks');
     const before = await tasks();
     expect(before.map((t) => t.key)).toEqual([
-      'pqlsync:users:h1:hot:2025-01-06',
-      'pqlsync:users:h2:pql:2025-01-06',
-      'pqlsync:users:h4:hot:2025-01-06',
+      'pqlsync:contacts:h1:hot:2025-01-06',
+      'pqlsync:contacts:h2:pql:2025-01-06',
+      'pqlsync:contacts:h4:hot:2025-01-06',
     ]);
     const rerun = await h.run({ now: new Date('2025-01-07T15:00:00.000Z') });
     expect(rerun.status).toBe('success');

@@ -123,7 +123,7 @@ describe('routing into Salesforce', () => {
       expect(first.counts).toMatchObject({ added: 6, applied: 6, tasks: 4 });
       expect(await tasks(h)).toEqual([
         {
-          key: 'pqlsync:users:u1:hot:2025-01-06',
+          key: 'pqlsync:Lead:u1:hot:2025-01-06',
           owner: 'Ava',
           who: 'u1',
           what: null,
@@ -137,7 +137,7 @@ describe('routing into Salesforce', () => {
             'I saw your team has created 12 dashboards since 2024-11-04.\n900 employees on the pro plan. Due 2025-01-06 (enterprise).',
         },
         {
-          key: 'pqlsync:users:u2:pql:2025-01-06',
+          key: 'pqlsync:Lead:u2:pql:2025-01-06',
           owner: 'Ben',
           who: 'u2',
           what: null,
@@ -151,7 +151,7 @@ describe('routing into Salesforce', () => {
             'I saw your team has created 4 dashboards since 2024-11-04.\n1200 employees on the pro plan. Due 2025-01-06 (enterprise).',
         },
         {
-          key: 'pqlsync:users:u4:pql:2025-01-06',
+          key: 'pqlsync:Lead:u4:pql:2025-01-06',
           owner: 'Integration',
           who: 'u4',
           what: null,
@@ -165,7 +165,7 @@ describe('routing into Salesforce', () => {
             'I saw your team has created 2 dashboards since 2024-11-04.\n50 employees on the pro plan. Due 2025-01-06 (default).',
         },
         {
-          key: 'pqlsync:users:u6:hot:2025-01-06',
+          key: 'pqlsync:Lead:u6:hot:2025-01-06',
           owner: 'Ava',
           who: 'u6',
           what: null,
@@ -194,10 +194,10 @@ describe('routing into Salesforce', () => {
       });
       expect(await h.cursors()).toEqual(new Map([['enterprise', 1]]));
       expect((await h.taskLog()).map((e) => `${e.taskKey} ${e.status}`)).toEqual([
-        'pqlsync:users:u1:hot:2025-01-06 created',
-        'pqlsync:users:u2:pql:2025-01-06 created',
-        'pqlsync:users:u4:pql:2025-01-06 created',
-        'pqlsync:users:u6:hot:2025-01-06 created',
+        'pqlsync:Lead:u1:hot:2025-01-06 created',
+        'pqlsync:Lead:u2:pql:2025-01-06 created',
+        'pqlsync:Lead:u4:pql:2025-01-06 created',
+        'pqlsync:Lead:u6:hot:2025-01-06 created',
       ]);
 
       const again = await h.run({ now: new Date(T0.getTime() + 3_600_000) });
@@ -220,9 +220,9 @@ describe('routing into Salesforce', () => {
       expect(second.counts).toMatchObject({ added: 1, changed: 2, tasks: 2 });
       const created = (await tasks(h)).filter((t) => String(t.key).endsWith('2025-01-07'));
       expect(created.map((t) => `${t.key} ${t.owner} ${t.Priority} ${t.ActivityDate}`)).toEqual([
-        'pqlsync:users:u5:hot:2025-01-07 Integration High 2025-01-07',
+        'pqlsync:Lead:u5:hot:2025-01-07 Integration High 2025-01-07',
         // Ava, Ben, Ava were picked on day 0; Dev (inactive) is skipped, so Ben is next.
-        'pqlsync:users:u7:hot:2025-01-07 Ben High 2025-01-07',
+        'pqlsync:Lead:u7:hot:2025-01-07 Ben High 2025-01-07',
       ]);
 
       // u4 drops to nurture and comes back inside the cooldown: no second task.
@@ -238,8 +238,8 @@ describe('routing into Salesforce', () => {
       const later = await h.run({ now: new Date('2025-02-06T10:00:00.000Z') });
       expect(later.counts).toMatchObject({ changed: 1, tasks: 1 });
       expect((await tasks(h)).filter((t) => t.who === 'u4').map((t) => t.key)).toEqual([
-        'pqlsync:users:u4:pql:2025-01-06',
-        'pqlsync:users:u4:pql:2025-02-06',
+        'pqlsync:Lead:u4:pql:2025-01-06',
+        'pqlsync:Lead:u4:pql:2025-02-06',
       ]);
       expect(await records(h, 'Task')).toHaveLength(7);
     });
@@ -250,10 +250,10 @@ describe('routing into Salesforce', () => {
       expect(crashed.error?.message).toBe('simulated crash after the CRM created the tasks');
       const before = await tasks(h);
       expect(before.map((t) => `${t.key} ${t.owner}`)).toEqual([
-        'pqlsync:users:u1:hot:2025-01-06 Ava',
-        'pqlsync:users:u2:pql:2025-01-06 Ben',
-        'pqlsync:users:u4:pql:2025-01-06 Integration',
-        'pqlsync:users:u6:hot:2025-01-06 Ava',
+        'pqlsync:Lead:u1:hot:2025-01-06 Ava',
+        'pqlsync:Lead:u2:pql:2025-01-06 Ben',
+        'pqlsync:Lead:u4:pql:2025-01-06 Integration',
+        'pqlsync:Lead:u6:hot:2025-01-06 Ava',
       ]);
       expect((await h.taskLog()).map((e) => e.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
       // The records were committed before the tasks were sent; the next day the rerun sends the pending tasks

@@ -17,6 +17,7 @@ function entry(key: string, status: TaskLogEntry['status'], loggedAt: Date): Tas
   return {
     sync: 'users',
     entityKey: key,
+    recordKey: JSON.stringify(['crm', 'contacts', key]),
     tier: 'hot',
     previousTier: null,
     taskKey: `pqlsync:users:${key}:hot:2025-01-06`,

@@ -133,8 +133,8 @@ describe('Router', () => {
     await routeAndCommit(r, [change('k', 10)]);
     expect((await routeAndCommit(r, [change('k', 80)])).created).toBe(1);
     expect([...writer.tasks.keys()]).toEqual([
-      'pqlsync:users:k:hot:2025-01-06',
-      'pqlsync:users:k:hot:2025-02-05',
+      'pqlsync:Lead:k:hot:2025-01-06',
+      'pqlsync:Lead:k:hot:2025-02-05',
     ]);
   });
 
@@ -146,13 +146,13 @@ describe('Router', () => {
     expect(failed).toMatchObject({ created: 0, failed: 1 });
     const log = await new RouteStore(state).entries('users');
     expect(log.map((e) => `${e.taskKey} ${e.status} ${e.reason}`)).toEqual([
-      'pqlsync:users:k:hot:2025-01-06 failed INVALID_CROSS_REFERENCE_KEY: owner is inactive',
+      'pqlsync:Lead:k:hot:2025-01-06 failed INVALID_CROSS_REFERENCE_KEY: owner is inactive',
     ]);
     writer.refuse = undefined;
     clock = new Date('2025-01-07T09:00:00.000Z');
     const resent = await r.route([change('k', 80)], applied([change('k', 80)]));
     expect(resent).toMatchObject({ created: 1, failed: 0 });
-    expect([...writer.tasks.keys()]).toEqual(['pqlsync:users:k:hot:2025-01-06']);
+    expect([...writer.tasks.keys()]).toEqual(['pqlsync:Lead:k:hot:2025-01-06']);
   });
 
   it('refuses a run with routing when the destination cannot hold tasks', async () => {

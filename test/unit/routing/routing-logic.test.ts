@@ -293,9 +293,11 @@ describe('task text', () => {
     );
   });
 
-  it('keys a task by sync, entity, tier and transition date; hashes keys too long for a text field', () => {
-    expect(taskKey('users', '42', 'hot', '2025-01-06')).toBe('pqlsync:users:42:hot:2025-01-06');
-    const long = taskKey('users', 'x'.repeat(300), 'hot', '2025-01-06');
-    expect(long).toMatch(/^pqlsync:users:sha256-[0-9a-f]{64}:hot:2025-01-06$/);
+  it('keys a task by CRM object, match value, tier and transition date; hashes keys too long for a text field', () => {
+    expect(taskKey('Lead', 'ada@example.com', 'hot', '2025-01-06')).toBe(
+      'pqlsync:Lead:ada@example.com:hot:2025-01-06',
+    );
+    const long = taskKey('Lead', 'x'.repeat(300), 'hot', '2025-01-06');
+    expect(long).toMatch(/^pqlsync:Lead:sha256-[0-9a-f]{64}:hot:2025-01-06$/);
   });
 });
