@@ -7,6 +7,7 @@
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { Change, ChangeKind, SyncTarget } from '../destination/destination.js';
 import type { StateStore } from '../state/state-store.js';
+import { cell } from './resolve-columns.js';
 import { streamingHeap, trimHeap } from '../util/heap.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { BoundSql, Row } from '../warehouse/warehouse-adapter.js';
@@ -31,6 +32,13 @@ export interface PlanOptions {
   maxAttempts?: number;
   /** Plan only: use temporary tables and never touch state tables. (Default: false) */
   dryRun?: boolean;
+  /** The model's output columns, when the caller already probed them (see `probeModel`). (Default: probed here) */
+  modelColumns?: string[];
+  /**
+   * The hash's mapping signature, from the sync's config as written (so resolving a column's case does not change
+   * every hash). (Default: from `target`)
+   */
+  signature?: string;
 }
 
 export interface InvalidRows {
@@ -87,7 +95,9 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const work = (suffix: string) =>
     dry && !d.scratchTable ? d.quote(`${prefix}__${suffix}`) : store.workTable(`${prefix}__${suffix}`);
   const stateReady = await store.syncTablesExist(target.sync);
-  const { signature, columns } = hashColumns(target);
+  const column = (name: string) => (d.quoteColumn ? d.quoteColumn(name) : d.quote(name));
+  const { signature: targetSignature, columns } = hashColumns(target);
+  const signature = options.signature ?? targetSignature;
   const ctx: PlanContext = {
     options,
     prefix,
@@ -96,8 +106,8 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
     stateReady,
     snapshot: stateReady ? store.snapshotTable(target.sync) : emptySnapshot(store),
     failures: stateReady ? store.failuresTable(target.sync) : emptyFailures(store),
-    hashExpr: d.rowHash([`'${signature.replace(/'/g, "''")}'`, ...columns.map((c) => `m.${d.quote(c)}`)]),
-    keyExpr: d.castText(`m.${d.quote(keyColumn)}`),
+    hashExpr: d.rowHash([`'${signature.replace(/'/g, "''")}'`, ...columns.map((c) => `m.${column(c)}`)]),
+    keyExpr: d.castText(`m.${column(keyColumn)}`),
     body: stripTrailingSemicolons(model.sql),
   };
   return d.onePassPlan ? planOnePass(ctx, d.onePassPlan.previousValues) : planInSteps(ctx);
@@ -222,12 +232,7 @@ async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'
   const inJoin = previousValues === 'in-join';
   const body = `(${ctx.body}\n) m`;
   // The model's columns, so the count rows can be appended by position (not every warehouse unions by name).
-  let probed: string[] | undefined;
-  try {
-    probed = await readModelColumns(options);
-  } catch (err) {
-    throw await explainModelFailure(options, err);
-  }
+  const probed = options.modelColumns ?? (await probeModel(options));
   const modelColumns = probed ?? [];
   const bigint = (e: string) => `cast(${e} as ${d.types.bigint})`;
   /** A row of the plan table that carries counts: null in every column but the op, key and the two counts. */
@@ -431,7 +436,7 @@ export function toChange(r: Row, target: SyncTarget): Change {
   for (const [k, v] of Object.entries(r)) if (!k.startsWith('__pqlsync_')) row[k] = plainValue(v);
   const values: Record<string, unknown> = {};
   for (const f of target.fields) {
-    const v = row[f.column];
+    const v = cell(row, f.column);
     if ((v === null || v === undefined) && f.skipNull) continue;
     values[f.field] = v ?? null;
   }
@@ -441,7 +446,7 @@ export function toChange(r: Row, target: SyncTarget): Change {
       : Object.keys(values).filter(
           (field) => JSON.stringify(prev[field] ?? null) !== JSON.stringify(values[field]),
         );
-  const matchValue = row[target.matchColumn];
+  const matchValue = cell(row, target.matchColumn);
   return {
     key,
     kind,
@@ -490,12 +495,34 @@ function emptyFailures(store: StateStore): string {
 }
 
 /** The model's columns, from a `limit 0` read of it (throws what the model throws). */
-async function readModelColumns({ store, model }: PlanOptions): Promise<string[] | undefined> {
+async function readModelColumns({
+  store,
+  model,
+}: Pick<PlanOptions, 'store' | 'model'>): Promise<string[] | undefined> {
   const probe = await store.wh.query({
     ...model,
     sql: `select * from (${stripTrailingSemicolons(model.sql)}\n) m limit 0`,
   });
   return probe.columns;
+}
+
+/**
+ * The model's output columns as the warehouse names them, from a `limit 0` read; a model that fails is explained
+ * (PqlsyncError naming the model).
+ */
+export async function probeModel(options: PlanOptions): Promise<string[]> {
+  try {
+    const columns = await readModelColumns(options);
+    if (!columns)
+      throw new PqlsyncError(
+        'INTERNAL',
+        `the ${options.store.d.name} adapter did not report the model's columns`,
+      );
+    return columns;
+  } catch (err) {
+    if (err instanceof PqlsyncError && err.code === 'INTERNAL') throw err;
+    throw await explainModelFailure(options, err, undefined);
+  }
 }
 
 /**

@@ -16,7 +16,8 @@ import type {
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
 import { displayPath, loadModel } from '../model/model-file.js';
-import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import { hashColumns, planSync, probeModel, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import { resolveSyncColumns } from '../plan/resolve-columns.js';
 import { Router, type PlannedTask } from '../routing/router.js';
 import type { TaskWriter } from '../routing/task-writer.js';
 import { tierOfRow } from '../routing/tiers.js';
@@ -94,6 +95,9 @@ export interface RunSyncOptions {
    */
   taskWriter?: (destination: string) => Promise<TaskWriter | undefined>;
 }
+
+/** Adapters that key result rows by lower-cased column names (so a lower-case config name always read right). */
+const ROW_KEYS_LOWER_CASE: ReadonlySet<string> = new Set(['bigquery', 'snowflake']);
 
 /** Builds the destination-side view of a sync from its config. */
 export function syncTarget(name: string, sync: SyncConfig, keyColumn: string): SyncTarget {
@@ -189,7 +193,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       configParams: sync.params,
       ...(options.vars ? { vars: options.vars } : {}),
     });
-    const target = syncTarget(name, sync, model.key);
+    const configTarget = syncTarget(name, sync, model.key);
     store = new StateStore(options.warehouse, config.state.schema, now);
     const blocked = options.gate?.({ sync: name, model: sync.model, sql: compiled.sql });
     if (blocked !== undefined) {
@@ -200,6 +204,29 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         location: { sync: name },
       });
     }
+
+    // Every column the config names, resolved against the model's real output columns before anything is written.
+    const planOptions = {
+      store,
+      target: configTarget,
+      model: compiled,
+      keyColumn: model.key,
+      modelFile: model.bodyPath,
+      configFile: displayPath(options.loaded.configPath),
+      ...(sync.max_attempts !== undefined ? { maxAttempts: sync.max_attempts } : {}),
+      dryRun: dry,
+    };
+    const modelColumns = await probeModel(planOptions);
+    const resolved = resolveSyncColumns({
+      target: configTarget,
+      keyColumn: model.key,
+      routing: sync.routing,
+      columns: modelColumns,
+      ctx: { sync: name, modelFile: model.bodyPath, configFile: planOptions.configFile },
+      rowKeysLowerCase: ROW_KEYS_LOWER_CASE.has(options.warehouse.dialect),
+    });
+    const target = resolved.target;
+    const syncR: SyncConfig = { ...sync, ...(resolved.routing ? { routing: resolved.routing } : {}) };
 
     if (!dry) {
       await store.ensureStateTables();
@@ -212,14 +239,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
 
     await enterPhase('plan');
     const plan = await planSync({
-      store,
+      ...planOptions,
       target,
-      model: compiled,
-      keyColumn: model.key,
-      modelFile: model.bodyPath,
-      configFile: displayPath(options.loaded.configPath),
-      ...(sync.max_attempts !== undefined ? { maxAttempts: sync.max_attempts } : {}),
-      dryRun: dry,
+      keyColumn: resolved.keyColumn,
+      modelColumns,
+      signature: hashColumns(configTarget).signature,
     });
     workTables = plan.workTables;
     counts.added = plan.added;
@@ -283,14 +307,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       target.mode === 'mirror' ? (['added', 'changed', 'removed'] as const) : (['added', 'changed'] as const);
     const toSend = plan.added + plan.changed + (target.mode === 'mirror' ? plan.removed : 0);
     let router: Router | undefined;
-    if (sync.routing && toSend > 0) {
+    if (syncR.routing && toSend > 0) {
       taskWriter = await (options.taskWriter ?? ((d) => createTaskWriter(d, options.loaded)))(
         sync.destination,
       );
       router = new Router({
         sync: name,
         destination: sync.destination,
-        routing: sync.routing,
+        routing: syncR.routing,
         target,
         state: store,
         writer: taskWriter,
@@ -334,10 +358,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         ...(options.signal ? { signal: options.signal } : {}),
         commit: async (changes: Change[], outcomes) => {
           const entered = options.tierWatch
-            ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, sync)
+            ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, syncR)
             : [];
           if (router) counts.tasks += (await router.route(changes, outcomes)).created;
-          await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, sync, name));
+          await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, syncR, name));
           if (Date.now() - sinceBeat > (lease * 1000) / 3) {
             await st.heartbeat(name, runId, lease);
             sinceBeat = Date.now();

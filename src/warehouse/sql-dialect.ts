@@ -19,6 +19,11 @@ export interface SqlDialect {
    */
   readonly distinctText?: string;
   quote(identifier: string): string;
+  /**
+   * Quotes a result column by the name the warehouse reported for it (exact case). (Default: `quote`; Snowflake's
+   * `quote` upper-cases plain names, this never does.)
+   */
+  quoteColumn?(name: string): string;
   /** `schema.table`, quoted. */
   table(schema: string, table: string): string;
   /** Text form of any value, used by the row hash. */
@@ -205,6 +210,7 @@ export const snowflakeDialect: SqlDialect = {
     timestamp: 'TIMESTAMP_TZ',
   },
   quote: snowflakeQuote,
+  quoteColumn: (name) => `"${name.replace(/"/g, '""')}"`,
   table(schema, table) {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },

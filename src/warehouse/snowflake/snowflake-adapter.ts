@@ -129,7 +129,8 @@ export class SnowflakeAdapter implements WarehouseAdapter {
       const columns = (stmt.getColumns() ?? []) as Column[];
       return {
         rows: (rows ?? []).map((r) => toRow(r, columns)),
-        columns: columns.map((c) => c.getName().toLowerCase()),
+        // As Snowflake names them (upper case for unquoted names): plan SQL quotes them exactly.
+        columns: columns.map((c) => c.getName()),
       };
     });
   }
