@@ -16,7 +16,7 @@ import type {
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
 import { displayPath, loadModel } from '../model/model-file.js';
-import { hashColumns, planSync, probeModel, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import { planSync, probeModel, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
 import { resolveSyncColumns } from '../plan/resolve-columns.js';
 import { Router, type PlannedTask } from '../routing/router.js';
 import type { TaskWriter } from '../routing/task-writer.js';
@@ -216,12 +216,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       ...(sync.max_attempts !== undefined ? { maxAttempts: sync.max_attempts } : {}),
       dryRun: dry,
     };
-    const modelColumns = await probeModel(planOptions);
+    const probe = await probeModel(planOptions);
     const resolved = resolveSyncColumns({
       target: configTarget,
       keyColumn: model.key,
       routing: sync.routing,
-      columns: modelColumns,
+      columns: probe.columns,
       ctx: { sync: name, modelFile: model.bodyPath, configFile: planOptions.configFile },
       rowKeysLowerCase: ROW_KEYS_LOWER_CASE.has(options.warehouse.dialect),
     });
@@ -242,8 +242,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       ...planOptions,
       target,
       keyColumn: resolved.keyColumn,
-      modelColumns,
-      signature: hashColumns(configTarget).signature,
+      probe,
+      hashTarget: configTarget,
+      resendAll: resolved.misread,
     });
     workTables = plan.workTables;
     counts.added = plan.added;

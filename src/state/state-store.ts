@@ -165,6 +165,35 @@ export class StateStore {
     );
   }
 
+  /**
+   * The row-hash recipe (plan-sync's HASH_RECIPE) of the hashes in a sync's snapshot, from `meta`
+   * (`row_hash_recipe:<sync>`); 1 when not recorded (snapshots written before recipes were recorded).
+   */
+  async hashRecipe(sync: string): Promise<number> {
+    const b = new SqlBuilder(this.d);
+    const { rows } = await this.wh.query(
+      b.build(
+        `select value from ${this.table('meta')} where name = ${b.param(hashRecipeName(sync), 'string')}`,
+      ),
+    );
+    const v = rows[0]?.value;
+    return v === undefined || v === null ? 1 : Number(v);
+  }
+
+  /** Records the recipe (delete, then insert: a crash between the two reads as recipe 1, and carrying over is repeatable). */
+  async setHashRecipe(sync: string, recipe: number): Promise<void> {
+    const b = new SqlBuilder(this.d);
+    await this.wh.query(
+      b.build(`delete from ${this.table('meta')} where name = ${b.param(hashRecipeName(sync), 'string')}`),
+    );
+    const b2 = new SqlBuilder(this.d);
+    await this.wh.query(
+      b2.build(
+        `insert into ${this.table('meta')} (name, value) values (${b2.param(hashRecipeName(sync), 'string')}, ${b2.param(String(recipe), 'string')})`,
+      ),
+    );
+  }
+
   async syncTablesExist(sync: string): Promise<boolean> {
     return (
       (await this.wh.tableExists(this.schema, `${sync}__snapshot`)) &&
@@ -453,6 +482,10 @@ export class StateStore {
   async failures(sync: string): Promise<Row[]> {
     return (await this.wh.query(`select * from ${this.failuresTable(sync)} order by key`)).rows;
   }
+}
+
+function hashRecipeName(sync: string): string {
+  return `row_hash_recipe:${sync}`;
 }
 
 function lockHeldError(sync: string, holder: LockHolder | undefined): PqlsyncError {

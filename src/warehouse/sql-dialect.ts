@@ -6,7 +6,7 @@
  * - SqlBuilder: collects bind parameters while a statement is written, so values are never spliced:
  *   `b.param(value, 'string')` returns the dialect's placeholder (`$name`, `$3`, `@p3`, `:3`).
  */
-import type { BindType, BoundParam, BoundSql, Dialect } from './warehouse-adapter.js';
+import type { BindType, BoundParam, BoundSql, ColumnKind, Dialect } from './warehouse-adapter.js';
 
 export interface SqlDialect {
   readonly name: Dialect;
@@ -26,13 +26,25 @@ export interface SqlDialect {
   quoteColumn?(name: string): string;
   /** `schema.table`, quoted. */
   table(schema: string, table: string): string;
-  /** Text form of any value, used by the row hash. */
+  /** Text form of any value (the hash recipe v1 used it for keys and values). */
   castText(expr: string): string;
   /**
-   * The row hash over mapped columns: md5 of the columns' text joined by `|` with a NULL sentinel, so the same
-   * values give the same hash run after run (hashes are compared only within one engine).
+   * Text of a value for the row hash and the key: dates as `YYYY-MM-DD`, timestamps as ISO 8601 with
+   * microseconds (`Z`, in UTC, for time-zone-aware ones), booleans as `true`/`false`, all written out in the SQL so
+   * no session setting (TimeZone, DateStyle, Snowflake's *_OUTPUT_FORMAT) changes them; other kinds as `castText`.
    */
-  rowHash(exprs: string[]): string;
+  hashText(expr: string, kind: ColumnKind): string;
+  /**
+   * The row hash (recipe v2) over texts (`hashText`, or literals), hex md5 of each text length-prefixed
+   * (`<length>:<text>`) or `N` for NULL, concatenated: no two lists of values share an input (hashes are compared
+   * only within one engine).
+   */
+  rowHash(texts: string[]): string;
+  /**
+   * The row hash of recipe v1 (`|`-joined `castText`s with `\N` for NULL: ambiguous, and dates through session
+   * settings), kept to carry a snapshot's hashes over to v2 without resending anything.
+   */
+  legacyRowHash(exprs: string[]): string;
   /**
    * `CREATE [TEMP] TABLE name AS select`, replacing an existing one. `working`: a per-run working table, rebuilt
    * every run, so it may skip durability (Postgres: UNLOGGED, no WAL; lost on a server crash, which costs nothing).
@@ -69,6 +81,33 @@ export interface SqlDialect {
 const standardHash = (castText: (e: string) => string) => (exprs: string[]) =>
   `md5(${exprs.map((e) => `coalesce(${castText(e)}, '\\N')`).join(` || '|' || `) || "''"})`;
 
+/**
+ * Recipe v2's input: `<length>:<text>` per non-null text, `N` per NULL, concatenated (a text's length is
+ * counted in the engine's own unit; within one engine the parse is unique). `lengthText` spells the length as text.
+ */
+const lengthPrefixed = (texts: string[], lengthText: (t: string) => string, coalesce = 'coalesce'): string =>
+  texts.length === 0
+    ? "''"
+    : texts.map((t) => `${coalesce}(${lengthText(t)} || ':' || ${t}, 'N')`).join(' || ');
+
+/** ISO 8601 patterns of `to_char` (Postgres, Redshift) and Snowflake's TO_CHAR (FF6 instead of US). */
+const pgHashText =
+  (castText: (e: string) => string, boolean: (e: string) => string) =>
+  (e: string, kind: ColumnKind): string => {
+    switch (kind) {
+      case 'date':
+        return `to_char(${e}, 'YYYY-MM-DD')`;
+      case 'timestamp':
+        return `to_char(${e}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+      case 'timestamptz':
+        return `to_char(${e} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+      case 'boolean':
+        return boolean(e);
+      default:
+        return castText(e);
+    }
+  };
+
 /** The in-memory database the DuckDB adapter attaches for per-run working tables. */
 export const DUCKDB_SCRATCH = 'pqlsync_scratch';
 
@@ -87,8 +126,21 @@ export const duckdbDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as varchar)`,
+  hashText: (e, kind) => {
+    switch (kind) {
+      case 'date':
+        return `strftime(${e}, '%Y-%m-%d')`;
+      case 'timestamp':
+        return `strftime(${e}, '%Y-%m-%dT%H:%M:%S.%f')`;
+      case 'timestamptz':
+        return `strftime(timezone('UTC', ${e}), '%Y-%m-%dT%H:%M:%S.%fZ')`;
+      default:
+        return `cast(${e} as varchar)`;
+    }
+  },
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as varchar)`)})`,
   // concat_ws gives the same text as the `||` chain (no argument is NULL after coalesce), one allocation per row.
-  rowHash: (exprs) =>
+  legacyRowHash: (exprs) =>
     `md5(concat_ws('|', ${exprs.map((e) => `coalesce(cast(${e} as varchar), '\\N')`).join(', ')}))`,
   createTableAs: (name, select, options) =>
     `create or replace ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
@@ -124,7 +176,12 @@ export const postgresDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as text)`,
-  rowHash: standardHash((e) => `cast(${e} as text)`),
+  hashText: pgHashText(
+    (e) => `cast(${e} as text)`,
+    (e) => `cast(${e} as text)`,
+  ),
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as text)`)})`,
+  legacyRowHash: standardHash((e) => `cast(${e} as text)`),
   createTableAs: postgresCreateTableAs({ unloggedWorkingTables: true }),
   beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
   onePassPlan: { previousValues: 'in-join' },
@@ -156,7 +213,13 @@ export const redshiftDialect: SqlDialect = {
   // Redshift has neither `with ... as materialized` nor UNLOGGED tables.
   onePassPlan: undefined,
   createTableAs: postgresCreateTableAs({ unloggedWorkingTables: false }),
-  rowHash: (exprs) =>
+  // Redshift cannot cast BOOLEAN to VARCHAR.
+  hashText: pgHashText(
+    (e) => `cast(${e} as varchar(65535))`,
+    (e) => `case when ${e} then 'true' when not ${e} then 'false' end`,
+  ),
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as varchar(12))`, 'nvl')})`,
+  legacyRowHash: (exprs) =>
     `md5(${exprs.map((e) => `nvl(cast(${e} as varchar(65535)), '\\\\N')`).join(` || '|' || `) || "''"})`,
   now: () => 'getdate()',
   inList: expandedInList,
@@ -174,8 +237,21 @@ export const bigqueryDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as STRING)`,
+  hashText: (e, kind) => {
+    switch (kind) {
+      case 'date':
+        return `format_date('%Y-%m-%d', ${e})`;
+      case 'timestamp':
+        return `format_datetime('%Y-%m-%dT%H:%M:%E6S', ${e})`;
+      case 'timestamptz':
+        return `format_timestamp('%Y-%m-%dT%H:%M:%E6SZ', ${e}, 'UTC')`;
+      default:
+        return `cast(${e} as STRING)`;
+    }
+  },
+  rowHash: (texts) => `to_hex(md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as STRING)`)}))`,
   // BigQuery string literals treat backslash as an escape: '\\N' is the two characters \N.
-  rowHash: (exprs) =>
+  legacyRowHash: (exprs) =>
     `to_hex(md5(${exprs.map((e) => `coalesce(cast(${e} as STRING), '\\\\N')`).join(` || '|' || `) || "''"}))`,
   createTableAs: (name, select, options) =>
     `create or replace ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
@@ -215,7 +291,20 @@ export const snowflakeDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as VARCHAR)`,
-  rowHash: (exprs) =>
+  hashText: (e, kind) => {
+    switch (kind) {
+      case 'date':
+        return `to_char(${e}, 'YYYY-MM-DD')`;
+      case 'timestamp':
+        return `to_char(${e}, 'YYYY-MM-DD"T"HH24:MI:SS.FF6')`;
+      case 'timestamptz':
+        return `to_char(convert_timezone('UTC', ${e}), 'YYYY-MM-DD"T"HH24:MI:SS.FF6"Z"')`;
+      default:
+        return `cast(${e} as VARCHAR)`;
+    }
+  },
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as VARCHAR)`)})`,
+  legacyRowHash: (exprs) =>
     `md5(${exprs.map((e) => `coalesce(cast(${e} as VARCHAR), '\\\\N')`).join(` || '|' || `) || "''"})`,
   createTableAs: (name, select, options) =>
     `create or replace ${options?.temporary ? 'temporary ' : ''}table ${name} as ${select}`,

@@ -5,10 +5,11 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import { exitCodeFor } from '../../src/runner/run-sync.js';
+import { hashColumns } from '../../src/plan/plan-sync.js';
+import { exitCodeFor, syncTarget } from '../../src/runner/run-sync.js';
 import { runSyncs } from '../../src/runner/run-syncs.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
-import { sqlDialect, type SqlDialect } from '../../src/warehouse/sql-dialect.js';
+import { SqlBuilder, sqlDialect, type SqlDialect } from '../../src/warehouse/sql-dialect.js';
 import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
@@ -107,5 +108,93 @@ describe.each(conformanceWarehouses())('engine semantics: $name', (w) => {
     expect(plan).toMatchObject({ status: 'planned', counts: { added: 20 } });
     expect(await wh.tableExists('pqlsync_state', 'runs')).toBe(false);
     expect(d.name).toBe(wh.dialect);
+  });
+
+  /** `src.pairs`: text pairs, a boolean, a date and a timestamp, mapped one field each. */
+  const seedPairs = async (rows: unknown[][]) => {
+    const t = d.types;
+    await wh.query(
+      `create table ${d.table('src', 'pairs')} (id ${t.bigint}, a ${t.text}, b ${t.text}, flag ${t.boolean}, day ${w.sqlTypes.date}, seen_at ${t.timestamp})`,
+    );
+    await wh.insertRows('src.pairs', ['id', 'a', 'b', 'flag', 'day', 'seen_at'], rows);
+    p.writeModel(
+      'scores',
+      `/*---\nname: scores\nkey: id\n---*/\nselect id, a, b, flag, day, seen_at from src.pairs\n`,
+    );
+    p.writeConfig(
+      config(
+        '      A__c: a\n      B__c: b\n      Flag__c: flag\n      Day__c: day\n      Seen__c: seen_at',
+        'id',
+      ),
+    );
+  };
+  const setPair = async (id: number, a: string | null, b: string | null) => {
+    const q = new SqlBuilder(d);
+    await wh.query(
+      q.build(
+        `update ${d.table('src', 'pairs')} set a = ${q.param(a, 'string')}, b = ${q.param(b, 'string')} where id = ${q.param(id, 'integer')}`,
+      ),
+    );
+  };
+  const seenAt = new Date('2026-03-29T01:30:00.123Z');
+
+  it('sees a change between values that joined texts would confuse (a|b + c vs a + b|c; text \\N vs NULL)', async () => {
+    await seedPairs([
+      [1, 'a|b', 'c', true, '2026-03-29', seenAt],
+      [2, '\\N', 'x', false, '2026-03-29', seenAt],
+      [3, 'same', 'same', null, null, null],
+    ]);
+    expect((await run()).counts).toMatchObject({ added: 3, applied: 3 });
+    expect(dest.records.get('Lead')?.get('1')).toMatchObject({ A__c: 'a|b', B__c: 'c', Flag__c: true });
+    await setPair(1, 'a', 'b|c');
+    await setPair(2, null, 'x');
+    const s = await run();
+    expect(s.counts).toMatchObject({ changed: 2, applied: 2 });
+    expect(dest.records.get('Lead')?.get('1')).toMatchObject({ A__c: 'a', B__c: 'b|c' });
+    expect(dest.records.get('Lead')?.get('2')).toMatchObject({ A__c: null, B__c: 'x' });
+    expect((await run()).counts).toMatchObject({ changed: 0, applied: 0 });
+  });
+
+  it('carries a snapshot hashed by recipe 1 over to the current recipe: nothing resent, real changes sent', async () => {
+    await seedPairs([
+      [1, 'a', 'b', true, '2026-03-29', seenAt],
+      [2, 'c', 'd', false, '2026-03-30', seenAt],
+      [3, 'e', 'f', null, null, null],
+    ]);
+    await run();
+    const snapshot = d.table('pqlsync_state', 'users__snapshot');
+    const hashes = async () =>
+      (await wh.query(`select key, row_hash from ${snapshot} order by key`)).rows.map((r) => [
+        r.key,
+        r.row_hash,
+      ]);
+    const current = await hashes();
+    // The snapshot as a version before recipe 2 left it: recipe-1 hashes, no recipe recorded.
+    const { legacySignature } = hashColumns(
+      syncTarget('users', loadConfig(p.configPath).config.syncs.users!, 'id'),
+    );
+    const cols = ['a', 'b', 'day', 'flag', 'id', 'seen_at'].map((c) => `m.${d.quote(c)}`); // by field: A, B, Day, Flag, match, Seen
+    const legacy = d.legacyRowHash([
+      `'${legacySignature}'`,
+      cols[0]!,
+      cols[1]!,
+      cols[2]!,
+      cols[3]!,
+      cols[5]!,
+      cols[4]!,
+    ]);
+    await wh.query(
+      `update ${snapshot} set row_hash = (select ${legacy} from ${d.table('src', 'pairs')} m where ${d.castText('m.id')} = ${snapshot}.key)`,
+    );
+    await wh.query(`delete from ${d.table('pqlsync_state', 'meta')} where name = 'row_hash_recipe:users'`);
+    expect(await hashes()).not.toEqual(current);
+    const calls = dest.calls;
+    expect((await run(true)).counts).toMatchObject({ added: 0, changed: 0 });
+    await setPair(3, 'e2', 'f');
+    const upgraded = await run();
+    expect(upgraded.counts).toMatchObject({ added: 0, changed: 1, applied: 1 });
+    expect(dest.calls).toBe(calls + 1);
+    expect((await run()).counts).toMatchObject({ changed: 0, applied: 0 });
+    expect((await hashes()).slice(0, 2)).toEqual(current.slice(0, 2));
   });
 });

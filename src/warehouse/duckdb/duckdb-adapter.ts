@@ -35,6 +35,7 @@ import type {
   BindType,
   BoundParam,
   BoundSql,
+  ColumnKind,
   QueryResult,
   Row,
   StreamOptions,
@@ -172,7 +173,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
         const names = reader.columnNames();
         const kinds = reader.columnTypes().map((t) => t.typeId);
         const rows = reader.getRowsJS().map((r) => toRow(names, kinds, r));
-        return { rows, columns: names, rowsAffected: reader.rowsChanged };
+        return { rows, columns: names, columnKinds: kinds.map(duckdbKind), rowsAffected: reader.rowsChanged };
       } catch (err) {
         throw queryError(err, text);
       }
@@ -433,6 +434,25 @@ function queryError(err: unknown, sql: string): PqlsyncError {
         : {}),
     details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}...` : sql },
   });
+}
+
+/** See ColumnKind. */
+function duckdbKind(id: DuckDBTypeId): ColumnKind {
+  switch (id) {
+    case DuckDBTypeId.BOOLEAN:
+      return 'boolean';
+    case DuckDBTypeId.DATE:
+      return 'date';
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return 'timestamp';
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return 'timestamptz';
+    default:
+      return 'other';
+  }
 }
 
 function toRow(names: string[], kinds: DuckDBTypeId[], values: unknown[]): Row {

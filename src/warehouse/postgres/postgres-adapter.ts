@@ -20,6 +20,7 @@ import { registerSecret } from '../../errors/secrets.js';
 import type {
   BoundParam,
   BoundSql,
+  ColumnKind,
   QueryResult,
   Row,
   StreamOptions,
@@ -67,6 +68,14 @@ const typeParsers: pg.CustomTypesConfig = {
 };
 
 const TRANSIENT_SQLSTATE = /^(08|40001|40P01|53|57P0[123])/;
+
+/** Type OIDs (pg_type) of the kinds the row hash formats explicitly (see ColumnKind). */
+const PG_KINDS = new Map<number, ColumnKind>([
+  [16, 'boolean'],
+  [1082, 'date'],
+  [1114, 'timestamp'],
+  [1184, 'timestamptz'],
+]);
 
 export class PostgresAdapter implements WarehouseAdapter {
   readonly dialect: 'postgres' | 'redshift';
@@ -157,6 +166,7 @@ export class PostgresAdapter implements WarehouseAdapter {
         return {
           rows: res.rows as Row[],
           columns: (res.fields ?? []).map((f) => f.name),
+          columnKinds: (res.fields ?? []).map((f) => PG_KINDS.get(f.dataTypeID) ?? 'other'),
           ...(res.rowCount !== null ? { rowsAffected: res.rowCount } : {}),
         };
       } catch (err) {

@@ -2,9 +2,24 @@
 
 -- ======== plan ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- tableExists pqlsync_state.users__snapshot;
 
-create or replace temp table `pqlsync_plan_users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
+create or replace temp table `pqlsync_plan_users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as STRING) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m.`email` as STRING)) as STRING) || ':' || cast(m.`email` as STRING), 'N') || coalesce(cast(length(cast(m.`score` as STRING)) as STRING) || ':' || cast(m.`score` as STRING), 'N') || coalesce(cast(length(cast(m.`tier` as STRING)) as STRING) || ':' || cast(m.`tier` as STRING), 'N') || coalesce(cast(length(cast(m.`user_id` as STRING)) as STRING) || ':' || cast(m.`user_id` as STRING), 'N'))) as __pqlsync_hash from (
 
 
 
@@ -40,6 +55,21 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from `pqlsync_plan_users__plan` where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
 
 -- ensureSchema pqlsync_state;
 
@@ -96,7 +126,18 @@ create table if not exists `pqlsync_state`.`users__failures` (key STRING not nul
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
+select value from `pqlsync_state`.`meta` where name = @p1
+-- params: 1:p1:string;
+
+select count(*) as n from `pqlsync_state`.`users__snapshot`;
+
+delete from `pqlsync_state`.`meta` where name = @p1
+-- params: 1:p1:string;
+
+insert into `pqlsync_state`.`meta` (name, value) values (@p1, @p2)
+-- params: 1:p1:string, 2:p2:string;
+
+create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as STRING) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m.`email` as STRING)) as STRING) || ':' || cast(m.`email` as STRING), 'N') || coalesce(cast(length(cast(m.`score` as STRING)) as STRING) || ':' || cast(m.`score` as STRING), 'N') || coalesce(cast(length(cast(m.`tier` as STRING)) as STRING) || ':' || cast(m.`tier` as STRING), 'N') || coalesce(cast(length(cast(m.`user_id` as STRING)) as STRING) || ':' || cast(m.`user_id` as STRING), 'N'))) as __pqlsync_hash from (
 
 
 
@@ -169,6 +210,21 @@ delete from `pqlsync_state`.`locks` where sync = @p1 and run_id = @p2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists `pqlsync_state`.`meta` (name STRING not null, value STRING);
@@ -221,7 +277,10 @@ create table if not exists `pqlsync_state`.`users__failures` (key STRING not nul
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
+select value from `pqlsync_state`.`meta` where name = @p1
+-- params: 1:p1:string;
+
+create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as STRING) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m.`email` as STRING)) as STRING) || ':' || cast(m.`email` as STRING), 'N') || coalesce(cast(length(cast(m.`score` as STRING)) as STRING) || ':' || cast(m.`score` as STRING), 'N') || coalesce(cast(length(cast(m.`tier` as STRING)) as STRING) || ':' || cast(m.`tier` as STRING), 'N') || coalesce(cast(length(cast(m.`user_id` as STRING)) as STRING) || ':' || cast(m.`user_id` as STRING), 'N'))) as __pqlsync_hash from (
 
 
 

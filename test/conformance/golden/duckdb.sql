@@ -2,8 +2,6 @@
 
 -- ======== plan ========;
 
--- tableExists pqlsync_state.users__snapshot;
-
 select * from (
 
 
@@ -19,7 +17,9 @@ where score >= $min_score::INTEGER
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
+-- tableExists pqlsync_state.users__snapshot;
+
+create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
 
 
 
@@ -60,6 +60,21 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
 drop table if exists pqlsync_scratch.main."pqlsync_plan_users__plan";
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
 
 -- ensureSchema pqlsync_state;
 
@@ -116,22 +131,18 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 -- tableExists pqlsync_state.users__failures;
 
-select * from (
+select value from "pqlsync_state"."meta" where name = $p1
+-- params: 1:p1:string;
 
+select count(*) as n from "pqlsync_state"."users__snapshot";
 
+delete from "pqlsync_state"."meta" where name = $p1
+-- params: 1:p1:string;
 
+insert into "pqlsync_state"."meta" (name, value) values ($p1, $p2)
+-- params: 1:p1:string, 2:p2:string;
 
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $min_score::INTEGER
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
-
-create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
 
 
 
@@ -209,6 +220,21 @@ delete from "pqlsync_state"."locks" where sync = $p1 and run_id = $p2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name varchar not null, value varchar);
@@ -261,22 +287,10 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
 
 -- tableExists pqlsync_state.users__failures;
 
-select * from (
+select value from "pqlsync_state"."meta" where name = $p1
+-- params: 1:p1:string;
 
-
-
-
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $min_score::INTEGER
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
-
-create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
 
 
 

@@ -2,8 +2,6 @@
 
 -- ======== plan ========;
 
--- tableExists pqlsync_state.users__snapshot;
-
 select * from (
 
 
@@ -19,9 +17,11 @@ where score >= $1::integer
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.users__snapshot;
+
 drop table if exists "pqlsync_plan_users__plan";
 
-create temp table "pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create temp table "pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as text) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as text)) as text) || ':' || cast(m."email" as text), 'N') || coalesce(cast(length(cast(m."score" as text)) as text) || ':' || cast(m."score" as text), 'N') || coalesce(cast(length(cast(m."tier" as text)) as text) || ':' || cast(m."tier" as text), 'N') || coalesce(cast(length(cast(m."user_id" as text)) as text) || ':' || cast(m."user_id" as text), 'N')) as __pqlsync_hash from (
 
 
 
@@ -60,6 +60,21 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
        from "pqlsync_plan_users__plan";
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
 
 -- ensureSchema pqlsync_state;
 
@@ -116,24 +131,20 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
 
 -- tableExists pqlsync_state.users__failures;
 
-select * from (
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
+select count(*) as n from "pqlsync_state"."users__snapshot";
 
+delete from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
-
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $1::integer
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
+insert into "pqlsync_state"."meta" (name, value) values ($1, $2)
+-- params: 1:p1:string, 2:p2:string;
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as text) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as text)) as text) || ':' || cast(m."email" as text), 'N') || coalesce(cast(length(cast(m."score" as text)) as text) || ':' || cast(m."score" as text), 'N') || coalesce(cast(length(cast(m."tier" as text)) as text) || ':' || cast(m."tier" as text), 'N') || coalesce(cast(length(cast(m."user_id" as text)) as text) || ':' || cast(m."user_id" as text), 'N')) as __pqlsync_hash from (
 
 
 
@@ -213,6 +224,21 @@ delete from "pqlsync_state"."locks" where sync = $1 and run_id = $2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name text not null, value text);
@@ -265,24 +291,12 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
 
 -- tableExists pqlsync_state.users__failures;
 
-select * from (
-
-
-
-
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $1::integer
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as text) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as text)) as text) || ':' || cast(m."email" as text), 'N') || coalesce(cast(length(cast(m."score" as text)) as text) || ':' || cast(m."score" as text), 'N') || coalesce(cast(length(cast(m."tier" as text)) as text) || ':' || cast(m."tier" as text), 'N') || coalesce(cast(length(cast(m."user_id" as text)) as text) || ':' || cast(m."user_id" as text), 'N')) as __pqlsync_hash from (
 
 
 

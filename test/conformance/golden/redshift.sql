@@ -2,11 +2,26 @@
 
 -- ======== plan ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 drop table if exists "pqlsync_plan_users__current";
 
-create temp table "pqlsync_plan_users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (
+create temp table "pqlsync_plan_users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar(12)) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || nvl(cast(length(cast(m."email" as varchar(65535))) as varchar(12)) || ':' || cast(m."email" as varchar(65535)), 'N') || nvl(cast(length(cast(m."score" as varchar(65535))) as varchar(12)) || ':' || cast(m."score" as varchar(65535)), 'N') || nvl(cast(length(cast(m."tier" as varchar(65535))) as varchar(12)) || ':' || cast(m."tier" as varchar(65535)), 'N') || nvl(cast(length(cast(m."user_id" as varchar(65535))) as varchar(12)) || ':' || cast(m."user_id" as varchar(65535)), 'N')) as __pqlsync_hash from (
 
 
 
@@ -46,6 +61,21 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from "pqlsync_plan_users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
 -- ensureSchema pqlsync_state;
 
@@ -102,9 +132,20 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar(65535)
 
 -- tableExists pqlsync_state.users__failures;
 
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+delete from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
+
+insert into "pqlsync_state"."meta" (name, value) values ($1, $2)
+-- params: 1:p1:string, 2:p2:string;
+
 drop table if exists "pqlsync_state"."users__current";
 
-create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (
+create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar(12)) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || nvl(cast(length(cast(m."email" as varchar(65535))) as varchar(12)) || ':' || cast(m."email" as varchar(65535)), 'N') || nvl(cast(length(cast(m."score" as varchar(65535))) as varchar(12)) || ':' || cast(m."score" as varchar(65535)), 'N') || nvl(cast(length(cast(m."tier" as varchar(65535))) as varchar(12)) || ':' || cast(m."tier" as varchar(65535)), 'N') || nvl(cast(length(cast(m."user_id" as varchar(65535))) as varchar(12)) || ':' || cast(m."user_id" as varchar(65535)), 'N')) as __pqlsync_hash from (
 
 
 
@@ -181,6 +222,21 @@ delete from "pqlsync_state"."locks" where sync = $1 and run_id = $2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name varchar(65535) not null, value varchar(65535));
@@ -233,9 +289,12 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar(65535)
 
 -- tableExists pqlsync_state.users__failures;
 
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
+
 drop table if exists "pqlsync_state"."users__current";
 
-create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (
+create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar(12)) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || nvl(cast(length(cast(m."email" as varchar(65535))) as varchar(12)) || ':' || cast(m."email" as varchar(65535)), 'N') || nvl(cast(length(cast(m."score" as varchar(65535))) as varchar(12)) || ':' || cast(m."score" as varchar(65535)), 'N') || nvl(cast(length(cast(m."tier" as varchar(65535))) as varchar(12)) || ':' || cast(m."tier" as varchar(65535)), 'N') || nvl(cast(length(cast(m."user_id" as varchar(65535))) as varchar(12)) || ':' || cast(m."user_id" as varchar(65535)), 'N')) as __pqlsync_hash from (
 
 
 

@@ -2,9 +2,24 @@
 
 -- ======== plan ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- tableExists pqlsync_state.users__snapshot;
 
-create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -40,6 +55,21 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from "PQLSYNC_PLAN_USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
 -- ensureSchema pqlsync_state;
 
@@ -96,7 +126,18 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+select value from "PQLSYNC_STATE"."META" where name = :1
+-- params: 1:p1:string;
+
+select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
+
+delete from "PQLSYNC_STATE"."META" where name = :1
+-- params: 1:p1:string;
+
+insert into "PQLSYNC_STATE"."META" (name, value) values (:1, :2)
+-- params: 1:p1:string, 2:p2:string;
+
+create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -169,6 +210,21 @@ delete from "PQLSYNC_STATE"."LOCKS" where sync = :1 and run_id = :2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "PQLSYNC_STATE"."META" (name VARCHAR not null, value VARCHAR);
@@ -221,7 +277,10 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+select value from "PQLSYNC_STATE"."META" where name = :1
+-- params: 1:p1:string;
+
+create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 

@@ -61,7 +61,8 @@ export function translateBigquerySql(sql: string, params: readonly BigqueryParam
     const next = sql[i + 1];
     if (c === "'" || c === '"') {
       const [value, end] = readQuoted(sql, i, c);
-      out += duckLiteral(value);
+      // %E6S (seconds with 6 decimals) in a FORMAT_* pattern is DuckDB's %S.%f.
+      out += duckLiteral(value.replace(/%E6S/g, '%S.%f'));
       i = end;
     } else if (c === '`') {
       const [value, end] = readQuoted(sql, i, c);
