@@ -350,7 +350,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       await destination.preflight(target);
       const capabilities = destination.capabilities(target, toSend);
       const st = store;
-      let sinceBeat = Date.now();
+      let sinceBeat = now().getTime();
       const result = await writeChanges(streamChanges(st, target, plan.planTable, kinds, toSend), {
         destination,
         target,
@@ -361,12 +361,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           const entered = options.tierWatch
             ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, syncR)
             : [];
+          // The lease first: a run that lost its lock (STATE_LOCK_HELD) writes no more state and sends no more.
+          if (now().getTime() - sinceBeat > (lease * 1000) / 3) {
+            await st.heartbeat(name, runId, lease);
+            sinceBeat = now().getTime();
+          }
           if (router) counts.tasks += (await router.route(changes, outcomes)).created;
           await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, syncR, name));
-          if (Date.now() - sinceBeat > (lease * 1000) / 3) {
-            await st.heartbeat(name, runId, lease);
-            sinceBeat = Date.now();
-          }
           if (entered.length > 0) options.tierWatch?.onEnter(entered);
         },
         onProgress: (done) => options.onProgress?.(done, toSend),
@@ -386,7 +387,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       // What follows joins the whole plan and snapshot again, as the plan did: under the plan's memory.
       await enterPhase('plan');
     }
-    await store.pruneResolvedFailures(name, plan.planTable);
+    // A run that lost its lock leaves state to the run holding it.
+    if (stopError?.code !== 'STATE_LOCK_HELD') await store.pruneResolvedFailures(name, plan.planTable);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
     await store.finishRun(
       runId,
