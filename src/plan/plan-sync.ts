@@ -352,7 +352,7 @@ async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'
       case ${parked ? `when ${parked} then 'parked' ` : ''}when s.key is null then 'added' when c.${KEY} is null then 'removed' else 'changed' end as ${OP},
       s.row_hash as ${PREV_HASH}, f.attempts as ${ATTEMPTS}, c.*${inJoin ? `, s.values_json as ${PREV}` : ''}
     from (select * from ${C} where ${KEY} is not null) c
-    full outer join (select key, row_hash${inJoin ? ', values_json' : ''} from ${snapshot}) s on c.${KEY} = s.key
+    full outer join (select key, row_hash${inJoin ? ', values_json' : ''} from ${snapshot} s0) s on c.${KEY} = s.key
     left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)${withDups ? `\n    left join ${DUPS} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)` : ''}
     where ${withDups ? `dup.${KEY} is null and ` : ''}(s.key is null or c.${KEY} is null or ${differs(ctx)} or f.key is not null))
 select j.*${inJoin ? '' : `, p.values_json as ${PREV}`}, ${bigint('null')} as ${N}, ${bigint('null')} as ${VALID}
@@ -574,14 +574,18 @@ function stripTrailingSemicolons(sql: string): string {
   return sql.replace(/[\s;]+$/u, '');
 }
 
+/**
+ * The snapshot and failures of a sync that never ran, as empty subqueries. Each has a FROM (GoogleSQL refuses a
+ * WHERE without one) and every use gives it an alias (Postgres before 16 refuses a subquery in FROM without one).
+ */
 function emptySnapshot(store: StateStore): string {
   const t = store.d.types;
-  return `(select cast(null as ${t.text}) as key, cast(null as ${t.text}) as row_hash, cast(null as ${t.text}) as values_json where 1 = 0)`;
+  return `(select cast(null as ${t.text}) as key, cast(null as ${t.text}) as row_hash, cast(null as ${t.text}) as values_json from (select 1 as one) e where 1 = 0)`;
 }
 
 function emptyFailures(store: StateStore): string {
   const t = store.d.types;
-  return `(select cast(null as ${t.text}) as key, cast(null as ${t.bigint}) as attempts, cast(null as ${t.text}) as row_hash where 1 = 0)`;
+  return `(select cast(null as ${t.text}) as key, cast(null as ${t.bigint}) as attempts, cast(null as ${t.text}) as row_hash from (select 1 as one) e where 1 = 0)`;
 }
 
 /** The model's columns, from a `limit 0` read of it (throws what the model throws). */

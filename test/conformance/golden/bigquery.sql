@@ -45,8 +45,8 @@ create or replace temp table `pqlsync_plan_users__plan` as select coalesce(c.__p
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
       from (select * from `pqlsync_plan_users__current` where __pqlsync_key is not null) c
-      full outer join (select cast(null as STRING) as key, cast(null as STRING) as row_hash, cast(null as STRING) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as STRING) as key, cast(null as INT64) as attempts, cast(null as STRING) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      full outer join (select cast(null as STRING) as key, cast(null as STRING) as row_hash, cast(null as STRING) as values_json from (select 1 as one) e where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as STRING) as key, cast(null as INT64) as attempts, cast(null as STRING) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
       left join `pqlsync_plan_users__dups` dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);

@@ -37,11 +37,11 @@ where score >= $min_score::INTEGER
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
-    left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+    full outer join (select key, row_hash from (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json from (select 1 as one) e where 1 = 0) s0) s on c.__pqlsync_key = s.key
+    left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
-  from __pqlsync_j j left join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0) p on p.key = j.__pqlsync_pk
+  from __pqlsync_j j left join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json from (select 1 as one) e where 1 = 0) p on p.key = j.__pqlsync_pk
 union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
@@ -160,7 +160,7 @@ where score >= $min_score::INTEGER
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
@@ -308,7 +308,7 @@ where score >= $min_score::INTEGER
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid

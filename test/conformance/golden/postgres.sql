@@ -1,4 +1,4 @@
--- postgres: statements of golden-sql.test.ts (params as position:name:type)
+-- postgres 15 (debian): statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 
@@ -39,8 +39,8 @@ where score >= $1::integer
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash, values_json from (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
-    left join (select cast(null as text) as key, cast(null as bigint) as attempts, cast(null as text) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+    full outer join (select key, row_hash, values_json from (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json from (select 1 as one) e where 1 = 0) s0) s on c.__pqlsync_key = s.key
+    left join (select cast(null as text) as key, cast(null as bigint) as attempts, cast(null as text) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
   from __pqlsync_j j
@@ -162,7 +162,7 @@ where score >= $1::integer
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
@@ -314,7 +314,7 @@ where score >= $1::integer
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid

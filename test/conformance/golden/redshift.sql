@@ -51,8 +51,8 @@ create temp table "pqlsync_plan_users__plan" as select coalesce(c.__pqlsync_key,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
       from (select * from "pqlsync_plan_users__current" where __pqlsync_key is not null) c
-      full outer join (select cast(null as varchar(65535)) as key, cast(null as varchar(65535)) as row_hash, cast(null as varchar(65535)) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as varchar(65535)) as key, cast(null as bigint) as attempts, cast(null as varchar(65535)) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      full outer join (select cast(null as varchar(65535)) as key, cast(null as varchar(65535)) as row_hash, cast(null as varchar(65535)) as values_json from (select 1 as one) e where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as varchar(65535)) as key, cast(null as bigint) as attempts, cast(null as varchar(65535)) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
       left join "pqlsync_plan_users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);

@@ -45,8 +45,8 @@ create or replace temporary table "PQLSYNC_PLAN_USERS__PLAN" as select coalesce(
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
       from (select * from "PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null) c
-      full outer join (select cast(null as VARCHAR) as key, cast(null as VARCHAR) as row_hash, cast(null as VARCHAR) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as VARCHAR) as key, cast(null as NUMBER(38,0)) as attempts, cast(null as VARCHAR) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      full outer join (select cast(null as VARCHAR) as key, cast(null as VARCHAR) as row_hash, cast(null as VARCHAR) as values_json from (select 1 as one) e where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as VARCHAR) as key, cast(null as NUMBER(38,0)) as attempts, cast(null as VARCHAR) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
       left join "PQLSYNC_PLAN_USERS__DUPS" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);

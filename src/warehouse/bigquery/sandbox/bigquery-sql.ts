@@ -50,7 +50,55 @@ const WORDS: Record<string, string> = {
   DATETIME: 'TIMESTAMP',
 };
 
+/**
+ * Refuses what GoogleSQL refuses and DuckDB would run: a SELECT with a WHERE but no FROM ("Query without FROM
+ * clause cannot have a WHERE clause"). Each parenthesis level is a scope; strings, quoted names and comments are
+ * skipped.
+ */
+export function checkGoogleSql(sql: string): void {
+  /** Per parenthesis depth: inside a SELECT, and whether it has had its FROM. */
+  const scopes: { select: boolean; from: boolean }[] = [{ select: false, from: false }];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      i++;
+    } else if (c === "'" || c === '"' || c === '`') {
+      i = readQuoted(sql, i, c)[1];
+    } else if ((c === '-' && next === '-') || c === '#') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end;
+    } else if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end === -1 ? sql.length : end + 2;
+    } else if (c === '(') {
+      scopes.push({ select: false, from: false });
+      i++;
+    } else if (c === ')') {
+      if (scopes.length > 1) scopes.pop();
+      i++;
+    } else if (/[A-Za-z_]/.test(c)) {
+      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i))![0].toLowerCase();
+      const scope = scopes[scopes.length - 1]!;
+      if (word === 'select') Object.assign(scope, { select: true, from: false });
+      else if (word === 'from' && scope.select) scope.from = true;
+      else if (word === 'where' && scope.select && !scope.from) {
+        throw new Error(
+          `Query without FROM clause cannot have a WHERE clause at [${line}:${i - lineStart + 1}]`,
+        );
+      }
+      i += word.length;
+    } else i++;
+  }
+}
+
 export function translateBigquerySql(sql: string, params: readonly BigqueryParam[] = []): TranslatedSql {
+  checkGoogleSql(sql);
   const byName = new Map(params.map((p) => [(p.name ?? '').toLowerCase(), p]));
   const values: TranslatedSql['values'] = {};
   const types: Record<string, string> = {};
