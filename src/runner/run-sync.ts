@@ -24,7 +24,7 @@ import { tierOfRow } from '../routing/tiers.js';
 import { createTaskWriter } from '../destination/create-task-writer.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { logger } from '../util/logger.js';
-import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import { queryByList } from '../warehouse/sql-dialect.js';
 import type { PhaseScope, WarehouseAdapter, WarehousePhase } from '../warehouse/warehouse-adapter.js';
 
 export const SUMMARY_STATUSES = ['success', 'partial', 'failed', 'planned'] as const;
@@ -469,12 +469,13 @@ async function tierEntered(
     (c) => c.kind !== 'removed' && applied.has(c.key) && tierOf(c, config, sync) === tier,
   );
   if (now.length === 0) return [];
-  const b = new SqlBuilder(store.d);
   const keys = now.map((c) => c.key);
-  const { rows } = await store.wh.query(
-    b.build(
-      `select key from ${store.snapshotTable(sync)} where tier = ${b.param(tier, 'string')} and ${store.d.inList('key', b, keys)}`,
-    ),
+  const rows = await queryByList(
+    store.wh,
+    store.d,
+    keys,
+    (b, list) =>
+      `select key from ${store.snapshotTable(sync)} where tier = ${b.param(tier, 'string')} and ${store.d.inList('key', b, list)}`,
   );
   const already = new Set(rows.map((r) => String(r.key)));
   return now.filter((c) => !already.has(c.key));

@@ -15,7 +15,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { scrubSecrets } from '../errors/secrets.js';
 import type { Change, RecordOutcome } from '../destination/destination.js';
 import { PLAN_COLUMN, snapshotValues } from '../plan/plan-sync.js';
-import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
+import { queryByList, SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 
 /** The layout version this code writes; `ensureStateTables` upgrades older layouts. */
@@ -409,19 +409,19 @@ export class StateStore {
         // A key is planned once per run, so an added key has no snapshot row and a key with no earlier attempts
         // has no failures row: only the others need deleting (a first sync of N rows deletes nothing).
         const inSnapshot = applied.filter((c) => c.kind !== 'added').map((c) => c.key);
-        if (inSnapshot.length > 0) {
-          const b1 = new SqlBuilder(this.d);
-          await tx.query(
-            b1.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b1, inSnapshot)}`),
-          );
-        }
+        await queryByList(
+          tx,
+          this.d,
+          inSnapshot,
+          (b, keys) => `delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b, keys)}`,
+        );
         const inFailures = applied.filter((c) => c.attempts > 0).map((c) => c.key);
-        if (inFailures.length > 0) {
-          const b2 = new SqlBuilder(this.d);
-          await tx.query(
-            b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, inFailures)}`),
-          );
-        }
+        await queryByList(
+          tx,
+          this.d,
+          inFailures,
+          (b, keys) => `delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b, keys)}`,
+        );
         const rows = applied
           .filter((c) => c.kind !== 'removed')
           .map((c) => {
@@ -444,16 +444,19 @@ export class StateStore {
       }
       if (failed.length > 0) {
         const keys = failed.map((c) => c.key);
-        const b = new SqlBuilder(this.d);
-        const { rows: existing } = await tx.query(
-          b.build(
-            `select key, attempts, first_seen from ${this.failuresTable(sync)} where ${this.d.inList('key', b, keys)}`,
-          ),
+        const existing = await queryByList(
+          tx,
+          this.d,
+          keys,
+          (b, list) =>
+            `select key, attempts, first_seen from ${this.failuresTable(sync)} where ${this.d.inList('key', b, list)}`,
         );
         const prior = new Map(existing.map((r) => [String(r.key), r]));
-        const b2 = new SqlBuilder(this.d);
-        await tx.query(
-          b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`),
+        await queryByList(
+          tx,
+          this.d,
+          keys,
+          (b, list) => `delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b, list)}`,
         );
         const rows = failed.map((c) => {
           const o = byKey.get(c.key) as Extract<RecordOutcome, { status: 'rejected' | 'retryable' }>;

@@ -6,7 +6,15 @@
  * - SqlBuilder: collects bind parameters while a statement is written, so values are never spliced:
  *   `b.param(value, 'string')` returns the dialect's placeholder (`$name`, `$3`, `@p3`, `:3`).
  */
-import type { BindType, BoundParam, BoundSql, ColumnKind, Dialect } from './warehouse-adapter.js';
+import type {
+  BindType,
+  BoundParam,
+  BoundSql,
+  ColumnKind,
+  Dialect,
+  Row,
+  WarehouseAdapter,
+} from './warehouse-adapter.js';
 
 export interface SqlDialect {
   readonly name: Dialect;
@@ -76,6 +84,31 @@ export interface SqlDialect {
   readonly onePassPlan?: { previousValues: 'after' | 'in-join' };
   /** `expr` is one of `values` (bound as an array, or one bind per value where the engine has no array binds). */
   inList(expr: string, b: SqlBuilder, values: readonly string[]): string;
+  /**
+   * Most values one `inList` takes (engines with one bind per value: Snowflake allows 16,384 list items, Redshift
+   * 32,767 parameters per statement); `queryByList` splits longer lists. (Default: no limit)
+   */
+  readonly maxListItems?: number;
+}
+
+/**
+ * Runs a statement over `values` in lists of at most `d.maxListItems` (one statement per list; inside a
+ * transaction when `wh` is one) and returns the rows of all of them. `sql` writes the statement for one list.
+ */
+export async function queryByList(
+  wh: WarehouseAdapter,
+  d: SqlDialect,
+  values: readonly string[],
+  sql: (b: SqlBuilder, list: readonly string[]) => string,
+): Promise<Row[]> {
+  const size = d.maxListItems ?? Math.max(1, values.length);
+  const rows: Row[] = [];
+  for (let i = 0; i < values.length; i += size) {
+    const b = new SqlBuilder(d);
+    const text = sql(b, values.slice(i, i + size));
+    rows.push(...(await wh.query(b.build(text))).rows);
+  }
+  return rows;
 }
 
 const standardHash = (castText: (e: string) => string) => (exprs: string[]) =>
@@ -223,6 +256,8 @@ export const redshiftDialect: SqlDialect = {
     `md5(${exprs.map((e) => `nvl(cast(${e} as varchar(65535)), '\\\\N')`).join(` || '|' || `) || "''"})`,
   now: () => 'getdate()',
   inList: expandedInList,
+  // 32,767 parameters per statement; the lists' statements bind a few more.
+  maxListItems: 32_000,
 };
 
 /**
@@ -306,13 +341,15 @@ export const snowflakeDialect: SqlDialect = {
   rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as VARCHAR)`)})`,
   legacyRowHash: (exprs) =>
     `md5(${exprs.map((e) => `coalesce(cast(${e} as VARCHAR), '\\\\N')`).join(` || '|' || `) || "''"})`,
+  // Working tables are rebuilt every run: TRANSIENT, so they carry no Fail-safe storage.
   createTableAs: (name, select, options) =>
-    `create or replace ${options?.temporary ? 'temporary ' : ''}table ${name} as ${select}`,
+    `create or replace ${options?.temporary ? 'temporary ' : options?.working ? 'transient ' : ''}table ${name} as ${select}`,
   beforeCreateTableAs: () => [],
   now: () => 'current_timestamp()',
   placeholder: (_name, position) => `:${position}`,
   namedParams: false,
   inList: expandedInList,
+  maxListItems: 16_384,
 };
 
 const dialects = new Map<Dialect, SqlDialect>([

@@ -197,4 +197,28 @@ describe.each(conformanceWarehouses())('engine semantics: $name', (w) => {
     expect((await run()).counts).toMatchObject({ changed: 0, applied: 0 });
     expect((await hashes()).slice(0, 2)).toEqual(current.slice(0, 2));
   });
+
+  it('commits 20,000 keys in one batch: IN lists split where the engine limits them', async () => {
+    const N = 20_000;
+    await wh.query(`delete from ${d.table('src', 'users')}`);
+    await wh.insertRows(
+      'src.users',
+      ['user_id', 'email', 'score'],
+      Array.from({ length: N }, (_, i) => [i + 1, `u${i + 1}@example.com`, i % 100]),
+    );
+    p.writeModel(
+      'scores',
+      `/*---\nname: scores\nkey: user_id\n---*/\nselect user_id, email, score from src.users\n`,
+    );
+    p.writeConfig(config('      Email: email\n      Score__c: score'));
+    dest.batchSize = N;
+    expect((await run()).counts).toMatchObject({ added: N, applied: N });
+    // Every row changes: 20,000 keys leave the snapshot and come back in one batch's commit.
+    await wh.query(`update ${d.table('src', 'users')} set score = score + 1`);
+    const s = await run();
+    expect(s.status).toBe('success');
+    expect(s.counts).toMatchObject({ changed: N, applied: N });
+    expect((await run()).counts).toMatchObject({ changed: 0, applied: 0 });
+    expect(dest.records.get('Lead')?.get('20000')).toEqual({ Email: 'u20000@example.com', Score__c: 100 });
+  }, 600_000);
 });

@@ -137,7 +137,7 @@ delete from "PQLSYNC_STATE"."META" where name = :1
 insert into "PQLSYNC_STATE"."META" (name, value) values (:1, :2)
 -- params: 1:p1:string, 2:p2:string;
 
-create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
+create or replace transient table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -152,13 +152,13 @@ where score >= :1::INTEGER
 ) m
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
-create or replace table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+create or replace transient table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
 
 select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
        (select sum(n) from "PQLSYNC_STATE"."USERS__DUPS") as dup_rows
      from "PQLSYNC_STATE"."USERS__CURRENT";
 
-create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+create or replace transient table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
         case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
@@ -280,7 +280,7 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
 select value from "PQLSYNC_STATE"."META" where name = :1
 -- params: 1:p1:string;
 
-create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
+create or replace transient table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -295,13 +295,13 @@ where score >= :1::INTEGER
 ) m
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
-create or replace table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+create or replace transient table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
 
 select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
        (select sum(n) from "PQLSYNC_STATE"."USERS__DUPS") as dup_rows
      from "PQLSYNC_STATE"."USERS__CURRENT";
 
-create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+create or replace transient table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
         case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
