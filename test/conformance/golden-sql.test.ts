@@ -2,7 +2,7 @@
  * Golden SQL per dialect: the statements one fixed scenario sends (plan, first run with a rejection, a second run
  * with changes and removals in mirror mode), recorded on each real engine or sandbox, so they are known to run.
  * A change to our SQL shows up as a diff in `test/conformance/golden/<dialect>.sql`; review it, then rerun with
- * `PQLSYNC_UPDATE_GOLDEN=1` to accept it.
+ * `PQLSYNC_UPDATE_GOLDEN=1` to accept it. Two servers of one dialect (Postgres 18 and 15) must send the same text.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -99,7 +99,7 @@ describe.each(conformanceWarehouses())('golden SQL: $name', (w) => {
         applied: 3,
       });
 
-      const text = `-- ${w.name}: statements of golden-sql.test.ts (params as position:name:type)\n\n${wh.log.join(';\n\n')};\n`;
+      const text = `-- ${w.dialect}: statements of golden-sql.test.ts (params as position:name:type)\n\n${wh.log.join(';\n\n')};\n`;
       const file = path.join(GOLDEN_DIR, `${w.dialect}.sql`);
       if (process.env.PQLSYNC_UPDATE_GOLDEN === '1') {
         mkdirSync(GOLDEN_DIR, { recursive: true });

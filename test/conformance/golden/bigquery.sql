@@ -1,4 +1,4 @@
--- bigquery (sandbox): statements of golden-sql.test.ts (params as position:name:type)
+-- bigquery: statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 

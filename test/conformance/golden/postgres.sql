@@ -1,4 +1,4 @@
--- postgres 15 (debian): statements of golden-sql.test.ts (params as position:name:type)
+-- postgres: statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 

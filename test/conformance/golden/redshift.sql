@@ -1,4 +1,4 @@
--- redshift (sql on postgres): statements of golden-sql.test.ts (params as position:name:type)
+-- redshift: statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 

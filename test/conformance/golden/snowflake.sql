@@ -1,4 +1,4 @@
--- snowflake (sandbox): statements of golden-sql.test.ts (params as position:name:type)
+-- snowflake: statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 
