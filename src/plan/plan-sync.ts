@@ -8,12 +8,18 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { changeValue, INVALID_VALUE, invalidValuesReason } from './change-values.js';
 import type { Change, ChangeKind, SyncTarget } from '../destination/destination.js';
 import type { StateStore } from '../state/state-store.js';
+import { cell } from './resolve-columns.js';
 import { streamingHeap, trimHeap } from '../util/heap.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
-import type { BoundSql, Row } from '../warehouse/warehouse-adapter.js';
+import type { BoundSql, ColumnKind, QueryResult, Row } from '../warehouse/warehouse-adapter.js';
 
-/** Bump when the row-hash recipe changes (every row would otherwise look changed silently). */
-export const HASH_VERSION = 'v1';
+/**
+ * The row-hash recipe (SqlDialect.rowHash). Bump when it changes: the plan then carries the snapshot's hashes
+ * over from the old recipe (`carryOverHashes`), so an upgrade resends nothing. 2: length-prefixed texts, dates and
+ * timestamps as ISO 8601 in UTC written out in SQL; 1: `|`-joined with `\N` for NULL.
+ */
+export const HASH_RECIPE = 2;
+export const HASH_VERSION = `v${HASH_RECIPE}`;
 /** Where the match value of a row is kept inside the snapshot's values_json. */
 export const MATCH_VALUE_KEY = '__match';
 
@@ -34,6 +40,24 @@ export interface PlanOptions {
   dryRun?: boolean;
   /** Plan as if the sync had no snapshot or failures yet (`plan --rematch`). (Default: false) */
   fresh?: boolean;
+  /** The model's output columns, when the caller already probed them (see `probeModel`). (Default: probed here) */
+  probe?: ModelProbe;
+  /**
+   * The sync as its config names columns, for the hash's mapping signature (so resolving a column's case does not
+   * change every hash). (Default: `target`)
+   */
+  hashTarget?: SyncTarget;
+  /**
+   * Columns were read under names the rows did not carry before (sent as null), so the snapshot's hashes are not
+   * carried over to a new recipe: every row is sent again. (Default: false)
+   */
+  resendAll?: boolean;
+}
+
+/** The model's output columns as the warehouse names them, with their kinds. */
+export interface ModelProbe {
+  columns: string[];
+  kinds: ColumnKind[];
 }
 
 export interface InvalidRows {
@@ -66,18 +90,27 @@ const OP = '__pqlsync_op';
 export const PLAN_COLUMN = { key: PK, op: OP, hash: HASH } as const;
 const PREV = '__pqlsync_prev';
 const PREV_HASH = '__pqlsync_prev_hash';
+const HASH_V1 = '__pqlsync_hash_v1';
 const ATTEMPTS = '__pqlsync_attempts';
 /** Plan-table columns of the one-pass plan's `__stats` and `__dup` rows. */
 const N = '__pqlsync_n';
 const VALID = '__pqlsync_valid';
 
-/** The hash input: a mapping signature (so a mapping change is visible) then the mapped columns by field name. */
-export function hashColumns(target: SyncTarget): { signature: string; columns: string[] } {
+/**
+ * The hash input: a mapping signature (so a mapping change is visible) then the mapped columns by field name.
+ * `legacySignature`: the same under recipe 1.
+ */
+export function hashColumns(target: SyncTarget): {
+  signature: string;
+  legacySignature: string;
+  columns: string[];
+} {
   const fields = [...target.fields].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
   const parts = fields.map((f) => `${f.field}=${f.column}${f.skipNull ? '?' : ''}`);
   if (target.matchColumn) parts.push(`match=${target.matchColumn}`);
   return {
     signature: `${HASH_VERSION}:${parts.join(',')}`,
+    legacySignature: `v1:${parts.join(',')}`,
     columns: [...fields.map((f) => f.column), target.matchColumn],
   };
 }
@@ -90,7 +123,26 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const work = (suffix: string) =>
     dry && !d.scratchTable ? d.quote(`${prefix}__${suffix}`) : store.workTable(`${prefix}__${suffix}`);
   const stateReady = !options.fresh && (await store.syncTablesExist(target.sync));
-  const { signature, columns } = hashColumns(target);
+  const column = (name: string) => `m.${d.quoteColumn ? d.quoteColumn(name) : d.quote(name)}`;
+  const { columns } = hashColumns(target);
+  const { signature, legacySignature } = hashColumns(options.hashTarget ?? target);
+  const probe = options.probe ?? (await probeModel(options));
+  const kindOf = (name: string) => probe.kinds[probe.columns.indexOf(name)] ?? 'other';
+  const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+  const hashExpr = d.rowHash([literal(signature), ...columns.map((c) => d.hashText(column(c), kindOf(c)))]);
+  const keyExpr = d.hashText(column(keyColumn), kindOf(keyColumn));
+  const legacy = {
+    hash: d.legacyRowHash([literal(legacySignature), ...columns.map(column)]),
+    key: d.castText(column(keyColumn)),
+  };
+  // Hashes of an older recipe: a run carries them over first; a plan (which writes nothing) also compares rows by
+  // the old recipe, so it shows what the run will send.
+  const recipe = stateReady ? await store.hashRecipe(target.sync) : HASH_RECIPE;
+  if (recipe < HASH_RECIPE && !dry) {
+    if (!options.resendAll)
+      await carryOverHashes({ ...options, probe }, legacy, { key: keyExpr, hash: hashExpr });
+    await store.setHashRecipe(target.sync, HASH_RECIPE);
+  }
   const ctx: PlanContext = {
     options,
     prefix,
@@ -99,8 +151,10 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
     stateReady,
     snapshot: stateReady ? store.snapshotTable(target.sync) : emptySnapshot(store),
     failures: stateReady ? store.failuresTable(target.sync) : emptyFailures(store),
-    hashExpr: d.rowHash([`'${signature.replace(/'/g, "''")}'`, ...columns.map((c) => `m.${d.quote(c)}`)]),
-    keyExpr: d.castText(`m.${d.quote(keyColumn)}`),
+    hashExpr,
+    keyExpr,
+    ...(recipe < HASH_RECIPE && dry && !options.resendAll ? { legacyHashExpr: legacy.hash } : {}),
+    probe,
     body: stripTrailingSemicolons(model.sql),
   };
   return d.onePassPlan ? planOnePass(ctx, d.onePassPlan.previousValues) : planInSteps(ctx);
@@ -118,8 +172,53 @@ interface PlanContext {
   hashExpr: string;
   /** The key of `m` as text. */
   keyExpr: string;
+  /** Set while the snapshot's hashes are of recipe 1 in a plan: a row equal by that recipe is unchanged too. */
+  legacyHashExpr?: string;
+  probe: ModelProbe;
   /** The model's SQL without trailing semicolons. */
   body: string;
+}
+
+/** The columns the plan adds to the model's: key as text and row hash (and the recipe-1 hash, see legacyHashExpr). */
+function workColumns(ctx: PlanContext): string {
+  return `${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH}${ctx.legacyHashExpr ? `, ${ctx.legacyHashExpr} as ${HASH_V1}` : ''}`;
+}
+
+/** A matched row differs from the snapshot (by either recipe while the snapshot still holds recipe-1 hashes). */
+function differs(ctx: PlanContext): string {
+  return ctx.legacyHashExpr
+    ? `(c.${HASH} <> s.row_hash and c.${HASH_V1} <> s.row_hash)`
+    : `c.${HASH} <> s.row_hash`;
+}
+
+/**
+ * Carries the snapshot's keys and hashes over from recipe 1 to the current one, in the warehouse: a snapshot row
+ * whose key and hash equal the model row's by recipe 1 (so its values are what the CRM has) gets the model row's
+ * key and hash by the current recipe. Rows that differ keep their old hash and are sent as changes, as before.
+ * Keys the model repeats are left alone (they are never sent). Safe to repeat: a carried-over row no longer
+ * matches by recipe 1.
+ */
+async function carryOverHashes(
+  options: PlanOptions,
+  legacy: { key: string; hash: string },
+  current: { key: string; hash: string },
+): Promise<void> {
+  const { store, model, target } = options;
+  const snapshot = store.snapshotTable(target.sync);
+  if ((await countTableRows(store, snapshot)) === 0) return;
+  // The body starts on line 2, so the warehouse's line numbers are the model file's line numbers.
+  const rows = `select ${legacy.key} as old_key, ${current.key} as new_key, ${legacy.hash} as old_hash, ${current.hash} as new_hash from (${stripTrailingSemicolons(model.sql)}\n) m`;
+  try {
+    await store.wh.query({
+      ...model,
+      sql: `update ${snapshot} as s set key = n.new_key, row_hash = n.new_hash
+from (select old_key, min(new_key) as new_key, min(old_hash) as old_hash, min(new_hash) as new_hash
+  from (${rows}) x where old_key is not null group by old_key having count(*) = 1) n
+where s.key = n.old_key and s.row_hash = n.old_hash`,
+    });
+  } catch (err) {
+    throw await explainModelFailure(options, err, options.probe?.columns);
+  }
 }
 
 /** max_attempts: a row that failed that many times waits (is "parked") until its values change. */
@@ -144,7 +243,7 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
 
   // 1. Materialise the model with its key as text and the row hash over the mapped fields.
   // One line before the body, so the warehouse's line numbers are the model file's line numbers.
-  const select = `select m.*, ${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH} from (${ctx.body}\n) m`;
+  const select = `select m.*, ${workColumns(ctx)} from (${ctx.body}\n) m`;
   try {
     for (const stmt of d.beforeCreateTableAs(currentTable, { temporary })) await wh.query(stmt);
     await wh.query({ ...model, sql: d.createTableAs(currentTable, select, { temporary, working: true }) });
@@ -188,7 +287,7 @@ async function planInSteps(ctx: PlanContext): Promise<PlanSummary> {
       left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)
       left join ${dupsTable} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)
       where dup.${KEY} is null
-        and (s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null)`;
+        and (s.key is null or c.${KEY} is null or ${differs(ctx)} or f.key is not null)`;
   for (const stmt of d.beforeCreateTableAs(planTable, { temporary })) await wh.query(stmt);
   await wh.query(d.createTableAs(planTable, diff, { temporary, working: true }));
 
@@ -225,13 +324,8 @@ async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'
   const inJoin = previousValues === 'in-join';
   const body = `(${ctx.body}\n) m`;
   // The model's columns, so the count rows can be appended by position (not every warehouse unions by name).
-  let probed: string[] | undefined;
-  try {
-    probed = await readModelColumns(options);
-  } catch (err) {
-    throw await explainModelFailure(options, err);
-  }
-  const modelColumns = probed ?? [];
+  const probed = ctx.probe.columns;
+  const modelColumns = probed;
   const bigint = (e: string) => `cast(${e} as ${d.types.bigint})`;
   /** A row of the plan table that carries counts: null in every column but the op, key and the two counts. */
   const countRow = (op: string, key: string, n: string, valid: string) =>
@@ -243,6 +337,7 @@ async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'
       ...modelColumns.map(() => 'null'),
       'null',
       'null',
+      ...(ctx.legacyHashExpr ? ['null'] : []),
       'null',
       n,
       valid,
@@ -250,7 +345,7 @@ async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'
 
   const write = async (withDups: boolean) => {
     // The body starts on line 2, so the warehouse's line numbers are the model file's line numbers.
-    const sql = `with ${C} as materialized (select m.*, ${ctx.keyExpr} as ${KEY}, ${ctx.hashExpr} as ${HASH} from ${body})${
+    const sql = `with ${C} as materialized (select m.*, ${workColumns(ctx)} from ${body})${
       withDups
         ? `,\n  ${DUPS} as (select ${KEY}, count(*) as n from ${C} where ${KEY} is not null group by ${KEY} having count(*) > 1)`
         : ''
@@ -260,9 +355,9 @@ async function planOnePass(ctx: PlanContext, previousValues: 'after' | 'in-join'
       case ${parked ? `when ${parked} then 'parked' ` : ''}when s.key is null then 'added' when c.${KEY} is null then 'removed' else 'changed' end as ${OP},
       s.row_hash as ${PREV_HASH}, f.attempts as ${ATTEMPTS}, c.*${inJoin ? `, s.values_json as ${PREV}` : ''}
     from (select * from ${C} where ${KEY} is not null) c
-    full outer join (select key, row_hash${inJoin ? ', values_json' : ''} from ${snapshot}) s on c.${KEY} = s.key
+    full outer join (select key, row_hash${inJoin ? ', values_json' : ''} from ${snapshot} s0) s on c.${KEY} = s.key
     left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)${withDups ? `\n    left join ${DUPS} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)` : ''}
-    where ${withDups ? `dup.${KEY} is null and ` : ''}(s.key is null or c.${KEY} is null or c.${HASH} <> s.row_hash or f.key is not null))
+    where ${withDups ? `dup.${KEY} is null and ` : ''}(s.key is null or c.${KEY} is null or ${differs(ctx)} or f.key is not null))
 select j.*${inJoin ? '' : `, p.values_json as ${PREV}`}, ${bigint('null')} as ${N}, ${bigint('null')} as ${VALID}
   from __pqlsync_j j${inJoin ? '' : ` left join ${snapshot} p on p.key = j.${PK}`}
 union all select ${countRow('__stats', 'null', 'count(*)', `count(${KEY})`)} from ${C}${
@@ -434,7 +529,7 @@ export function toChange(r: Row, target: SyncTarget): Change {
   for (const [k, v] of Object.entries(r)) if (!k.startsWith('__pqlsync_')) row[k] = changeValue(v);
   const values: Record<string, unknown> = {};
   for (const f of target.fields) {
-    const v = row[f.column];
+    const v = cell(row, f.column);
     if ((v === null || v === undefined) && f.skipNull) continue;
     values[f.field] = v ?? null;
   }
@@ -444,7 +539,7 @@ export function toChange(r: Row, target: SyncTarget): Change {
       : Object.keys(values).filter(
           (field) => JSON.stringify(prev[field] ?? null) !== JSON.stringify(values[field]),
         );
-  const matchValue = row[target.matchColumn];
+  const matchValue = cell(row, target.matchColumn);
   const invalid = invalidValuesReason(row, target);
   return {
     key,
@@ -478,23 +573,52 @@ function stripTrailingSemicolons(sql: string): string {
   return sql.replace(/[\s;]+$/u, '');
 }
 
+/**
+ * The snapshot and failures of a sync that never ran, as empty subqueries. Each has a FROM (GoogleSQL refuses a
+ * WHERE without one) and every use gives it an alias (Postgres before 16 refuses a subquery in FROM without one).
+ */
 function emptySnapshot(store: StateStore): string {
   const t = store.d.types;
-  return `(select cast(null as ${t.text}) as key, cast(null as ${t.text}) as row_hash, cast(null as ${t.text}) as values_json where 1 = 0)`;
+  return `(select cast(null as ${t.text}) as key, cast(null as ${t.text}) as row_hash, cast(null as ${t.text}) as values_json from (select 1 as one) e where 1 = 0)`;
 }
 
 function emptyFailures(store: StateStore): string {
   const t = store.d.types;
-  return `(select cast(null as ${t.text}) as key, cast(null as ${t.bigint}) as attempts, cast(null as ${t.text}) as row_hash where 1 = 0)`;
+  return `(select cast(null as ${t.text}) as key, cast(null as ${t.bigint}) as attempts, cast(null as ${t.text}) as row_hash from (select 1 as one) e where 1 = 0)`;
 }
 
 /** The model's columns, from a `limit 0` read of it (throws what the model throws). */
-async function readModelColumns({ store, model }: PlanOptions): Promise<string[] | undefined> {
-  const probe = await store.wh.query({
+async function readModelColumns({
+  store,
+  model,
+}: Pick<PlanOptions, 'store' | 'model'>): Promise<string[] | undefined> {
+  return (await readModelProbe({ store, model })).columns;
+}
+
+async function readModelProbe({ store, model }: Pick<PlanOptions, 'store' | 'model'>): Promise<QueryResult> {
+  return store.wh.query({
     ...model,
     sql: `select * from (${stripTrailingSemicolons(model.sql)}\n) m limit 0`,
   });
-  return probe.columns;
+}
+
+/**
+ * The model's output columns as the warehouse names them, with their kinds, from a `limit 0` read; a model that
+ * fails is explained (PqlsyncError naming the model).
+ */
+export async function probeModel(options: PlanOptions): Promise<ModelProbe> {
+  try {
+    const { columns, columnKinds } = await readModelProbe(options);
+    if (!columns)
+      throw new PqlsyncError(
+        'INTERNAL',
+        `the ${options.store.d.name} adapter did not report the model's columns`,
+      );
+    return { columns, kinds: columnKinds ?? columns.map(() => 'other') };
+  } catch (err) {
+    if (err instanceof PqlsyncError && err.code === 'INTERNAL') throw err;
+    throw await explainModelFailure(options, err, undefined);
+  }
 }
 
 /**

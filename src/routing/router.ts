@@ -20,7 +20,7 @@ import type { Change, RecordOutcome, SyncTarget } from '../destination/destinati
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
-import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import { queryByList } from '../warehouse/sql-dialect.js';
 import { assignOwner, OwnerDirectory } from './owners.js';
 import { entryKey, recordKey, RouteStore, type TaskLogEntry } from './route-store.js';
 import { matchRule, type MatchedRule } from './rules.js';
@@ -380,9 +380,12 @@ export class Router {
   private async previousTiers(keys: readonly string[]): Promise<Map<string, string | null>> {
     const { state, sync } = this.options;
     if (!(await state.wh.tableExists(state.schema, `${sync}__snapshot`))) return new Map();
-    const b = new SqlBuilder(state.d);
-    const { rows } = await state.wh.query(
-      b.build(`select key, tier from ${state.snapshotTable(sync)} where ${state.d.inList('key', b, keys)}`),
+    const rows = await queryByList(
+      state.wh,
+      state.d,
+      keys,
+      (b, list) =>
+        `select key, tier from ${state.snapshotTable(sync)} where ${state.d.inList('key', b, list)}`,
     );
     return new Map(
       rows.map((r) => [String(r.key), r.tier === null || r.tier === undefined ? null : String(r.tier)]),

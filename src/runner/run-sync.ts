@@ -16,7 +16,8 @@ import type {
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
 import { displayPath, loadModel } from '../model/model-file.js';
-import { planSync, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import { planSync, probeModel, streamChanges, type PlanSummary } from '../plan/plan-sync.js';
+import { resolveSyncColumns } from '../plan/resolve-columns.js';
 import type { RejectionGroup } from '../state/failure-report.js';
 import { hasOutstandingTasks, Router, type PlannedTask } from '../routing/router.js';
 import type { TaskWriter } from '../routing/task-writer.js';
@@ -26,7 +27,7 @@ import { checkMappingSignature, mappingSignature } from '../state/mapping-signat
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { keepUnrecordedRun, settleUnrecordedRuns } from '../state/unrecorded-runs.js';
 import { logger } from '../util/logger.js';
-import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import { queryByList } from '../warehouse/sql-dialect.js';
 import type { PhaseScope, WarehouseAdapter, WarehousePhase } from '../warehouse/warehouse-adapter.js';
 
 export const SUMMARY_STATUSES = ['success', 'partial', 'failed', 'planned'] as const;
@@ -115,6 +116,9 @@ export interface RunSyncOptions {
    */
   taskWriter?: (destination: string) => Promise<TaskWriter | undefined>;
 }
+
+/** Adapters that key result rows by lower-cased column names (so a lower-case config name always read right). */
+const ROW_KEYS_LOWER_CASE: ReadonlySet<string> = new Set(['bigquery', 'snowflake']);
 
 /** Builds the destination-side view of a sync from its config. */
 export function syncTarget(name: string, sync: SyncConfig, keyColumn: string): SyncTarget {
@@ -222,7 +226,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     });
     if (sync.routing)
       sync = { ...sync, routing: modelScoreBands(sync.routing, compiled.values, name, model.name) };
-    const target = syncTarget(name, sync, model.key);
+    const configTarget = syncTarget(name, sync, model.key);
     store = new StateStore(options.warehouse, config.state.schema, now);
     const blocked = options.gate?.({ sync: name, model: sync.model, sql: compiled.sql });
     if (blocked !== undefined) {
@@ -233,6 +237,29 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         location: { sync: name },
       });
     }
+
+    // Every column the config names, resolved against the model's real output columns before anything is written.
+    const planOptions = {
+      store,
+      target: configTarget,
+      model: compiled,
+      keyColumn: model.key,
+      modelFile: model.bodyPath,
+      configFile: displayPath(options.loaded.configPath),
+      ...(sync.max_attempts !== undefined ? { maxAttempts: sync.max_attempts } : {}),
+      dryRun: dry,
+    };
+    const probe = await probeModel(planOptions);
+    const resolved = resolveSyncColumns({
+      target: configTarget,
+      keyColumn: model.key,
+      routing: sync.routing,
+      columns: probe.columns,
+      ctx: { sync: name, modelFile: model.bodyPath, configFile: planOptions.configFile },
+      rowKeysLowerCase: ROW_KEYS_LOWER_CASE.has(options.warehouse.dialect),
+    });
+    const target = resolved.target;
+    const syncR: SyncConfig = { ...sync, ...(resolved.routing ? { routing: resolved.routing } : {}) };
 
     if (!dry) {
       await store.ensureStateTables();
@@ -245,7 +272,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     }
     const { rematched } = await checkMappingSignature(store, {
       sync: name,
-      current: mappingSignature(target, sync.destination, config.destinations[sync.destination]),
+      current: mappingSignature(configTarget, sync.destination, config.destinations[sync.destination]),
       runId,
       rematch: options.rematch ?? false,
       dryRun: dry,
@@ -257,14 +284,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
 
     await enterPhase('plan');
     const plan = await planSync({
-      store,
+      ...planOptions,
       target,
-      model: compiled,
-      keyColumn: model.key,
-      modelFile: model.bodyPath,
-      configFile: displayPath(options.loaded.configPath),
-      ...(sync.max_attempts !== undefined ? { maxAttempts: sync.max_attempts } : {}),
-      dryRun: dry,
+      keyColumn: resolved.keyColumn,
+      probe,
+      hashTarget: configTarget,
+      resendAll: resolved.misread,
       fresh: dry && rematched,
     });
     workTables = plan.workTables;
@@ -331,17 +356,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let router: Router | undefined;
     // Tasks of earlier runs that the CRM refused (or a crash left unsent) are sent again even when no row changed.
     const outstanding =
-      sync.routing && !dry && toSend === 0
-        ? await hasOutstandingTasks(store, name, sync.routing, now())
+      syncR.routing && !dry && toSend === 0
+        ? await hasOutstandingTasks(store, name, syncR.routing, now())
         : false;
-    if (sync.routing && (toSend > 0 || outstanding)) {
+    if (syncR.routing && (toSend > 0 || outstanding)) {
       taskWriter = await (options.taskWriter ?? ((d) => createTaskWriter(d, options.loaded)))(
         sync.destination,
       );
       router = new Router({
         sync: name,
         destination: sync.destination,
-        routing: sync.routing,
+        routing: syncR.routing,
         target,
         state: store,
         writer: taskWriter,
@@ -376,7 +401,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       await untilCancelled(destination.preflight(target), options.cancel, name);
       const capabilities = destination.capabilities(target, toSend);
       const st = store;
-      let sinceBeat = Date.now();
+      let sinceBeat = now().getTime();
       const result = await writeChanges(streamChanges(st, target, plan.planTable, kinds, toSend), {
         destination,
         target,
@@ -386,16 +411,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         ...(options.cancel ? { cancel: options.cancel } : {}),
         commit: async (changes: Change[], outcomes) => {
           const entered = options.tierWatch
-            ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, sync)
+            ? await tierEntered(st, name, changes, outcomes, options.tierWatch.tier, syncR)
             : [];
+          // The lease first: a run that lost its lock (STATE_LOCK_HELD) writes no more state and sends no more.
+          if (now().getTime() - sinceBeat > (lease * 1000) / 3) {
+            await st.heartbeat(name, runId, lease);
+            sinceBeat = now().getTime();
+          }
           const routed = router ? await router.prepare(changes, outcomes) : undefined;
-          await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, sync, name));
+          await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, syncR, name));
           // Tasks go to the CRM after the records are committed: a refused task never holds them back.
           if (router && routed) countTasks(await router.send(routed));
-          if (Date.now() - sinceBeat > (lease * 1000) / 3) {
-            await st.heartbeat(name, runId, lease);
-            sinceBeat = Date.now();
-          }
           if (entered.length > 0) options.tierWatch?.onEnter(entered);
         },
         onProgress: (done) => options.onProgress?.(done, toSend),
@@ -416,7 +442,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       await enterPhase('plan');
     }
     if (toSend === 0 && taskWriter) apiCalls = taskWriter.apiCalls();
-    await store.pruneResolvedFailures(name, plan.planTable);
+    // A run that lost its lock leaves state to the run holding it.
+    if (stopError?.code !== 'STATE_LOCK_HELD') await store.pruneResolvedFailures(name, plan.planTable);
     const status: RunStatus = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
     finishing = true;
     await store.finishRun(
@@ -515,12 +542,13 @@ async function tierEntered(
     (c) => c.kind !== 'removed' && applied.has(c.key) && tierOf(c, config, sync) === tier,
   );
   if (now.length === 0) return [];
-  const b = new SqlBuilder(store.d);
   const keys = now.map((c) => c.key);
-  const { rows } = await store.wh.query(
-    b.build(
-      `select key from ${store.snapshotTable(sync)} where tier = ${b.param(tier, 'string')} and ${store.d.inList('key', b, keys)}`,
-    ),
+  const rows = await queryByList(
+    store.wh,
+    store.d,
+    keys,
+    (b, list) =>
+      `select key from ${store.snapshotTable(sync)} where tier = ${b.param(tier, 'string')} and ${store.d.inList('key', b, list)}`,
   );
   const already = new Set(rows.map((r) => String(r.key)));
   return now.filter((c) => !already.has(c.key));

@@ -9,7 +9,7 @@
  */
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
-import type { StateStore } from './state-store.js';
+import { hashRecipeName, type StateStore } from './state-store.js';
 
 export interface RenameSyncResult {
   from: string;
@@ -99,6 +99,13 @@ export async function renameSyncState(
           `insert into ${into} (${columns.join(', ')}) select ${columns.join(', ')} from ${source}`;
         await tx.query(copy(SNAPSHOT_COLUMNS, store.snapshotTable(to), store.snapshotTable(from)));
         await tx.query(copy(FAILURES_COLUMNS, store.failuresTable(to), store.failuresTable(from)));
+        // The snapshot's row-hash recipe moves with it (a snapshot of recipe 1 must still be carried over).
+        const m = new SqlBuilder(store.d);
+        await tx.query(
+          m.build(
+            `update ${store.table('meta')} set name = ${m.param(hashRecipeName(to), 'string')} where name = ${m.param(hashRecipeName(from), 'string')}`,
+          ),
+        );
         for (const t of SHARED) {
           if (!present.get(t)) continue;
           const b = new SqlBuilder(store.d);

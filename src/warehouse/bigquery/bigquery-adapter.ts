@@ -21,6 +21,7 @@ import { lexSql } from '../../model/sql-lexer.js';
 import type {
   BindType,
   BoundSql,
+  ColumnKind,
   QueryResult,
   Row,
   StreamOptions,
@@ -50,6 +51,15 @@ const PARAM_TYPES: Record<BindType, string | string[]> = {
   timestamp: 'TIMESTAMP',
   'string[]': ['STRING'],
   'integer[]': ['INT64'],
+};
+
+/** Result field types of the kinds the row hash formats explicitly (see ColumnKind). */
+const BIGQUERY_KINDS: Record<string, ColumnKind> = {
+  BOOL: 'boolean',
+  BOOLEAN: 'boolean',
+  DATE: 'date',
+  DATETIME: 'timestamp',
+  TIMESTAMP: 'timestamptz',
 };
 
 export class BigqueryAdapter implements WarehouseAdapter {
@@ -163,12 +173,14 @@ export class BigqueryAdapter implements WarehouseAdapter {
         const [job] = await this.client().createQueryJob(req);
         const [rows, , response] = await job.getQueryResults({ wrapIntegers: true });
         const fields =
-          (response as { schema?: { fields?: { name?: string }[] } } | undefined)?.schema?.fields ?? [];
+          (response as { schema?: { fields?: { name?: string; type?: string }[] } } | undefined)?.schema
+            ?.fields ?? [];
         const dml = (job.metadata as { statistics?: { query?: { numDmlAffectedRows?: string } } }).statistics
           ?.query;
         return {
           rows: (rows as Record<string, unknown>[]).map(toRow),
           columns: fields.map((f) => String(f.name)),
+          columnKinds: fields.map((f) => BIGQUERY_KINDS[String(f.type).toUpperCase()] ?? 'other'),
           ...(dml?.numDmlAffectedRows !== undefined ? { rowsAffected: Number(dml.numDmlAffectedRows) } : {}),
         };
       } catch (err) {

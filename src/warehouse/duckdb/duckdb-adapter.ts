@@ -52,6 +52,7 @@ import type {
   BindType,
   BoundParam,
   BoundSql,
+  ColumnKind,
   QueryResult,
   Row,
   StreamOptions,
@@ -195,8 +196,9 @@ export class DuckdbAdapter implements WarehouseAdapter {
           () => conn.runAndReadAll(text, values, types),
         );
         const names = reader.columnNames();
+        const kinds = reader.columnTypes().map((t) => t.typeId);
         const rows = reader.convertRows(rowValue).map((r) => toRow(names, r));
-        return { rows, columns: names, rowsAffected: reader.rowsChanged };
+        return { rows, columns: names, columnKinds: kinds.map(duckdbKind), rowsAffected: reader.rowsChanged };
       } catch (err) {
         throw queryError(err, text);
       }
@@ -506,6 +508,25 @@ async function prepareOne<T>(
     return await run(prepared);
   } finally {
     prepared.destroySync();
+  }
+}
+
+/** See ColumnKind. */
+function duckdbKind(id: DuckDBTypeId): ColumnKind {
+  switch (id) {
+    case DuckDBTypeId.BOOLEAN:
+      return 'boolean';
+    case DuckDBTypeId.DATE:
+      return 'date';
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_S:
+    case DuckDBTypeId.TIMESTAMP_MS:
+    case DuckDBTypeId.TIMESTAMP_NS:
+      return 'timestamp';
+    case DuckDBTypeId.TIMESTAMP_TZ:
+      return 'timestamptz';
+    default:
+      return 'other';
   }
 }
 

@@ -21,6 +21,7 @@ import { exactDecimal, OutOfRangeValue, timestampValue } from '../row-values.js'
 import type {
   BoundParam,
   BoundSql,
+  ColumnKind,
   QueryResult,
   Row,
   StreamOptions,
@@ -93,6 +94,34 @@ function pgTimestamp(text: string, zoned: boolean): Date | string | OutOfRangeVa
 
 const TRANSIENT_SQLSTATE = /^(08|40001|40P01|53|57P0[123])/;
 
+/** Type OIDs (pg_type) of the kinds the row hash formats explicitly (see ColumnKind). */
+const PG_KINDS = new Map<number, ColumnKind>([
+  [16, 'boolean'],
+  [1082, 'date'],
+  [1114, 'timestamp'],
+  [1184, 'timestamptz'],
+]);
+
+/** The port a connection URL names, if any. */
+function urlPort(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).port || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function withUrlPort(url: string, port: number): string {
+  try {
+    const u = new URL(url);
+    u.port = String(port);
+    return u.toString();
+  } catch {
+    return url; // pg reports an unparsable URL itself
+  }
+}
+
 export class PostgresAdapter implements WarehouseAdapter {
   readonly dialect: 'postgres' | 'redshift';
   private pool: pg.Pool | undefined;
@@ -120,10 +149,12 @@ export class PostgresAdapter implements WarehouseAdapter {
       const pw = safeUrlPassword(o.url);
       if (pw) registerSecret(pw);
     }
+    // Redshift listens on 5439, not Postgres's 5432: the default when neither `port` nor the URL names one.
+    const redshiftPort = this.dialect === 'redshift' && !o.port && !urlPort(o.url) ? 5439 : undefined;
     const pool = new pg.Pool({
-      ...(o.url ? { connectionString: o.url } : {}),
+      ...(o.url ? { connectionString: redshiftPort ? withUrlPort(o.url, redshiftPort) : o.url } : {}),
       ...(o.host ? { host: o.host } : {}),
-      ...(o.port ? { port: o.port } : {}),
+      ...(o.port || redshiftPort ? { port: o.port ?? redshiftPort } : {}),
       ...(o.database ? { database: o.database } : {}),
       ...(o.user ? { user: o.user } : {}),
       ...(o.password ? { password: o.password } : {}),
@@ -165,7 +196,7 @@ export class PostgresAdapter implements WarehouseAdapter {
         // an unparsable URL is reported by pg itself
       }
     }
-    return `${host ?? 'localhost'}:${port ?? 5432}/${db ?? ''}`;
+    return `${host ?? 'localhost'}:${port ?? (this.dialect === 'redshift' ? 5439 : 5432)}/${db ?? ''}`;
   }
 
   private client(): pg.PoolClient {
@@ -182,6 +213,7 @@ export class PostgresAdapter implements WarehouseAdapter {
         return {
           rows: res.rows as Row[],
           columns: (res.fields ?? []).map((f) => f.name),
+          columnKinds: (res.fields ?? []).map((f) => PG_KINDS.get(f.dataTypeID) ?? 'other'),
           ...(res.rowCount !== null ? { rowsAffected: res.rowCount } : {}),
         };
       } catch (err) {

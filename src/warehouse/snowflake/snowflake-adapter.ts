@@ -19,6 +19,7 @@ import { exactDecimal } from '../row-values.js';
 import type {
   BoundParam,
   BoundSql,
+  ColumnKind,
   QueryResult,
   Row,
   StreamOptions,
@@ -43,6 +44,15 @@ export interface SnowflakeAdapterOptions {
 type Column = { getName(): string; getType(): string; getScale(): number };
 
 let driverConfigured = false;
+
+/** Column types (as the driver names them) of the kinds the row hash formats explicitly (see ColumnKind). */
+const SNOWFLAKE_KINDS: Record<string, ColumnKind> = {
+  boolean: 'boolean',
+  date: 'date',
+  timestamp_ntz: 'timestamp',
+  timestamp_ltz: 'timestamptz',
+  timestamp_tz: 'timestamptz',
+};
 
 export class SnowflakeAdapter implements WarehouseAdapter {
   readonly dialect = 'snowflake' as const;
@@ -133,7 +143,9 @@ export class SnowflakeAdapter implements WarehouseAdapter {
       const columns = (stmt.getColumns() ?? []) as Column[];
       return {
         rows: (rows ?? []).map((r) => toRow(r, columns)),
-        columns: columns.map((c) => c.getName().toLowerCase()),
+        // As Snowflake names them (upper case for unquoted names): plan SQL quotes them exactly.
+        columns: columns.map((c) => c.getName()),
+        columnKinds: columns.map((c) => SNOWFLAKE_KINDS[c.getType()] ?? 'other'),
       };
     });
   }

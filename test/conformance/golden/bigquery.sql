@@ -1,16 +1,25 @@
--- bigquery (sandbox): statements of golden-sql.test.ts (params as position:name:type)
+-- bigquery: statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 
--- tableExists pqlsync_state.mappings;
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
 
 -- tableExists pqlsync_state.users__snapshot;
 
--- tableExists pqlsync_state.mappings;
-
--- tableExists pqlsync_state.users__snapshot;
-
-create or replace temp table `pqlsync_plan_users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
+create or replace temp table `pqlsync_plan_users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as STRING) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m.`email` as STRING)) as STRING) || ':' || cast(m.`email` as STRING), 'N') || coalesce(cast(length(cast(m.`score` as STRING)) as STRING) || ':' || cast(m.`score` as STRING), 'N') || coalesce(cast(length(cast(m.`tier` as STRING)) as STRING) || ':' || cast(m.`tier` as STRING), 'N') || coalesce(cast(length(cast(m.`user_id` as STRING)) as STRING) || ':' || cast(m.`user_id` as STRING), 'N'))) as __pqlsync_hash from (
 
 
 
@@ -36,8 +45,8 @@ create or replace temp table `pqlsync_plan_users__plan` as select coalesce(c.__p
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
       from (select * from `pqlsync_plan_users__current` where __pqlsync_key is not null) c
-      full outer join (select cast(null as STRING) as key, cast(null as STRING) as row_hash, cast(null as STRING) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as STRING) as key, cast(null as INT64) as attempts, cast(null as STRING) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      full outer join (select cast(null as STRING) as key, cast(null as STRING) as row_hash, cast(null as STRING) as values_json from (select 1 as one) e where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as STRING) as key, cast(null as INT64) as attempts, cast(null as STRING) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
       left join `pqlsync_plan_users__dups` dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
@@ -46,6 +55,21 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from `pqlsync_plan_users__plan` where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
 
 -- ensureSchema pqlsync_state;
 
@@ -60,9 +84,6 @@ create table if not exists `pqlsync_state`.`runs` (run_id STRING not null, sync 
 create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id STRING not null,
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
         heartbeat_at TIMESTAMP not null, expires_at TIMESTAMP not null);
-
-create table if not exists `pqlsync_state`.`mappings` (sync STRING not null, signature STRING not null,
-      run_id STRING, updated_at TIMESTAMP not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -101,28 +122,22 @@ create table if not exists `pqlsync_state`.`users__failures` (key STRING not nul
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from `pqlsync_state`.`mappings` where sync = @p1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
+
+select value from `pqlsync_state`.`meta` where name = @p1
+-- params: 1:p1:string;
 
 select count(*) as n from `pqlsync_state`.`users__snapshot`;
 
--- tableExists pqlsync_state.mappings;
+delete from `pqlsync_state`.`meta` where name = @p1
+-- params: 1:p1:string;
 
-select sync, signature from `pqlsync_state`.`mappings` order by sync;
+insert into `pqlsync_state`.`meta` (name, value) values (@p1, @p2)
+-- params: 1:p1:string, 2:p2:string;
 
--- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
-create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
+create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as STRING) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m.`email` as STRING)) as STRING) || ':' || cast(m.`email` as STRING), 'N') || coalesce(cast(length(cast(m.`score` as STRING)) as STRING) || ':' || cast(m.`score` as STRING), 'N') || coalesce(cast(length(cast(m.`tier` as STRING)) as STRING) || ':' || cast(m.`tier` as STRING), 'N') || coalesce(cast(length(cast(m.`user_id` as STRING)) as STRING) || ':' || cast(m.`user_id` as STRING), 'N'))) as __pqlsync_hash from (
 
 
 
@@ -195,6 +210,21 @@ delete from `pqlsync_state`.`locks` where sync = @p1 and run_id = @p2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists `pqlsync_state`.`meta` (name STRING not null, value STRING);
@@ -208,9 +238,6 @@ create table if not exists `pqlsync_state`.`runs` (run_id STRING not null, sync 
 create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id STRING not null,
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
         heartbeat_at TIMESTAMP not null, expires_at TIMESTAMP not null);
-
-create table if not exists `pqlsync_state`.`mappings` (sync STRING not null, signature STRING not null,
-      run_id STRING, updated_at TIMESTAMP not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -246,16 +273,14 @@ create table if not exists `pqlsync_state`.`users__failures` (key STRING not nul
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from `pqlsync_state`.`mappings` where sync = @p1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as STRING), '\\N') || '|' || coalesce(cast(m.`email` as STRING), '\\N') || '|' || coalesce(cast(m.`score` as STRING), '\\N') || '|' || coalesce(cast(m.`tier` as STRING), '\\N') || '|' || coalesce(cast(m.`user_id` as STRING), '\\N'))) as __pqlsync_hash from (
+select value from `pqlsync_state`.`meta` where name = @p1
+-- params: 1:p1:string;
+
+create or replace table `pqlsync_state`.`users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as STRING) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m.`email` as STRING)) as STRING) || ':' || cast(m.`email` as STRING), 'N') || coalesce(cast(length(cast(m.`score` as STRING)) as STRING) || ':' || cast(m.`score` as STRING), 'N') || coalesce(cast(length(cast(m.`tier` as STRING)) as STRING) || ':' || cast(m.`tier` as STRING), 'N') || coalesce(cast(length(cast(m.`user_id` as STRING)) as STRING) || ':' || cast(m.`user_id` as STRING), 'N'))) as __pqlsync_hash from (
 
 
 

@@ -2,14 +2,6 @@
 
 -- ======== plan ========;
 
--- tableExists pqlsync_state.mappings;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.mappings;
-
--- tableExists pqlsync_state.users__snapshot;
-
 select * from (
 
 
@@ -25,7 +17,9 @@ where score >= $min_score::INTEGER
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
+-- tableExists pqlsync_state.users__snapshot;
+
+create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
 
 
 
@@ -43,11 +37,11 @@ where score >= $min_score::INTEGER
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
-    left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+    full outer join (select key, row_hash from (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json from (select 1 as one) e where 1 = 0) s0) s on c.__pqlsync_key = s.key
+    left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
-  from __pqlsync_j j left join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json where 1 = 0) p on p.key = j.__pqlsync_pk
+  from __pqlsync_j j left join (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json from (select 1 as one) e where 1 = 0) p on p.key = j.__pqlsync_pk
 union all select null, '__stats', null, null, null, null, null, null, null, null, null, count(*), count(__pqlsync_key) from __pqlsync_c
 -- params: 1:min_score:integer, 2:tiers:string[];
 
@@ -67,6 +61,21 @@ drop table if exists pqlsync_scratch.main."pqlsync_plan_users__plan";
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name varchar not null, value varchar);
@@ -80,9 +89,6 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar not null, sync
 create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_id varchar not null,
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
-
-create table if not exists "pqlsync_state"."mappings" (sync varchar not null, signature varchar not null,
-      run_id varchar, updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -121,43 +127,22 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "pqlsync_state"."mappings" where sync = $p1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
+
+select value from "pqlsync_state"."meta" where name = $p1
+-- params: 1:p1:string;
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
--- tableExists pqlsync_state.mappings;
+delete from "pqlsync_state"."meta" where name = $p1
+-- params: 1:p1:string;
 
-select sync, signature from "pqlsync_state"."mappings" order by sync;
+insert into "pqlsync_state"."meta" (name, value) values ($p1, $p2)
+-- params: 1:p1:string, 2:p2:string;
 
--- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
-select * from (
-
-
-
-
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $min_score::INTEGER
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
-
-create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
 
 
 
@@ -175,7 +160,7 @@ where score >= $min_score::INTEGER
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
@@ -235,6 +220,21 @@ delete from "pqlsync_state"."locks" where sync = $p1 and run_id = $p2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name varchar not null, value varchar);
@@ -248,9 +248,6 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar not null, sync
 create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_id varchar not null,
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
-
-create table if not exists "pqlsync_state"."mappings" (sync varchar not null, signature varchar not null,
-      run_id varchar, updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -286,31 +283,14 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar not nu
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "pqlsync_state"."mappings" where sync = $p1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
 
-select * from (
+select value from "pqlsync_state"."meta" where name = $p1
+-- params: 1:p1:string;
 
-
-
-
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $min_score::INTEGER
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
-
-create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(concat_ws('|', coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar), '\N'), coalesce(cast(m."email" as varchar), '\N'), coalesce(cast(m."score" as varchar), '\N'), coalesce(cast(m."tier" as varchar), '\N'), coalesce(cast(m."user_id" as varchar), '\N'))) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
 
 
 
@@ -328,7 +308,7 @@ where score >= $min_score::INTEGER
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, p.values_json as __pqlsync_prev, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid

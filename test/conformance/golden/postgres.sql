@@ -2,14 +2,6 @@
 
 -- ======== plan ========;
 
--- tableExists pqlsync_state.mappings;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.mappings;
-
--- tableExists pqlsync_state.users__snapshot;
-
 select * from (
 
 
@@ -25,9 +17,11 @@ where score >= $1::integer
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.users__snapshot;
+
 drop table if exists "pqlsync_plan_users__plan";
 
-create temp table "pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create temp table "pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as text) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as text)) as text) || ':' || cast(m."email" as text), 'N') || coalesce(cast(length(cast(m."score" as text)) as text) || ':' || cast(m."score" as text), 'N') || coalesce(cast(length(cast(m."tier" as text)) as text) || ':' || cast(m."tier" as text), 'N') || coalesce(cast(length(cast(m."user_id" as text)) as text) || ':' || cast(m."user_id" as text), 'N')) as __pqlsync_hash from (
 
 
 
@@ -45,8 +39,8 @@ where score >= $1::integer
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash, values_json from (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json where 1 = 0)) s on c.__pqlsync_key = s.key
-    left join (select cast(null as text) as key, cast(null as bigint) as attempts, cast(null as text) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+    full outer join (select key, row_hash, values_json from (select cast(null as text) as key, cast(null as text) as row_hash, cast(null as text) as values_json from (select 1 as one) e where 1 = 0) s0) s on c.__pqlsync_key = s.key
+    left join (select cast(null as text) as key, cast(null as bigint) as attempts, cast(null as text) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
   from __pqlsync_j j
@@ -67,6 +61,21 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name text not null, value text);
@@ -80,9 +89,6 @@ create table if not exists "pqlsync_state"."runs" (run_id text not null, sync te
 create table if not exists "pqlsync_state"."locks" (sync text not null, run_id text not null,
         host text not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
-
-create table if not exists "pqlsync_state"."mappings" (sync text not null, signature text not null,
-      run_id text, updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -121,45 +127,24 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "pqlsync_state"."mappings" where sync = $1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
+
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
--- tableExists pqlsync_state.mappings;
+delete from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
-select sync, signature from "pqlsync_state"."mappings" order by sync;
-
--- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
-select * from (
-
-
-
-
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $1::integer
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
+insert into "pqlsync_state"."meta" (name, value) values ($1, $2)
+-- params: 1:p1:string, 2:p2:string;
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as text) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as text)) as text) || ':' || cast(m."email" as text), 'N') || coalesce(cast(length(cast(m."score" as text)) as text) || ':' || cast(m."score" as text), 'N') || coalesce(cast(length(cast(m."tier" as text)) as text) || ':' || cast(m."tier" as text), 'N') || coalesce(cast(length(cast(m."user_id" as text)) as text) || ':' || cast(m."user_id" as text), 'N')) as __pqlsync_hash from (
 
 
 
@@ -177,7 +162,7 @@ where score >= $1::integer
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid
@@ -239,6 +224,21 @@ delete from "pqlsync_state"."locks" where sync = $1 and run_id = $2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name text not null, value text);
@@ -252,9 +252,6 @@ create table if not exists "pqlsync_state"."runs" (run_id text not null, sync te
 create table if not exists "pqlsync_state"."locks" (sync text not null, run_id text not null,
         host text not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
-
-create table if not exists "pqlsync_state"."mappings" (sync text not null, signature text not null,
-      run_id text, updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -290,33 +287,16 @@ create table if not exists "pqlsync_state"."users__failures" (key text not null,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "pqlsync_state"."mappings" where sync = $1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
 
-select * from (
-
-
-
-
-
-
-select user_id, email, score,
-  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
-from src.users
-where score >= $1::integer
-  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
-) m limit 0
--- params: 1:min_score:integer, 2:tiers:string[];
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
 drop table if exists "pqlsync_state"."users__plan";
 
-create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as text), '\N') || '|' || coalesce(cast(m."email" as text), '\N') || '|' || coalesce(cast(m."score" as text), '\N') || '|' || coalesce(cast(m."tier" as text), '\N') || '|' || coalesce(cast(m."user_id" as text), '\N')) as __pqlsync_hash from (
+create unlogged table "pqlsync_state"."users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as text) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as text) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as text)) as text) || ':' || cast(m."email" as text), 'N') || coalesce(cast(length(cast(m."score" as text)) as text) || ':' || cast(m."score" as text), 'N') || coalesce(cast(length(cast(m."tier" as text)) as text) || ':' || cast(m."tier" as text), 'N') || coalesce(cast(length(cast(m."user_id" as text)) as text) || ':' || cast(m."user_id" as text), 'N')) as __pqlsync_hash from (
 
 
 
@@ -334,7 +314,7 @@ where score >= $1::integer
       case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
       s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, c.*, s.values_json as __pqlsync_prev
     from (select * from __pqlsync_c where __pqlsync_key is not null) c
-    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot") s on c.__pqlsync_key = s.key
+    full outer join (select key, row_hash, values_json from "pqlsync_state"."users__snapshot" s0) s on c.__pqlsync_key = s.key
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)
     where (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null))
 select j.*, cast(null as bigint) as __pqlsync_n, cast(null as bigint) as __pqlsync_valid

@@ -1,18 +1,27 @@
--- redshift (sql on postgres): statements of golden-sql.test.ts (params as position:name:type)
+-- redshift: statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 
--- tableExists pqlsync_state.mappings;
+select * from (
 
--- tableExists pqlsync_state.users__snapshot;
 
--- tableExists pqlsync_state.mappings;
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 
 drop table if exists "pqlsync_plan_users__current";
 
-create temp table "pqlsync_plan_users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (
+create temp table "pqlsync_plan_users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar(12)) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || nvl(cast(length(cast(m."email" as varchar(65535))) as varchar(12)) || ':' || cast(m."email" as varchar(65535)), 'N') || nvl(cast(length(cast(m."score" as varchar(65535))) as varchar(12)) || ':' || cast(m."score" as varchar(65535)), 'N') || nvl(cast(length(cast(m."tier" as varchar(65535))) as varchar(12)) || ':' || cast(m."tier" as varchar(65535)), 'N') || nvl(cast(length(cast(m."user_id" as varchar(65535))) as varchar(12)) || ':' || cast(m."user_id" as varchar(65535)), 'N')) as __pqlsync_hash from (
 
 
 
@@ -42,8 +51,8 @@ create temp table "pqlsync_plan_users__plan" as select coalesce(c.__pqlsync_key,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
       from (select * from "pqlsync_plan_users__current" where __pqlsync_key is not null) c
-      full outer join (select cast(null as varchar(65535)) as key, cast(null as varchar(65535)) as row_hash, cast(null as varchar(65535)) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as varchar(65535)) as key, cast(null as bigint) as attempts, cast(null as varchar(65535)) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      full outer join (select cast(null as varchar(65535)) as key, cast(null as varchar(65535)) as row_hash, cast(null as varchar(65535)) as values_json from (select 1 as one) e where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as varchar(65535)) as key, cast(null as bigint) as attempts, cast(null as varchar(65535)) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
       left join "pqlsync_plan_users__dups" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
@@ -52,6 +61,21 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from "pqlsync_plan_users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
 -- ensureSchema pqlsync_state;
 
@@ -66,9 +90,6 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar(65535) not nul
 create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null, run_id varchar(65535) not null,
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
-
-create table if not exists "pqlsync_state"."mappings" (sync varchar(65535) not null, signature varchar(65535) not null,
-      run_id varchar(65535), updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -107,30 +128,24 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar(65535)
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "pqlsync_state"."mappings" where sync = $1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
+
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
--- tableExists pqlsync_state.mappings;
+delete from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
 
-select sync, signature from "pqlsync_state"."mappings" order by sync;
-
--- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
+insert into "pqlsync_state"."meta" (name, value) values ($1, $2)
+-- params: 1:p1:string, 2:p2:string;
 
 drop table if exists "pqlsync_state"."users__current";
 
-create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (
+create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar(12)) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || nvl(cast(length(cast(m."email" as varchar(65535))) as varchar(12)) || ':' || cast(m."email" as varchar(65535)), 'N') || nvl(cast(length(cast(m."score" as varchar(65535))) as varchar(12)) || ':' || cast(m."score" as varchar(65535)), 'N') || nvl(cast(length(cast(m."tier" as varchar(65535))) as varchar(12)) || ':' || cast(m."tier" as varchar(65535)), 'N') || nvl(cast(length(cast(m."user_id" as varchar(65535))) as varchar(12)) || ':' || cast(m."user_id" as varchar(65535)), 'N')) as __pqlsync_hash from (
 
 
 
@@ -207,6 +222,21 @@ delete from "pqlsync_state"."locks" where sync = $1 and run_id = $2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "pqlsync_state"."meta" (name varchar(65535) not null, value varchar(65535));
@@ -220,9 +250,6 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar(65535) not nul
 create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null, run_id varchar(65535) not null,
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
-
-create table if not exists "pqlsync_state"."mappings" (sync varchar(65535) not null, signature varchar(65535) not null,
-      run_id varchar(65535), updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -258,18 +285,16 @@ create table if not exists "pqlsync_state"."users__failures" (key varchar(65535)
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "pqlsync_state"."mappings" where sync = $1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
 
+select value from "pqlsync_state"."meta" where name = $1
+-- params: 1:p1:string;
+
 drop table if exists "pqlsync_state"."users__current";
 
-create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as varchar(65535)), '\\N') || '|' || nvl(cast(m."email" as varchar(65535)), '\\N') || '|' || nvl(cast(m."score" as varchar(65535)), '\\N') || '|' || nvl(cast(m."tier" as varchar(65535)), '\\N') || '|' || nvl(cast(m."user_id" as varchar(65535)), '\\N')) as __pqlsync_hash from (
+create table "pqlsync_state"."users__current" as select m.*, cast(m."user_id" as varchar(65535)) as __pqlsync_key, md5(nvl(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar(12)) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || nvl(cast(length(cast(m."email" as varchar(65535))) as varchar(12)) || ':' || cast(m."email" as varchar(65535)), 'N') || nvl(cast(length(cast(m."score" as varchar(65535))) as varchar(12)) || ':' || cast(m."score" as varchar(65535)), 'N') || nvl(cast(length(cast(m."tier" as varchar(65535))) as varchar(12)) || ':' || cast(m."tier" as varchar(65535)), 'N') || nvl(cast(length(cast(m."user_id" as varchar(65535))) as varchar(12)) || ':' || cast(m."user_id" as varchar(65535)), 'N')) as __pqlsync_hash from (
 
 
 

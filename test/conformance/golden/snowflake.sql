@@ -1,16 +1,25 @@
--- snowflake (sandbox): statements of golden-sql.test.ts (params as position:name:type)
+-- snowflake: statements of golden-sql.test.ts (params as position:name:type)
 
 -- ======== plan ========;
 
--- tableExists pqlsync_state.mappings;
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 
--- tableExists pqlsync_state.mappings;
-
--- tableExists pqlsync_state.users__snapshot;
-
-create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -36,8 +45,8 @@ create or replace temporary table "PQLSYNC_PLAN_USERS__PLAN" as select coalesce(
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
       from (select * from "PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null) c
-      full outer join (select cast(null as VARCHAR) as key, cast(null as VARCHAR) as row_hash, cast(null as VARCHAR) as values_json where 1 = 0) s on c.__pqlsync_key = s.key
-      left join (select cast(null as VARCHAR) as key, cast(null as NUMBER(38,0)) as attempts, cast(null as VARCHAR) as row_hash where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
+      full outer join (select cast(null as VARCHAR) as key, cast(null as VARCHAR) as row_hash, cast(null as VARCHAR) as values_json from (select 1 as one) e where 1 = 0) s on c.__pqlsync_key = s.key
+      left join (select cast(null as VARCHAR) as key, cast(null as NUMBER(38,0)) as attempts, cast(null as VARCHAR) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
       left join "PQLSYNC_PLAN_USERS__DUPS" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
@@ -46,6 +55,21 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from "PQLSYNC_PLAN_USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
+
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
 -- ensureSchema pqlsync_state;
 
@@ -60,9 +84,6 @@ create table if not exists "PQLSYNC_STATE"."RUNS" (run_id VARCHAR not null, sync
 create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_id VARCHAR not null,
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
         heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
-
-create table if not exists "PQLSYNC_STATE"."MAPPINGS" (sync VARCHAR not null, signature VARCHAR not null,
-      run_id VARCHAR, updated_at TIMESTAMP_TZ not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -101,28 +122,22 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
+
+select value from "PQLSYNC_STATE"."META" where name = :1
+-- params: 1:p1:string;
 
 select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
 
--- tableExists pqlsync_state.mappings;
+delete from "PQLSYNC_STATE"."META" where name = :1
+-- params: 1:p1:string;
 
-select sync, signature from "PQLSYNC_STATE"."MAPPINGS" order by sync;
+insert into "PQLSYNC_STATE"."META" (name, value) values (:1, :2)
+-- params: 1:p1:string, 2:p2:string;
 
--- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
-
--- tableExists pqlsync_state.users__snapshot;
-
--- tableExists pqlsync_state.users__failures;
-
-create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+create or replace transient table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -137,13 +152,13 @@ where score >= :1::INTEGER
 ) m
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
-create or replace table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+create or replace transient table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
 
 select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
        (select sum(n) from "PQLSYNC_STATE"."USERS__DUPS") as dup_rows
      from "PQLSYNC_STATE"."USERS__CURRENT";
 
-create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+create or replace transient table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
         case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
@@ -195,6 +210,21 @@ delete from "PQLSYNC_STATE"."LOCKS" where sync = :1 and run_id = :2
 
 -- ======== run ========;
 
+select * from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+) m limit 0
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- ensureSchema pqlsync_state;
 
 create table if not exists "PQLSYNC_STATE"."META" (name VARCHAR not null, value VARCHAR);
@@ -208,9 +238,6 @@ create table if not exists "PQLSYNC_STATE"."RUNS" (run_id VARCHAR not null, sync
 create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_id VARCHAR not null,
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
         heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
-
-create table if not exists "PQLSYNC_STATE"."MAPPINGS" (sync VARCHAR not null, signature VARCHAR not null,
-      run_id VARCHAR, updated_at TIMESTAMP_TZ not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -246,16 +273,14 @@ create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not nu
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
 
--- tableExists pqlsync_state.mappings;
-
-select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
--- params: 1:p1:string;
-
 -- tableExists pqlsync_state.users__snapshot;
 
 -- tableExists pqlsync_state.users__failures;
 
-create or replace table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."USER_ID" as VARCHAR) as __pqlsync_key, md5(coalesce(cast('v1:Email=email,Score__c=score,Tier__c=tier,match=user_id' as VARCHAR), '\\N') || '|' || coalesce(cast(m."EMAIL" as VARCHAR), '\\N') || '|' || coalesce(cast(m."SCORE" as VARCHAR), '\\N') || '|' || coalesce(cast(m."TIER" as VARCHAR), '\\N') || '|' || coalesce(cast(m."USER_ID" as VARCHAR), '\\N')) as __pqlsync_hash from (
+select value from "PQLSYNC_STATE"."META" where name = :1
+-- params: 1:p1:string;
+
+create or replace transient table "PQLSYNC_STATE"."USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -270,13 +295,13 @@ where score >= :1::INTEGER
 ) m
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
-create or replace table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+create or replace transient table "PQLSYNC_STATE"."USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_STATE"."USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
 
 select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
        (select sum(n) from "PQLSYNC_STATE"."USERS__DUPS") as dup_rows
      from "PQLSYNC_STATE"."USERS__CURRENT";
 
-create or replace table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+create or replace transient table "PQLSYNC_STATE"."USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
         case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*

@@ -65,6 +65,13 @@ class HttpError extends Error {
   }
 }
 
+/** GoogleSQL's FORMAT_* functions (the translator spells `%E6S` as DuckDB's `%S.%f` in string literals). */
+const BIGQUERY_MACROS = [
+  `create macro format_date(f, x) as strftime(x, f)`,
+  `create macro format_datetime(f, x) as strftime(x, f)`,
+  `create macro format_timestamp(f, x, tz) as strftime(timezone(tz, cast(x as timestamptz)), f)`,
+];
+
 export class BigquerySandbox extends EngineSandbox {
   readonly requests: BigqueryRequestLog[] = [];
   private readonly jobs = new Map<string, StoredJob>();
@@ -77,6 +84,10 @@ export class BigquerySandbox extends EngineSandbox {
   /** The SQL statements received, in order (without the session's opening `select 1`). */
   statements(): string[] {
     return this.requests.filter((r) => r.query !== undefined && r.query !== 'select 1').map((r) => r.query!);
+  }
+
+  protected override setupSql(): string[] {
+    return BIGQUERY_MACROS;
   }
 
   protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -50,7 +50,58 @@ const WORDS: Record<string, string> = {
   DATETIME: 'TIMESTAMP',
 };
 
+/**
+ * Refuses what GoogleSQL refuses and DuckDB would run: a SELECT with a WHERE but no FROM ("Query without FROM
+ * clause cannot have a WHERE clause"). Each parenthesis level is a scope; strings, quoted names and comments are
+ * skipped.
+ */
+/** How far a token or its lookahead is read (identifiers are at most 255 characters); not the rest of the text, which made translating a statement with 20,000 binds quadratic. */
+const WINDOW = 512;
+
+export function checkGoogleSql(sql: string): void {
+  /** Per parenthesis depth: inside a SELECT, and whether it has had its FROM. */
+  const scopes: { select: boolean; from: boolean }[] = [{ select: false, from: false }];
+  let i = 0;
+  let line = 1;
+  let lineStart = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    const next = sql[i + 1];
+    if (c === '\n') {
+      line++;
+      lineStart = i + 1;
+      i++;
+    } else if (c === "'" || c === '"' || c === '`') {
+      i = readQuoted(sql, i, c)[1];
+    } else if ((c === '-' && next === '-') || c === '#') {
+      const end = sql.indexOf('\n', i);
+      i = end === -1 ? sql.length : end;
+    } else if (c === '/' && next === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end === -1 ? sql.length : end + 2;
+    } else if (c === '(') {
+      scopes.push({ select: false, from: false });
+      i++;
+    } else if (c === ')') {
+      if (scopes.length > 1) scopes.pop();
+      i++;
+    } else if (/[A-Za-z_]/.test(c)) {
+      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i, i + WINDOW))![0].toLowerCase();
+      const scope = scopes[scopes.length - 1]!;
+      if (word === 'select') Object.assign(scope, { select: true, from: false });
+      else if (word === 'from' && scope.select) scope.from = true;
+      else if (word === 'where' && scope.select && !scope.from) {
+        throw new Error(
+          `Query without FROM clause cannot have a WHERE clause at [${line}:${i - lineStart + 1}]`,
+        );
+      }
+      i += word.length;
+    } else i++;
+  }
+}
+
 export function translateBigquerySql(sql: string, params: readonly BigqueryParam[] = []): TranslatedSql {
+  checkGoogleSql(sql);
   const byName = new Map(params.map((p) => [(p.name ?? '').toLowerCase(), p]));
   const values: TranslatedSql['values'] = {};
   const types: Record<string, string> = {};
@@ -61,7 +112,8 @@ export function translateBigquerySql(sql: string, params: readonly BigqueryParam
     const next = sql[i + 1];
     if (c === "'" || c === '"') {
       const [value, end] = readQuoted(sql, i, c);
-      out += duckLiteral(value);
+      // %E6S (seconds with 6 decimals) in a FORMAT_* pattern is DuckDB's %S.%f.
+      out += duckLiteral(value.replace(/%E6S/g, '%S.%f'));
       i = end;
     } else if (c === '`') {
       const [value, end] = readQuoted(sql, i, c);
@@ -78,7 +130,7 @@ export function translateBigquerySql(sql: string, params: readonly BigqueryParam
       const end = sql.indexOf('*/', i + 2);
       i = end === -1 ? sql.length : end + 2;
     } else if (c === '@' && next !== undefined && /[A-Za-z_]/.test(next)) {
-      const m = /^@([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i))!;
+      const m = /^@([A-Za-z_][A-Za-z0-9_]*)/.exec(sql.slice(i, i + WINDOW))!;
       const name = m[1]!;
       const p = byName.get(name.toLowerCase());
       if (!p) throw new Error(`Query parameter '${name}' not found at [${i}]`);
@@ -95,13 +147,17 @@ export function translateBigquerySql(sql: string, params: readonly BigqueryParam
       out += `CAST($${key} AS ${types[key]})`;
       i += m[0].length;
     } else if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i))!;
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i, i + WINDOW))!;
       const word = m[0];
       const upper = word.toUpperCase();
       const prevChar = out.trimEnd().slice(-1);
-      if (upper === 'CURRENT_TIMESTAMP' && /^\s*\(\s*\)/.test(sql.slice(i + word.length))) {
+      if (
+        upper === 'CURRENT_TIMESTAMP' &&
+        /^\s*\(\s*\)/.test(sql.slice(i + word.length, i + word.length + WINDOW))
+      ) {
         out += 'current_timestamp';
-        i += word.length + /^\s*\(\s*\)/.exec(sql.slice(i + word.length))![0].length;
+        i +=
+          word.length + /^\s*\(\s*\)/.exec(sql.slice(i + word.length, i + word.length + WINDOW))![0].length;
         continue;
       }
       out += prevChar !== '.' && WORDS[upper] ? WORDS[upper] : word;

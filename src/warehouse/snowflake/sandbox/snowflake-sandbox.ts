@@ -47,6 +47,16 @@ const SF_TYPES: Record<EngineColumn['kind'], string> = {
   list: 'text',
 };
 
+/**
+ * Snowflake's TO_CHAR (for dates and timestamps, with the format elements the row hash uses) and
+ * CONVERT_TIMEZONE(target, timestamp).
+ */
+const SNOWFLAKE_MACROS = [
+  `create macro to_char(x, f) as strftime(x, replace(replace(replace(replace(replace(replace(replace(replace(replace(f,
+     '"T"', 'T'), '"Z"', 'Z'), 'YYYY', '%Y'), 'MM', '%m'), 'DD', '%d'), 'HH24', '%H'), 'MI', '%M'), 'SS', '%S'), 'FF6', '%f'))`,
+  `create macro convert_timezone(tz, x) as timezone(tz, cast(x as timestamptz))`,
+];
+
 export class SnowflakeSandbox extends EngineSandbox {
   readonly requests: SnowflakeRequestLog[] = [];
   private readonly tokens = new Set<string>();
@@ -59,6 +69,10 @@ export class SnowflakeSandbox extends EngineSandbox {
   /** The SQL statements received, in order. */
   statements(): string[] {
     return this.requests.filter((r) => r.sqlText !== undefined).map((r) => r.sqlText!);
+  }
+
+  protected override setupSql(): string[] {
+    return SNOWFLAKE_MACROS;
   }
 
   protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -39,10 +39,24 @@ const WORDS: Record<string, string> = {
   NUMBER: 'DECIMAL',
 };
 
+/** Snowflake's limit on the expressions of one list (`x IN (...)`). */
+const MAX_LIST_ITEMS = 16_384;
+
+/** How far a token or its lookahead is read (identifiers are at most 255 characters); not the rest of the text, which made translating a statement with 20,000 binds quadratic. */
+const WINDOW = 512;
+
 export function translateSnowflakeSql(
   sql: string,
   bindings: Record<string, SnowflakeBind> = {},
 ): { sql: string; values: EngineParams } {
+  // Refused as Snowflake refuses it (one bind per key, as our IN lists are).
+  for (const m of sql.matchAll(/\bin\s*\(((?:\s*:\d+\s*,)*\s*:\d+\s*)\)/gi)) {
+    const items = m[1]!.split(',').length;
+    if (items > MAX_LIST_ITEMS)
+      throw new Error(
+        `SQL compilation error: maximum number of expressions in a list exceeded, expected at most ${MAX_LIST_ITEMS}, got ${items}`,
+      );
+  }
   const values: EngineParams = {};
   let out = '';
   let i = 0;
@@ -75,17 +89,17 @@ export function translateSnowflakeSql(
       out += '::';
       i += 2;
     } else if (c === ':' && next !== undefined && /[0-9]/.test(next)) {
-      const m = /^:([0-9]+)/.exec(sql.slice(i))!;
+      const m = /^:([0-9]+)/.exec(sql.slice(i, i + WINDOW))!;
       out += bind(Number(m[1]));
       i += m[0].length;
     } else if (c === '?') {
       out += bind(++question);
       i++;
     } else if (/[A-Za-z_]/.test(c)) {
-      const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i))!;
+      const m = /^[A-Za-z_][A-Za-z0-9_$]*/.exec(sql.slice(i, i + WINDOW))!;
       const word = m[0];
       const upper = word.toUpperCase();
-      const rest = sql.slice(i + word.length);
+      const rest = sql.slice(i + word.length, i + word.length + WINDOW);
       const call = /^\s*\(\s*\)/.exec(rest);
       if (upper === 'CURRENT_TIMESTAMP' && call) {
         out += 'current_timestamp';
@@ -99,6 +113,11 @@ export function translateSnowflakeSql(
         if (!IDENTIFIER_TEXT.test(name)) throw new Error(`invalid identifier '${name}'`);
         out += name;
         i += word.length + ident[0].length;
+        continue;
+      }
+      // CREATE TRANSIENT TABLE: a table without Fail-safe; DuckDB has no such storage tier.
+      if (upper === 'TRANSIENT' && /\bcreate(\s+or\s+replace)?\s*$/i.test(out)) {
+        i += word.length;
         continue;
       }
       // NUMBER(38,0) holds integers: DuckDB's BIGINT keeps them exact and fast.
