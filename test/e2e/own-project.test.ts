@@ -104,12 +104,14 @@ describe('README: your own project in 10 minutes', () => {
       detached: true,
     });
     let banner = '';
+    let errors = '';
     await new Promise<void>((resolve, reject) => {
       sandbox!.stdout!.on('data', (d: Buffer) => {
         banner += d.toString();
         if (banner.includes('listening on')) resolve();
       });
-      sandbox!.on('close', (code) => reject(new Error(`the sandbox exited ${code}: ${banner}`)));
+      sandbox!.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+      sandbox!.on('close', (code) => reject(new Error(`the sandbox exited ${code}: ${banner}${errors}`)));
     });
     const url = /listening on (\S+)/.exec(banner)![1]!;
     expect(url).toBe('http://127.0.0.1:4010');

@@ -17,6 +17,12 @@ where score >= @min_score
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 create or replace temp table `pqlsync_plan_users__current` as select m.*, cast(m.`user_id` as STRING) as __pqlsync_key, to_hex(md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as STRING) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m.`email` as STRING)) as STRING) || ':' || cast(m.`email` as STRING), 'N') || coalesce(cast(length(cast(m.`score` as STRING)) as STRING) || ':' || cast(m.`score` as STRING), 'N') || coalesce(cast(length(cast(m.`tier` as STRING)) as STRING) || ':' || cast(m.`tier` as STRING), 'N') || coalesce(cast(length(cast(m.`user_id` as STRING)) as STRING) || ':' || cast(m.`user_id` as STRING), 'N'))) as __pqlsync_hash from (
@@ -85,6 +91,9 @@ create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
         heartbeat_at TIMESTAMP not null, expires_at TIMESTAMP not null);
 
+create table if not exists `pqlsync_state`.`mappings` (sync STRING not null, signature STRING not null,
+      run_id STRING, updated_at TIMESTAMP not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from `pqlsync_state`.`meta` where name = 'state_version';
@@ -121,6 +130,23 @@ create table if not exists `pqlsync_state`.`users__snapshot` (key STRING not nul
 create table if not exists `pqlsync_state`.`users__failures` (key STRING not null, reason STRING,
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from `pqlsync_state`.`mappings` where sync = @p1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from `pqlsync_state`.`users__snapshot`;
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from `pqlsync_state`.`mappings` order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -208,6 +234,12 @@ update `pqlsync_state`.`runs` set status = @p9, finished_at = @p10,
 delete from `pqlsync_state`.`locks` where sync = @p1 and run_id = @p2
 -- params: 1:p1:string, 2:p2:string;
 
+-- tableExists pqlsync_state.users__failures;
+
+select key, code, reason, attempts, first_seen, last_seen, run_id from `pqlsync_state`.`users__failures` where run_id in unnest(@p1)
+         order by last_seen desc, key
+-- params: 1:p1:string[];
+
 -- ======== run ========;
 
 select * from (
@@ -238,6 +270,9 @@ create table if not exists `pqlsync_state`.`runs` (run_id STRING not null, sync 
 create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id STRING not null,
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
         heartbeat_at TIMESTAMP not null, expires_at TIMESTAMP not null);
+
+create table if not exists `pqlsync_state`.`mappings` (sync STRING not null, signature STRING not null,
+      run_id STRING, updated_at TIMESTAMP not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -272,6 +307,11 @@ create table if not exists `pqlsync_state`.`users__snapshot` (key STRING not nul
 create table if not exists `pqlsync_state`.`users__failures` (key STRING not null, reason STRING,
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from `pqlsync_state`.`mappings` where sync = @p1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

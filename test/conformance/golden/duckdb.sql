@@ -17,6 +17,12 @@ where score >= $min_score::INTEGER
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 create or replace table pqlsync_scratch.main."pqlsync_plan_users__plan" as with __pqlsync_c as materialized (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
@@ -90,6 +96,9 @@ create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_i
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync varchar not null, signature varchar not null,
+      run_id varchar, updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -126,6 +135,23 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar using 
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $p1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -218,6 +244,12 @@ drop table if exists pqlsync_scratch.main."users__plan";
 delete from "pqlsync_state"."locks" where sync = $p1 and run_id = $p2
 -- params: 1:p1:string, 2:p2:string;
 
+-- tableExists pqlsync_state.users__failures;
+
+select key, code, reason, attempts, first_seen, last_seen, run_id from "pqlsync_state"."users__failures" where run_id in (select unnest($p1))
+         order by last_seen desc, key
+-- params: 1:p1:string[];
+
 -- ======== run ========;
 
 select * from (
@@ -248,6 +280,9 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar not null, sync
 create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_id varchar not null,
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
+
+create table if not exists "pqlsync_state"."mappings" (sync varchar not null, signature varchar not null,
+      run_id varchar, updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -282,6 +317,11 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar using 
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $p1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

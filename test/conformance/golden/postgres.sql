@@ -17,6 +17,12 @@ where score >= $1::integer
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 drop table if exists "pqlsync_plan_users__plan";
@@ -90,6 +96,9 @@ create table if not exists "pqlsync_state"."locks" (sync text not null, run_id t
         host text not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync text not null, signature text not null,
+      run_id text, updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -126,6 +135,23 @@ create table if not exists "pqlsync_state"."users__snapshot" (key text not null,
 create table if not exists "pqlsync_state"."users__failures" (key text not null, reason text,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -222,6 +248,12 @@ update "pqlsync_state"."runs" set status = $9, finished_at = $10,
 delete from "pqlsync_state"."locks" where sync = $1 and run_id = $2
 -- params: 1:p1:string, 2:p2:string;
 
+-- tableExists pqlsync_state.users__failures;
+
+select key, code, reason, attempts, first_seen, last_seen, run_id from "pqlsync_state"."users__failures" where run_id = any($1::text[])
+         order by last_seen desc, key
+-- params: 1:p1:string[];
+
 -- ======== run ========;
 
 select * from (
@@ -252,6 +284,9 @@ create table if not exists "pqlsync_state"."runs" (run_id text not null, sync te
 create table if not exists "pqlsync_state"."locks" (sync text not null, run_id text not null,
         host text not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
+
+create table if not exists "pqlsync_state"."mappings" (sync text not null, signature text not null,
+      run_id text, updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -286,6 +321,11 @@ create table if not exists "pqlsync_state"."users__snapshot" (key text not null,
 create table if not exists "pqlsync_state"."users__failures" (key text not null, reason text,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

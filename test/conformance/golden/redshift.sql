@@ -17,6 +17,12 @@ where score >= $1::integer
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 drop table if exists "pqlsync_plan_users__current";
@@ -91,6 +97,9 @@ create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
 
+create table if not exists "pqlsync_state"."mappings" (sync varchar(65535) not null, signature varchar(65535) not null,
+      run_id varchar(65535), updated_at timestamptz not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "pqlsync_state"."meta" where name = 'state_version';
@@ -127,6 +136,23 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar(65535)
 create table if not exists "pqlsync_state"."users__failures" (key varchar(65535) not null, reason varchar(65535),
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "pqlsync_state"."users__snapshot";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "pqlsync_state"."mappings" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -220,6 +246,12 @@ update "pqlsync_state"."runs" set status = $9, finished_at = $10,
 delete from "pqlsync_state"."locks" where sync = $1 and run_id = $2
 -- params: 1:p1:string, 2:p2:string;
 
+-- tableExists pqlsync_state.users__failures;
+
+select key, code, reason, attempts, first_seen, last_seen, run_id from "pqlsync_state"."users__failures" where run_id in ($1)
+         order by last_seen desc, key
+-- params: 1:p1:string;
+
 -- ======== run ========;
 
 select * from (
@@ -250,6 +282,9 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar(65535) not nul
 create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null, run_id varchar(65535) not null,
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
         heartbeat_at timestamptz not null, expires_at timestamptz not null);
+
+create table if not exists "pqlsync_state"."mappings" (sync varchar(65535) not null, signature varchar(65535) not null,
+      run_id varchar(65535), updated_at timestamptz not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -284,6 +319,11 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar(65535)
 create table if not exists "pqlsync_state"."users__failures" (key varchar(65535) not null, reason varchar(65535),
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "pqlsync_state"."mappings" where sync = $1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 

@@ -17,6 +17,12 @@ where score >= :1::INTEGER
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
+-- tableExists pqlsync_state.mappings;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.mappings;
+
 -- tableExists pqlsync_state.users__snapshot;
 
 create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
@@ -85,6 +91,9 @@ create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_i
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
         heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
 
+create table if not exists "PQLSYNC_STATE"."MAPPINGS" (sync VARCHAR not null, signature VARCHAR not null,
+      run_id VARCHAR, updated_at TIMESTAMP_TZ not null);
+
 -- tableExists pqlsync_state.meta;
 
 select value from "PQLSYNC_STATE"."META" where name = 'state_version';
@@ -121,6 +130,23 @@ create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not nu
 create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
+-- params: 1:p1:string;
+
+-- tableExists pqlsync_state.users__snapshot;
+
+-- tableExists pqlsync_state.users__failures;
+
+select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
+
+-- tableExists pqlsync_state.mappings;
+
+select sync, signature from "PQLSYNC_STATE"."MAPPINGS" order by sync;
+
+-- insertRows pqlsync_state.mappings (sync, signature, run_id, updated_at): 1 rows;
 
 -- tableExists pqlsync_state.users__snapshot;
 
@@ -208,6 +234,12 @@ update "PQLSYNC_STATE"."RUNS" set status = :9, finished_at = :10,
 delete from "PQLSYNC_STATE"."LOCKS" where sync = :1 and run_id = :2
 -- params: 1:p1:string, 2:p2:string;
 
+-- tableExists pqlsync_state.users__failures;
+
+select key, code, reason, attempts, first_seen, last_seen, run_id from "PQLSYNC_STATE"."USERS__FAILURES" where run_id in (:1)
+         order by last_seen desc, key
+-- params: 1:p1:string;
+
 -- ======== run ========;
 
 select * from (
@@ -238,6 +270,9 @@ create table if not exists "PQLSYNC_STATE"."RUNS" (run_id VARCHAR not null, sync
 create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_id VARCHAR not null,
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
         heartbeat_at TIMESTAMP_TZ not null, expires_at TIMESTAMP_TZ not null);
+
+create table if not exists "PQLSYNC_STATE"."MAPPINGS" (sync VARCHAR not null, signature VARCHAR not null,
+      run_id VARCHAR, updated_at TIMESTAMP_TZ not null);
 
 -- tableExists pqlsync_state.meta;
 
@@ -272,6 +307,11 @@ create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not nu
 create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+-- tableExists pqlsync_state.mappings;
+
+select signature from "PQLSYNC_STATE"."MAPPINGS" where sync = :1
+-- params: 1:p1:string;
 
 -- tableExists pqlsync_state.users__snapshot;
 
