@@ -7,9 +7,11 @@
  */
 import type { FailureRecord } from './state-store.js';
 
-/** Rejections that share a reason code. */
+/** Rejections that share a reason code and the fields it names. */
 export interface RejectionGroup {
   code: string;
+  /** The fields the reasons name (see `fieldsOf`); empty when they name none. */
+  fields: string[];
   count: number;
   /** Up to `SAMPLE_KEYS` keys, in the order the failures were read. */
   sampleKeys: string[];
@@ -27,22 +29,38 @@ export function reasonCode(f: Pick<FailureRecord, 'code' | 'reason'>): string {
   return head ?? 'UNKNOWN';
 }
 
-/** Groups failures by reason code, the largest group first (ties by code). */
+/**
+ * Groups failures by reason code and the fields the reason names (`INVALID_VALUE` on Email apart from
+ * `INVALID_VALUE` on PQL_Tier__c), the largest group first (ties by code, then fields).
+ */
 export function groupRejections(failures: readonly FailureRecord[]): RejectionGroup[] {
   const groups = new Map<string, RejectionGroup>();
   for (const f of failures) {
     const code = reasonCode(f);
-    const g = groups.get(code) ?? { code, count: 0, sampleKeys: [], message: f.reason };
+    const fields = fieldsOf(f.reason);
+    const id = JSON.stringify([code, fields]);
+    const g = groups.get(id) ?? { code, fields, count: 0, sampleKeys: [], message: f.reason };
     g.count += 1;
     if (g.sampleKeys.length < SAMPLE_KEYS) g.sampleKeys.push(f.key);
-    groups.set(code, g);
+    groups.set(id, g);
   }
-  return [...groups.values()].sort((a, b) => b.count - a.count || a.code.localeCompare(b.code));
+  return [...groups.values()].sort(
+    (a, b) =>
+      b.count - a.count || a.code.localeCompare(b.code) || a.fields.join().localeCompare(b.fields.join()),
+  );
 }
 
-/** The fields a reason names: Salesforce's `(fields: Email, Phone)`, HubSpot's `property 'email'`. */
+/**
+ * The fields a reason names: Salesforce's `(fields: Email, Phone)`, HubSpot's `property 'email'`, and the
+ * `Field: what is wrong` parts of a reason pqlsync wrote itself (values refused before sending).
+ */
 export function fieldsOf(reason: string): string[] {
   const out = new Set<string>();
+  for (const part of reason.split('; ')) {
+    const lead = /^([A-Za-z_][\w.]*): /.exec(part)?.[1];
+    // A leading CRM error code (`INVALID_EMAIL_ADDRESS: ...`) is not a field.
+    if (lead && !/^[A-Z][A-Z0-9_]*$/.test(lead)) out.add(lead);
+  }
   for (const m of reason.matchAll(/\(fields: ([^)]*)\)/g)) {
     for (const f of m[1]!.split(',')) if (f.trim()) out.add(f.trim());
   }
@@ -60,8 +78,9 @@ export function formatRejections(sync: string, groups: readonly RejectionGroup[]
   const lines = [`${sync}: ${total.toLocaleString('en-US')} not applied, by reason:`];
   for (const g of groups) {
     const more = g.count > g.sampleKeys.length ? ', …' : '';
+    const on = g.fields.length > 0 ? ` on ${g.fields.join(', ')}` : '';
     lines.push(
-      `  ${g.code} × ${g.count.toLocaleString('en-US')} (keys ${g.sampleKeys.join(', ')}${more}): ${oneLine(g.message)}`,
+      `  ${g.code}${on} × ${g.count.toLocaleString('en-US')} (keys ${g.sampleKeys.join(', ')}${more}): ${oneLine(g.message)}`,
     );
   }
   lines.push(`  list them all: pqlsync failures ${sync}`);

@@ -4,6 +4,7 @@
  * Through the real CLI, against the Salesforce sandbox.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oneLine } from '../../src/state/failure-report.js';
 import { runCli } from '../helpers/cli.js';
 import { reliabilityProject, SALESFORCE, type ReliabilityProject } from '../reliability/crm-harness.js';
 
@@ -35,9 +36,9 @@ describe('rejections a user can see', () => {
       [
         '',
         'users: 6 not applied, by reason:',
-        `  INVALID_EMAIL_ADDRESS × 3 (keys u107, u57, u7): ${byKey.get('u107')!.reason}`,
-        `  INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST × 2 (keys u113, u13): ${byKey.get('u113')!.reason}`,
-        `  STRING_TOO_LONG × 1 (keys u21): ${byKey.get('u21')!.reason}`,
+        `  INVALID_VALUE on Email × 3 (keys u107, u57, u7): ${byKey.get('u107')!.reason}`,
+        `  INVALID_VALUE on PQL_Tier__c × 2 (keys u113, u13): ${byKey.get('u113')!.reason}`,
+        `  INVALID_VALUE on LastName × 1 (keys u21): ${byKey.get('u21')!.reason}`,
         '  list them all: pqlsync failures users',
         '',
       ].join('\n'),
@@ -49,13 +50,15 @@ describe('rejections a user can see', () => {
     expect(run.code).toBe(3);
     const summary = JSON.parse(run.stdout) as { rejections: unknown[]; counts: { rejected: number } };
     expect(summary.counts.rejected).toBe(6);
-    expect(summary.rejections.map((g) => (g as { code: string }).code)).toEqual([
-      'INVALID_EMAIL_ADDRESS',
-      'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
-      'STRING_TOO_LONG',
+    // Refused against the describe before sending: one code, told apart by the field.
+    expect(summary.rejections.map((g) => (g as { fields: string[] }).fields)).toEqual([
+      ['Email'],
+      ['PQL_Tier__c'],
+      ['LastName'],
     ]);
     expect(summary.rejections[2]).toEqual({
-      code: 'STRING_TOO_LONG',
+      code: 'INVALID_VALUE',
+      fields: ['LastName'],
       count: 1,
       sampleKeys: ['u21'],
       message: rejected().find((r) => r.key === 'u21')!.reason,
@@ -79,8 +82,8 @@ describe('rejections a user can see', () => {
       sync: 'users',
       key: 'u7',
       fields: ['Email'],
-      code: 'INVALID_EMAIL_ADDRESS',
-      reason: 'INVALID_EMAIL_ADDRESS: Email: invalid email address: not-an-email-7 (fields: Email)',
+      code: 'INVALID_VALUE',
+      reason: rejected().find((r) => r.key === 'u7')!.reason,
       attempts: 2,
     });
     expect(Date.parse(String(u7.firstSeen))).toBeLessThan(Date.parse(String(u7.lastSeen)));
@@ -92,14 +95,10 @@ describe('rejections a user can see', () => {
       /^sync\s+key\s+fields\s+code\s+attempts\s+first seen \(UTC\)\s+last seen \(UTC\)\s+reason$/,
     );
     expect(rows).toHaveLength(2 + 6);
-    const u13 = rejected().find((r) => r.key === 'u13')!.reason;
-    expect(u13.length).toBeGreaterThan(100);
-    expect(rows.find((r) => r.includes(' u13 '))).toMatch(
-      new RegExp(
-        `^users\\s+u13\\s+PQL_Tier__c\\s+INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST\\s+2(\\s+\\S+ \\S+){2}\\s+` +
-          `${u13.slice(0, 99).replace(/[()]/g, '\\$&')}…$`,
-      ),
-    );
+    const u13 = oneLine(rejected().find((r) => r.key === 'u13')!.reason, 100);
+    const row = rows.find((r) => r.includes(' u13 '))!;
+    expect(row).toMatch(/^users\s+u13\s+PQL_Tier__c\s+INVALID_VALUE\s+2(\s+\S+ \S+){2}\s+/);
+    expect(row.endsWith(u13)).toBe(true);
 
     const unknown = await runCli(['failures', 'user'], { cwd: rel.project.dir, env: rel.env });
     expect(unknown.code).toBe(2);
@@ -113,11 +112,11 @@ describe('rejections a user can see', () => {
     expect(lines[0]).toMatch(/\btop reason\s+error$/);
     expect(lines).toHaveLength(2 + 2);
     // The latest run saw the six failures last; the first run's were retried by it, so it names none.
-    expect(lines[2]).toMatch(/\bINVALID_EMAIL_ADDRESS × 3\s*$/);
-    expect(lines[3]).not.toMatch(/INVALID_EMAIL_ADDRESS/);
+    expect(lines[2]).toMatch(/\bINVALID_VALUE on Email × 3\s*$/);
+    expect(lines[3]).not.toMatch(/INVALID_VALUE/);
     const json = await runCli(['runs', 'users', '--json'], { cwd: rel.project.dir, env: rel.env });
     const latest = JSON.parse(json.stdout.split('\n')[0]!) as { topReason: unknown };
-    expect(latest.topReason).toMatchObject({ code: 'INVALID_EMAIL_ADDRESS', count: 3 });
+    expect(latest.topReason).toMatchObject({ code: 'INVALID_VALUE', fields: ['Email'], count: 3 });
   });
 
   it('compile, runs and failures need no CRM secret; run and plan name the missing one, before any sync starts', async () => {
@@ -144,6 +143,18 @@ describe('rejections a user can see', () => {
         ].join('\n'),
       );
     }
+  });
+
+  it('--fail-on-rejected-pct says why it turns exit 3 into 1', async () => {
+    // By now only the six rejected rows are sent, and all six are rejected again: 100% of what was sent.
+    const r = await runCli(['run', 'users', '--fail-on-rejected-pct', '50'], {
+      cwd: rel.project.dir,
+      env: rel.env,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'pqlsync: users rejected 6 of 6 records sent (100.0%), more than --fail-on-rejected-pct 50: exit 1\n',
+    );
   });
 });
 

@@ -150,15 +150,28 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
   }
 }
 
-/** Exit 1 instead of 3 when a sync rejected more than `pct` % of what it sent. */
-export function exitWithRejectPolicy(summaries: RunSummary[], pct: number | undefined): number {
+/**
+ * Exit 1 instead of 3 when a sync rejected more than `pct` % of what it sent, saying so on stderr (`say`), since
+ * the summary alone reads like a partial run.
+ */
+export function exitWithRejectPolicy(
+  summaries: RunSummary[],
+  pct: number | undefined,
+  say: (line: string) => void = (line) => process.stderr.write(line),
+): number {
   const code = exitCodeFor(summaries);
   if (code !== EXIT.rejected || pct === undefined) return code;
-  const over = summaries.some((s) => {
+  const over = summaries.filter((s) => {
     const sent = s.counts.applied + s.counts.rejected;
     return sent > 0 && (s.counts.rejected / sent) * 100 > pct;
   });
-  return over ? EXIT.failed : code;
+  for (const s of over) {
+    const sent = s.counts.applied + s.counts.rejected;
+    say(
+      `pqlsync: ${s.sync} rejected ${s.counts.rejected} of ${sent} records sent (${((s.counts.rejected / sent) * 100).toFixed(1)}%), more than --fail-on-rejected-pct ${pct}: exit 1\n`,
+    );
+  }
+  return over.length > 0 ? EXIT.failed : code;
 }
 
 /**

@@ -41,7 +41,7 @@ export function registerRunsCommand(program: Command): void {
               String(r.counts.rejected),
               String(r.apiCalls),
               r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)}s`,
-              top.has(r.runId) ? `${top.get(r.runId)!.code} × ${top.get(r.runId)!.count}` : '',
+              top.has(r.runId) ? topLabel(top.get(r.runId)!) : '',
               (r.error ?? '').split('\n')[0]!.slice(0, 60),
             ]);
             process.stdout.write(
@@ -94,4 +94,8 @@ async function topReasons(
     }
   }
   return out;
+}
+
+function topLabel(g: RejectionGroup): string {
+  return `${g.code}${g.fields.length > 0 ? ` on ${g.fields.join(', ')}` : ''} × ${g.count}`;
 }
