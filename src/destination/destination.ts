@@ -97,9 +97,10 @@ export interface Destination {
   capabilities(target: SyncTarget, plannedChanges: number): DestinationCapabilities;
   /**
    * Checks auth and the target (objects and fields exist with compatible types) before anything is written.
-   * Throws DESTINATION_PREFLIGHT_FAILED (config) listing every problem, or DESTINATION_AUTH_FAILED.
+   * Throws DESTINATION_PREFLIGHT_FAILED (config) listing every problem, or DESTINATION_AUTH_FAILED. With
+   * `readOnly` (`plan`) it only reads: what a run would create (HubSpot properties) is allowed, not created.
    */
-  preflight(target: SyncTarget): Promise<void>;
+  preflight(target: SyncTarget, options?: { readOnly?: boolean }): Promise<void>;
   /**
    * Checks one change against what preflight read (field types, lengths, options, email syntax) before it is
    * batched: a `rejected` outcome here costs no API call, and the batches sent hold only changes that passed.

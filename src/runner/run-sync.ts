@@ -380,6 +380,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       if (!dry) countTasks(await router.resumeOutstanding());
     }
     if (dry) {
+      // The destination's read-only preflight: what would fail the run (an object the CRM does not have, a missing
+      // field) fails the plan the same way (exit 2), and nothing is created or written.
+      destination = await options.destination(sync.destination);
+      callsBefore = destination.apiCalls();
+      await untilCancelled(destination.preflight(target, { readOnly: true }), options.cancel, name);
+      apiCalls = destination.apiCalls() - callsBefore;
       if (!router) return summary('planned', undefined, planInfo);
       const tasks: PlannedTask[] = [];
       for await (const chunk of streamChanges(store, target, plan.planTable, kinds, toSend)) {
@@ -387,7 +393,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         counts.tasks += routed.planned.length;
         tasks.push(...routed.planned.slice(0, Math.max(0, PLANNED_TASKS_LISTED - tasks.length)));
       }
-      apiCalls = taskWriter?.apiCalls() ?? 0;
+      apiCalls += taskWriter?.apiCalls() ?? 0;
       return summary('planned', undefined, { ...planInfo, tasks });
     }
 

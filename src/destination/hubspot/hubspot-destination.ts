@@ -22,6 +22,7 @@ import type { Client } from '@hubspot/api-client';
 import { createHubspotClient, type HubspotClient } from './hubspot-client.js';
 import { SYNC_MODES, type DestinationConfig } from '../../config/config-schema.js';
 import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
+import { closest, distance } from 'fastest-levenshtein';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
 import type {
@@ -121,9 +122,11 @@ export class HubspotDestination implements Destination {
     return { batchSize: HUBSPOT_BATCH_SIZE, concurrency: CONCURRENCY, modes: SYNC_MODES };
   }
 
-  async preflight(target: SyncTarget): Promise<void> {
+  async preflight(target: SyncTarget, options: { readOnly?: boolean } = {}): Promise<void> {
     const object = target.object;
-    const existing = await this.loadProperties(target);
+    const existing = await this.loadProperties(target).catch((err: unknown) => {
+      throw unknownObjectError(err, target, this.options.name) ?? err;
+    });
     const declared = this.options.config.properties?.[object] ?? {};
     const check = checkProperties(target, existing, declared);
     const group = this.options.config.property_group;
@@ -142,6 +145,8 @@ export class HubspotDestination implements Destination {
         { location: { sync: target.sync, path: `syncs.${target.sync}.fields` }, hint },
       );
     }
+    // A plan reads only: the properties a run would create are fine, and nothing is cached for the run.
+    if (options.readOnly) return;
     if (check.missing.length > 0) {
       await this.ensureGroup(target, group);
       for (const info of await this.createMissing(target, group, check.missing))
@@ -483,4 +488,42 @@ function propertyInfo(p: {
 /** HubSpot compares emails without case; other unique values as they are. */
 function normalizeMatch(target: SyncTarget, value: string): string {
   return target.matchField === 'email' ? value.trim().toLowerCase() : value;
+}
+
+/** HubSpot's standard CRM object types, for "did you mean" when an object is not one HubSpot has. */
+const STANDARD_OBJECTS = [
+  'contacts',
+  'companies',
+  'deals',
+  'tickets',
+  'products',
+  'line_items',
+  'quotes',
+  'calls',
+  'emails',
+  'meetings',
+  'notes',
+  'tasks',
+];
+
+/**
+ * A 400/404 on the object's property list means HubSpot has no such object type (`contact`, `Lead`): a config
+ * error naming the sync's object and the type meant. Undefined for any other error.
+ */
+function unknownObjectError(err: unknown, target: SyncTarget, destination: string): PqlsyncError | undefined {
+  if (!(err instanceof PqlsyncError)) return undefined;
+  const status = err.details?.status;
+  if (status !== 400 && status !== 404) return undefined;
+  const meant = closest(target.object.toLowerCase(), STANDARD_OBJECTS);
+  const close = distance(target.object.toLowerCase(), meant) <= 3;
+  return new PqlsyncError(
+    'DESTINATION_PREFLIGHT_FAILED',
+    `HubSpot has no object type '${target.object}' (destination ${destination}): ${err.message}`,
+    {
+      location: { sync: target.sync, path: `syncs.${target.sync}.object` },
+      hint: close
+        ? `did you mean '${meant}'? HubSpot object types are plural and lower case`
+        : `use a standard object type (${STANDARD_OBJECTS.slice(0, 4).join(', ')}...) or a custom object's type id (2-...)`,
+    },
+  );
 }
