@@ -26,7 +26,29 @@ interface Answer {
  * at a time, up to `send` bytes in all, and stops writing as soon as the answer arrives. A server that waits for
  * the whole body never answers (the test then times out): the body is never completed.
  */
+/**
+ * Sends a body in chunks until the sandbox answers. The sandbox answers and closes the connection without reading
+ * on; a write that races that close can fail (EPIPE, ECONNRESET) before the client has parsed the answer, which says
+ * nothing about the sandbox: such an attempt is made again, up to three times.
+ */
 async function announce(
+  url: string,
+  method: string,
+  urlPath: string,
+  headers: Record<string, string>,
+  options: { declared?: number; send: number; chunk?: number },
+): Promise<Answer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await announceOnce(url, method, urlPath, headers, options);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 3 || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw err;
+    }
+  }
+}
+
+async function announceOnce(
   url: string,
   method: string,
   urlPath: string,
