@@ -78,13 +78,16 @@ export function formatRejections(sync: string, groups: readonly RejectionGroup[]
   const lines = [`${sync}: ${total.toLocaleString('en-US')} not applied, by reason:`];
   for (const g of groups) {
     const more = g.count > g.sampleKeys.length ? ', …' : '';
-    const on = g.fields.length > 0 ? ` on ${g.fields.join(', ')}` : '';
-    lines.push(
-      `  ${g.code}${on} × ${g.count.toLocaleString('en-US')} (keys ${g.sampleKeys.join(', ')}${more}): ${oneLine(g.message)}`,
-    );
+    lines.push(`  ${groupLabel(g)} (keys ${g.sampleKeys.join(', ')}${more}): ${oneLine(g.message)}`);
   }
   lines.push(`  list them all: pqlsync failures ${sync}`);
   return lines.join('\n') + '\n';
+}
+
+/** A group as the run output and `runs` name it: `INVALID_VALUE on Email × 3`. */
+export function groupLabel(g: RejectionGroup): string {
+  const on = g.fields.length > 0 ? ` on ${g.fields.join(', ')}` : '';
+  return `${g.code}${on} × ${g.count.toLocaleString('en-US')}`;
 }
 
 /** Text on one line, cut at `max` characters. */

@@ -31,16 +31,10 @@ interface Answer {
  * on; a write that races that close can fail (EPIPE, ECONNRESET) before the client has parsed the answer, which says
  * nothing about the sandbox: such an attempt is made again, up to three times.
  */
-async function announce(
-  url: string,
-  method: string,
-  urlPath: string,
-  headers: Record<string, string>,
-  options: { declared?: number; send: number; chunk?: number },
-): Promise<Answer> {
+async function announce(...args: Parameters<typeof announceOnce>): Promise<Answer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await announceOnce(url, method, urlPath, headers, options);
+      return await announceOnce(...args);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (attempt >= 3 || (code !== 'EPIPE' && code !== 'ECONNRESET')) throw err;

@@ -2,7 +2,7 @@
  * `pqlsync runs [sync]`: the latest runs from the state schema's runs table.
  */
 import { Command } from 'commander';
-import { groupRejections, type RejectionGroup } from '../../state/failure-report.js';
+import { groupLabel, groupRejections, type RejectionGroup } from '../../state/failure-report.js';
 import { StateStore, type RunRecord } from '../../state/state-store.js';
 import { createWarehouse } from '../../warehouse/create-warehouse.js';
 import { formatTable, globalFlags, initCli, loadProject, reportError } from '../cli-context.js';
@@ -41,7 +41,7 @@ export function registerRunsCommand(program: Command): void {
               String(r.counts.rejected),
               String(r.apiCalls),
               r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)}s`,
-              top.has(r.runId) ? topLabel(top.get(r.runId)!) : '',
+              top.has(r.runId) ? groupLabel(top.get(r.runId)!) : '',
               (r.error ?? '').split('\n')[0]!.slice(0, 60),
             ]);
             process.stdout.write(
@@ -94,8 +94,4 @@ async function topReasons(
     }
   }
   return out;
-}
-
-function topLabel(g: RejectionGroup): string {
-  return `${g.code}${g.fields.length > 0 ? ` on ${g.fields.join(', ')}` : ''} × ${g.count}`;
 }
