@@ -15,6 +15,7 @@ import { StateStore, STATE_VERSION } from '../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
 import { SqlBuilder, sqlDialect, type SqlDialect } from '../../src/warehouse/sql-dialect.js';
 import type { BindType, WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
+import { FaultyWarehouse } from '../helpers/faulty-warehouse.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 import { conformanceWarehouses, seedUsers } from './warehouses.js';
@@ -474,19 +475,22 @@ describe.each(conformanceWarehouses())('warehouse conformance: $name', (w) => {
     const store = new StateStore(wh, 'pqlsync_state');
     await store.ensureStateTables();
     await store.acquireLock('users', 'run-a', 60);
-    // run-b read the lock table before run-a's row was committed, so it found no holder.
-    const lockHolder = StateStore.prototype.lockHolder;
-    StateStore.prototype.lockHolder = async function () {
-      StateStore.prototype.lockHolder = lockHolder;
-      return undefined;
-    };
-    try {
-      await expect(store.acquireLock('users', 'run-b', 60)).rejects.toThrow(
-        'another run holds the lock: run run-a',
-      );
-    } finally {
-      StateStore.prototype.lockHolder = lockHolder;
-    }
+    // run-b read the lock table before run-a's row was committed, so it found no holder: its first read of the
+    // holder is answered with no rows; everything else reaches the warehouse.
+    let answered = 0;
+    const late = new FaultyWarehouse(wh, [
+      {
+        method: 'query',
+        match: /^select sync, run_id, host, pid/,
+        nth: 1,
+        answerRows: [],
+        before: () => void answered++,
+      },
+    ]);
+    await expect(new StateStore(late, 'pqlsync_state').acquireLock('users', 'run-b', 60)).rejects.toThrow(
+      'another run holds the lock: run run-a',
+    );
+    expect(answered).toBe(1);
     const { rows } = await wh.query(`select run_id from ${d.table('pqlsync_state', 'locks')}`);
     expect(rows.map((r) => r.run_id)).toEqual(['run-a']);
   });

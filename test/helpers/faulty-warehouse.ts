@@ -34,6 +34,11 @@ export interface WarehouseFault {
   before?: (call: { method: FaultyMethod; sql: string; n: number }) => Promise<void> | void;
   /** stream only: end the stream without an error after this many rows (DuckDB's client does, out of memory). */
   endAfterRows?: number;
+  /**
+   * query only: answer with these rows instead of making the call (a read that saw the table as it was before
+   * another session's commit). (Default: the call is made)
+   */
+  answerRows?: Row[];
 }
 
 /** The error a fault with `fail: true` throws. */
@@ -79,8 +84,12 @@ export class FaultyWarehouse implements WarehouseAdapter {
   }
 
   /** Runs the faults that apply to this call; returns the stream cut-off, if any. */
-  private async apply(method: FaultyMethod, subject: string): Promise<{ endAfterRows?: number }> {
+  private async apply(
+    method: FaultyMethod,
+    subject: string,
+  ): Promise<{ endAfterRows?: number; answerRows?: Row[] }> {
     let endAfterRows: number | undefined;
+    let answerRows: Row[] | undefined;
     for (const fault of [...this.shared.faults]) {
       if (fault.method !== method || (fault.match && !fault.match.test(subject))) continue;
       const n = (this.shared.seen.get(fault) ?? 0) + 1;
@@ -89,8 +98,9 @@ export class FaultyWarehouse implements WarehouseAdapter {
       await fault.before?.({ method, sql: subject, n });
       if (fault.fail) throw fault.fail === true ? injectedFailure(method, n) : fault.fail;
       if (fault.endAfterRows !== undefined) endAfterRows = fault.endAfterRows;
+      if (fault.answerRows !== undefined) answerRows = fault.answerRows;
     }
-    return endAfterRows === undefined ? {} : { endAfterRows };
+    return { ...(endAfterRows === undefined ? {} : { endAfterRows }), ...(answerRows ? { answerRows } : {}) };
   }
 
   connect(): Promise<void> {
@@ -98,8 +108,8 @@ export class FaultyWarehouse implements WarehouseAdapter {
   }
 
   async query(sql: BoundSql | string): Promise<QueryResult> {
-    await this.apply('query', sqlText(sql));
-    return this.inner.query(sql);
+    const { answerRows } = await this.apply('query', sqlText(sql));
+    return answerRows ? { rows: answerRows.map((r) => ({ ...r })) } : this.inner.query(sql);
   }
 
   async *stream(sql: BoundSql | string, options?: StreamOptions): AsyncIterable<Row[]> {
