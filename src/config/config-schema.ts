@@ -48,6 +48,14 @@ export const duckdbWarehouseSchema = z.strictObject({
     ),
 });
 
+/** Postgres TLS with the server's CA (node-postgres' `ssl` options). */
+export const postgresSslSchema = z.strictObject({
+  /** PEM file of the CA that signed the server's certificate, relative to the project directory. */
+  ca_path: z.string().optional(),
+  /** Refuse a server whose certificate the CA does not vouch for, or whose name differs. (Default: true) */
+  reject_unauthorized: z.boolean().optional(),
+});
+
 export const postgresWarehouseSchema = z.strictObject({
   type: z.enum(['postgres', 'redshift']),
   /** A connection URL (`postgres://user@host:5432/db`); put the password in an env var. */
@@ -57,7 +65,8 @@ export const postgresWarehouseSchema = z.strictObject({
   database: z.string().optional(),
   user: z.string().optional(),
   password: z.string().optional(),
-  ssl: z.boolean().optional(),
+  /** TLS: `true` (verified against the system's CAs) or `{ ca_path, reject_unauthorized }`. (Default: none) */
+  ssl: z.union([z.boolean(), postgresSslSchema]).optional(),
   pool_max: z.number().int().min(1).max(100).optional(),
 });
 
@@ -72,20 +81,52 @@ export const bigqueryWarehouseSchema = z.strictObject({
   maximum_bytes_billed: z.number().int().optional(),
 });
 
-export const snowflakeWarehouseSchema = z.strictObject({
-  type: z.literal('snowflake'),
-  account: z.string(),
-  username: z.string(),
-  password: z.string().optional(),
-  private_key_path: z.string().optional(),
-  private_key_passphrase: z.string().optional(),
-  warehouse: z.string().optional(),
-  database: z.string(),
-  schema: z.string().optional(),
-  role: z.string().optional(),
-  /** Override of the access URL (tests point it at the local Snowflake sandbox). */
-  access_url: z.string().optional(),
-});
+export const snowflakeWarehouseSchema = z
+  .strictObject({
+    type: z.literal('snowflake'),
+    account: z.string(),
+    username: z.string(),
+    password: z.string().optional(),
+    private_key_path: z.string().optional(),
+    /** The private key's PEM text itself (from an env var), instead of private_key_path. */
+    private_key: z.string().optional(),
+    private_key_passphrase: z.string().optional(),
+    /** `OAUTH`: log in with an OAuth access token (`token`) instead of a password or key pair. */
+    authenticator: z.enum(['OAUTH']).optional(),
+    /** The OAuth access token (from an env var), with `authenticator: OAUTH`. */
+    token: z.string().optional(),
+    warehouse: z.string().optional(),
+    database: z.string(),
+    /** The session's schema; the temporary tables of `plan` and `evaluate` are created in it. */
+    schema: z.string().optional(),
+    role: z.string().optional(),
+    /** Override of the access URL (tests point it at the local Snowflake sandbox). */
+    access_url: z.string().optional(),
+  })
+  .superRefine((wh, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (wh.schema === undefined)
+      issue(
+        'schema',
+        'is required: pqlsync creates its temporary tables (plan, evaluate) in this schema, and Snowflake refuses unqualified ones in a session without a current schema (e.g. schema: PUBLIC)',
+      );
+    const given = (['password', 'private_key_path', 'private_key', 'token'] as const).filter(
+      (k) => wh[k] !== undefined,
+    );
+    if (wh.authenticator === 'OAUTH' && wh.token === undefined)
+      issue(
+        'token',
+        'is required with authenticator: OAUTH (the access token, e.g. token: "${SNOWFLAKE_OAUTH_TOKEN}")',
+      );
+    else if (wh.token !== undefined && wh.authenticator !== 'OAUTH')
+      issue('authenticator', 'must be OAUTH when a token is given');
+    if (given.length === 0)
+      issue(
+        'password',
+        'no credentials: give one of password, private_key_path, private_key (PEM text) or authenticator: OAUTH with token',
+      );
+    else if (given.length > 1) issue(given[1]!, `give only one of ${given.join(', ')}`);
+  });
 
 export const warehouseSchema = z.discriminatedUnion('type', [
   duckdbWarehouseSchema,

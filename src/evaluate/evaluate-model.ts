@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { compileModel } from '../model/compile-model.js';
 import { loadModel, type ModelEntity, type ModelFile } from '../model/model-file.js';
-import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
+import { SqlBuilder, sqlDialect, tempTableName, type SqlDialect } from '../warehouse/sql-dialect.js';
 import type { BoundParam, Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 import {
   gainsCurve,
@@ -111,10 +111,14 @@ async function columnsOf(wh: WarehouseAdapter, table: string): Promise<string[] 
 }
 
 /** A per-evaluation working table: DuckDB's in-memory scratch database, else a session temp table. */
-function workTable(d: SqlDialect, name: string): { table: string; temporary: boolean } {
+function workTable(
+  d: SqlDialect,
+  name: string,
+  tempSchema: string | undefined,
+): { table: string; temporary: boolean } {
   return d.scratchTable
     ? { table: d.scratchTable(name), temporary: false }
-    : { table: d.quote(name), temporary: true };
+    : { table: tempTableName(d, name, tempSchema), temporary: true };
 }
 
 async function createTable(
@@ -198,8 +202,8 @@ async function scoreVariant(
     vars: { ...compileVars, [asOfParam]: inputs.asOf },
     ...(configParams ? { configParams } : {}),
   });
-  const scored = workTable(d, `pqlsync_eval_${role}_scored`);
-  const labelled = workTable(d, `pqlsync_eval_${role}_labelled`);
+  const scored = workTable(d, `pqlsync_eval_${role}_scored`, wh.tempSchema);
+  const labelled = workTable(d, `pqlsync_eval_${role}_labelled`, wh.tempSchema);
   made.push(scored, labelled);
   try {
     await createTable(wh, d, scored, `select * from (${compiled.sql}\n) m`, compiled);

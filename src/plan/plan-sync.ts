@@ -10,7 +10,7 @@ import type { Change, ChangeKind, SyncTarget } from '../destination/destination.
 import type { StateStore } from '../state/state-store.js';
 import { cell } from './resolve-columns.js';
 import { streamingHeap, trimHeap } from '../util/heap.js';
-import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import { SqlBuilder, tempTableName } from '../warehouse/sql-dialect.js';
 import type { BoundSql, ColumnKind, QueryResult, Row } from '../warehouse/warehouse-adapter.js';
 
 /**
@@ -121,7 +121,9 @@ export async function planSync(options: PlanOptions): Promise<PlanSummary> {
   const dry = options.dryRun ?? false;
   const prefix = dry ? `pqlsync_plan_${target.sync}` : target.sync;
   const work = (suffix: string) =>
-    dry && !d.scratchTable ? d.quote(`${prefix}__${suffix}`) : store.workTable(`${prefix}__${suffix}`);
+    dry && !d.scratchTable
+      ? tempTableName(d, `${prefix}__${suffix}`, store.wh.tempSchema)
+      : store.workTable(`${prefix}__${suffix}`);
   const stateReady = !options.fresh && (await store.syncTablesExist(target.sync));
   const column = (name: string) => `m.${d.quoteColumn ? d.quoteColumn(name) : d.quote(name)}`;
   const { columns } = hashColumns(target);

@@ -5,11 +5,24 @@ import path from 'node:path';
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
+import type { PostgresSsl } from './postgres/postgres-adapter.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
 
 /** The DuckDB adapter's option for the config's `stream_memory_limit` (`none`: no option, one limit throughout). */
 export function duckdbStreamMemoryLimit(value: string): { streamMemoryLimit?: string } {
   return value.toLowerCase() === 'none' ? {} : { streamMemoryLimit: value };
+}
+
+/** The Postgres adapter's `ssl` for the config's: a CA path resolved against the project directory. */
+export function postgresSsl(
+  ssl: boolean | { ca_path?: string | undefined; reject_unauthorized?: boolean | undefined },
+  projectDir: string,
+): boolean | PostgresSsl {
+  if (typeof ssl === 'boolean') return ssl;
+  return {
+    ...(ssl.ca_path ? { caPath: path.resolve(projectDir, ssl.ca_path) } : {}),
+    ...(ssl.reject_unauthorized !== undefined ? { rejectUnauthorized: ssl.reject_unauthorized } : {}),
+  };
 }
 
 export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAdapter> {
@@ -35,7 +48,7 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         ...(wh.database ? { database: wh.database } : {}),
         ...(wh.user ? { user: wh.user } : {}),
         ...(wh.password ? { password: wh.password } : {}),
-        ...(wh.ssl !== undefined ? { ssl: wh.ssl } : {}),
+        ...(wh.ssl !== undefined ? { ssl: postgresSsl(wh.ssl, loaded.projectDir) } : {}),
         ...(wh.pool_max ? { poolMax: wh.pool_max } : {}),
       });
     }
@@ -53,12 +66,7 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
       });
     }
     case 'snowflake': {
-      if (!wh.password && !wh.private_key_path) {
-        throw new PqlsyncError('CONFIG_INVALID', 'a Snowflake warehouse needs password or private_key_path', {
-          location: { file: loaded.configPath, path: 'warehouse' },
-          hint: 'prefer a key pair: private_key_path: ${SNOWFLAKE_PRIVATE_KEY_PATH}, private_key_passphrase: ${SNOWFLAKE_PRIVATE_KEY_PASSPHRASE}',
-        });
-      }
+      // The config schema requires schema and exactly one of password, a private key or an OAuth token.
       const { SnowflakeAdapter } = await import('./snowflake/snowflake-adapter.js');
       return new SnowflakeAdapter({
         account: wh.account,
@@ -68,7 +76,9 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         ...(wh.private_key_path
           ? { privateKeyPath: path.resolve(loaded.projectDir, wh.private_key_path) }
           : {}),
+        ...(wh.private_key ? { privateKey: wh.private_key } : {}),
         ...(wh.private_key_passphrase ? { privateKeyPassphrase: wh.private_key_passphrase } : {}),
+        ...(wh.token ? { oauthToken: wh.token } : {}),
         ...(wh.warehouse ? { warehouse: wh.warehouse } : {}),
         ...(wh.schema ? { schema: wh.schema } : {}),
         ...(wh.role ? { role: wh.role } : {}),

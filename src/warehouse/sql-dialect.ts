@@ -371,6 +371,11 @@ export function sqlDialect(name: Dialect): SqlDialect {
   return d;
 }
 
+/** A session temporary table's name: in `schema` when the adapter names one (see WarehouseAdapter.tempSchema). */
+export function tempTableName(d: SqlDialect, name: string, schema: string | undefined): string {
+  return schema ? d.table(schema, name) : d.quote(name);
+}
+
 /** Collects bind parameters for one statement. */
 export class SqlBuilder {
   readonly params: BoundParam[] = [];

@@ -79,6 +79,11 @@ export interface PhaseScope {
 
 export interface WarehouseAdapter {
   readonly dialect: Dialect;
+  /**
+   * The schema a session's temporary tables are named in, where the engine needs them qualified: Snowflake refuses
+   * an unqualified CREATE TEMPORARY TABLE in a session without a current schema. (Default: unqualified)
+   */
+  readonly tempSchema?: string;
   /** Opens connections; called once before any query. */
   connect(): Promise<void>;
   /** Runs one statement and returns all its rows (use for small results only). */

@@ -13,12 +13,14 @@ import type {
 
 export class RecordingWarehouse implements WarehouseAdapter {
   readonly dialect: WarehouseAdapter['dialect'];
+  readonly tempSchema: string | undefined;
 
   constructor(
     private readonly inner: WarehouseAdapter,
     readonly log: string[] = [],
   ) {
     this.dialect = inner.dialect;
+    this.tempSchema = inner.tempSchema;
   }
 
   private record(sql: BoundSql | string): void {

@@ -169,6 +169,7 @@ export function snowflakeUnderTest(
         username: 'conformance',
         password: 'conformance-password',
         database: 'SANDBOX',
+        schema: 'PUBLIC',
         accessUrl: url,
       });
       await wh.connect();

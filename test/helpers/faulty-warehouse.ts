@@ -59,6 +59,7 @@ interface Shared {
 /** Wraps `inner`; add faults with `add` (or the constructor) and take them away with `clear`. */
 export class FaultyWarehouse implements WarehouseAdapter {
   readonly dialect: WarehouseAdapter['dialect'];
+  readonly tempSchema: string | undefined;
   readonly estimateBytes?: WarehouseAdapter['estimateBytes'];
   readonly phase?: (kind: WarehousePhase, scope?: PhaseScope) => Promise<() => Promise<void>>;
   private readonly shared: Shared;
@@ -69,6 +70,7 @@ export class FaultyWarehouse implements WarehouseAdapter {
     shared?: Shared,
   ) {
     this.dialect = inner.dialect;
+    this.tempSchema = inner.tempSchema;
     this.shared = shared ?? { faults: [...faults], seen: new Map() };
     if (inner.estimateBytes) this.estimateBytes = (sql) => inner.estimateBytes!(sql);
     if (inner.phase) this.phase = (kind, scope) => inner.phase!(kind, scope);

@@ -110,7 +110,7 @@ export class BigqueryAdapter implements WarehouseAdapter {
           cause: err,
           hint: o.keyFile
             ? `check the service-account key file ${o.keyFile} and its roles (BigQuery Job User, Data Editor)`
-            : 'set GOOGLE_APPLICATION_CREDENTIALS or warehouse.key_file to a service-account key file',
+            : 'without warehouse.key_file pqlsync uses Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS (a key file), `gcloud auth application-default login`, or the metadata server (GKE Workload Identity, Cloud Run, Compute Engine)',
         },
       );
     }

@@ -12,6 +12,7 @@
  * We bind with pg's `$N` directly and never use knex.raw: its named-binding regex also rewrites `:name` inside
  * strings and comments (warehouses.md §5).
  */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
@@ -38,12 +39,51 @@ export interface PostgresAdapterOptions {
   database?: string;
   user?: string;
   password?: string;
-  ssl?: boolean;
+  /** TLS: `true` verifies the server against the system's CAs; an object names the CA file. (Default: no TLS) */
+  ssl?: boolean | PostgresSsl;
   /** Connections in the pool (the main one, plus streams and transactions). (Default: 4) */
   poolMax?: number;
 }
 
+/** TLS against a server whose certificate a CA of your own signed. */
+export interface PostgresSsl {
+  /** PEM file of the CA (absolute path). (Default: the system's CAs) */
+  caPath?: string;
+  /** Refuse a server the CA does not vouch for, or whose name differs from the host. (Default: true) */
+  rejectUnauthorized?: boolean;
+}
+
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
+
+/** Node's TLS refused the server's certificate (an unknown CA, a self-signed one, another host name). */
+function certificateRefused(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME)/.test(code)
+  );
+}
+
+/** node-postgres' TLS options for `ssl`; a CA file that cannot be read is a config error naming it. */
+function tlsOptions(ssl: true | PostgresSsl): { ca?: string; rejectUnauthorized: boolean } {
+  if (ssl === true) return { rejectUnauthorized: true };
+  let ca: string | undefined;
+  if (ssl.caPath) {
+    try {
+      ca = readFileSync(ssl.caPath, 'utf8');
+    } catch (err) {
+      throw new PqlsyncError(
+        'CONFIG_INVALID',
+        `cannot read warehouse.ssl.ca_path ${ssl.caPath}: ${messageOf(err)}`,
+        {
+          location: { path: 'warehouse.ssl.ca_path' },
+          hint: "set ca_path to the PEM file of the CA that signed the server's certificate",
+        },
+      );
+    }
+  }
+  return { ...(ca ? { ca } : {}), rejectUnauthorized: ssl.rejectUnauthorized ?? true };
+}
 
 /**
  * Row values as the WarehouseAdapter contract says: safe integers as numbers, numerics exact (row-values.ts),
@@ -158,7 +198,7 @@ export class PostgresAdapter implements WarehouseAdapter {
       ...(o.database ? { database: o.database } : {}),
       ...(o.user ? { user: o.user } : {}),
       ...(o.password ? { password: o.password } : {}),
-      ...(o.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
+      ...(o.ssl ? { ssl: tlsOptions(o.ssl) } : {}),
       max: o.poolMax ?? 4,
       types: typeParsers,
     });
@@ -173,7 +213,9 @@ export class PostgresAdapter implements WarehouseAdapter {
         `cannot connect to ${this.label} at ${this.where()}: ${messageOf(err)}`,
         {
           cause: err,
-          hint: 'check warehouse.url (or host, port, database, user) and that the password env var is set',
+          hint: certificateRefused(err)
+            ? "the server's certificate was not verified: set warehouse.ssl.ca_path to the PEM file of the CA that signed it"
+            : 'check warehouse.url (or host, port, database, user) and that the password env var is set',
         },
       );
     }

@@ -32,7 +32,11 @@ export interface SnowflakeAdapterOptions {
   password?: string;
   /** PEM private key file for key-pair auth (SNOWFLAKE_JWT). */
   privateKeyPath?: string;
+  /** The PEM private key's text, for key-pair auth without a file (e.g. from a secret manager's env var). */
+  privateKey?: string;
   privateKeyPassphrase?: string;
+  /** An OAuth access token (authenticator OAUTH) instead of a password or key pair. */
+  oauthToken?: string;
   warehouse?: string;
   database: string;
   schema?: string;
@@ -60,7 +64,12 @@ export class SnowflakeAdapter implements WarehouseAdapter {
   private readonly serial = new SerialQueue();
   private readonly tx = new SessionTransaction({ begin: 'begin', commit: 'commit', rollback: 'rollback' });
 
-  constructor(private readonly options: SnowflakeAdapterOptions) {}
+  /** The configured schema: a session's temporary tables are created in it, never in a current schema it may lack. */
+  readonly tempSchema: string | undefined;
+
+  constructor(private readonly options: SnowflakeAdapterOptions) {
+    this.tempSchema = options.schema;
+  }
 
   async connect(): Promise<void> {
     if (this.conn) return;
@@ -72,6 +81,8 @@ export class SnowflakeAdapter implements WarehouseAdapter {
     }
     if (o.password) registerSecret(o.password);
     if (o.privateKeyPassphrase) registerSecret(o.privateKeyPassphrase);
+    if (o.privateKey) registerSecret(o.privateKey);
+    if (o.oauthToken) registerSecret(o.oauthToken);
     const conn = snowflake.createConnection({
       account: o.account,
       username: o.username,
@@ -80,13 +91,7 @@ export class SnowflakeAdapter implements WarehouseAdapter {
       ...(o.warehouse ? { warehouse: o.warehouse } : {}),
       ...(o.role ? { role: o.role } : {}),
       ...(o.accessUrl ? { accessUrl: o.accessUrl } : {}),
-      ...(o.privateKeyPath
-        ? {
-            authenticator: 'SNOWFLAKE_JWT',
-            privateKeyPath: o.privateKeyPath,
-            ...(o.privateKeyPassphrase ? { privateKeyPass: o.privateKeyPassphrase } : {}),
-          }
-        : { password: o.password ?? '' }),
+      ...credentials(o),
       clientSessionKeepAlive: false,
       // With fetchAsString the driver turns NULL into the text 'NULL' unless told otherwise.
       representNullAsStringNull: false,
@@ -101,9 +106,11 @@ export class SnowflakeAdapter implements WarehouseAdapter {
         {
           cause: err,
           kind: 'config',
-          hint: o.privateKeyPath
-            ? `check that warehouse.private_key_path is the private key whose public key is set on user ${o.username} (ALTER USER ... SET RSA_PUBLIC_KEY)`
-            : 'check the username and the password env var, or use a key pair (private_key_path)',
+          hint: o.oauthToken
+            ? 'check that the OAuth access token in warehouse.token has not expired and was issued for this account and user'
+            : o.privateKeyPath || o.privateKey
+              ? `check that warehouse.${o.privateKeyPath ? 'private_key_path' : 'private_key'} is the private key whose public key is set on user ${o.username} (ALTER USER ... SET RSA_PUBLIC_KEY)`
+              : 'check the username and the password env var, or use a key pair (private_key_path)',
         },
       );
     }
@@ -226,6 +233,25 @@ export class SnowflakeAdapter implements WarehouseAdapter {
     this.conn = undefined;
     if (conn) await new Promise<void>((resolve) => conn.destroy(() => resolve()));
   }
+}
+
+/** The driver's login options: an OAuth token, a key pair (file or PEM text), else the password. */
+function credentials(o: SnowflakeAdapterOptions): snowflake.ConnectionOptions | Record<string, never> {
+  if (o.oauthToken) return { authenticator: 'OAUTH', token: o.oauthToken } as snowflake.ConnectionOptions;
+  const passphrase = o.privateKeyPassphrase ? { privateKeyPass: o.privateKeyPassphrase } : {};
+  if (o.privateKeyPath)
+    return {
+      authenticator: 'SNOWFLAKE_JWT',
+      privateKeyPath: o.privateKeyPath,
+      ...passphrase,
+    } as snowflake.ConnectionOptions;
+  if (o.privateKey)
+    return {
+      authenticator: 'SNOWFLAKE_JWT',
+      privateKey: o.privateKey,
+      ...passphrase,
+    } as snowflake.ConnectionOptions;
+  return { password: o.password ?? '' } as snowflake.ConnectionOptions;
 }
 
 /** A JS value's bind type for insertRows. */

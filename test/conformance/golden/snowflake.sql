@@ -25,7 +25,7 @@ where score >= :1::INTEGER
 
 -- tableExists pqlsync_state.users__snapshot;
 
-create or replace temporary table "PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
+create or replace temporary table "PUBLIC"."PQLSYNC_PLAN_USERS__CURRENT" as select m.*, cast(m."user_id" as VARCHAR) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as VARCHAR) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as VARCHAR)) as VARCHAR) || ':' || cast(m."email" as VARCHAR), 'N') || coalesce(cast(length(cast(m."score" as VARCHAR)) as VARCHAR) || ':' || cast(m."score" as VARCHAR), 'N') || coalesce(cast(length(cast(m."tier" as VARCHAR)) as VARCHAR) || ':' || cast(m."tier" as VARCHAR), 'N') || coalesce(cast(length(cast(m."user_id" as VARCHAR)) as VARCHAR) || ':' || cast(m."user_id" as VARCHAR), 'N')) as __pqlsync_hash from (
 
 
 
@@ -40,25 +40,25 @@ where score >= :1::INTEGER
 ) m
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
-create or replace temporary table "PQLSYNC_PLAN_USERS__DUPS" as select __pqlsync_key, count(*) as n from "PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
+create or replace temporary table "PUBLIC"."PQLSYNC_PLAN_USERS__DUPS" as select __pqlsync_key, count(*) as n from "PUBLIC"."PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null group by __pqlsync_key having count(*) > 1;
 
 select count(*) as total, sum(case when __pqlsync_key is null then 1 else 0 end) as null_keys,
-       (select sum(n) from "PQLSYNC_PLAN_USERS__DUPS") as dup_rows
-     from "PQLSYNC_PLAN_USERS__CURRENT";
+       (select sum(n) from "PUBLIC"."PQLSYNC_PLAN_USERS__DUPS") as dup_rows
+     from "PUBLIC"."PQLSYNC_PLAN_USERS__CURRENT";
 
-create or replace temporary table "PQLSYNC_PLAN_USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
+create or replace temporary table "PUBLIC"."PQLSYNC_PLAN_USERS__PLAN" as select coalesce(c.__pqlsync_key, s.key) as __pqlsync_pk,
         case when s.key is null then 'added' when c.__pqlsync_key is null then 'removed' else 'changed' end as __pqlsync_op,
         s.values_json as __pqlsync_prev, s.row_hash as __pqlsync_prev_hash,
         f.attempts as __pqlsync_attempts, c.*
-      from (select * from "PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null) c
+      from (select * from "PUBLIC"."PQLSYNC_PLAN_USERS__CURRENT" where __pqlsync_key is not null) c
       full outer join (select cast(null as VARCHAR) as key, cast(null as VARCHAR) as row_hash, cast(null as VARCHAR) as values_json from (select 1 as one) e where 1 = 0) s on c.__pqlsync_key = s.key
       left join (select cast(null as VARCHAR) as key, cast(null as NUMBER(38,0)) as attempts, cast(null as VARCHAR) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)
-      left join "PQLSYNC_PLAN_USERS__DUPS" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
+      left join "PUBLIC"."PQLSYNC_PLAN_USERS__DUPS" dup on dup.__pqlsync_key = coalesce(c.__pqlsync_key, s.key)
       where dup.__pqlsync_key is null
         and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null);
 
 select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
-     from "PQLSYNC_PLAN_USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
+     from "PUBLIC"."PQLSYNC_PLAN_USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 -- ======== run ========;
 

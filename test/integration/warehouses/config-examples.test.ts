@@ -18,7 +18,6 @@ const EXAMPLES = path.join(ROOT, 'config', 'examples');
 const ENV = {
   PQLSYNC_PG_URL: 'postgres://pqlsync:pw-example-1@db.internal:5432/analytics',
   PQLSYNC_REDSHIFT_PASSWORD: 'pw-example-2',
-  GOOGLE_APPLICATION_CREDENTIALS: '/secrets/pqlsync-sa.json',
   SNOWFLAKE_PRIVATE_KEY_PATH: '/secrets/rsa_key.p8',
   SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: 'pw-example-3',
 };

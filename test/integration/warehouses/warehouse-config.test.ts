@@ -168,7 +168,7 @@ describe('bigquery from config (local sandbox)', () => {
     expect(err.code).toBe('WAREHOUSE_CONNECT_FAILED');
     expect(err.format()).toBe(
       'cannot reach BigQuery project acme-analytics: Request is missing required authentication credential.\n' +
-        '  hint: set GOOGLE_APPLICATION_CREDENTIALS or warehouse.key_file to a service-account key file',
+        '  hint: without warehouse.key_file pqlsync uses Application Default Credentials: GOOGLE_APPLICATION_CREDENTIALS (a key file), `gcloud auth application-default login`, or the metadata server (GKE Workload Identity, Cloud Run, Compute Engine)',
     );
   });
 });
@@ -190,6 +190,7 @@ describe('snowflake from config (local sandbox)', () => {
   account: acme-xy12345
   username: PQLSYNC_SVC
   database: ANALYTICS
+  schema: PUBLIC
   warehouse: PQLSYNC_WH
   private_key_path: \${SF_KEY_PATH}
   private_key_passphrase: \${SF_KEY_PASS}

@@ -24,6 +24,12 @@ export interface BigquerySandboxOptions {
   token?: string;
   /** Port on 127.0.0.1. (Default: a free one) */
   port?: number;
+  /**
+   * Also answer as the GCE metadata server (`GCE_METADATA_HOST`), handing out `token` as the default service
+   * account's access token: Application Default Credentials as on GKE Workload Identity, Cloud Run or a VM.
+   * (Default: false)
+   */
+  metadataServer?: boolean;
 }
 
 /** One logged request: what the client sent, including each statement's SQL as received. */
@@ -100,6 +106,9 @@ export class BigquerySandbox extends EngineSandbox {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    if (this.options.metadataServer && url.pathname.startsWith('/computeMetadata/v1/')) {
+      return this.metadata(url.pathname, req, send, res);
+    }
     try {
       if (req.headers.authorization !== `Bearer ${this.token}`) {
         throw new HttpError(401, 'Request is missing required authentication credential.', 'unauthorized');
@@ -115,6 +124,24 @@ export class BigquerySandbox extends EngineSandbox {
         error: { code: e.status, message: e.message, errors: [{ reason: e.reason, message: e.message }] },
       });
     }
+  }
+
+  /** The metadata server's answers ADC needs: its presence, and the default service account's token. */
+  private metadata(
+    pathname: string,
+    req: IncomingMessage,
+    send: (status: number, body: unknown) => void,
+    res: ServerResponse,
+  ): void {
+    res.setHeader('Metadata-Flavor', 'Google');
+    // The metadata server refuses requests without this header (a guard against forwarded requests).
+    if (req.headers['metadata-flavor'] !== 'Google')
+      return send(403, { error: 'Missing Metadata-Flavor header' });
+    if (pathname === '/computeMetadata/v1/instance' || pathname === '/computeMetadata/v1/instance/')
+      return send(200, {});
+    if (pathname === '/computeMetadata/v1/instance/service-accounts/default/token')
+      return send(200, { access_token: this.token, expires_in: 3599, token_type: 'Bearer' });
+    send(404, { error: `the BigQuery sandbox's metadata server does not serve ${pathname}` });
   }
 
   private async route(

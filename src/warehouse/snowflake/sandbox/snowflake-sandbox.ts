@@ -21,6 +21,14 @@ export interface SnowflakeSandboxOptions {
   password?: string;
   /** PEM public key that SNOWFLAKE_JWT logins must be signed for. (Default: key-pair login refused) */
   publicKeyPem?: string;
+  /** The access token OAUTH logins must carry. (Default: OAuth login refused) */
+  oauthToken?: string;
+  /**
+   * The user's DEFAULT_NAMESPACE schema, the session's current schema when the login names none. A session's
+   * current schema is a schema that exists (the sandbox's database has PUBLIC, as every Snowflake database does).
+   * (Default: none)
+   */
+  defaultSchema?: string;
   /**
    * The account's MULTI_STATEMENT_COUNT, used when a request does not set it: 1 allows one statement, 0 any
    * number, N exactly N (Snowflake's default is 1). (Default: 1)
@@ -59,7 +67,8 @@ const SNOWFLAKE_MACROS = [
 
 export class SnowflakeSandbox extends EngineSandbox {
   readonly requests: SnowflakeRequestLog[] = [];
-  private readonly tokens = new Set<string>();
+  /** Session token → the session's current schema (null: none). */
+  private readonly tokens = new Map<string, string | null>();
   private readonly publicKey: KeyObject | undefined;
   constructor(private readonly options: SnowflakeSandboxOptions = {}) {
     super(options.port);
@@ -72,7 +81,7 @@ export class SnowflakeSandbox extends EngineSandbox {
   }
 
   protected override setupSql(): string[] {
-    return SNOWFLAKE_MACROS;
+    return [...SNOWFLAKE_MACROS, 'create schema "PUBLIC"'];
   }
 
   protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -86,7 +95,9 @@ export class SnowflakeSandbox extends EngineSandbox {
     };
     try {
       const body = await readJsonBody(req);
-      if (url.pathname === '/session/v1/login-request') return send(this.login(body));
+      if (url.pathname === '/session/v1/login-request') {
+        return send(await this.login(body, url.searchParams.get('schemaName')));
+      }
       const auth = /^Snowflake Token="([^"]+)"$/.exec(req.headers.authorization ?? '');
       if (!auth || !this.tokens.has(auth[1]!)) {
         res.writeHead(401, { 'content-type': 'application/json' });
@@ -99,7 +110,9 @@ export class SnowflakeSandbox extends EngineSandbox {
         );
         return;
       }
-      if (url.pathname === '/queries/v1/query-request') return send(await this.query(body, entry));
+      if (url.pathname === '/queries/v1/query-request') {
+        return send(await this.query(body, entry, this.tokens.get(auth[1]!) ?? null));
+      }
       if (url.pathname === '/session' && url.searchParams.get('delete') === 'true') {
         this.tokens.delete(auth[1]!);
         return send({ success: true, code: null, data: null });
@@ -123,13 +136,19 @@ export class SnowflakeSandbox extends EngineSandbox {
     }
   }
 
-  private login(body: Record<string, unknown>): Record<string, unknown> {
+  private async login(
+    body: Record<string, unknown>,
+    schemaName: string | null,
+  ): Promise<Record<string, unknown>> {
     const data = (body.data ?? {}) as Record<string, unknown>;
     const user = String(data.LOGIN_NAME ?? '');
     const authenticator = String(data.AUTHENTICATOR ?? 'SNOWFLAKE').toUpperCase();
     const wantUser = this.options.username ?? 'sandbox_user';
     let ok = user.toUpperCase() === wantUser.toUpperCase();
     if (authenticator === 'SNOWFLAKE_JWT') ok = ok && this.jwtValid(String(data.TOKEN ?? ''));
+    // An OAuth access token names its user itself; the driver sends no LOGIN_NAME check of its own.
+    else if (authenticator === 'OAUTH')
+      ok = this.options.oauthToken !== undefined && data.TOKEN === this.options.oauthToken;
     else ok = ok && data.PASSWORD === (this.options.password ?? 'sandbox-password');
     if (!ok) {
       return {
@@ -140,7 +159,9 @@ export class SnowflakeSandbox extends EngineSandbox {
       };
     }
     const token = randomUUID();
-    this.tokens.add(token);
+    // A login's schema that does not exist leaves the session without a current schema, as in Snowflake.
+    const schema = await this.existingSchema(schemaName ?? this.options.defaultSchema);
+    this.tokens.set(token, schema);
     return {
       success: true,
       code: null,
@@ -154,12 +175,23 @@ export class SnowflakeSandbox extends EngineSandbox {
         parameters: [{ name: 'TIMEZONE', value: 'UTC' }],
         sessionInfo: {
           databaseName: 'SANDBOX',
-          schemaName: 'PUBLIC',
+          schemaName: schema,
           warehouseName: 'SANDBOX_WH',
           roleName: 'PUBLIC',
         },
       },
     };
+  }
+
+  /** The schema as Snowflake stores it (a plain name upper case), when it exists; else null. */
+  private async existingSchema(name: string | undefined): Promise<string | null> {
+    if (!name) return null;
+    const stored = /^"(.*)"$/.exec(name)?.[1]?.replace(/""/g, '"') ?? name.toUpperCase();
+    const { rows } = await this.db().run(
+      'select schema_name from information_schema.schemata where lower(schema_name) = lower($name)',
+      { name: stored },
+    );
+    return rows.length > 0 ? stored : null;
   }
 
   /** An RS256 JWT signed by the private half of `publicKeyPem`, not expired. */
@@ -175,6 +207,7 @@ export class SnowflakeSandbox extends EngineSandbox {
   private async query(
     body: Record<string, unknown>,
     entry: SnowflakeRequestLog,
+    currentSchema: string | null,
   ): Promise<Record<string, unknown>> {
     const sqlText = String(body.sqlText ?? '');
     const bindings = (body.bindings ?? {}) as Record<string, SnowflakeBind>;
@@ -191,6 +224,17 @@ export class SnowflakeSandbox extends EngineSandbox {
         code: '000008',
         message: `Actual statement count ${count} did not match the desired statement count ${desired}.`,
         data: { errorCode: '000008', sqlState: '0A000', queryId },
+      };
+    }
+    const unqualified = currentSchema === null ? unqualifiedCreate(sqlText) : undefined;
+    if (unqualified) {
+      // Snowflake resolves an unqualified name in the current schema; a session without one cannot create it
+      // (https://docs.snowflake.com/en/sql-reference/sql/use-schema, https://docs.snowflake.com/en/sql-reference/name-resolution).
+      return {
+        success: false,
+        code: '090106',
+        message: `Cannot perform ${unqualified}. This session does not have a current schema. Call 'USE SCHEMA', or use a qualified name.`,
+        data: { errorCode: '090106', sqlState: '22000', queryId },
       };
     }
     let translated: ReturnType<typeof translateSnowflakeSql>;
@@ -234,7 +278,7 @@ export class SnowflakeSandbox extends EngineSandbox {
           version: 1,
           sendResultTime: Date.now(),
           finalDatabaseName: 'SANDBOX',
-          finalSchemaName: 'PUBLIC',
+          finalSchemaName: currentSchema,
         },
       };
     } catch (err) {
@@ -246,6 +290,19 @@ export class SnowflakeSandbox extends EngineSandbox {
     if (!this.engine) throw new Error('sandbox stopped');
     return this.engine;
   }
+}
+
+/**
+ * `CREATE TEMPTABLE` or `CREATE TABLE` when the statement creates a table by a one-part name (which needs a
+ * current schema); else undefined.
+ */
+export function unqualifiedCreate(sql: string): string | undefined {
+  const m =
+    /^\s*create\s+(?:or\s+replace\s+)?(?:(local|global)\s+)?(temp|temporary|volatile|transient)?\s*table\s+(?:if\s+not\s+exists\s+)?("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*(\.)?/i.exec(
+      sql,
+    );
+  if (!m || m[4]) return undefined;
+  return m[2] && m[2].toLowerCase() !== 'transient' ? 'CREATE TEMPTABLE' : 'CREATE TABLE';
 }
 
 /** A cell as Snowflake's JSON result carries it: dates as epoch days, timestamp_tz as `seconds.fraction tz`. */

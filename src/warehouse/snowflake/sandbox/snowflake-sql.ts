@@ -120,6 +120,16 @@ export function translateSnowflakeSql(
         i += word.length;
         continue;
       }
+      // A temporary table named in a schema: DuckDB keeps temporary tables in its own catalog only, so the
+      // sandbox (one session per test) makes it a plain table of that schema.
+      if (
+        (upper === 'TEMPORARY' || upper === 'TEMP') &&
+        /\bcreate(\s+or\s+replace)?\s*$/i.test(out) &&
+        /^\s+table\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*\./i.test(rest)
+      ) {
+        i += word.length;
+        continue;
+      }
       // NUMBER(38,0) holds integers: DuckDB's BIGINT keeps them exact and fast.
       const numberScale0 = /^\s*\(\s*\d+\s*,\s*0\s*\)/.exec(rest);
       if (upper === 'NUMBER' && numberScale0) {
