@@ -93,6 +93,53 @@ function cell(v: DuckDBValue): EngineCell {
   return String(v);
 }
 
+const PLACEHOLDER_NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+const IDENTIFIER_CHAR = /[A-Za-z0-9_$]/;
+
+/**
+ * The statement with each `$name` placeholder of `params` numbered (`$1`, `$2`, ...; a repeated name keeps its
+ * number) and the names in number order, for binding by position. DuckDB finds a named parameter's index by a
+ * linear search (duckdb_bind_parameter_index), so binding 20,000 by name was quadratic: 10 of the 22 s of a
+ * 20,000-key commit on the BigQuery sandbox. Text inside '...' and "..." is left alone, as is a `$` inside a name
+ * (Snowflake allows `A$B`) and a `$name` that is not a param.
+ */
+export function numberPlaceholders(sql: string, params: EngineParams): { sql: string; order: string[] } {
+  const numbers = new Map<string, number>();
+  const order: string[] = [];
+  const out: string[] = [];
+  let from = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"') {
+      // To the closing quote; a doubled quote is one quote inside the text.
+      let j = i + 1;
+      while (j < sql.length && !(sql[j] === c && sql[j + 1] !== c)) j += sql[j] === c ? 2 : 1;
+      i = j + 1;
+      continue;
+    }
+    if (c === '$' && (i === 0 || !IDENTIFIER_CHAR.test(sql[i - 1]!))) {
+      PLACEHOLDER_NAME.lastIndex = i + 1;
+      const name = PLACEHOLDER_NAME.exec(sql)?.[0];
+      if (name !== undefined && Object.hasOwn(params, name)) {
+        let n = numbers.get(name);
+        if (n === undefined) {
+          order.push(name);
+          n = order.length;
+          numbers.set(name, n);
+        }
+        out.push(sql.slice(from, i), `$${n}`);
+        i += 1 + name.length;
+        from = i;
+        continue;
+      }
+    }
+    i++;
+  }
+  out.push(sql.slice(from));
+  return { sql: out.join(''), order };
+}
+
 export class DuckdbEngine {
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -109,15 +156,17 @@ export class DuckdbEngine {
   /** Runs one statement; rejects with DuckDB's own message. */
   run(sql: string, params: EngineParams = {}): Promise<EngineResult> {
     const task = async (): Promise<EngineResult> => {
-      const values: Record<string, DuckDBValue> = {};
-      const types: Record<string, DuckDBType> = {};
-      for (const [k, v] of Object.entries(params)) {
-        values[k] = Array.isArray(v) ? listValue(v) : v;
-        types[k] = Array.isArray(v) ? LIST(VARCHAR) : VARCHAR;
+      const numbered = numberPlaceholders(sql, params);
+      const values: DuckDBValue[] = [];
+      const types: DuckDBType[] = [];
+      for (const name of numbered.order) {
+        const v = params[name]!;
+        values.push(Array.isArray(v) ? listValue(v) : v);
+        types.push(Array.isArray(v) ? LIST(VARCHAR) : VARCHAR);
       }
-      const hasParams = Object.keys(values).length > 0;
+      const hasParams = values.length > 0;
       const reader = await this.conn.runAndReadAll(
-        sql,
+        numbered.sql,
         hasParams ? values : undefined,
         hasParams ? types : undefined,
       );
