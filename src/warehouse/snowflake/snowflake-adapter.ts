@@ -248,7 +248,8 @@ function credentials(o: SnowflakeAdapterOptions): snowflake.ConnectionOptions | 
   if (o.privateKey)
     return {
       authenticator: 'SNOWFLAKE_JWT',
-      privateKey: o.privateKey,
+      // A PEM kept on one line in an env var or CI secret has its line breaks written as \n.
+      privateKey: o.privateKey.includes('\n') ? o.privateKey : o.privateKey.replace(/\\n/g, '\n'),
       ...passphrase,
     } as snowflake.ConnectionOptions;
   return { password: o.password ?? '' } as snowflake.ConnectionOptions;

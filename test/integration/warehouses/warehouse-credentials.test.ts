@@ -180,6 +180,15 @@ ${SYNCS}`;
     expect(logins.every((r) => r.success)).toBe(true);
   });
 
+  it('takes a PEM kept on one line, its line breaks written as \\n (as CI secrets often hold it)', async () => {
+    p.writeConfig(config('private_key: ${SF_PRIVATE_KEY}\n  private_key_passphrase: ${SF_KEY_PASS}'));
+    const oneLine = keys.privateKey.trimEnd().replace(/\n/g, '\\n');
+    expect(oneLine).not.toContain('\n');
+    const s = await seedAndRun({ SF_PRIVATE_KEY: oneLine, SF_KEY_PASS: 'inline-pass-4' });
+    expect(s.error).toBeUndefined();
+    expect(s.counts).toMatchObject({ added: 2, applied: 2 });
+  });
+
   it('logs in with an OAuth access token (authenticator: OAUTH) and never repeats a refused one', async () => {
     p.writeConfig(config('authenticator: OAUTH\n  token: ${SF_OAUTH_TOKEN}'));
     const s = await seedAndRun({ SF_OAUTH_TOKEN: 'oauth-access-token-77' });
