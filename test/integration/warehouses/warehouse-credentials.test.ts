@@ -242,3 +242,46 @@ ${SYNCS}`;
     ]);
   });
 });
+
+describe('bigquery location', () => {
+  it('creates the state dataset and runs every job in the configured location (BigQuery defaults to US)', async () => {
+    const sandbox = new BigquerySandbox({ token: 'loc-token' });
+    await sandbox.start();
+    try {
+      const run = async (location: string) => {
+        p.writeConfig(
+          `warehouse: { type: bigquery, project: acme-analytics, ${location}api_endpoint: '${sandbox.url}' }\n${SYNCS}`,
+        );
+        const env = { PQLSYNC_BIGQUERY_ACCESS_TOKEN: 'loc-token' };
+        const s = await withEnv(env, () => runFromConfig({}));
+        expect(s.error).toBeUndefined();
+        const located = sandbox.requests.splice(0).filter((r) => r.location !== undefined);
+        expect(located.some((r) => r.path.endsWith('/datasets'))).toBe(true);
+        expect(located.some((r) => r.path.endsWith('/jobs'))).toBe(true);
+        return [...new Set(located.map((r) => r.location))];
+      };
+      const wh = await withEnv({ PQLSYNC_BIGQUERY_ACCESS_TOKEN: 'loc-token' }, async () => {
+        p.writeConfig(
+          `warehouse: { type: bigquery, project: acme-analytics, api_endpoint: '${sandbox.url}' }\n`,
+        );
+        const w = await createWarehouse(loadConfig(p.configPath));
+        await w.connect();
+        return w;
+      });
+      await seed(wh);
+      await wh.close();
+      sandbox.requests.splice(0);
+      expect(await run('location: europe-west3, ')).toEqual(['europe-west3']);
+      await withEnv({ PQLSYNC_BIGQUERY_ACCESS_TOKEN: 'loc-token' }, async () => {
+        const w = await createWarehouse(loadConfig(p.configPath));
+        await w.connect();
+        await w.query('drop schema pqlsync_state cascade');
+        await w.close();
+      });
+      sandbox.requests.splice(0);
+      expect(await run('')).toEqual(['US']);
+    } finally {
+      await sandbox.stop();
+    }
+  });
+});

@@ -38,6 +38,8 @@ export interface BigqueryRequestLog {
   path: string;
   query?: string;
   dryRun?: boolean;
+  /** A job's location, or a created dataset's (US when the client names none, as BigQuery defaults). */
+  location?: string;
   status: number;
 }
 
@@ -156,7 +158,8 @@ export class BigquerySandbox extends EngineSandbox {
       return this.insertJob(m[1]!, body, entry);
     }
     if (method === 'POST' && (m = /^\/projects\/([^/]+)\/queries$/.exec(path))) {
-      const job = await this.runJob(m[1]!, String(body.location ?? 'US'), body, entry);
+      entry.location = String(body.location ?? 'US');
+      const job = await this.runJob(m[1]!, entry.location, body, entry);
       return this.queryResults(job, search, true);
     }
     if (method === 'GET' && (m = /^\/projects\/([^/]+)\/queries\/([^/]+)$/.exec(path))) {
@@ -178,6 +181,7 @@ export class BigquerySandbox extends EngineSandbox {
     if (method === 'POST' && (m = /^\/projects\/([^/]+)\/datasets$/.exec(path))) {
       const ref = body.datasetReference as { datasetId?: string } | undefined;
       const ds = String(ref?.datasetId ?? '');
+      entry.location = String(body.location ?? 'US');
       if (await this.schemaExists(ds))
         throw new HttpError(409, `Already Exists: Dataset ${m[1]}:${ds}`, 'duplicate');
       await this.db().run(`create schema "${ds.replace(/"/g, '""')}"`);
@@ -211,9 +215,10 @@ export class BigquerySandbox extends EngineSandbox {
   ): Promise<unknown> {
     const config = (body.configuration ?? {}) as { query?: Record<string, unknown>; dryRun?: boolean };
     const ref = (body.jobReference ?? {}) as { jobId?: string; location?: string };
+    entry.location = ref.location ?? 'US';
     const job = await this.runJob(
       projectId,
-      ref.location ?? 'US',
+      entry.location,
       { ...config.query, dryRun: config.dryRun, jobId: ref.jobId },
       entry,
     );
