@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
-import { duckdbDialect } from '../../../src/warehouse/sql-dialect.js';
+import { duckdbDialect, redshiftDialect } from '../../../src/warehouse/sql-dialect.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
@@ -55,6 +55,13 @@ describe('DuckDB row hash', () => {
     ],
   ])('recipe 1 hashes %j as md5 of the joined text', async (exprs, parts) => {
     expect(await hash(duckdbDialect.legacyRowHash(exprs))).toBe(md5(parts.join('|')));
+  });
+
+  it("writes a Redshift boolean with CASE (Redshift cannot cast BOOLEAN to VARCHAR): 'true', 'false', NULL", async () => {
+    const sql = redshiftDialect.hashText('b', 'boolean');
+    expect(sql).not.toMatch(/cast\(\s*b\s+as/i);
+    const { rows } = await wh.query(`select ${sql} as t from (values (true), (false), (null)) v(b)`);
+    expect(rows.map((r) => r.t)).toEqual(['true', 'false', null]);
   });
 
   it('writes dates and timestamps out in ISO 8601, UTC, whatever the session TimeZone', async () => {
