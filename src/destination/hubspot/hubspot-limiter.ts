@@ -72,6 +72,8 @@ export class RollingWindowLimiter {
   private readonly queue: Array<{ start: () => void; fail: (err: unknown) => void }> = [];
   private pumping = false;
   private stopped = false;
+  /** Where the last pause ended: a `sleep` that returns early (a test's) still counts as having waited. */
+  private sleptUntil = 0;
   private idle: Array<() => void> = [];
 
   constructor(
@@ -104,7 +106,7 @@ export class RollingWindowLimiter {
    * oldest request in the window leaves it (the earliest a rolling window frees a slot), never a flat interval.
    */
   observe(status: number, headers: Record<string, string>): void {
-    const now = this.clock.now();
+    const now = this.now();
     const max = Number(headers['x-hubspot-ratelimit-max']);
     const ms = Number(headers['x-hubspot-ratelimit-interval-milliseconds']);
     if (Number.isInteger(max) && max > 0 && Number.isInteger(ms) && ms > 0) this.announced = { max, ms };
@@ -139,7 +141,7 @@ export class RollingWindowLimiter {
 
   /** Requests counted in the config's window now, in flight included (for tests and the bench). */
   inWindow(): number {
-    return this.used(this.configured, this.clock.now());
+    return this.used(this.configured, this.now());
   }
 
   /** Stops taking requests and resolves once those queued and in flight have finished. */
@@ -147,6 +149,10 @@ export class RollingWindowLimiter {
     this.stopped = true;
     if (this.queue.length === 0 && this.inFlight === 0) return;
     await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  private now(): number {
+    return Math.max(this.clock.now(), this.sleptUntil);
   }
 
   private windows(): Window[] {
@@ -165,11 +171,13 @@ export class RollingWindowLimiter {
           for (const waiting of this.queue.splice(0)) waiting.fail(spent);
           break;
         }
-        const wait = this.waitMs(this.clock.now());
+        const now = this.now();
+        const wait = this.waitMs(now);
         // Every slot is held by a request in flight: the next answer starts the pump again.
         if (wait === Infinity) break;
         if (wait > 0) {
           await this.clock.sleep(wait);
+          this.sleptUntil = Math.max(this.sleptUntil, now + wait);
           continue;
         }
         this.inFlight++;
@@ -217,7 +225,7 @@ export class RollingWindowLimiter {
   }
 
   private stamp(count: number): void {
-    const now = this.clock.now();
+    const now = this.now();
     // A clock moved backwards (a test resetting it) must not break the ascending order.
     const at = Math.max(now, this.stamps[this.stamps.length - 1] ?? now);
     for (let i = 0; i < count; i++) this.stamps.push(at);

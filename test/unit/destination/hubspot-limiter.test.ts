@@ -119,6 +119,24 @@ describe('HubSpot limiter', () => {
     expect(clock.sleeps).toEqual([2_000]);
   });
 
+  it('takes a sleep that returns at once (a clock that does not move) as having waited, once', async () => {
+    const sleeps: number[] = [];
+    const clock: LimiterClock = {
+      now: () => 0,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+    };
+    const limiter = new RollingWindowLimiter({ requests: 2, per_ms: 1_000 }, clock);
+    const starts: number[] = [];
+    await Promise.all(
+      [1, 2, 3, 4, 5].map(() => limiter.schedule(async () => void starts.push(starts.length))),
+    );
+    expect(starts).toHaveLength(5);
+    expect(sleeps).toEqual([1_000, 1_000]);
+  });
+
   it('sends nothing more once X-HubSpot-RateLimit-Daily-Remaining reaches 0', async () => {
     const clock = manualClock();
     const limiter = new RollingWindowLimiter({ requests: 10, per_ms: 10_000 }, clock);
