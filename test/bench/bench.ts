@@ -145,3 +145,6 @@ for (const r of oneMillion) {
     `  peak RSS <= 300 MB while streaming, ${r.warehouse}: ${mb.toFixed(0)} MB, ${verdict(mb <= 300)}`,
   );
 }
+
+// The CRM cases (issue 22): sandbox throughput and Bulk jobs per run, in this process (crm-bench.ts).
+if (!process.argv.includes('--no-crm')) await (await import('./crm-bench.js')).runCrmBench();

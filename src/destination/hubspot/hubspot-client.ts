@@ -6,7 +6,8 @@
  * Why the agent is set on each request context: in 13.5 the generated API methods apply the configured
  * middleware (where the `httpAgent` option lives) only when a call passes its own options, so `httpAgent`
  * alone never reaches node-fetch. Each API object we use keeps its configuration at `api.configuration`; its
- * `httpApi.send(context)` is wrapped to set the agent first. Checked at construction, so a client version
+ * `httpApi.send(context)` is wrapped to set the agent first, and to show each answer's rate-limit headers to the
+ * limiter (the generated methods return only the body). Checked at construction, so a client version
  * shaped otherwise fails loudly instead of running without timeouts.
  */
 import type http from 'node:http';
@@ -27,8 +28,16 @@ export interface HubspotClient {
   close(): void;
 }
 
-export function createHubspotClient(config: HubspotConfig): HubspotClient {
-  const baseUrl = (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+/** Called with each answer's status and headers (lower-case names), before the call that sent it settles. */
+export type ResponseObserver = (status: number, headers: Record<string, string>) => void;
+
+/** The destination's base URL without a trailing slash (a limiter is kept per base URL and token). */
+export function hubspotBaseUrl(config: HubspotConfig): string {
+  return (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+}
+
+export function createHubspotClient(config: HubspotConfig, onResponse?: ResponseObserver): HubspotClient {
+  const baseUrl = hubspotBaseUrl(config);
   // Configs built in code (not parsed) may lack the schema's default.
   const timeoutMs = config.request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const agent: http.Agent = requestTimeoutAgent(baseUrl, timeoutMs);
@@ -50,15 +59,30 @@ export function createHubspotClient(config: HubspotConfig): HubspotClient {
     configuration.httpApi = {
       send(context) {
         context.setAgent(agent);
-        return library.send(context);
+        const answer = library.send(context);
+        return onResponse
+          ? answer.pipe((response) => {
+              onResponse(response.httpStatusCode, response.headers);
+              return response;
+            })
+          : answer;
       },
     };
   }
   return { client, baseUrl, close: () => agent.destroy() };
 }
 
+/** The generated code's response: status and lower-case headers. */
+interface GeneratedResponse {
+  httpStatusCode: number;
+  headers: Record<string, string>;
+}
+/** The generated code's promise wrapper (`rxjsStub.Observable`): `pipe` maps the answer. */
+interface GeneratedAnswer {
+  pipe(map: (response: GeneratedResponse) => GeneratedResponse): GeneratedAnswer;
+}
 interface GeneratedConfiguration {
-  httpApi: { send(context: { setAgent(agent: http.Agent): void }): unknown };
+  httpApi: { send(context: { setAgent(agent: http.Agent): void }): GeneratedAnswer };
 }
 
 function configurationOf(api: unknown): GeneratedConfiguration {

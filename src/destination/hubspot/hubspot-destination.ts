@@ -10,16 +10,17 @@
  *   never created just to be cleared).
  * - Throttling: this destination holds its portal's limiter (config `rate_limit`, default 100 requests / 10 s,
  *   shared with the routing task writer: `hubspot-limiter.ts`), because one write can be two requests and
- *   preflight calls count too; a ten-secondly 429 pauses every request for
- *   the `Retry-After` (else the window's length) and is thrown as transient so the batch writer retries; a
- *   daily 429 stops the run. The client's own retries are off: they wait 10 s blindly, process-wide.
+ *   preflight calls count too. The limiter keeps HubSpot's rolling window from the `X-HubSpot-RateLimit-*`
+ *   headers; a ten-secondly 429 pauses every request for the `Retry-After` (else until the window frees a slot)
+ *   and is thrown as transient so the batch writer retries; a daily 429, or a daily budget the headers say is
+ *   spent, stops the run. The client's own retries are off: they wait 10 s blindly, process-wide.
  *
  * Glossary:
  * - input: one element of a batch body's `inputs`, `{idProperty, id, objectWriteTraceId, properties}`; the
  *   trace id is the change's key, so a 207's errors name the record they belong to.
  */
 import type { Client } from '@hubspot/api-client';
-import { createHubspotClient, type HubspotClient } from './hubspot-client.js';
+import { createHubspotClient, hubspotBaseUrl, type HubspotClient } from './hubspot-client.js';
 import { SYNC_MODES, type DestinationConfig } from '../../config/config-schema.js';
 import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { closest, distance } from 'fastest-levenshtein';
@@ -50,7 +51,7 @@ export interface HubspotDestinationOptions {
   config: HubspotDestinationConfig;
   /** `--create-properties`: create missing properties whatever the config says. (Default: the config's `create_properties`) */
   createProperties?: boolean;
-  /** Clock in milliseconds, for rate-limit pauses. (Default: Date.now) */
+  /** Clock in milliseconds of the portal's limiter, when this destination creates it. (Default: Date.now) */
   now?: () => number;
   /** Waits out a rate-limit pause; tests move a sandbox clock instead. (Default: setTimeout) */
   sleep?: (ms: number) => Promise<void>;
@@ -89,21 +90,23 @@ export class HubspotDestination implements Destination {
   private readonly limiter: LimiterLease;
   private readonly baseUrl: string;
   private readonly createProperties: boolean;
-  private readonly now: () => number;
-  private readonly sleep: (ms: number) => Promise<void>;
   /** objectType → property name → info, from the last preflight. */
   private readonly properties = new Map<string, Map<string, PropertyInfo>>();
   private calls = 0;
-  private pausedUntil = 0;
 
   constructor(private readonly options: HubspotDestinationOptions) {
     const { config } = options;
     registerSecret(config.access_token);
-    this.http = createHubspotClient(config);
-    this.baseUrl = this.http.baseUrl;
     this.createProperties = options.createProperties ?? config.create_properties;
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    const baseUrl = hubspotBaseUrl(config);
+    this.limiter = acquireHubspotLimiter(baseUrl, config.access_token, config.rate_limit, {
+      now: options.now ?? Date.now,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    });
+    this.http = createHubspotClient(config, (status, headers) =>
+      this.limiter.limiter.observe(status, headers),
+    );
+    this.baseUrl = this.http.baseUrl;
     this.client = this.http.client;
     // The client's decorators are process-wide and bound when an API object is first touched: touch ours now,
     // while they are the ones this client (retries off) set.
@@ -114,7 +117,6 @@ export class HubspotDestination implements Destination {
       this.crm.properties.groupsApi,
       this.crm.properties.batchApi,
     ];
-    this.limiter = acquireHubspotLimiter(this.baseUrl, config.access_token, config.rate_limit);
   }
 
   capabilities(_target: SyncTarget, _plannedChanges: number): DestinationCapabilities {
@@ -222,14 +224,12 @@ export class HubspotDestination implements Destination {
     fn: () => Promise<T>,
   ): Promise<T> {
     try {
-      return await this.limiter.bottleneck.schedule(async () => {
-        const wait = this.pausedUntil - this.now();
-        if (wait > 0) await this.sleep(wait);
+      return await this.limiter.limiter.schedule(() => {
         this.calls++;
         return fn();
       });
     } catch (err) {
-      const e = hubspotError(err, {
+      throw hubspotError(err, {
         destination: this.options.name,
         request,
         sync: target.sync,
@@ -237,11 +237,6 @@ export class HubspotDestination implements Destination {
         splittable,
         timeoutMs: this.options.config.request_timeout_ms,
       });
-      if (e.code === 'DESTINATION_RATE_LIMITED') {
-        const waitMs = typeof e.details?.retryAfterMs === 'number' ? e.details.retryAfterMs : 10_000;
-        this.pausedUntil = Math.max(this.pausedUntil, this.now() + waitMs);
-      }
-      throw e;
     }
   }
 

@@ -10,6 +10,7 @@
  * - request: `METHOD /path` of the call, named in every message so a failure says where it happened.
  */
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import { DailyBudgetSpent, type DailyBudget } from './hubspot-limiter.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS, isTransportFailure, unreachableError } from '../transport.js';
 
 /** What the client's ApiException carries; anything else thrown is a network failure. */
@@ -79,18 +80,10 @@ export function readableMessage(message: string): string {
   }
 }
 
-/** Milliseconds to wait after a ten-secondly 429: `Retry-After` when sent, else the limit's interval. */
-export function rateLimitWaitMs(headers: Record<string, string>): number {
-  const retryAfter = Number(headers['retry-after']);
-  if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
-  const interval = Number(headers['x-hubspot-ratelimit-interval-milliseconds']);
-  // The window is rolling: after a full interval every earlier request has left it.
-  return Number.isFinite(interval) && interval > 0 ? interval : 10_000;
-}
-
 /** Translates anything a client call threw. */
 export function hubspotError(err: unknown, ctx: HubspotErrorContext): PqlsyncError {
   const location = ctx.sync ? { sync: ctx.sync } : {};
+  if (err instanceof DailyBudgetSpent) return dailyLimitError(err.budget, location);
   const http = asHubspotHttpError(err);
   if (!http && isTransportFailure(err)) {
     const [method, path] = ctx.request.split(' ');
@@ -134,19 +127,12 @@ export function hubspotError(err: unknown, ctx: HubspotErrorContext): PqlsyncErr
     );
   }
   if (http.code === 429 && policyName === 'DAILY') {
-    const daily = Number(http.headers['x-hubspot-ratelimit-daily']);
-    const remaining = Number(http.headers['x-hubspot-ratelimit-daily-remaining']);
-    const usage = Number.isFinite(daily)
-      ? ` (${Number.isFinite(remaining) ? daily - remaining : daily} of ${daily} requests used today)`
-      : '';
-    return new PqlsyncError(
-      'DESTINATION_DAILY_LIMIT',
-      `HubSpot's daily API limit is used up${usage}; the run stopped after committing what was applied`,
+    return dailyLimitError(
       {
-        location,
-        hint: "the limit resets at midnight in the HubSpot account's time zone; the next run sends the rest",
-        details: { daily, remaining },
+        daily: Number(http.headers['x-hubspot-ratelimit-daily']),
+        remaining: Number(http.headers['x-hubspot-ratelimit-daily-remaining']),
       },
+      location,
     );
   }
   if (http.code === 429) {
@@ -156,7 +142,8 @@ export function hubspotError(err: unknown, ctx: HubspotErrorContext): PqlsyncErr
       {
         kind: 'transient',
         location,
-        details: { retryAfterMs: rateLimitWaitMs(http.headers), policyName: policyName ?? null },
+        // The limiter read this answer's headers and holds the next requests until HubSpot's window has room.
+        details: { policyName: policyName ?? null },
       },
     );
   }
@@ -180,4 +167,24 @@ export function hubspotError(err: unknown, ctx: HubspotErrorContext): PqlsyncErr
       ...(ctx.splittable && (http.code === 400 || http.code === 409) ? { splittable: true } : {}),
     },
   });
+}
+
+/**
+ * HubSpot's daily budget is spent: from a 429 `DAILY`, or from the limiter once `X-HubSpot-RateLimit-Daily-Remaining`
+ * reached 0 (then the request is not sent, sparing HubSpot an error response).
+ */
+function dailyLimitError(budget: DailyBudget, location: { sync?: string }): PqlsyncError {
+  const { daily, remaining } = budget;
+  const usage = Number.isFinite(daily)
+    ? ` (${Number.isFinite(remaining) ? daily - remaining : daily} of ${daily} requests used today)`
+    : '';
+  return new PqlsyncError(
+    'DESTINATION_DAILY_LIMIT',
+    `HubSpot's daily API limit is used up${usage}; the run stopped after committing what was applied`,
+    {
+      location,
+      hint: "the limit resets at midnight in the HubSpot account's time zone; the next run sends the rest",
+      details: { daily, remaining },
+    },
+  );
 }

@@ -11,7 +11,7 @@
  * batch of tasks), and a ten-secondly 429 is retried after the window.
  */
 import type { Client } from '@hubspot/api-client';
-import { createHubspotClient, type HubspotClient } from './hubspot-client.js';
+import { createHubspotClient, hubspotBaseUrl, type HubspotClient } from './hubspot-client.js';
 import pRetry, { AbortError } from 'p-retry';
 import { acquireHubspotLimiter, type LimiterLease } from './hubspot-limiter.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
@@ -67,10 +67,13 @@ export class HubspotTaskWriter implements TaskWriter {
   constructor(private readonly options: HubspotTaskWriterOptions) {
     const { config } = options;
     registerSecret(config.access_token);
-    this.http = createHubspotClient(config);
+    const baseUrl = hubspotBaseUrl(config);
+    this.limiter = acquireHubspotLimiter(baseUrl, config.access_token, config.rate_limit);
+    this.http = createHubspotClient(config, (status, headers) =>
+      this.limiter.limiter.observe(status, headers),
+    );
     this.baseUrl = this.http.baseUrl;
     this.client = this.http.client;
-    this.limiter = acquireHubspotLimiter(this.baseUrl, config.access_token, config.rate_limit);
   }
 
   async listOwners(): Promise<CrmOwner[]> {
@@ -306,7 +309,7 @@ export class HubspotTaskWriter implements TaskWriter {
     return pRetry(
       async () => {
         try {
-          return await this.limiter.bottleneck.schedule(() => {
+          return await this.limiter.limiter.schedule(() => {
             this.calls++;
             return fn();
           });

@@ -37,6 +37,37 @@ export interface BulkJobOptions {
 
 const FINAL_STATES = ['JobComplete', 'Failed', 'Aborted'];
 
+/**
+ * CSV bytes per Bulk API 2.0 job: one upload may carry at most 150 MB once Salesforce has base64-encoded it, which
+ * adds about half again, so Salesforce says to upload at most 100 MB ("Upload Job Data", Bulk API 2.0 guide). A
+ * job takes one upload, so this is also the most one job holds.
+ */
+export const BULK_UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Records Bulk API 2.0 ingests per rolling 24 hours (150,000,000: Bulk API 2.0 limits); a bigger change set could
+ * not finish today anyway, so no job is planned beyond it.
+ */
+export const BULK_RECORDS_PER_DAY = 150_000_000;
+
+/**
+ * Splits `items` into as few consecutive parts as fit one job upload each: the whole set when its CSV fits, else
+ * halves, each split again until it fits. Returns each part with its CSV, so nothing is built twice.
+ */
+export function uploadParts<T>(
+  items: T[],
+  csvOf: (part: T[]) => string,
+  maxBytes: number = BULK_UPLOAD_MAX_BYTES,
+): Array<{ items: T[]; csv: string }> {
+  const csv = csvOf(items);
+  if (items.length <= 1 || Buffer.byteLength(csv) <= maxBytes) return [{ items, csv }];
+  const mid = Math.ceil(items.length / 2);
+  return [
+    ...uploadParts(items.slice(0, mid), csvOf, maxBytes),
+    ...uploadParts(items.slice(mid), csvOf, maxBytes),
+  ];
+}
+
 export async function runBulkJob(conn: Connection, options: BulkJobOptions): Promise<RecordOutcome[]> {
   const job = conn.bulk2.createJob({
     object: options.object,

@@ -24,7 +24,7 @@ import type {
   SyncTarget,
   WriteBatch,
 } from '../destination.js';
-import { runBulkJob } from './salesforce-bulk.js';
+import { BULK_RECORDS_PER_DAY, BULK_UPLOAD_MAX_BYTES, runBulkJob, uploadParts } from './salesforce-bulk.js';
 import {
   createSession,
   type SalesforceDestinationConfig,
@@ -38,8 +38,6 @@ import { buildCsv, formatRecord, inexactNumber, soqlString } from './salesforce-
 
 /** sObject Collections accept at most 200 records per call. */
 export const COLLECTION_SIZE = 200;
-/** Records per Bulk API 2.0 job: Salesforce processes jobs in internal batches of 10,000 records. */
-export const BULK_JOB_SIZE = 10_000;
 /** Match values per SOQL `IN (...)`: the query travels in the URL, so keep it to a few hundred values. */
 const SOQL_IN_CHUNK = 200;
 /** Collections calls in flight at once (Salesforce limits long-running concurrent calls, not short ones). */
@@ -59,6 +57,8 @@ export interface SalesforceDestinationOptions {
   now?: () => number;
   /** First wait between Bulk status checks, doubling up to 10 s. (Default: 1,000) */
   bulkPollIntervalMs?: number;
+  /** CSV bytes per Bulk job; tests lower it to see a split. (Default: BULK_UPLOAD_MAX_BYTES, 100 MB) */
+  bulkUploadMaxBytes?: number;
 }
 
 interface DescribedObject {
@@ -111,8 +111,10 @@ export class SalesforceDestination implements Destination {
     const bulk = plannedChanges > this.options.config.bulk_threshold;
     if (bulk) this.bulkSyncs.add(target.sync);
     else this.bulkSyncs.delete(target.sync);
+    // A Bulk run is one batch, so one job per run and object: Salesforce splits it into its own internal batches
+    // of 10,000; pqlsync splits only where a job's upload would pass 100 MB (BULK_UPLOAD_MAX_BYTES).
     return bulk
-      ? { batchSize: BULK_JOB_SIZE, concurrency: 1, modes: MODES }
+      ? { batchSize: Math.min(plannedChanges, BULK_RECORDS_PER_DAY), concurrency: 1, modes: MODES }
       : { batchSize: COLLECTION_SIZE, concurrency: COLLECTION_CONCURRENCY, modes: MODES };
   }
 
@@ -245,18 +247,12 @@ export class SalesforceDestination implements Destination {
       [target.matchField]: c.matchValue,
     }));
     if (bulk && changes.length > this.smallestBulkJob()) {
-      return this.call(target, () =>
-        runBulkJob(this.conn, {
-          sync: target.sync,
-          object: target.object,
-          operation: 'upsert',
-          externalIdField: target.matchField,
-          csv: buildCsv(records, [target.matchField]),
-          keyColumn: target.matchField,
-          keys: new Map(changes.map((c) => [c.matchValue.toLowerCase(), c.key])),
-          ...this.bulkOptions(),
-        }),
-      );
+      const rows = changes.map((change, i) => ({ change, record: records[i] ?? {}, key: change.matchValue }));
+      return this.bulk(target, rows, [target.matchField], {
+        operation: 'upsert',
+        externalIdField: target.matchField,
+        keyColumn: target.matchField,
+      });
     }
     const outcomes: RecordOutcome[] = [];
     for (let i = 0; i < records.length; i += COLLECTION_SIZE) {
@@ -323,17 +319,8 @@ export class SalesforceDestination implements Destination {
       ...this.recordValues(target, described, change),
     }));
     if (bulk && found.length > this.smallestBulkJob()) {
-      const result = await this.call(target, () =>
-        runBulkJob(this.conn, {
-          sync: target.sync,
-          object: target.object,
-          operation: 'update',
-          csv: buildCsv(records, ['Id']),
-          keyColumn: 'Id',
-          keys: new Map(found.map(({ change, id }) => [id.toLowerCase(), change.key])),
-          ...this.bulkOptions(),
-        }),
-      );
+      const rows = found.map(({ change, id }, i) => ({ change, record: records[i] ?? {}, key: id }));
+      const result = await this.bulk(target, rows, ['Id'], { operation: 'update', keyColumn: 'Id' });
       return [...outcomes, ...result];
     }
     for (let i = 0; i < records.length; i += COLLECTION_SIZE) {
@@ -381,6 +368,39 @@ export class SalesforceDestination implements Destination {
       }
     }
     return ids;
+  }
+
+  /** Writes through Bulk API 2.0: one job, or one per part where the CSV would pass a job's upload limit. */
+  private async bulk(
+    target: SyncTarget,
+    rows: Array<{ change: Change; record: Record<string, unknown>; key: string }>,
+    firstColumns: string[],
+    job: { operation: 'upsert' | 'update'; keyColumn: string; externalIdField?: string },
+  ): Promise<RecordOutcome[]> {
+    const outcomes: RecordOutcome[] = [];
+    const parts = uploadParts(
+      rows,
+      (part) =>
+        buildCsv(
+          part.map((r) => r.record),
+          firstColumns,
+        ),
+      this.options.bulkUploadMaxBytes ?? BULK_UPLOAD_MAX_BYTES,
+    );
+    for (const part of parts) {
+      const written = await this.call(target, () =>
+        runBulkJob(this.conn, {
+          sync: target.sync,
+          object: target.object,
+          ...job,
+          csv: part.csv,
+          keys: new Map(part.items.map((r) => [r.key.toLowerCase(), r.change.key])),
+          ...this.bulkOptions(),
+        }),
+      );
+      outcomes.push(...written);
+    }
+    return outcomes;
   }
 
   /**

@@ -64,8 +64,11 @@ export class HubspotStore {
   groups: Record<ObjectType, PropertyGroup[]> = perType(standardGroups);
   owners: Owner[] = seededOwners();
   associations: AssociationEdge[] = [];
-  /** `type.property` → normalised value → ids of records that held it. */
-  private indexes = new Map<string, Map<string, Set<string>>>();
+  /**
+   * `type.property` → normalised value → id of the record that held it, or ids when several did. One string, not
+   * a Set, in the usual case (a unique property, an email): a Set per value cost about 100 bytes per record.
+   */
+  private indexes = new Map<string, Map<string, IndexEntry>>();
 
   takeId(): string {
     return String(this.nextId++);
@@ -89,7 +92,8 @@ export class HubspotStore {
   findBy(type: ObjectType, property: string, value: string): HubspotRecord | undefined {
     if (property === 'hs_object_id') return this.get(type, value);
     const wanted = normalise(property, value);
-    for (const id of this.indexFor(type, property).get(wanted) ?? []) {
+    const entry = this.indexFor(type, property).get(wanted);
+    for (const id of entry === undefined ? [] : typeof entry === 'string' ? [entry] : entry) {
       const record = this.get(type, id);
       const have = record?.properties[property];
       if (record && have !== undefined && normalise(property, have) === wanted) return record;
@@ -109,7 +113,7 @@ export class HubspotStore {
     this.indexRecord(type, record);
   }
 
-  private indexFor(type: ObjectType, property: string): Map<string, Set<string>> {
+  private indexFor(type: ObjectType, property: string): Map<string, IndexEntry> {
     const key = `${type}.${property}`;
     let index = this.indexes.get(key);
     if (!index) {
@@ -196,13 +200,18 @@ function normalise(property: string, value: string): string {
   return property === 'email' ? value.toLowerCase() : value;
 }
 
-function addToIndex(index: Map<string, Set<string>>, property: string, record: HubspotRecord): void {
+/** The id of the one record that held a value, or the ids of all that did. */
+type IndexEntry = string | string[];
+
+function addToIndex(index: Map<string, IndexEntry>, property: string, record: HubspotRecord): void {
   const value = record.properties[property];
   if (value === undefined || value === '') return;
   const key = normalise(property, value);
   const ids = index.get(key);
-  if (ids) ids.add(record.id);
-  else index.set(key, new Set([record.id]));
+  if (ids === undefined) index.set(key, record.id);
+  else if (typeof ids === 'string') {
+    if (ids !== record.id) index.set(key, [ids, record.id]);
+  } else if (!ids.includes(record.id)) ids.push(record.id);
 }
 
 function isStateFile(value: unknown): value is HubspotStateFile {

@@ -43,8 +43,17 @@ export interface BulkState {
   jobs: BulkJob[];
 }
 
+/** What the sandbox counted since it started (or was reset): for tests and the bench. */
+export interface BulkStats {
+  /** Ingest jobs created (`POST /jobs/ingest` answered 200). */
+  jobsCreated: number;
+  /** CSV data rows accepted by uploads. */
+  recordsUploaded: number;
+}
+
 export class BulkIngest {
   private jobs = new Map<string, BulkJob>();
+  private counted: BulkStats = { jobsCreated: 0, recordsUploaded: 0 };
 
   constructor(
     private readonly ctx: SandboxContext,
@@ -54,6 +63,11 @@ export class BulkIngest {
 
   reset(): void {
     this.jobs.clear();
+    this.counted = { jobsCreated: 0, recordsUploaded: 0 };
+  }
+
+  stats(): BulkStats {
+    return { ...this.counted };
   }
 
   exportState(): BulkState {
@@ -163,6 +177,7 @@ export class BulkIngest {
       unprocessed: [],
     };
     this.jobs.set(id, job);
+    this.counted.jobsCreated += 1;
     return sfJson(200, job.info);
   }
 
@@ -190,6 +205,7 @@ export class BulkIngest {
     if (!header || header.length === 0) return sfError(400, 'INVALIDJOB', 'The CSV data has no header row');
     job.columns = header;
     job.rows = rows;
+    this.counted.recordsUploaded += rows.length;
     // Record faults are decided at upload, the request the rows arrived in.
     rows.forEach((_row, i) => {
       const fault = this.ctx.faults.takeRecordFault(req, i + 1);

@@ -204,6 +204,7 @@ class SalesforceApi implements VendorApi {
       }
       return sfJson(200, { dailyApiLimit: this.dailyApiLimit, used: this.usage.used });
     }
+    if (head === 'bulk' && req.method === 'GET') return sfJson(200, this.bulk.stats());
     if (head === 'oauth' && req.method === 'POST') {
       const str = (k: string): string | undefined =>
         typeof body[k] === 'string' ? (body[k] as string) : undefined;

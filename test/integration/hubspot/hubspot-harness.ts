@@ -63,6 +63,10 @@ export interface HarnessOptions {
   setupSql?: string[];
   createProperties?: boolean;
   rateLimitRequests?: number;
+  /** `rate_limit.per_ms`. (Default: 10000) */
+  rateLimitPerMs?: number;
+  /** The sandbox keeps real time instead of the movable clock (for the rolling window against real pacing). */
+  realClock?: boolean;
   token?: string;
   sandbox?: SandboxOptions['hubspot'];
 }
@@ -101,7 +105,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const sandbox = await startSandbox({
     token: TOKEN,
     seed: 7,
-    now: () => new Date(clock.now),
+    now: () => new Date(options.realClock ? Date.now() : clock.now),
     hubspot: { tenSecondlyLimit: 10_000, ...options.sandbox },
   });
   const project = tempProject('pqlsync-hubspot-');
@@ -114,7 +118,7 @@ destinations:
     access_token: ${options.token ?? TOKEN}
     base_url: ${sandbox.url}
     create_properties: ${options.createProperties ?? true}
-    rate_limit: { requests: ${options.rateLimitRequests ?? 10_000}, per_ms: 10000 }
+    rate_limit: { requests: ${options.rateLimitRequests ?? 10_000}, per_ms: ${options.rateLimitPerMs ?? 10_000} }
     properties:
       contacts:
         pql_last_seen_at: { type: datetime, label: Last seen in product }

@@ -34,28 +34,28 @@ describe('HubSpot request budget', () => {
     const destination = new HubspotDestination({ name: 'hs', config });
     const writer = new HubspotTaskWriter({ name: 'hs', config });
     const probe = acquireHubspotLimiter(hs.server.url, hs.server.token, LIMIT);
-    const held = (destination as unknown as { limiter: LimiterLease }).limiter.bottleneck;
-    expect(held).toBe(probe.bottleneck);
+    const held = (destination as unknown as { limiter: LimiterLease }).limiter.limiter;
+    expect(held).toBe(probe.limiter);
 
     // Owners are read in two pages (active, then archived): two requests from the shared budget.
     await writer.listOwners();
     expect(writer.apiCalls()).toBe(2);
-    expect(await probe.bottleneck.currentReservoir()).toBe(LIMIT.requests - 2);
+    expect(probe.limiter.inWindow()).toBe(2);
 
     // Another app (token) has a budget of its own.
     const other = acquireHubspotLimiter(hs.server.url, 'pat-na1-another-app', LIMIT);
-    expect(other.bottleneck).not.toBe(probe.bottleneck);
+    expect(other.limiter).not.toBe(probe.limiter);
     await other.release();
 
     // The limiter outlives any one holder, and the last release stops it; the next holder starts afresh.
     await writer.close();
     await destination.close();
-    expect(await probe.bottleneck.schedule(async () => 'still open')).toBe('still open');
+    expect(await probe.limiter.schedule(async () => 'still open')).toBe('still open');
     await probe.release();
     await probe.release(); // idempotent: a second release does not count again
     const next = acquireHubspotLimiter(hs.server.url, hs.server.token, LIMIT);
-    expect(next.bottleneck).not.toBe(probe.bottleneck);
-    expect(await next.bottleneck.currentReservoir()).toBe(LIMIT.requests);
+    expect(next.limiter).not.toBe(probe.limiter);
+    expect(next.limiter.inWindow()).toBe(0);
     await next.release();
   });
 });

@@ -5,7 +5,10 @@
  */
 import { loadConfig } from '../../../src/config/load-config.js';
 import type { RetryPolicy } from '../../../src/destination/batch-writer.js';
-import { SalesforceDestination } from '../../../src/destination/salesforce/salesforce-destination.js';
+import {
+  SalesforceDestination,
+  type SalesforceDestinationOptions,
+} from '../../../src/destination/salesforce/salesforce-destination.js';
 import type { RunSummary } from '../../../src/runner/run-sync.js';
 import { runSyncs } from '../../../src/runner/run-syncs.js';
 import {
@@ -99,7 +102,9 @@ export interface SalesforceFixture {
   /** Runs the `leads` sync through the runner and the configured destination (or `destination`). */
   run(options?: { destination?: SalesforceDestination; retry?: Partial<RetryPolicy> }): Promise<RunSummary>;
   /** A SalesforceDestination on the project's config with a fake clock for Bulk polling. */
-  destinationWithFakeClock(): SalesforceDestination;
+  destinationWithFakeClock(
+    options?: Pick<SalesforceDestinationOptions, 'bulkUploadMaxBytes'>,
+  ): SalesforceDestination;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   leads(): Promise<Array<Record<string, unknown>>>;
   /** Requests the sandbox logged after `since` (vendor calls only). */
@@ -162,7 +167,7 @@ export async function salesforceFixture(sandboxOptions: SandboxOptions = {}): Pr
       if (!summary) throw new Error('no summary');
       return summary;
     },
-    destinationWithFakeClock() {
+    destinationWithFakeClock(options = {}) {
       const loaded = loadConfig(project.configPath, env);
       const config = loaded.config.destinations.sf;
       if (config?.type !== 'salesforce') throw new Error('no salesforce destination sf');
@@ -175,6 +180,7 @@ export async function salesforceFixture(sandboxOptions: SandboxOptions = {}): Pr
         sleep: async (ms) => {
           fakeNow += ms;
         },
+        ...options,
       });
     },
     admin,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readableMessage, rateLimitWaitMs } from '../../../src/destination/hubspot/hubspot-errors.js';
+import { readableMessage } from '../../../src/destination/hubspot/hubspot-errors.js';
 import { formatHubspotValue, type PropertyInfo } from '../../../src/destination/hubspot/hubspot-values.js';
 
 const prop = (type: string, extra: Partial<PropertyInfo> = {}): PropertyInfo => ({
@@ -93,11 +93,5 @@ describe('HubSpot error helpers', () => {
     expect(readableMessage('Property values were not valid: not json')).toBe(
       'Property values were not valid: not json',
     );
-  });
-
-  it('waits Retry-After when HubSpot sends it, else the window length, else 10 s', () => {
-    expect(rateLimitWaitMs({ 'retry-after': '3' })).toBe(3_000);
-    expect(rateLimitWaitMs({ 'x-hubspot-ratelimit-interval-milliseconds': '10000' })).toBe(10_000);
-    expect(rateLimitWaitMs({})).toBe(10_000);
   });
 });
