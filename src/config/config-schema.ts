@@ -345,28 +345,25 @@ export function isTimeZone(zone: string): boolean {
 }
 
 /** A business calendar: SLAs count working time only (see src/routing/calendar.ts). */
-export const calendarSchema = z
-  .strictObject({
-    /** IANA time zone of the hours. (Default: the sync's `timezone`, else the scheduler's, else UTC) */
-    time_zone: z
-      .string()
-      .refine(isTimeZone, {
-        error: (issue) => `'${String(issue.input)}' is not an IANA time zone (e.g. Europe/Berlin)`,
-      })
-      .optional(),
-    /** Working days. (Default: [mon, tue, wed, thu, fri]) */
-    days: z.array(z.enum(WEEKDAYS)).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
-    /** Working hours of a working day, `HH:MM-HH:MM` in the time zone. (Default: 09:00-17:00) */
-    hours: z
-      .string()
-      .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, "must be 'HH:MM-HH:MM', e.g. '09:00-17:00'")
-      .refine((h) => h.slice(0, 5) < h.slice(6), 'the hours must end after they start, e.g. 09:00-17:00')
-      .default('09:00-17:00'),
-    /** Dates (`YYYY-MM-DD`) that are not working days. (Default: none) */
-    holidays: z
-      .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date 'YYYY-MM-DD'"))
-      .default([]),
-  });
+export const calendarSchema = z.strictObject({
+  /** IANA time zone of the hours. (Default: the sync's `timezone`, else the scheduler's, else UTC) */
+  time_zone: z
+    .string()
+    .refine(isTimeZone, {
+      error: (issue) => `'${String(issue.input)}' is not an IANA time zone (e.g. Europe/Berlin)`,
+    })
+    .optional(),
+  /** Working days. (Default: [mon, tue, wed, thu, fri]) */
+  days: z.array(z.enum(WEEKDAYS)).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
+  /** Working hours of a working day, `HH:MM-HH:MM` in the time zone. (Default: 09:00-17:00) */
+  hours: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, "must be 'HH:MM-HH:MM', e.g. '09:00-17:00'")
+    .refine((h) => h.slice(0, 5) < h.slice(6), 'the hours must end after they start, e.g. 09:00-17:00')
+    .default('09:00-17:00'),
+  /** Dates (`YYYY-MM-DD`) that are not working days. (Default: none) */
+  holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date 'YYYY-MM-DD'")).default([]),
+});
 export type CalendarConfig = z.infer<typeof calendarSchema>;
 
 /** How tasks relate to accounts (see docs/readme/routing.md, "Account-aware routing"). */
@@ -504,7 +501,11 @@ export const routingSchema = z
         });
       for (const t of Object.keys(rule.sla ?? {})) {
         if (!names.includes(t))
-          ctx.addIssue({ code: 'custom', path: ['rules', i, 'sla', t], message: `'${t}' is not a tier (${known})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'sla', t],
+            message: `'${t}' is not a tier (${known})`,
+          });
       }
       if (a.strategy === 'account_owner' && !r.account)
         ctx.addIssue({

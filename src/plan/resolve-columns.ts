@@ -169,9 +169,7 @@ function resolveRouting(
   const col = (name: string, path: string, what: string) => resolveColumn({ name, path, what }, columns, ctx);
   const template = (text: string, path: string) =>
     text.replace(PLACEHOLDER, (whole, name: string) =>
-      routingValue(name, routing)
-        ? whole
-        : `{{ ${col(name, path, 'the task template uses')} }}`,
+      routingValue(name, routing) ? whole : `{{ ${col(name, path, 'the task template uses')} }}`,
     );
   return {
     ...routing,

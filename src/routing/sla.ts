@@ -34,9 +34,7 @@ export function slaTimes(
   calendar?: BusinessCalendar,
 ): SlaTimes {
   const after = (text: string) =>
-    calendar
-      ? calendar.add(now, businessMs(text, calendar))
-      : new Date(now.getTime() + durationMs(text));
+    calendar ? calendar.add(now, businessMs(text, calendar)) : new Date(now.getTime() + durationMs(text));
   const dueAt = after(sla.due_in);
   const reminderAt = sla.reminder_in ? after(sla.reminder_in) : dueAt;
   return {

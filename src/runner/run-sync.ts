@@ -373,6 +373,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         runId,
         now,
         timeZone: sync.timezone ?? config.scheduler?.timezone ?? 'UTC',
+        planTable: plan.planTable,
         dryRun: dry,
         log,
       });
