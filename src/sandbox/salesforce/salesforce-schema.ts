@@ -181,6 +181,8 @@ function pqlPersonFields(): CustomFieldSpec[] {
     { name: 'Is_PQL__c', type: 'boolean', label: 'Is PQL' },
     { name: 'PQL_Reasons__c', type: 'textarea', label: 'PQL Reasons', length: 32_768 },
     { name: 'PQL_Qualified_At__c', type: 'datetime', label: 'PQL Qualified At' },
+    // The route per-account routing gives a user without a rep task (the demo's self-serve rule sets it).
+    { name: 'PQL_Route__c', type: 'string', label: 'PQL Route', length: 40 },
   ];
 }
 
