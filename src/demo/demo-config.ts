@@ -101,6 +101,10 @@ function demoRouting(crm: {
           when: { employee_count: { lte: 10 } }
           task: false
           set: ${crm.selfServe}
+        - name: no_company
+          when: { account_id: null }
+          task: false
+          set: ${crm.selfServe}
         - name: enterprise
           when: { employee_count: { gte: 1000 } }
           assign: { strategy: round_robin, pool: [${owners[0]}, ${owners[1]}] }

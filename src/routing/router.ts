@@ -645,7 +645,7 @@ export class Router {
     const line = routing.task.user_line ?? '- {{ key }} ({{ tier }})';
     const at = { sync, path: `syncs.${sync}.routing.task.user_line` };
     return {
-      account: value,
+      account: value || null,
       user_count: users.length,
       users: users.map((u) => renderTemplate(line, { ...u.row, tier: u.tier, key: u.key }, at)).join('\n'),
     };
@@ -795,6 +795,10 @@ export class Router {
       due_date: times.dueDate,
       due_at: times.dueAt,
       owner: owner ? owner.name : via,
+      // Per-account routing's template values; a user without an account is listed alone.
+      ...(routing.account?.tasks === 'per_account' && !group
+        ? this.accountVars('', [{ row: c.row, tier: c.tier, key: c.change.key, matchValue: c.change.matchValue }])
+        : {}),
       ...group?.vars,
     };
     const at = (field: string) => ({ sync, path: `syncs.${sync}.routing.task.${field}` });
