@@ -68,10 +68,10 @@ describe('pqlsync demo --crm salesforce', () => {
       sandbox: sandbox.url,
       run: true,
     });
-    expect(result.summaries.map((s) => s.sync)).toEqual(['pql_users', 'pqa_accounts']);
+    expect(result.summaries.map((s) => s.sync)).toEqual(['pqa_accounts', 'pql_users']);
 
     const users = await modelRows('pql_users');
-    const [leadsRun, accountsRun] = result.summaries;
+    const [accountsRun, leadsRun] = result.summaries;
     expect(leadsRun?.status).toBe('success');
     expect(leadsRun?.counts).toMatchObject({ added: users.length, applied: users.length, rejected: 0 });
     expect(users.length).toBeGreaterThan(500);
