@@ -443,6 +443,9 @@ export class Router {
       return { ...e, status: 'failed', reason, updatedAt: done };
     });
     await this.routes.write(final);
+    // Alerts only for tasks this call created.
+    const made = new Set(final.filter((e) => e.status === 'created').map((e) => e.taskKey));
+    result.alerts = result.alerts.filter((a) => made.has(a.taskKey));
     return result;
   }
 
@@ -797,7 +800,9 @@ export class Router {
       owner: owner ? owner.name : via,
       // Per-account routing's template values; a user without an account is listed alone.
       ...(routing.account?.tasks === 'per_account' && !group
-        ? this.accountVars('', [{ row: c.row, tier: c.tier, key: c.change.key, matchValue: c.change.matchValue }])
+        ? this.accountVars('', [
+            { row: c.row, tier: c.tier, key: c.change.key, matchValue: c.change.matchValue },
+          ])
         : {}),
       ...group?.vars,
     };

@@ -197,8 +197,8 @@ describe.each(['salesforce', 'hubspot'] as const)('account-aware routing on the 
     dir = mkdtempSync(path.join(tmpdir(), `pqlsync-account-routing-${crm}-`));
     const result = await runDemo({ dir, users: 5000, seed: 42, crm, sandbox: sandbox.url, run: true });
     expect(result.summaries.map((s) => [s.sync, s.status, s.error?.message])).toEqual([
-      ["pqa_accounts", "success", undefined],
-      ["pql_users", "success", undefined],
+      ['pqa_accounts', 'success', undefined],
+      ['pql_users', 'success', undefined],
     ]);
 
     const facts = await demoFacts(dir);

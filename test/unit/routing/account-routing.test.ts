@@ -5,7 +5,9 @@
  * fields instead of a task; the account task is linked to the account; existing per-user routing is unchanged.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { routingSchema } from '../../../src/config/config-schema.js';
+import { WebhookAlerts } from '../../../src/alerts/webhook-alerts.js';
+import { alertsSchema, routingSchema } from '../../../src/config/config-schema.js';
+import type { RunSummary } from '../../../src/runner/run-sync.js';
 import type { Change, SyncTarget } from '../../../src/destination/destination.js';
 import { taskRecord } from '../../../src/destination/salesforce/salesforce-tasks.js';
 import { taskInput } from '../../../src/destination/hubspot/hubspot-tasks.js';
@@ -211,6 +213,42 @@ describe('per-account routing', () => {
       { recordId: 'rec-s1', fields: { Route__c: 'self_serve' } },
       { recordId: 'rec-s2', fields: { Route__c: 'self_serve' } },
     ]);
+  });
+
+  it("an alerting rule's new tasks reach the alerts webhook once, with a shorter SLA of its own", async () => {
+    const enterprise = {
+      name: 'enterprise',
+      when: { employees: { gte: 1000 } },
+      assign: { strategy: 'fixed', owner: 'b@x.io' },
+      sla: { pql: { due_in: '30m', priority: 'high' } },
+      alert: true,
+    };
+    const r = router({ ...ROUTING, rules: [enterprise, ...ROUTING.rules] });
+    await r.start();
+    const result = await routeAndCommit(r, [user('e1', 'bigco', 50, 5000), user('v1', 'beta', 50)]);
+    expect(result.alerts.map((t) => [t.key, t.owner, t.dueAt, t.priority])).toEqual([
+      ['account bigco', 'Bo <b@x.io>', '2025-01-06T15:30:00.000Z', 'high'],
+    ]);
+    const posted: string[] = [];
+    const alerts = new WebhookAlerts(
+      alertsSchema.parse({ webhook_url: 'https://hooks.example/x', hot_pqls: false }),
+      async (_u, body) => {
+        posted.push((body as { text: string }).text);
+      },
+    );
+    alerts.tierWatch('users')?.onRouted?.(result.alerts);
+    const summary = {
+      sync: 'users',
+      runId: 'r',
+      status: 'success',
+      counts: { applied: 2, rejected: 0 },
+    } as RunSummary;
+    expect(await alerts.afterRun(summary)).toBe(1);
+    expect(posted).toEqual([
+      ':briefcase: 1 new routed task to alert on from sync *users*:\n' +
+        '• pql: bigco (1 users) → Bo <b@x.io>, due 2025-01-06T15:30Z (rule enterprise)',
+    ]);
+    expect(await alerts.afterRun(summary)).toBe(0);
   });
 
   it('without per_account, every user still gets their own task keyed by the record', async () => {
