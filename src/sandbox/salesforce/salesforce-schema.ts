@@ -304,6 +304,16 @@ function standardFields(name: SObjectName): FieldDef[] {
           relationshipName: 'What',
           length: 18,
         }),
+        // Read-only: Salesforce derives it from WhatId (an Account) or from the Contact in WhoId.
+        field({
+          name: 'AccountId',
+          label: 'Account ID',
+          type: 'reference',
+          referenceTo: ['Account'],
+          relationshipName: 'Account',
+          length: 18,
+          ...readOnly,
+        }),
         owner(),
         field({ name: 'Subject', type: 'combobox' }),
         field({ name: 'Description', type: 'textarea', length: 32_000 }),
