@@ -103,6 +103,19 @@ function field(init: FieldInit): FieldDef {
 
 const readOnly = { createable: false, updateable: false } as const;
 
+/** `AccountId`: the reference to an Account (Contact; derived and read-only on Task). */
+function accountIdField(extra: Partial<FieldInit> = {}): FieldDef {
+  return field({
+    name: 'AccountId',
+    label: 'Account ID',
+    type: 'reference',
+    referenceTo: ['Account'],
+    relationshipName: 'Account',
+    length: 18,
+    ...extra,
+  });
+}
+
 function systemFields(): FieldDef[] {
   return [
     field({
@@ -270,14 +283,7 @@ function standardFields(name: SObjectName): FieldDef[] {
         field({ name: 'LastName', label: 'Last Name', type: 'string', length: 80, nillable: false }),
         field({ name: 'Email', type: 'email', length: 80, idLookup: true }),
         field({ name: 'Title', type: 'string', length: 128 }),
-        field({
-          name: 'AccountId',
-          label: 'Account ID',
-          type: 'reference',
-          referenceTo: ['Account'],
-          relationshipName: 'Account',
-          length: 18,
-        }),
+        accountIdField(),
         owner(),
       ];
     case 'Account':
@@ -305,15 +311,7 @@ function standardFields(name: SObjectName): FieldDef[] {
           length: 18,
         }),
         // Read-only: Salesforce derives it from WhatId (an Account) or from the Contact in WhoId.
-        field({
-          name: 'AccountId',
-          label: 'Account ID',
-          type: 'reference',
-          referenceTo: ['Account'],
-          relationshipName: 'Account',
-          length: 18,
-          ...readOnly,
-        }),
+        accountIdField(readOnly),
         owner(),
         field({ name: 'Subject', type: 'combobox' }),
         field({ name: 'Description', type: 'textarea', length: 32_000 }),

@@ -30,12 +30,9 @@ describe('Salesforce sandbox: tasks related to accounts', () => {
       { ...base, WhoId: contact.id, WhatId: acme.id },
       { ...base, AccountId: acme.id },
     ]);
-    expect(results.map((r) => (r.success ? 'ok' : r.errors[0]?.statusCode))).toEqual([
-      'ok',
-      'ok',
-      'ok',
-      'INVALID_FIELD_FOR_INSERT_UPDATE',
-    ]);
+    expect(
+      results.map((r) => (r.success ? 'ok' : (r.errors[0] as unknown as { statusCode: string }).statusCode)),
+    ).toEqual(['ok', 'ok', 'ok', 'INVALID_FIELD_FOR_INSERT_UPDATE']);
     const rows = await conn.query<Record<string, unknown>>(
       `SELECT Id, WhoId, WhatId, AccountId, What.Name FROM Task WHERE WhatId = '${acme.id}' ORDER BY Id`,
     );
