@@ -145,7 +145,7 @@ describe('pqlsync demo --crm hubspot', () => {
     ]);
     const after = (await admin(`/_sandbox/requests?since=${before}`)) as Array<{ path: string }>;
     expect(after.filter((r) => r.path.startsWith('/crm/'))).toEqual([]);
-  });
+  }, 180_000);
 
   it('without --sandbox starts one in process, keeps its state in the demo dir and writes .env for later runs', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-hubspot-demo-'));
@@ -171,5 +171,5 @@ describe('pqlsync demo --crm hubspot', () => {
     expect(/^PQLSYNC_SANDBOX_TOKEN=(.+)$/m.exec(readFileSync(path.join(dir, '.env'), 'utf8'))?.[1]).toBe(
       token,
     );
-  });
+  }, 180_000);
 });

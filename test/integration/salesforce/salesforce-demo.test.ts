@@ -138,5 +138,5 @@ describe('pqlsync demo --crm salesforce', () => {
     expect(rerun.summaries.map((s) => s.apiCalls)).toEqual([0, 0]);
     const after = (await admin(sandbox, 'GET', '/_sandbox/requests')).body as Array<{ path: string }>;
     expect(after.slice(before).filter((r) => !r.path.startsWith('/_sandbox'))).toEqual([]);
-  });
+  }, 180_000);
 });
