@@ -176,6 +176,22 @@ async function hubspotTasks(sandbox: RunningSandbox, userAccount: Map<string, st
   });
 }
 
+/** Product user ids of the people the self-serve route marked (Lead PQL_Route__c, contact lifecyclestage). */
+async function selfServeUsers(sandbox: RunningSandbox, crm: 'salesforce' | 'hubspot'): Promise<string[]> {
+  if (crm === 'salesforce') {
+    const { records } = (await adminGet(sandbox, '/_sandbox/salesforce/Lead')) as {
+      records: Array<Record<string, unknown>>;
+    };
+    return records.filter((l) => l.PQL_Route__c === 'self_serve').map((l) => String(l.Product_User_Id__c));
+  }
+  const { results } = (await adminGet(sandbox, '/_sandbox/hubspot/contacts')) as {
+    results: Array<{ properties: Record<string, string | null> }>;
+  };
+  return results
+    .filter((c) => c.properties.lifecyclestage === 'lead')
+    .map((c) => String(c.properties.product_user_id));
+}
+
 /** The tier in a task key `pqlsync:<object>:<match value>:<tier>:<date>`. */
 const tierOfKey = (key: string) => key.split(':').at(-2) ?? '';
 
@@ -230,6 +246,15 @@ describe.each(['salesforce', 'hubspot'] as const)('account-aware routing on the 
       (a) => (facts.employees.get(a) ?? Infinity) <= 10 && !facts.handRaisers.has(a),
     );
     expect(smallWithoutHand).toEqual([]);
+    // The self-serve route marks the users it gives no rep task: only users of 1-10 employee companies or none.
+    const marked = await selfServeUsers(sandbox, crm);
+    expect(marked.length).toBeGreaterThan(0);
+    expect(
+      marked.filter((u) => {
+        const account = facts.userAccount.get(u);
+        return account !== undefined && (facts.employees.get(account) ?? 0) > 10;
+      }),
+    ).toEqual([]);
     const due = await loggedDueTimes(dir);
     expect(due.length).toBe(tasks.length);
     expect(due.filter((d) => !inBusinessHours(d)).map((d) => d.toISOString())).toEqual([]);
