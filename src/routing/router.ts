@@ -21,10 +21,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { queryByList } from '../warehouse/sql-dialect.js';
-import { cell } from '../plan/resolve-columns.js';
-import { changeValue } from '../plan/change-values.js';
-import { PLAN_COLUMN } from '../plan/plan-sync.js';
-import type { Row } from '../warehouse/warehouse-adapter.js';
+import { accountColumns, accountValue, listedUsers, type ListedUser } from './account-users.js';
 import { BusinessCalendar } from './calendar.js';
 import { assignOwner, OwnerDirectory } from './owners.js';
 import { entryKey, recordKey, RouteStore, type AccountOwner, type TaskLogEntry } from './route-store.js';
@@ -474,7 +471,7 @@ export class Router {
     if (!account) return;
     const { result } = out;
     const values = [...new Set(candidates.map((c) => accountValue(c.row, account.column)))];
-    const columns = await this.accountColumns(values);
+    const columns = await accountColumns(this.options.state, routing.account?.sync, values);
     const groups = new Map<string, Candidate[]>();
     for (const c of candidates) {
       const value = accountValue(c.row, account.column);
@@ -482,7 +479,16 @@ export class Router {
       c.matched = matchRule(c.row, routing.rules);
       groups.set(value, [...(groups.get(value) ?? []), c]);
     }
-    const listed = await this.listedUsers(groups);
+    const listed = await listedUsers(
+      {
+        state: this.options.state,
+        routing,
+        target,
+        sync,
+        ...(this.options.planTable ? { planTable: this.options.planTable } : {}),
+      },
+      [...groups].map(([value, cs]) => [value, cs.map((c) => ({ row: c.row, key: c.change.key }))]),
+    );
     const recent = this.tablesReady
       ? await this.routes.recentEntries(
           sync,
@@ -654,81 +660,6 @@ export class Router {
     };
   }
 
-  /**
-   * The qualified users (in a task tier) of each account, highest score first, at most `users_listed`: from the plan
-   * table when the run has one (every user of the account this run sends, in any batch), else the batch's.
-   */
-  private async listedUsers(groups: Map<string, Candidate[]>): Promise<Map<string, ListedUser[]>> {
-    const { routing, state, target, planTable, sync } = this.options;
-    const account = routing.account;
-    const out = new Map<string, ListedUser[]>();
-    if (!account) return out;
-    let rows: Array<{ row: Row; key: string }>;
-    if (planTable) {
-      const d = state.d;
-      const col = d.quoteColumn?.(account.column) ?? d.quote(account.column);
-      const found = await queryByList(
-        state.wh,
-        d,
-        [...groups.keys()],
-        (b, list) =>
-          `select * from ${planTable} where ${PLAN_COLUMN.op} in ('added', 'changed')
-             and ${d.inList(`cast(${col} as ${d.types.text})`, b, list)}`,
-      );
-      rows = found.map((r) => ({
-        key: String(r[PLAN_COLUMN.key]),
-        row: Object.fromEntries(
-          Object.entries(r)
-            .filter(([k]) => !k.startsWith('__pqlsync'))
-            .map(([k, v]) => [k, changeValue(v)]),
-        ),
-      }));
-    } else {
-      rows = [...groups.values()].flat().map((c) => ({ row: c.row, key: c.change.key }));
-    }
-    const score = (r: Row) => Number(cell(r, routing.score_column) ?? 0);
-    for (const { row, key } of rows) {
-      const tier = tierOfRow(row, routing, sync);
-      if (tier === null || !routing.task_tiers.includes(tier)) continue;
-      const value = accountValue(row, account.column);
-      const matchValue = String(cell(row, target.matchColumn) ?? '');
-      out.set(value, [...(out.get(value) ?? []), { row, tier, key, matchValue }]);
-    }
-    for (const [value, users] of out) {
-      users.sort((a, b) => score(b.row) - score(a.row) || a.key.localeCompare(b.key));
-      out.set(value, users.slice(0, account.users_listed));
-    }
-    return out;
-  }
-
-  /** `account_<field>` values of each account from the account sync's snapshot (what it last synced). */
-  private async accountColumns(values: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-    const { state } = this.options;
-    const accountSync = this.options.routing.account?.sync;
-    const out = new Map<string, Record<string, unknown>>();
-    if (!accountSync || values.length === 0) return out;
-    if (!(await state.wh.tableExists(state.schema, `${accountSync}__snapshot`))) return out;
-    const rows = await queryByList(
-      state.wh,
-      state.d,
-      values,
-      (b, list) =>
-        `select key, values_json from ${state.snapshotTable(accountSync)} where ${state.d.inList('key', b, list)}`,
-    );
-    for (const r of rows) {
-      const parsed = JSON.parse(String(r.values_json)) as Record<string, unknown>;
-      out.set(
-        String(r.key),
-        Object.fromEntries(
-          Object.entries(parsed)
-            .filter(([k]) => !k.startsWith('__'))
-            .map(([k, v]) => [`account_${k}`, v]),
-        ),
-      );
-    }
-    return out;
-  }
-
   /** The CRM account a per-account task is about: destination, account object and the account's value. */
   private accountKey(value: string): string {
     return recordKey(this.options.destination, this.options.writer?.accountObject ?? 'Account', value);
@@ -867,20 +798,7 @@ export async function hasOutstandingTasks(
   return (await new RouteStore(state).outstanding(sync, since)).length > 0;
 }
 
-/** A user listed in an account's task. */
-interface ListedUser {
-  row: Row;
-  tier: string;
-  key: string;
-  matchValue: string;
-}
-
 /** Rule position for choosing an account's route: the implicit default comes last. */
 function ruleOrder(m: MatchedRule, routing: RoutingConfig): number {
   return m.index < 0 ? routing.rules.length : m.index;
-}
-
-function accountValue(row: Record<string, unknown>, column: string): string {
-  const v = column in row ? row[column] : row[column.toLowerCase()];
-  return v === null || v === undefined ? '' : String(v);
 }
