@@ -94,15 +94,7 @@ export async function accountColumns(
 ): Promise<Map<string, Record<string, unknown>>> {
   const out = new Map<string, Record<string, unknown>>();
   if (!accountSync || values.length === 0) return out;
-  if (!(await state.wh.tableExists(state.schema, `${accountSync}__snapshot`))) return out;
-  const rows = await queryByList(
-    state.wh,
-    state.d,
-    values,
-    (b, list) =>
-      `select key, values_json from ${state.snapshotTable(accountSync)} where ${state.d.inList('key', b, list)}`,
-  );
-  for (const r of rows) {
+  for (const r of await snapshotRows(state, accountSync, values, 'key, values_json')) {
     const parsed = JSON.parse(String(r.values_json)) as Record<string, unknown>;
     out.set(
       String(r.key),
@@ -114,4 +106,21 @@ export async function accountColumns(
     );
   }
   return out;
+}
+
+/** `columns` of a sync's snapshot rows with these keys; none when the sync has no snapshot yet. */
+export async function snapshotRows(
+  state: StateStore,
+  sync: string,
+  keys: readonly string[],
+  columns: string,
+): Promise<Row[]> {
+  if (!(await state.wh.tableExists(state.schema, `${sync}__snapshot`))) return [];
+  return queryByList(
+    state.wh,
+    state.d,
+    keys,
+    (b, list) =>
+      `select ${columns} from ${state.snapshotTable(sync)} where ${state.d.inList('key', b, list)}`,
+  );
 }

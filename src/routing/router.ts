@@ -20,8 +20,7 @@ import type { Change, RecordOutcome, SyncTarget } from '../destination/destinati
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
-import { queryByList } from '../warehouse/sql-dialect.js';
-import { accountColumns, accountValue, listedUsers, type ListedUser } from './account-users.js';
+import { accountColumns, accountValue, listedUsers, snapshotRows, type ListedUser } from './account-users.js';
 import { BusinessCalendar } from './calendar.js';
 import { assignOwner, OwnerDirectory } from './owners.js';
 import { entryKey, recordKey, RouteStore, type AccountOwner, type TaskLogEntry } from './route-store.js';
@@ -672,15 +671,7 @@ export class Router {
 
   /** Tiers stored in the snapshot (the tiers the CRM holds) for these keys. */
   private async previousTiers(keys: readonly string[]): Promise<Map<string, string | null>> {
-    const { state, sync } = this.options;
-    if (!(await state.wh.tableExists(state.schema, `${sync}__snapshot`))) return new Map();
-    const rows = await queryByList(
-      state.wh,
-      state.d,
-      keys,
-      (b, list) =>
-        `select key, tier from ${state.snapshotTable(sync)} where ${state.d.inList('key', b, list)}`,
-    );
+    const rows = await snapshotRows(this.options.state, this.options.sync, keys, 'key, tier');
     return new Map(
       rows.map((r) => [String(r.key), r.tier === null || r.tier === undefined ? null : String(r.tier)]),
     );
