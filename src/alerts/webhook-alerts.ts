@@ -1,13 +1,15 @@
 /**
  * Alerts to a Slack incoming webhook (`{"text": ...}` JSON; Mattermost, Discord's /slack endpoint and Teams
- * workflows accept the same): a failed run, a rejected share above `alerts.rejected_pct`, and records whose tier
- * became hot in a run (the "immediate notification" of a hot PQL).
+ * workflows accept the same): a failed run, a rejected share above `alerts.rejected_pct`, records whose tier
+ * became hot in a run (the "immediate notification" of a hot PQL), and the new tasks of routing rules with
+ * `alert: true` (e.g. an enterprise route).
  *
  * An alert never fails or blocks a run: a post that fails or times out is logged and dropped.
  */
 import type { AlertsConfig } from '../config/config-schema.js';
 import type { Change } from '../destination/destination.js';
 import { registerSecret, scrubSecrets } from '../errors/secrets.js';
+import type { PlannedTask } from '../routing/router.js';
 import type { RunSummary, RunSyncOptions } from '../runner/run-sync.js';
 import { logger } from '../util/logger.js';
 
@@ -16,6 +18,8 @@ export type PostJson = (url: string, body: unknown, timeoutMs: number) => Promis
 
 export class WebhookAlerts {
   private readonly hot = new Map<string, Change[]>();
+  /** New tasks of routing rules with `alert: true`, per sync. */
+  private readonly routed = new Map<string, PlannedTask[]>();
 
   constructor(
     private readonly config: AlertsConfig,
@@ -27,10 +31,12 @@ export class WebhookAlerts {
 
   /** The runner hook that collects a sync's records entering the hot tier (undefined when hot alerts are off). */
   tierWatch(sync: string): RunSyncOptions['tierWatch'] {
-    if (!this.config.hot_pqls) return undefined;
     return {
       tier: this.config.hot_tier,
-      onEnter: (changes) => this.hot.set(sync, [...(this.hot.get(sync) ?? []), ...changes]),
+      onEnter: (changes) => {
+        if (this.config.hot_pqls) this.hot.set(sync, [...(this.hot.get(sync) ?? []), ...changes]);
+      },
+      onRouted: (tasks) => this.routed.set(sync, [...(this.routed.get(sync) ?? []), ...tasks]),
     };
   }
 
@@ -69,6 +75,21 @@ export class WebhookAlerts {
         ].join('\n'),
       );
     }
+    const routed = this.routed.get(summary.sync) ?? [];
+    if (routed.length > 0) {
+      const listed = routed
+        .slice(0, c.max_listed)
+        .map((t) => `• ${t.subject} → ${t.owner}, due ${t.dueAt.replace(':00.000Z', 'Z')} (rule ${t.rule})`);
+      const more = routed.length > c.max_listed ? [`…and ${routed.length - c.max_listed} more`] : [];
+      const noun = routed.length === 1 ? 'task' : 'tasks';
+      out.push(
+        [
+          `:briefcase: ${routed.length} new routed ${noun} to alert on from sync *${summary.sync}*:`,
+          ...listed,
+          ...more,
+        ].join('\n'),
+      );
+    }
     return out;
   }
 
@@ -79,6 +100,7 @@ export class WebhookAlerts {
   async afterRun(summary: RunSummary, options: { quiet?: boolean } = {}): Promise<number> {
     const messages = options.quiet ? [] : this.messagesFor(summary);
     this.hot.delete(summary.sync);
+    this.routed.delete(summary.sync);
     let posted = 0;
     for (const text of messages) {
       try {

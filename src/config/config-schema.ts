@@ -320,6 +320,16 @@ export const routingAssignSchema = z.strictObject({
   owner: ownerRef.optional(),
 });
 
+/** The SLA of a tier's tasks. */
+export const routingSlaSchema = z.strictObject({
+  /** Due this long after the transition is routed: `1h`, `4h`, `2d`. */
+  due_in: durationSchema,
+  /** The reminder fires this long after routing. (Default: at the due time) */
+  reminder_in: durationSchema.optional(),
+  /** (Default: normal) */
+  priority: z.enum(TASK_PRIORITIES).default('normal'),
+});
+
 /** A routing rule: the first rule whose `when` holds decides owner and task. */
 export const routingRuleSchema = z.strictObject({
   /** Named in plans, logs and task_log. (Default: `rule <n>`) */
@@ -332,6 +342,15 @@ export const routingRuleSchema = z.strictObject({
   set_owner: z.boolean().default(false),
   /** Create a task; `false` syncs fields only. (Default: true) */
   task: z.boolean().default(true),
+  /**
+   * Fields to write on the record (the person) when this rule routes it, e.g. a nurture flag or lifecycle stage for
+   * a self-serve route with `task: false`. (Default: none)
+   */
+  set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
+  /** This rule's SLA per tier, replacing `routing.sla` for its tasks (e.g. a shorter one for enterprise). (Default: routing.sla) */
+  sla: z.record(z.string(), routingSlaSchema).optional(),
+  /** Post this rule's new tasks to the alerts webhook (`alerts`). (Default: false) */
+  alert: z.boolean().default(false),
 });
 
 /** A tier: a named band of scores (highest first), or a value of the model's tier column. */
@@ -347,21 +366,71 @@ export const routingTierSchema = z.strictObject({
     .optional(),
 });
 
-/** The SLA of a tier's tasks. */
-export const routingSlaSchema = z.strictObject({
-  /** Due this long after the transition is routed: `1h`, `4h`, `2d`. */
-  due_in: durationSchema,
-  /** The reminder fires this long after routing. (Default: at the due time) */
-  reminder_in: durationSchema.optional(),
-  /** (Default: normal) */
-  priority: z.enum(TASK_PRIORITIES).default('normal'),
-});
-
 export const DEFAULT_TIERS = [
   { name: 'hot', min_score: 70 },
   { name: 'pql', min_score: 40 },
   { name: 'nurture' },
 ] as const;
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+/** True when Intl knows the IANA time zone. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A business calendar: SLAs count working time only (see src/routing/calendar.ts). */
+export const calendarSchema = z.strictObject({
+  /** IANA time zone of the hours. (Default: the sync's `timezone`, else the scheduler's, else UTC) */
+  time_zone: z
+    .string()
+    .refine(isTimeZone, {
+      error: (issue) => `'${String(issue.input)}' is not an IANA time zone (e.g. Europe/Berlin)`,
+    })
+    .optional(),
+  /** Working days. (Default: [mon, tue, wed, thu, fri]) */
+  days: z.array(z.enum(WEEKDAYS)).min(1).default(['mon', 'tue', 'wed', 'thu', 'fri']),
+  /** Working hours of a working day, `HH:MM-HH:MM` in the time zone. (Default: 09:00-17:00) */
+  hours: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, "must be 'HH:MM-HH:MM', e.g. '09:00-17:00'")
+    .refine((h) => h.slice(0, 5) < h.slice(6), 'the hours must end after they start, e.g. 09:00-17:00')
+    .default('09:00-17:00'),
+  /** Dates (`YYYY-MM-DD`) that are not working days. (Default: none) */
+  holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date 'YYYY-MM-DD'")).default([]),
+});
+export type CalendarConfig = z.infer<typeof calendarSchema>;
+
+/** How tasks relate to accounts (see docs/readme/routing.md, "Account-aware routing"). */
+export const routingAccountSchema = z.strictObject({
+  /** Model column with the account's match value (e.g. account_id). */
+  column: z.string(),
+  /** The account's external-id field in the CRM (`Product_Account_Id__c`, HubSpot `product_account_id`). */
+  field: z.string(),
+  /**
+   * `per_user`: one task per user entering a task tier; `per_account`: one owner per account and at most one task
+   * per account per tier entry, linked to the account and listing its top qualified users. (Default: per_user)
+   */
+  tasks: z.enum(['per_user', 'per_account']).default('per_user'),
+  /** per_account: users listed in the account's task, highest score first. (Default: 5) */
+  users_listed: z.number().int().min(1).max(50).default(5),
+  /**
+   * CRM owners that never count as an account's owner (the integration user that created the accounts); such an
+   * account gets an owner from its rule, kept in state. (Default: none)
+   */
+  ignore_owners: z.array(ownerRef).default([]),
+  /**
+   * per_account: the sync that writes the accounts (e.g. pqa_accounts); the values it last synced for an account
+   * are rule columns and template values named `account_<field>` (e.g. `account_PQA_Tier__c`). (Default: none)
+   */
+  sync: z.string().optional(),
+});
 
 /**
  * Routing of a sync: tiers, which transitions create tasks, rules choosing owners, SLAs and task text
@@ -394,7 +463,9 @@ export const routingSchema = z
      * match value and the account's external-id field (`Product_Account_Id__c`, HubSpot `product_account_id`).
      * (Default: none)
      */
-    account: z.strictObject({ column: z.string(), field: z.string() }).optional(),
+    account: routingAccountSchema.optional(),
+    /** Business hours for SLAs: due times and reminders count only working time. (Default: clock hours) */
+    calendar: calendarSchema.optional(),
     /** Task text: `{{ column }}` placeholders over the model row, plus `tier`, `previous_tier`, `key`, `due_date`. */
     task: z
       .strictObject({
@@ -402,6 +473,11 @@ export const routingSchema = z
         subject: z.string().default('{{ tier }} PQL: {{ key }}'),
         /** (Default: every model column as `column: value`, one per line) */
         body: z.string().optional(),
+        /**
+         * per_account: the line of each listed user in `{{ users }}`, over that user's model row, `tier` and `key`.
+         * (Default: `- {{ key }} ({{ tier }})`)
+         */
+        user_line: z.string().optional(),
       })
       .default({ subject: '{{ tier }} PQL: {{ key }}' }),
   })
@@ -464,6 +540,14 @@ export const routingSchema = z
           path: ['rules', i, 'assign', 'owner'],
           message: 'fixed needs an owner (id or email)',
         });
+      for (const t of Object.keys(rule.sla ?? {})) {
+        if (!names.includes(t))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'sla', t],
+            message: `'${t}' is not a tier (${known})`,
+          });
+      }
       if (a.strategy === 'account_owner' && !r.account)
         ctx.addIssue({
           code: 'custom',

@@ -371,6 +371,14 @@ function crossCheck(config: ProjectConfig): LocatedIssue[] {
           (suggestion ? `; did you mean '${suggestion}'?` : ' (there are none)'),
       });
     }
+    const accountSync = sync.routing?.account?.sync;
+    if (accountSync !== undefined && !config.syncs[accountSync]) {
+      out.push({
+        path: `syncs.${name}.routing.account.sync`,
+        pathParts: ['syncs', name, 'routing', 'account', 'sync'],
+        message: `sync '${accountSync}' is not defined; syncs are: ${syncNames.join(', ')}`,
+      });
+    }
     sync.depends_on.forEach((dep, i) => {
       if (!config.syncs[dep]) {
         out.push({

@@ -57,10 +57,19 @@ syncs:
 `;
 
 /**
- * The pql_users routing of the CRM demos: the same tiers, rules and task text, with that CRM's sandbox owners (the
- * first takes hand-raisers; all of them share the round robin).
+ * The pql_users routing of the CRM demos: the same tiers, routes and task text, with that CRM's sandbox owners (the
+ * first takes hand-raisers; all of them share the round robin), its account fields and its self-serve marker. Tasks
+ * are per account (one owner, one task per tier entry, linked to the account), due in business hours.
  */
-function demoRouting(owners: readonly string[]): string {
+function demoRouting(crm: {
+  owners: readonly string[];
+  accountField: string;
+  /** The account sync's tier field, as a rule column (`account_<field>`). */
+  accountTier: string;
+  selfServe: string;
+  ignoreOwners?: string;
+}): string {
+  const { owners } = crm;
   const pool = `[${owners.join(', ')}]`;
   return `    routing:
       score_column: pql_score
@@ -69,24 +78,55 @@ function demoRouting(owners: readonly string[]): string {
         - { name: pql, min_score: pql_threshold }
         - { name: nurture }
       task_tiers: [hot, pql]
+      calendar: { time_zone: America/New_York, days: [mon, tue, wed, thu, fri], hours: '09:00-17:00', holidays: ['2026-11-26', '2026-12-25', '2027-01-01'] }
       sla:
         hot: { due_in: 1h, priority: high }
         pql: { due_in: 4h, reminder_in: 1h, priority: normal }
+      account:
+        column: account_id
+        field: ${crm.accountField}
+        tasks: per_account
+        sync: pqa_accounts
+        users_listed: 5${
+          crm.ignoreOwners
+            ? `
+        ignore_owners: [${crm.ignoreOwners}]`
+            : ''
+        }
       rules:
         - name: hand_raisers
           when: { sales_requests: { gt: 0 } }
           assign: { strategy: fixed, owner: ${owners[0]} }
-        - name: large_companies
-          when: { employee_count: { gte: 500 } }
-          assign: { strategy: round_robin, pool: ${pool} }
-          set_owner: true
-        - name: everyone_else
+        - name: self_serve
+          when: { employee_count: { lte: 10 } }
+          task: false
+          set: ${crm.selfServe}
+        - name: no_company
+          when: { account_id: null }
+          task: false
+          set: ${crm.selfServe}
+        - name: enterprise
+          when: { employee_count: { gte: 1000 } }
+          assign: { strategy: round_robin, pool: [${owners[0]}, ${owners[1]}] }
+          sla:
+            hot: { due_in: 30m, priority: high }
+            pql: { due_in: 2h, reminder_in: 30m, priority: high }
+          alert: true
+        - name: enterprise_hot_accounts
+          when: { ${crm.accountTier}: hot, employee_count: { gte: 200 } }
+          assign: { strategy: round_robin, pool: [${owners[0]}, ${owners[1]}] }
+          sla:
+            hot: { due_in: 30m, priority: high }
+            pql: { due_in: 2h, reminder_in: 30m, priority: high }
+          alert: true
+        - name: sales
           assign: { strategy: round_robin, pool: ${pool} }
       task:
-        subject: '{{ tier }} PQL: {{ first_name }} {{ last_name }} at {{ company_name }} (score {{ pql_score }})'
+        subject: '{{ tier }} PQL account: {{ company_name }} ({{ user_count }} qualified, top score {{ pql_score }})'
+        user_line: '- {{ first_name }} {{ last_name }} ({{ pql_tier }}, score {{ pql_score }}): {{ reasons }}'
         body: |-
-          {{ first_name }} used the product on {{ active_days }} of the last 30 days ({{ events_30d }} events), invited {{ invites_sent }} teammates and viewed pricing {{ pricing_views_30d }} times.
-          Signals: {{ reasons }}.
+          {{ company_name }} ({{ employee_count }} employees, {{ plan }} plan) has qualified users:
+          {{ users }}
           Due {{ due_date }}.
 `;
 }
@@ -107,6 +147,7 @@ syncs:
     object: contacts
     match: { field: product_user_id, column: user_id }
     mode: upsert
+    depends_on: [pqa_accounts]
     fields:
       email: email
       firstname: first_name
@@ -117,13 +158,22 @@ syncs:
       is_pql: is_pql
       pql_reasons: reasons
       pql_qualified_at: qualified_at
-${demoRouting(['ada.lovelace@example.com', 'grace.hopper@example.com', 'alan.turing@example.com', 'former.rep@example.com'])}  pqa_accounts:
+${demoRouting({
+  owners: [
+    'ada.lovelace@example.com',
+    'grace.hopper@example.com',
+    'alan.turing@example.com',
+    'former.rep@example.com',
+  ],
+  accountField: 'product_account_id',
+  accountTier: 'account_pqa_tier',
+  selfServe: '{ lifecyclestage: lead }',
+})}  pqa_accounts:
     model: pqa_accounts
     destination: crm
     object: companies
     match: { field: product_account_id, column: account_id }
     mode: upsert
-    depends_on: [pql_users]
     fields:
       name: name
       domain: domain
@@ -150,6 +200,7 @@ syncs:
     object: Lead
     match: { field: Product_User_Id__c, column: user_id }
     mode: upsert
+    depends_on: [pqa_accounts]
     on_remove: { Is_PQL__c: false }
     fields:
       Email: { column: email, skip_null: true }
@@ -161,13 +212,23 @@ syncs:
       Is_PQL__c: is_pql
       PQL_Reasons__c: reasons
       PQL_Qualified_At__c: qualified_at
-${demoRouting(['ava.patel@example.com', 'ben.okafor@example.com', 'chloe.martin@example.com', 'dev.inactive@example.com'])}  pqa_accounts:
+${demoRouting({
+  owners: [
+    'ava.patel@example.com',
+    'ben.okafor@example.com',
+    'chloe.martin@example.com',
+    'dev.inactive@example.com',
+  ],
+  accountField: 'Product_Account_Id__c',
+  accountTier: 'account_PQA_Tier__c',
+  selfServe: '{ PQL_Route__c: self_serve }',
+  ignoreOwners: 'integration@pqlsync.sandbox',
+})}  pqa_accounts:
     model: pqa_accounts
     destination: crm
     object: Account
     match: { field: Product_Account_Id__c, column: account_id }
     mode: upsert
-    depends_on: [pql_users]
     fields:
       Name: { column: name, skip_null: true }
       PQA_Score__c: pqa_score

@@ -27,6 +27,19 @@ export const TEMPLATE_ROUTING_VALUES = [
   'owner',
 ] as const;
 
+/** Template values of account-aware routing (`routing.account.tasks: per_account`), not model columns. */
+export const ACCOUNT_TEMPLATE_VALUES = ['users', 'user_count', 'account'] as const;
+
+/** Names routing gives values to: routing values, account values and `account_<field>` of `routing.account.sync`. */
+function routingValue(name: string, routing: RoutingConfig): boolean {
+  if ((TEMPLATE_ROUTING_VALUES as readonly string[]).includes(name)) return true;
+  if (routing.account?.tasks !== 'per_account') return false;
+  return (
+    (ACCOUNT_TEMPLATE_VALUES as readonly string[]).includes(name) ||
+    (routing.account.sync !== undefined && name.startsWith('account_'))
+  );
+}
+
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 export interface ResolveContext {
@@ -156,9 +169,7 @@ function resolveRouting(
   const col = (name: string, path: string, what: string) => resolveColumn({ name, path, what }, columns, ctx);
   const template = (text: string, path: string) =>
     text.replace(PLACEHOLDER, (whole, name: string) =>
-      (TEMPLATE_ROUTING_VALUES as readonly string[]).includes(name)
-        ? whole
-        : `{{ ${col(name, path, 'the task template uses')} }}`,
+      routingValue(name, routing) ? whole : `{{ ${col(name, path, 'the task template uses')} }}`,
     );
   return {
     ...routing,
@@ -169,7 +180,7 @@ function resolveRouting(
       ...rule,
       when: Object.fromEntries(
         Object.entries(rule.when).map(([c, cond]) => [
-          col(c, `${r}.rules.${i}.when.${c}`, 'the routing rule tests column'),
+          routingValue(c, routing) ? c : col(c, `${r}.rules.${i}.when.${c}`, 'the routing rule tests column'),
           cond,
         ]),
       ),
@@ -186,6 +197,9 @@ function resolveRouting(
       ...routing.task,
       subject: template(routing.task.subject, `${r}.task.subject`),
       ...(routing.task.body !== undefined ? { body: template(routing.task.body, `${r}.task.body`) } : {}),
+      ...(routing.task.user_line !== undefined
+        ? { user_line: template(routing.task.user_line, `${r}.task.user_line`) }
+        : {}),
     },
   };
 }

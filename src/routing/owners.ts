@@ -40,6 +40,9 @@ export class OwnerDirectory {
         if (!this.find(ref)) problems.push(`${path}: no owner '${ref}' in the CRM`);
       }
     });
+    (routing.account?.ignore_owners ?? []).forEach((ref, j) => {
+      if (!this.find(ref)) problems.push(`account.ignore_owners[${j}]: no owner '${ref}' in the CRM`);
+    });
     if (problems.length > 0) {
       const sample = this.owners
         .filter((o) => o.active)

@@ -9,6 +9,8 @@
  *   follows it, not the sync's name, so a renamed sync (or another sync writing the same record) finds the tasks
  *   already created. Rows written before the column existed have none; they are found by sync and entity key.
  * - `route_state`: round-robin cursors per sync and rule, written in the same transaction as the pending rows.
+ * - `account_owners`: per account (its record key), the owner routing gave it when the CRM account had none
+ *   (per-account routing); written with the pending rows, and kept, so an account's tasks keep one owner.
  * Only the run holding the sync's lock writes them.
  */
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
@@ -75,6 +77,10 @@ export class RouteStore {
     return this.state.table('route_state');
   }
 
+  private get accountOwnersTable(): string {
+    return this.state.table('account_owners');
+  }
+
   async ensureTables(): Promise<void> {
     const t = this.state.d.types;
     await this.state.wh.query(
@@ -93,6 +99,24 @@ export class RouteStore {
       `create table if not exists ${this.routeState} (sync ${t.text} not null, name ${t.text} not null,
         cursor_pos ${t.bigint} not null, updated_at ${t.timestamp} not null)`,
     );
+    await this.state.wh.query(
+      `create table if not exists ${this.accountOwnersTable} (record_key ${t.text} not null,
+        owner_id ${t.text} not null, sync ${t.text} not null, rule ${t.text}, assigned_at ${t.timestamp} not null)`,
+    );
+  }
+
+  /** Owners assigned to accounts (by the account's record key) that have no owner of their own in the CRM. */
+  async accountOwners(recordKeys: readonly string[]): Promise<Map<string, string>> {
+    if (recordKeys.length === 0) return new Map();
+    if (!(await this.state.wh.tableExists(this.state.schema, 'account_owners'))) return new Map();
+    const b = new SqlBuilder(this.state.d);
+    const { rows } = await this.state.wh.query(
+      b.build(
+        `select record_key, owner_id from ${this.accountOwnersTable}
+         where ${this.state.d.inList('record_key', b, [...new Set(recordKeys)])}`,
+      ),
+    );
+    return new Map(rows.map((r) => [String(r.record_key), String(r.owner_id)]));
   }
 
   /** Whether task_log has the record_key column (a plan reads an older task_log as it is). */
@@ -190,6 +214,7 @@ export class RouteStore {
   async write(
     entries: readonly TaskLogEntry[],
     cursors?: { sync: string; moved: Map<string, number>; at: Date },
+    owners: readonly AccountOwner[] = [],
   ): Promise<void> {
     const d = this.state.d;
     const schema = this.state.schema;
@@ -221,8 +246,34 @@ export class RouteStore {
           [...cursors.moved].map(([name, pos]) => [cursors.sync, name, pos, cursors.at]),
         );
       }
+      if (owners.length > 0) {
+        const b = new SqlBuilder(d);
+        await tx.query(
+          b.build(
+            `delete from ${this.accountOwnersTable} where ${d.inList(
+              'record_key',
+              b,
+              owners.map((o) => o.recordKey),
+            )}`,
+          ),
+        );
+        await tx.insertRows(
+          `${schema}.account_owners`,
+          ['record_key', 'owner_id', 'sync', 'rule', 'assigned_at'],
+          owners.map((o) => [o.recordKey, o.ownerId, o.sync, o.rule, o.assignedAt]),
+        );
+      }
     });
   }
+}
+
+/** An owner given to an account without one of its own in the CRM: kept, so every later task goes to them. */
+export interface AccountOwner {
+  recordKey: string;
+  ownerId: string;
+  sync: string;
+  rule: string;
+  assignedAt: Date;
 }
 
 export function entryKey(entityKey: string, tier: string): string {

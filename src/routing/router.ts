@@ -20,14 +20,22 @@ import type { Change, RecordOutcome, SyncTarget } from '../destination/destinati
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
-import { queryByList } from '../warehouse/sql-dialect.js';
+import { accountColumns, accountValue, listedUsers, snapshotRows, type ListedUser } from './account-users.js';
+import { BusinessCalendar } from './calendar.js';
 import { assignOwner, OwnerDirectory } from './owners.js';
-import { entryKey, recordKey, RouteStore, type TaskLogEntry } from './route-store.js';
+import { entryKey, recordKey, RouteStore, type AccountOwner, type TaskLogEntry } from './route-store.js';
 import { matchRule, type MatchedRule } from './rules.js';
 import { localDate, slaTimes } from './sla.js';
 import { defaultBody, renderTemplate } from './task-template.js';
-import { createsTask, tierOfRow } from './tiers.js';
-import type { AccountRecord, RoutedRecord, TaskOutcome, TaskSpec, TaskWriter } from './task-writer.js';
+import { createsTask, tierOfRow, tierRank } from './tiers.js';
+import type {
+  AccountRecord,
+  FieldChange,
+  RoutedRecord,
+  TaskOutcome,
+  TaskSpec,
+  TaskWriter,
+} from './task-writer.js';
 
 /** A task a plan would create (or a run created), as listed in the plan summary. */
 export interface PlannedTask {
@@ -56,6 +64,8 @@ export interface RouteResult {
   cooldown: number;
   noTask: number;
   planned: PlannedTask[];
+  /** New tasks of rules with `alert: true` (posted to the alerts webhook by the caller). */
+  alerts: PlannedTask[];
 }
 
 export interface RouterOptions {
@@ -71,6 +81,11 @@ export interface RouterOptions {
   now: () => Date;
   /** IANA zone of due dates. (Default: UTC) */
   timeZone?: string;
+  /**
+   * The run's plan table (plan-sync.ts): per-account routing lists an account's qualified users from it, across
+   * batches. (Default: only the batch's own users are listed)
+   */
+  planTable?: string;
   dryRun: boolean;
   log: Logger;
 }
@@ -97,6 +112,8 @@ export interface PreparedRoute {
   entries: TaskLogEntry[];
   /** Record id → owner id to set. */
   ownerChanges: Map<string, string>;
+  /** Record id → field values a rule's `set` writes. */
+  fieldChanges?: Map<string, FieldChange['fields']>;
 }
 
 interface Candidate {
@@ -113,10 +130,19 @@ export class Router {
   private cursors = new Map<string, number>();
   private tablesReady = false;
   private readonly timeZone: string;
+  private readonly calendar: BusinessCalendar | undefined;
+  /** Per-account routing: CRM owners that never own an account (ids). */
+  private ignoredOwners = new Set<string>();
+  /** Per-account routing: owners kept for accounts (by record key), read or assigned in this run. */
+  private readonly accountOwners = new Map<string, string>();
+  /** Per-account routing: `account value + tier` whose task this run prepared (a later batch adds none). */
+  private readonly accountTiers = new Set<string>();
 
   constructor(private readonly options: RouterOptions) {
     this.routes = new RouteStore(options.state);
     this.timeZone = options.timeZone ?? 'UTC';
+    const cal = options.routing.calendar;
+    this.calendar = cal ? new BusinessCalendar(cal, cal.time_zone ?? this.timeZone) : undefined;
   }
 
   /** The tier a change's row is in (stored in the snapshot). */
@@ -143,6 +169,10 @@ export class Router {
     if (writer) {
       this.directory = new OwnerDirectory(await writer.listOwners());
       this.directory.resolveConfig(routing, sync);
+      for (const ref of routing.account?.ignore_owners ?? []) {
+        const owner = this.directory.find(ref);
+        if (owner) this.ignoredOwners.add(owner.id);
+      }
     }
   }
 
@@ -158,7 +188,7 @@ export class Router {
    */
   async resumeOutstanding(): Promise<RouteResult> {
     const { sync, routing, dryRun, writer } = this.options;
-    const empty: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [] };
+    const empty: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [], alerts: [] };
     if (dryRun || !writer || !this.tablesReady) return empty;
     const now = this.options.now();
     const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
@@ -180,7 +210,7 @@ export class Router {
    */
   async prepare(changes: readonly Change[], outcomes: readonly RecordOutcome[]): Promise<PreparedRoute> {
     const { routing, sync, dryRun, writer, target } = this.options;
-    const result: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [] };
+    const result: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [], alerts: [] };
     const ownerChanges = new Map<string, string>();
     const none: PreparedRoute = { result, entries: [], ownerChanges };
     const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
@@ -203,10 +233,18 @@ export class Router {
 
     const now = this.options.now();
     const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
+    // Per-account routing takes the users with an account; the rest are routed one by one.
+    const accountColumn = routing.account?.tasks === 'per_account' ? routing.account.column : undefined;
+    const byAccount = accountColumn
+      ? candidates.filter((c) => accountValue(c.row, accountColumn) !== '')
+      : [];
+    const perUser = accountColumn
+      ? candidates.filter((c) => accountValue(c.row, accountColumn) === '')
+      : candidates;
     const recent = this.tablesReady
       ? await this.routes.recentEntries(
           sync,
-          candidates.map((c) => ({ entityKey: c.change.key, recordKey: this.recordKeyOf(c) })),
+          perUser.map((c) => ({ entityKey: c.change.key, recordKey: this.recordKeyOf(c) })),
           since,
         )
       : new Map<string, TaskLogEntry>();
@@ -214,7 +252,8 @@ export class Router {
     const fresh: Candidate[] = [];
     const resumed: Array<{ candidate: Candidate; entry: TaskLogEntry }> = [];
     const ownerOnly: Candidate[] = [];
-    for (const c of candidates) {
+    const fieldChanges = new Map<string, FieldChange['fields']>();
+    for (const c of perUser) {
       if (!c.matched.rule.task) {
         result.noTask++;
         if (c.matched.rule.set_owner) ownerOnly.push(c);
@@ -279,6 +318,7 @@ export class Router {
       if (c.matched.rule.set_owner && record && assignment.ownerId && assignment.ownerId !== record.ownerId) {
         ownerChanges.set(record.id, assignment.ownerId);
       }
+      if (c.matched.rule.set && record) fieldChanges.set(record.id, c.matched.rule.set);
       if (!c.matched.rule.task) continue;
       if (!record && !dryRun) {
         result.failed++;
@@ -305,13 +345,26 @@ export class Router {
         loggedAt: now,
         updatedAt: now,
       });
-      result.planned.push(this.plannedOf(c, task, false, record ? undefined : assignment.via));
+      const planned = this.plannedOf(c, task, false, record ? undefined : assignment.via);
+      result.planned.push(planned);
+      if (c.matched.rule.alert) result.alerts.push(planned);
     }
-    if (dryRun || !writer) return { result, entries, ownerChanges };
+    const owners: AccountOwner[] = [];
+    if (byAccount.length > 0) {
+      await this.prepareAccounts(byAccount, now, since, {
+        result,
+        entries,
+        ownerChanges,
+        fieldChanges,
+        moved,
+        owners,
+      });
+    }
+    if (dryRun || !writer) return { result, entries, ownerChanges, fieldChanges };
 
     // Pending BEFORE sending: a crash from here on resends these same keys.
-    await this.routes.write(entries, { sync, moved, at: now });
-    return { result, entries, ownerChanges };
+    await this.routes.write(entries, { sync, moved, at: now }, owners);
+    return { result, entries, ownerChanges, fieldChanges };
   }
 
   /**
@@ -338,6 +391,24 @@ export class Router {
         this.options.log.warn(
           { recordId: id },
           `could not set the owner of ${target.object} ${id}: ${reason}`,
+        );
+      }
+    }
+    if (prepared.fieldChanges && prepared.fieldChanges.size > 0) {
+      let failures = new Map<string, string>();
+      try {
+        failures = await writer.updateRecords(
+          target,
+          [...prepared.fieldChanges].map(([recordId, fields]) => ({ recordId, fields })),
+        );
+      } catch (err) {
+        if (!(err instanceof PqlsyncError)) throw err;
+        failures = new Map([...prepared.fieldChanges.keys()].map((id) => [id, err.message]));
+      }
+      for (const [id, reason] of failures) {
+        this.options.log.warn(
+          { recordId: id },
+          `could not set the route's fields of ${target.object} ${id}: ${reason}`,
         );
       }
     }
@@ -368,7 +439,229 @@ export class Router {
       return { ...e, status: 'failed', reason, updatedAt: done };
     });
     await this.routes.write(final);
+    // Alerts only for tasks this call created.
+    const made = new Set(final.filter((e) => e.status === 'created').map((e) => e.taskKey));
+    result.alerts = result.alerts.filter((a) => made.has(a.taskKey));
     return result;
+  }
+
+  /**
+   * Per-account routing of a batch's candidates that have an account: one route per account (the first rule any of
+   * its users matches, with the account's columns), one owner per account (its CRM owner, else the owner kept for
+   * it, else one chosen by that rule and kept), and at most one task per account per tier entry: none when a task
+   * of the same or a higher tier was created inside the cooldown or prepared earlier in this run. The task lists
+   * the account's top qualified users and is linked to the account and its top user.
+   */
+  private async prepareAccounts(
+    candidates: Candidate[],
+    now: Date,
+    since: Date,
+    out: {
+      result: RouteResult;
+      entries: TaskLogEntry[];
+      ownerChanges: Map<string, string>;
+      fieldChanges: Map<string, FieldChange['fields']>;
+      moved: Map<string, number>;
+      owners: AccountOwner[];
+    },
+  ): Promise<void> {
+    const { routing, sync, writer, target, dryRun } = this.options;
+    const account = routing.account;
+    if (!account) return;
+    const { result } = out;
+    const values = [...new Set(candidates.map((c) => accountValue(c.row, account.column)))];
+    const columns = await accountColumns(this.options.state, routing.account?.sync, values);
+    const groups = new Map<string, Candidate[]>();
+    for (const c of candidates) {
+      const value = accountValue(c.row, account.column);
+      c.row = { ...c.row, ...columns.get(value) };
+      c.matched = matchRule(c.row, routing.rules);
+      groups.set(value, [...(groups.get(value) ?? []), c]);
+    }
+    const listed = await listedUsers(
+      {
+        state: this.options.state,
+        routing,
+        target,
+        sync,
+        ...(this.options.planTable ? { planTable: this.options.planTable } : {}),
+      },
+      [...groups].map(([value, cs]) => [value, cs.map((c) => ({ row: c.row, key: c.change.key }))]),
+    );
+    const recent = this.tablesReady
+      ? await this.routes.recentEntries(
+          sync,
+          values.map((v) => ({ entityKey: v, recordKey: this.accountKey(v) })),
+          since,
+        )
+      : new Map<string, TaskLogEntry>();
+    const stored = this.tablesReady
+      ? await this.routes.accountOwners(
+          values.map((v) => this.accountKey(v)).filter((k) => !this.accountOwners.has(k)),
+        )
+      : new Map<string, string>();
+    for (const [k, v] of stored) this.accountOwners.set(k, v);
+
+    const matchValues = new Set(candidates.map((c) => c.change.matchValue));
+    for (const users of listed.values()) {
+      const top = users[0];
+      if (top) matchValues.add(top.matchValue);
+    }
+    const records =
+      writer && matchValues.size > 0
+        ? await writer.findRecords(target, [...matchValues])
+        : new Map<string, RoutedRecord>();
+    const accounts =
+      writer && values.length > 0
+        ? await writer.findAccounts(account.field, values)
+        : new Map<string, AccountRecord>();
+
+    for (const [value, group] of groups) {
+      // The account's tier: the highest its users entered; its rule: the first any of them matches.
+      const tier = group.reduce(
+        (a, c) => (tierRank(c.tier, routing) < tierRank(a, routing) ? c.tier : a),
+        group[0]?.tier ?? '',
+      );
+      const lead = [...group].sort(
+        (a, b) => ruleOrder(a.matched, routing) - ruleOrder(b.matched, routing),
+      )[0];
+      if (!lead) continue;
+      const first = group.find((c) => c.tier === tier) ?? lead;
+      const c: Candidate = { ...first, tier, matched: lead.matched };
+      const rule = c.matched.rule;
+      const setOn = (ids: Iterable<string>) => {
+        if (rule.set) for (const id of ids) out.fieldChanges.set(id, rule.set);
+      };
+      const groupRecords = group.map((g) => records.get(g.change.matchValue)).filter((r) => r !== undefined);
+      if (!rule.task) {
+        // Self-serve: no rep task; the rule's fields mark the users instead.
+        result.noTask += group.length;
+        setOn(groupRecords.map((r) => r.id));
+        continue;
+      }
+      const seen = `${value}\u0000${tier}`;
+      const higherOrSame = routing.task_tiers.filter((t) => tierRank(t, routing) <= tierRank(tier, routing));
+      const earlier = higherOrSame.map((t) => recent.get(entryKey(value, t))).filter((e) => e !== undefined);
+      if (
+        this.accountTiers.has(seen) ||
+        earlier.some((e) => e.status === 'created' || e.runId === this.options.runId)
+      ) {
+        result.cooldown += group.length;
+        continue;
+      }
+      this.accountTiers.add(seen);
+      const resumed = recent.get(entryKey(value, tier));
+      if (resumed) {
+        // A pending or failed task of an earlier run: sent again as it was.
+        out.entries.push({ ...resumed, sync, status: 'pending', runId: this.options.runId, updatedAt: now });
+        result.planned.push(this.plannedOf(c, resumed.task, true, undefined, value));
+        continue;
+      }
+      const crmAccount = accounts.get(value);
+      const users = listed.get(value) ?? [];
+      const topRecord = users[0] ? records.get(users[0].matchValue) : records.get(c.change.matchValue);
+      const owner = this.accountOwner(value, crmAccount, c, topRecord, out);
+      if ('error' in owner) {
+        result.failed++;
+        this.options.log.warn(
+          { account: value, rule: c.matched.name, tier },
+          `no task for account ${value}: ${owner.error}`,
+        );
+        continue;
+      }
+      if (rule.set_owner && owner.ownerId) {
+        for (const r of groupRecords)
+          if (r.ownerId !== owner.ownerId) out.ownerChanges.set(r.id, owner.ownerId);
+      }
+      setOn(groupRecords.map((r) => r.id));
+      if (!topRecord && !crmAccount && !dryRun) {
+        result.failed++;
+        this.options.log.warn(
+          { account: value },
+          `no task for account ${value}: neither the account (${account.field} = ${value}) nor its users were found after the write`,
+        );
+        continue;
+      }
+      const task = this.taskOf(c, now, owner.ownerId, topRecord, crmAccount, owner.via, {
+        value,
+        vars: { ...this.accountVars(value, users), ...(users[0]?.row ?? {}), ...columns.get(value) },
+      });
+      out.entries.push({
+        sync,
+        entityKey: value,
+        recordKey: this.accountKey(value),
+        tier,
+        previousTier: c.previous,
+        taskKey: task.taskKey,
+        status: 'pending',
+        rule: c.matched.name,
+        task,
+        taskId: null,
+        reason: null,
+        runId: this.options.runId,
+        loggedAt: now,
+        updatedAt: now,
+      });
+      const planned = this.plannedOf(c, task, false, topRecord || crmAccount ? undefined : owner.via, value);
+      result.planned.push(planned);
+      if (rule.alert) result.alerts.push(planned);
+    }
+  }
+
+  /** The account's owner: its CRM owner (unless ignored), else the one kept for it, else one its rule chooses (kept). */
+  private accountOwner(
+    value: string,
+    crmAccount: AccountRecord | undefined,
+    c: Candidate,
+    record: RoutedRecord | undefined,
+    out: { moved: Map<string, number>; owners: AccountOwner[] },
+  ): { ownerId: string | null; via: string } | { error: string } {
+    const crmOwner = this.directory.get(crmAccount?.ownerId);
+    if (crmOwner?.active && !this.ignoredOwners.has(crmOwner.id))
+      return { ownerId: crmOwner.id, via: 'account owner' };
+    const key = this.accountKey(value);
+    const kept = this.directory.get(this.accountOwners.get(key));
+    if (kept?.active) return { ownerId: kept.id, via: 'account owner (kept)' };
+    const cursorName = c.matched.name;
+    const assignment = assignOwner(c.matched.rule.assign, {
+      record,
+      account: crmOwner && !this.ignoredOwners.has(crmOwner.id) ? crmAccount : undefined,
+      directory: this.directory,
+      cursor: this.cursors.get(cursorName) ?? 0,
+    });
+    if ('error' in assignment) return assignment;
+    if (assignment.cursor !== undefined) {
+      this.cursors.set(cursorName, assignment.cursor);
+      out.moved.set(cursorName, assignment.cursor);
+    }
+    if (assignment.ownerId) {
+      this.accountOwners.set(key, assignment.ownerId);
+      out.owners.push({
+        recordKey: key,
+        ownerId: assignment.ownerId,
+        sync: this.options.sync,
+        rule: c.matched.name,
+        assignedAt: this.options.now(),
+      });
+    }
+    return { ownerId: assignment.ownerId, via: assignment.via };
+  }
+
+  /** The account task's own template values: the listed users' lines, their count and the account. */
+  private accountVars(value: string, users: readonly ListedUser[]): Record<string, unknown> {
+    const { routing, sync } = this.options;
+    const line = routing.task.user_line ?? '- {{ key }} ({{ tier }})';
+    const at = { sync, path: `syncs.${sync}.routing.task.user_line` };
+    return {
+      account: value || null,
+      user_count: users.length,
+      users: users.map((u) => renderTemplate(line, { ...u.row, tier: u.tier, key: u.key }, at)).join('\n'),
+    };
+  }
+
+  /** The CRM account a per-account task is about: destination, account object and the account's value. */
+  private accountKey(value: string): string {
+    return recordKey(this.options.destination, this.options.writer?.accountObject ?? 'Account', value);
   }
 
   /** The CRM record a candidate is about: destination, object and match value. */
@@ -378,15 +671,7 @@ export class Router {
 
   /** Tiers stored in the snapshot (the tiers the CRM holds) for these keys. */
   private async previousTiers(keys: readonly string[]): Promise<Map<string, string | null>> {
-    const { state, sync } = this.options;
-    if (!(await state.wh.tableExists(state.schema, `${sync}__snapshot`))) return new Map();
-    const rows = await queryByList(
-      state.wh,
-      state.d,
-      keys,
-      (b, list) =>
-        `select key, tier from ${state.snapshotTable(sync)} where ${state.d.inList('key', b, list)}`,
-    );
+    const rows = await snapshotRows(this.options.state, this.options.sync, keys, 'key, tier');
     return new Map(
       rows.map((r) => [String(r.key), r.tier === null || r.tier === undefined ? null : String(r.tier)]),
     );
@@ -415,14 +700,15 @@ export class Router {
     record: RoutedRecord | undefined,
     account: AccountRecord | undefined,
     via: string,
+    group?: { value: string; vars: Record<string, unknown> },
   ): TaskSpec {
     const { routing, sync } = this.options;
-    const sla = routing.sla[c.tier];
+    const sla = c.matched.rule.sla?.[c.tier] ?? routing.sla[c.tier];
     if (!sla)
       throw new PqlsyncError('CONFIG_INVALID', `task tier '${c.tier}' has no sla`, {
         location: { sync, path: `syncs.${sync}.routing.sla` },
       });
-    const times = slaTimes(now, sla, this.timeZone);
+    const times = slaTimes(now, sla, this.timeZone, this.calendar);
     const owner = this.directory.get(ownerId);
     const vars: Record<string, unknown> = {
       ...Object.fromEntries(Object.entries(c.row).filter(([k]) => !k.startsWith('__pqlsync'))),
@@ -434,16 +720,24 @@ export class Router {
       due_date: times.dueDate,
       due_at: times.dueAt,
       owner: owner ? owner.name : via,
+      // Per-account routing's template values; a user without an account is listed alone.
+      ...(routing.account?.tasks === 'per_account' && !group
+        ? this.accountVars('', [
+            { row: c.row, tier: c.tier, key: c.change.key, matchValue: c.change.matchValue },
+          ])
+        : {}),
+      ...group?.vars,
     };
     const at = (field: string) => ({ sync, path: `syncs.${sync}.routing.task.${field}` });
+    const keyObject = group ? (this.options.writer?.accountObject ?? 'Account') : this.options.target.object;
     return {
       taskKey: taskKey(
-        this.options.target.object,
-        c.change.matchValue,
+        keyObject,
+        group ? group.value : c.change.matchValue,
         c.tier,
         localDate(now, this.timeZone),
       ),
-      entityKey: c.change.key,
+      entityKey: group ? group.value : c.change.key,
       subject: renderTemplate(routing.task.subject, vars, at('subject')),
       body: routing.task.body ? renderTemplate(routing.task.body, vars, at('body')) : defaultBody(c.row),
       ownerId,
@@ -453,13 +747,20 @@ export class Router {
       priority: times.priority,
       record: record ?? { id: '', ownerId: null, object: this.options.target.object },
       ...(account ? { account } : {}),
+      ...(group ? { about: 'account' as const } : {}),
     };
   }
 
-  private plannedOf(c: Candidate, task: TaskSpec, resumed: boolean, pendingOwner?: string): PlannedTask {
+  private plannedOf(
+    c: Candidate,
+    task: TaskSpec,
+    resumed: boolean,
+    pendingOwner?: string,
+    account?: string,
+  ): PlannedTask {
     const owner = this.directory.get(task.ownerId);
     return {
-      key: c.change.key,
+      key: account === undefined ? c.change.key : `account ${account}`,
       tier: c.tier,
       previousTier: c.previous,
       rule: c.matched.name,
@@ -488,7 +789,7 @@ export async function hasOutstandingTasks(
   return (await new RouteStore(state).outstanding(sync, since)).length > 0;
 }
 
-function accountValue(row: Record<string, unknown>, column: string): string {
-  const v = column in row ? row[column] : row[column.toLowerCase()];
-  return v === null || v === undefined ? '' : String(v);
+/** Rule position for choosing an account's route: the implicit default comes last. */
+function ruleOrder(m: MatchedRule, routing: RoutingConfig): number {
+  return m.index < 0 ? routing.rules.length : m.index;
 }

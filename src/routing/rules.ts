@@ -23,6 +23,7 @@ export const DEFAULT_RULE: RoutingRule = {
   assign: { strategy: 'existing_owner' },
   set_owner: false,
   task: true,
+  alert: false,
 };
 
 export function ruleName(rule: RoutingRule, index: number): string {

@@ -1,8 +1,9 @@
 /**
  * SLA times of a task: due time, due date (in the sync's time zone), reminder and priority, from the tier's
- * SLA and an injected clock.
+ * SLA, an injected clock and, when the routing has one, the business calendar (calendar.ts).
  */
 import type { RoutingConfig, TaskPriority } from '../config/config-schema.js';
+import type { BusinessCalendar } from './calendar.js';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -21,10 +22,33 @@ export interface SlaTimes {
   priority: TaskPriority;
 }
 
-export function slaTimes(now: Date, sla: RoutingConfig['sla'][string], timeZone = 'UTC'): SlaTimes {
-  const dueAt = new Date(now.getTime() + durationMs(sla.due_in));
-  const reminderAt = sla.reminder_in ? new Date(now.getTime() + durationMs(sla.reminder_in)) : dueAt;
-  return { dueAt, dueDate: localDate(dueAt, timeZone), reminderAt, priority: sla.priority };
+/**
+ * Due time, due date and reminder of a task routed at `now`. With a business calendar the durations count working
+ * time (`4h` = four working hours; `1d` = one working day's hours) and the due date is the calendar's; without one
+ * they count clock time.
+ */
+export function slaTimes(
+  now: Date,
+  sla: RoutingConfig['sla'][string],
+  timeZone = 'UTC',
+  calendar?: BusinessCalendar,
+): SlaTimes {
+  const after = (text: string) =>
+    calendar ? calendar.add(now, businessMs(text, calendar)) : new Date(now.getTime() + durationMs(text));
+  const dueAt = after(sla.due_in);
+  const reminderAt = sla.reminder_in ? after(sla.reminder_in) : dueAt;
+  return {
+    dueAt,
+    dueDate: localDate(dueAt, calendar?.timeZone ?? timeZone),
+    reminderAt,
+    priority: sla.priority,
+  };
+}
+
+/** Working milliseconds of a duration: `d` is one working day's hours, `h` and `m` are clock units. */
+function businessMs(text: string, calendar: BusinessCalendar): number {
+  const days = /^(\d+(?:\.\d+)?)\s*d$/.exec(text.trim());
+  return days?.[1] ? Math.round(Number(days[1]) * calendar.dayMs) : durationMs(text);
 }
 
 /** The calendar date of an instant in an IANA time zone, as `YYYY-MM-DD`. */

@@ -54,6 +54,11 @@ export interface TaskSpec {
   record: RoutedRecord;
   /** The record's account, when known (Salesforce WhatId for Contacts/Accounts, HubSpot company association). */
   account?: AccountRecord;
+  /**
+   * `account`: the task is the account's (per-account routing): linked to the account first (Salesforce WhatId even
+   * when the person is a Lead, which then is named in the text only; HubSpot company and contact). (Default: record)
+   */
+  about?: 'record' | 'account';
 }
 
 export type TaskOutcome =
@@ -65,6 +70,12 @@ export interface OwnerChange {
   ownerId: string;
 }
 
+/** Field values to write on one record (a routing rule's `set`). */
+export interface FieldChange {
+  recordId: string;
+  fields: Record<string, string | number | boolean | null>;
+}
+
 export interface TaskWriter {
   /** Every owner the CRM knows, active or not. */
   listOwners(): Promise<CrmOwner[]>;
@@ -72,6 +83,10 @@ export interface TaskWriter {
   findRecords(target: SyncTarget, matchValues: readonly string[]): Promise<Map<string, RoutedRecord>>;
   /** Accounts by the value of their external-id `field`. */
   findAccounts(field: string, values: readonly string[]): Promise<Map<string, AccountRecord>>;
+  /** The CRM object of accounts (Salesforce `Account`, HubSpot `companies`): account task keys name it. */
+  readonly accountObject: string;
+  /** Writes field values on records of `target.object`; returns failures by record id (reason). */
+  updateRecords(target: SyncTarget, changes: readonly FieldChange[]): Promise<Map<string, string>>;
   /** Makes `ownerId` the owner of each record; returns failures by record id (reason). */
   setOwners(target: SyncTarget, changes: readonly OwnerChange[]): Promise<Map<string, string>>;
   /** Creates tasks idempotently by task key; an existing task with the key counts as created. */

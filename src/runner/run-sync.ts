@@ -109,7 +109,12 @@ export interface RunSyncOptions {
    * Called once per committed batch with the applied changes whose tier became `tier` in this run (new hot PQLs
    * for alerts). (Default: none)
    */
-  tierWatch?: { tier: string; onEnter: (changes: Change[]) => void };
+  tierWatch?: {
+    tier: string;
+    onEnter: (changes: Change[]) => void;
+    /** Called with the new tasks of routing rules with `alert: true` (e.g. enterprise accounts). */
+    onRouted?: (tasks: PlannedTask[]) => void;
+  };
   /**
    * Builds the CRM task writer for a destination name, for syncs with routing. (Default: createTaskWriter from
    * the destination's config; undefined for destinations without tasks)
@@ -373,6 +378,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         runId,
         now,
         timeZone: sync.timezone ?? config.scheduler?.timezone ?? 'UTC',
+        planTable: plan.planTable,
         dryRun: dry,
         log,
       });
@@ -427,7 +433,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           const routed = router ? await router.prepare(changes, outcomes) : undefined;
           await st.commitBatch(name, runId, changes, outcomes, (c) => tierOf(c, syncR, name));
           // Tasks go to the CRM after the records are committed: a refused task never holds them back.
-          if (router && routed) countTasks(await router.send(routed));
+          if (router && routed) {
+            const sent = await router.send(routed);
+            countTasks(sent);
+            if (sent.alerts.length > 0) options.tierWatch?.onRouted?.(sent.alerts);
+          }
           if (entered.length > 0) options.tierWatch?.onEnter(entered);
         },
         onProgress: (done) => options.onProgress?.(done, toSend),

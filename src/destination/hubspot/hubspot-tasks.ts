@@ -19,6 +19,7 @@ import { registerSecret } from '../../errors/secrets.js';
 import type {
   AccountRecord,
   CrmOwner,
+  FieldChange,
   OwnerChange,
   RoutedRecord,
   TaskOutcome,
@@ -116,7 +117,17 @@ export class HubspotTaskWriter implements TaskWriter {
     return out;
   }
 
+  readonly accountObject = 'companies';
+
   async setOwners(target: SyncTarget, changes: readonly OwnerChange[]): Promise<Map<string, string>> {
+    return this.updateRecords(
+      target,
+      changes.map((c) => ({ recordId: c.recordId, fields: { hubspot_owner_id: c.ownerId } })),
+    );
+  }
+
+  /** Property values are strings on the wire; null clears a property (''). */
+  async updateRecords(target: SyncTarget, changes: readonly FieldChange[]): Promise<Map<string, string>> {
     const failures = new Map<string, string>();
     for (let i = 0; i < changes.length; i += BATCH) {
       const part = changes.slice(i, i + BATCH);
@@ -125,7 +136,12 @@ export class HubspotTaskWriter implements TaskWriter {
         false,
         async () =>
           (await this.client.crm.objects.batchApi.update(target.object, {
-            inputs: part.map((c) => ({ id: c.recordId, properties: { hubspot_owner_id: c.ownerId } })),
+            inputs: part.map((c) => ({
+              id: c.recordId,
+              properties: Object.fromEntries(
+                Object.entries(c.fields).map(([k, v]) => [k, v === null ? '' : String(v)]),
+              ),
+            })),
           })) as BatchResponse,
       );
       for (const e of res.errors ?? []) {

@@ -4,7 +4,7 @@
  * so a task sent twice (a rerun after a crash between creation and commit) updates the one task.
  *
  * Task fields: WhoId = the Lead or Contact; WhatId = the Account (only when WhoId is not a Lead: Salesforce
- * refuses a Lead task related to an Account); OwnerId; ActivityDate (due date); ReminderDateTime with
+ * refuses a Lead task related to an Account, so an account's task about Leads has the WhatId and no WhoId); OwnerId; ActivityDate (due date); ReminderDateTime with
  * IsReminderSet; Priority High/Normal/Low; Subject; Description. Status is left to its default on creation and
  * never sent, so a rerun does not reopen a task a rep already completed.
  */
@@ -14,6 +14,7 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import type {
   AccountRecord,
   CrmOwner,
+  FieldChange,
   OwnerChange,
   RoutedRecord,
   TaskOutcome,
@@ -90,13 +91,22 @@ export class SalesforceTaskWriter implements TaskWriter {
     return out;
   }
 
+  readonly accountObject = 'Account';
+
   async setOwners(target: SyncTarget, changes: readonly OwnerChange[]): Promise<Map<string, string>> {
+    return this.updateRecords(
+      target,
+      changes.map((c) => ({ recordId: c.recordId, fields: { OwnerId: c.ownerId } })),
+    );
+  }
+
+  async updateRecords(target: SyncTarget, changes: readonly FieldChange[]): Promise<Map<string, string>> {
     const failures = new Map<string, string>();
     for (let i = 0; i < changes.length; i += COLLECTION_SIZE) {
       const part = changes.slice(i, i + COLLECTION_SIZE);
       const results = await this.call(target.sync, () =>
         this.conn.sobject(target.object).update(
-          part.map((c) => ({ Id: c.recordId, OwnerId: c.ownerId })),
+          part.map((c) => ({ ...c.fields, Id: c.recordId })),
           { allOrNone: false, headers: { 'Sforce-Auto-Assign': 'FALSE' } },
         ),
       );
@@ -205,9 +215,13 @@ export class SalesforceTaskWriter implements TaskWriter {
 /** The Task record for a task spec (the upsert's key field included). */
 export function taskRecord(t: TaskSpec): Record<string, unknown> {
   const who = t.record.object.toLowerCase();
-  const isPerson = who === 'lead' || who === 'contact';
+  // An account's task is related to the Account; its Lead is then left out of WhoId (Salesforce refuses a Lead
+  // WhoId with a WhatId) and named in the text.
+  const accountTask = t.about === 'account' && t.account !== undefined;
+  const isPerson = who === 'contact' || (who === 'lead' && !accountTask);
   // WhatId: the Account; never with a Lead WhoId (Salesforce refuses it); the record itself when it is an Account.
-  const whatId = who === 'account' ? t.record.id : who === 'contact' ? t.account?.id : undefined;
+  const whatId =
+    who === 'account' ? t.record.id : who === 'contact' || accountTask ? t.account?.id : undefined;
   return {
     [TASK_KEY_FIELD]: t.taskKey,
     Subject: t.subject.slice(0, 255),

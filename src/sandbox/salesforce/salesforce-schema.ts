@@ -103,6 +103,19 @@ function field(init: FieldInit): FieldDef {
 
 const readOnly = { createable: false, updateable: false } as const;
 
+/** `AccountId`: the reference to an Account (Contact; derived and read-only on Task). */
+function accountIdField(extra: Partial<FieldInit> = {}): FieldDef {
+  return field({
+    name: 'AccountId',
+    label: 'Account ID',
+    type: 'reference',
+    referenceTo: ['Account'],
+    relationshipName: 'Account',
+    length: 18,
+    ...extra,
+  });
+}
+
 function systemFields(): FieldDef[] {
   return [
     field({
@@ -181,6 +194,8 @@ function pqlPersonFields(): CustomFieldSpec[] {
     { name: 'Is_PQL__c', type: 'boolean', label: 'Is PQL' },
     { name: 'PQL_Reasons__c', type: 'textarea', label: 'PQL Reasons', length: 32_768 },
     { name: 'PQL_Qualified_At__c', type: 'datetime', label: 'PQL Qualified At' },
+    // The route per-account routing gives a user without a rep task (the demo's self-serve rule sets it).
+    { name: 'PQL_Route__c', type: 'string', label: 'PQL Route', length: 40 },
   ];
 }
 
@@ -268,14 +283,7 @@ function standardFields(name: SObjectName): FieldDef[] {
         field({ name: 'LastName', label: 'Last Name', type: 'string', length: 80, nillable: false }),
         field({ name: 'Email', type: 'email', length: 80, idLookup: true }),
         field({ name: 'Title', type: 'string', length: 128 }),
-        field({
-          name: 'AccountId',
-          label: 'Account ID',
-          type: 'reference',
-          referenceTo: ['Account'],
-          relationshipName: 'Account',
-          length: 18,
-        }),
+        accountIdField(),
         owner(),
       ];
     case 'Account':
@@ -302,6 +310,8 @@ function standardFields(name: SObjectName): FieldDef[] {
           relationshipName: 'What',
           length: 18,
         }),
+        // Read-only: Salesforce derives it from WhatId (an Account) or from the Contact in WhoId.
+        accountIdField(readOnly),
         owner(),
         field({ name: 'Subject', type: 'combobox' }),
         field({ name: 'Description', type: 'textarea', length: 32_000 }),

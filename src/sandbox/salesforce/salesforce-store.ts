@@ -182,6 +182,7 @@ export class SalesforceStore {
     for (const f of def.fields) if (f.defaultValue !== undefined) record[f.name] = f.defaultValue;
     if (def.fields.some((f) => f.name === 'OwnerId')) record.OwnerId = this.runningUserId();
     Object.assign(record, { IsDeleted: false, CreatedDate: stamp, LastModifiedDate: stamp }, checked.values);
+    if (type === 'Task') record.AccountId = this.taskAccountId(record);
     this.put(type, record);
     return { ok: true, id: record.Id, created: true };
   }
@@ -205,8 +206,19 @@ export class SalesforceStore {
     const checked = this.validate(def, input, existing, allowedKeyField ? [allowedKeyField] : []);
     if ('errors' in checked) return { ok: false, id: full, errors: checked.errors };
     const record: SfRecord = { ...existing, ...checked.values, LastModifiedDate: formatDateTime(this.now()) };
+    if (type === 'Task') record.AccountId = this.taskAccountId(record);
     this.put(type, record);
     return { ok: true, id: full, created: false };
+  }
+
+  /** A Task's AccountId as Salesforce derives it: the Account in WhatId, else the Account of the Contact in WhoId. */
+  private taskAccountId(task: SfRecord): string | null {
+    const what = typeof task.WhatId === 'string' ? task.WhatId : '';
+    if (what.startsWith(KEY_PREFIXES.Account)) return what;
+    const who = typeof task.WhoId === 'string' ? task.WhoId : '';
+    if (!who.startsWith(KEY_PREFIXES.Contact)) return null;
+    const contact = this.records.get('Contact')?.get(who);
+    return typeof contact?.AccountId === 'string' ? contact.AccountId : null;
   }
 
   /** Upsert by an external id (or idLookup) field: creates, updates, or fails with DUPLICATE_EXTERNAL_ID. */

@@ -162,7 +162,9 @@ function crashingAfterCreate(writer: TaskWriter): TaskWriter {
     listOwners: () => writer.listOwners(),
     findRecords: (t, v) => writer.findRecords(t, v),
     findAccounts: (f, v) => writer.findAccounts(f, v),
+    accountObject: writer.accountObject,
     setOwners: (t, c) => writer.setOwners(t, c),
+    updateRecords: (t, c) => writer.updateRecords(t, c),
     async writeTasks(tasks) {
       await writer.writeTasks(tasks);
       throw new Error('simulated crash after the CRM created the tasks');

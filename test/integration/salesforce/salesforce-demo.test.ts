@@ -68,10 +68,10 @@ describe('pqlsync demo --crm salesforce', () => {
       sandbox: sandbox.url,
       run: true,
     });
-    expect(result.summaries.map((s) => s.sync)).toEqual(['pql_users', 'pqa_accounts']);
+    expect(result.summaries.map((s) => s.sync)).toEqual(['pqa_accounts', 'pql_users']);
 
     const users = await modelRows('pql_users');
-    const [leadsRun, accountsRun] = result.summaries;
+    const [accountsRun, leadsRun] = result.summaries;
     expect(leadsRun?.status).toBe('success');
     expect(leadsRun?.counts).toMatchObject({ added: users.length, applied: users.length, rejected: 0 });
     expect(users.length).toBeGreaterThan(500);
@@ -138,5 +138,5 @@ describe('pqlsync demo --crm salesforce', () => {
     expect(rerun.summaries.map((s) => s.apiCalls)).toEqual([0, 0]);
     const after = (await admin(sandbox, 'GET', '/_sandbox/requests')).body as Array<{ path: string }>;
     expect(after.slice(before).filter((r) => !r.path.startsWith('/_sandbox'))).toEqual([]);
-  });
+  }, 180_000);
 });

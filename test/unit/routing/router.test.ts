@@ -47,7 +47,11 @@ class MemoryTaskWriter implements TaskWriter {
   async findAccounts() {
     return new Map();
   }
+  readonly accountObject = 'Account';
   async setOwners() {
+    return new Map<string, string>();
+  }
+  async updateRecords() {
     return new Map<string, string>();
   }
   async writeTasks(tasks: readonly TaskSpec[]): Promise<TaskOutcome[]> {
