@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ProjectConfig } from '../../config/config-schema.js';
 import { loadConfig } from '../../config/load-config.js';
 import { advanceDemoData, DEMO_TABLES, generateDemoData } from '../../demo/generate-demo-data.js';
 import { writeDemoReport } from '../../evaluate/demo-report.js';
@@ -38,6 +39,8 @@ export interface DemoResult {
   dir: string;
   generated: boolean;
   summaries: RunSummary[];
+  /** The demo project's config, when its syncs ran (the summary table reads their modes and destinations). */
+  config?: ProjectConfig;
   /** The backtest report of pql_users (`<dir>/reports/pql_users.html`), written after the syncs. */
   reportPath?: string;
   /** One line about the backtest: as-of date, horizon and the top tier's lift. */
@@ -123,15 +126,16 @@ async function generateAndRun(
   }
   if (!options.run) return { dir, generated, summaries: [] };
   const summaries = await runSyncs({ loaded, syncs: [], all: true });
+  const config = loaded.config;
   // The backtest report is a bonus: a failure to write it is said, and does not fail the demo's syncs.
   try {
     const { path: reportPath, report } = await writeDemoReport(loaded, dir);
     const top = report.tiers[0];
     const reportSummary = `backtest of pql_users as of ${report.asOf} (${report.horizonDays}-day horizon)${top ? `: ${top.tier} tier lift ${top.lift.toFixed(1)}x` : ''}`;
-    return { dir, generated, summaries, reportPath, reportSummary };
+    return { dir, generated, summaries, config, reportPath, reportSummary };
   } catch (err) {
     log(`could not write the backtest report: ${toPqlsyncError(err).format()}`);
-    return { dir, generated, summaries };
+    return { dir, generated, summaries, config };
   }
 }
 
@@ -209,7 +213,7 @@ export function registerDemoCommand(program: Command): void {
           },
           say,
         );
-        if (result.summaries.length > 0) printSummaries(result.summaries, flags);
+        if (result.summaries.length > 0) printSummaries(result.summaries, flags, result.config);
         if (!flags.json && result.summaries.length > 0) {
           const rel = path.relative(process.cwd(), result.dir) || '.';
           const crmLine =
