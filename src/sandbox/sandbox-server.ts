@@ -27,7 +27,7 @@ import type {
   VendorApi,
 } from './sandbox-types.js';
 import { createSeededRandom } from './seeded-random.js';
-import { readStateFile, StateFileWriter } from './state-file.js';
+import { lockStateFile, readStateFile, StateFileWriter, type StateLock } from './state-file.js';
 
 export interface SandboxOptions {
   /** Port on 127.0.0.1; 0 picks a free one. (Default: 0) */
@@ -36,7 +36,8 @@ export interface SandboxOptions {
   token?: string;
   /**
    * JSON file the vendor state is loaded from on start and written to (atomically) before any request that changes
-   * records is answered. (Default: in memory only)
+   * records is answered. Locked by this sandbox (`FILE.lock`) while it runs: a second sandbox on the same file is
+   * refused with STATE_LOCK_HELD. (Default: in memory only)
    */
   statePath?: string;
   /** Seed for ids and probabilistic faults. (Default: random) */
@@ -72,7 +73,7 @@ export interface RunningSandbox {
   statePath: string | undefined;
   context: SandboxContext;
   apis: { salesforce: VendorApi; hubspot: VendorApi };
-  /** Stops accepting requests, writes the state file, and resolves when the port is free. */
+  /** Stops accepting requests, writes the state file, releases its lock, and resolves when the port is free. */
   close(): Promise<void>;
 }
 
@@ -112,9 +113,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const vendors: VendorApi[] = [apis.salesforce, apis.hubspot];
   for (const f of options.faults ?? []) faults.add(f);
 
-  const loaded = options.statePath ? readStateFile(options.statePath) : undefined;
-  for (const api of vendors)
-    if (loaded?.vendors[api.name] !== undefined) api.importState(loaded.vendors[api.name]);
+  // One sandbox per state file: taken before reading it, released on close (or if starting fails).
+  const lock: StateLock | undefined = options.statePath
+    ? lockStateFile(options.statePath, context.now)
+    : undefined;
+  try {
+    const loaded = options.statePath ? readStateFile(options.statePath) : undefined;
+    for (const api of vendors)
+      if (loaded?.vendors[api.name] !== undefined) api.importState(loaded.vendors[api.name]);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const writer = options.statePath
     ? new StateFileWriter(
         options.statePath,
@@ -330,8 +340,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       ),
     );
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  }).catch((err: unknown) => {
+    lock?.release();
+    throw err;
   });
   baseUrl = `http://127.0.0.1:${port()}`;
+  lock?.listening(baseUrl);
   let closed: Promise<void> | undefined;
 
   return {
@@ -348,7 +362,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await writer?.flush();
+        try {
+          await writer?.flush();
+        } finally {
+          lock?.release();
+        }
       })();
       return closed;
     },

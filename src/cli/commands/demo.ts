@@ -89,7 +89,11 @@ async function generateAndRun(
   log: (line: string) => void,
 ): Promise<DemoResult> {
   if (sandbox)
-    log(`${sandbox.inProcess ? 'started the CRM sandbox' : 'using the CRM sandbox'} at ${sandbox.url}`);
+    log(
+      sandbox.inProcess
+        ? `started the CRM sandbox at ${sandbox.url}`
+        : `using the CRM sandbox at ${sandbox.url}${sandbox.fromEnvFile ? ' (running, named in .env)' : ''}`,
+    );
   // Without a run (--no-run) there is no sandbox; the config still needs its variables to load.
   const placeholders =
     options.crm === 'file'
