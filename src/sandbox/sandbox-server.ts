@@ -134,6 +134,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     : undefined;
 
   const holds = new RequestHolds(context.now);
+  /**
+   * The view's version (`ETag` of `GET /_sandbox/view`): bumped by every vendor call and every admin change, and
+   * unique to this sandbox process, so the page refetches the view only after something may have changed.
+   */
+  const viewBoot = randomBytes(6).toString('hex');
+  let viewVersion = 0;
+  const viewTag = (): string => `"${viewBoot}-${viewVersion}"`;
   const log: RecordedRequest[] = [];
   let seq = 0;
   const record = (req: SandboxRequestHead, status: number, records: number): void => {
@@ -210,10 +217,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
           headers: { 'Content-Type': 'text/html; charset=utf-8' },
           body: renderSandboxPage(),
         });
-      return send(res, { status: 200, body: await buildView(apis) });
+      const tag = viewTag();
+      const cache = { ETag: tag, 'Cache-Control': 'no-cache' };
+      if (req.headers['if-none-match'] === tag) return send(res, { status: 304, headers: cache });
+      return send(res, { status: 200, headers: cache, body: await buildView(apis) });
     }
     if (path.startsWith('/_sandbox/')) {
       const response = await admin(sreq);
+      if (method !== 'GET') viewVersion += 1;
       await persist(method);
       send(res, response);
       return;
@@ -247,6 +258,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
         }
       }
       const response = await api.handle(sreq);
+      // Any vendor call may change what the page shows (a Bulk API job is applied on a status GET).
+      viewVersion += 1;
       record(sreq, response.status, response.records ?? 0);
       await persist(method);
       if (fault?.hold === 'after') await held?.released;
