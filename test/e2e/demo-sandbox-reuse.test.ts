@@ -85,6 +85,9 @@ describe('demo and a running sandbox', { timeout: 300_000 }, () => {
     });
     expect(advanced.code).toBe(0);
     expect(advanced.stderr).toContain(`using the CRM sandbox at ${running.url} (running, named in .env)\n`);
+    expect(advanced.stderr).toContain(
+      `  see the CRM:    ${running.url}/   (the running sandbox named in .env)\n`,
+    );
     expect(readFileSync(envFile, 'utf8')).toBe(envText);
     // The demo's writes went to the running sandbox.
     const requests = (await adminGet(running.url, token!, '/_sandbox/requests')) as {

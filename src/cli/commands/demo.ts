@@ -39,6 +39,8 @@ export interface DemoResult {
   dir: string;
   generated: boolean;
   summaries: RunSummary[];
+  /** The running sandbox that `.env` named and the demo wrote to (not one it started). */
+  runningSandboxUrl?: string;
   /** The demo project's config, when its syncs ran (the summary table reads their modes and destinations). */
   config?: ProjectConfig;
   /** The backtest report of pql_users (`<dir>/reports/pql_users.html`), written after the syncs. */
@@ -75,7 +77,8 @@ export async function runDemo(
       ? undefined
       : await openDemoSandbox({ dir, ...(options.sandbox ? { url: options.sandbox } : {}) });
   try {
-    return await generateAndRun(options, dir, configPath, sandbox, log);
+    const result = await generateAndRun(options, dir, configPath, sandbox, log);
+    return sandbox?.fromEnvFile ? { ...result, runningSandboxUrl: sandbox.url } : result;
   } finally {
     await sandbox?.close();
   }
@@ -223,7 +226,9 @@ export function registerDemoCommand(program: Command): void {
           const crmLine =
             crm === 'file'
               ? `  the changes:    ${path.join(rel, 'output')}/<sync>.jsonl`
-              : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
+              : result.runningSandboxUrl
+                ? `  see the CRM:    ${result.runningSandboxUrl}/   (the running sandbox named in .env)`
+                : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
           say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && npx pqlsync runs\n${crmLine}`);
           if (result.reportPath) say(`\n${result.reportSummary ?? ''}\nreport: ${result.reportPath}`);
         }
