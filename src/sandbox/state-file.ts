@@ -135,7 +135,19 @@ export function lockStateFile(statePath: string, now: () => Date): StateLock {
       write('wx');
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        throw new PqlsyncError(
+          'ARGS_INVALID',
+          `cannot create the state file's lock ${lockPath}: ${(err as Error).message}`,
+          {
+            location: { file: statePath },
+            hint: 'point --state at a file in a directory that exists and that you can write',
+            cause: err,
+          },
+        );
+      }
+      if (attempt >= 3) throw lockHeld(statePath, readLockHolder(lockPath) ?? holder);
     }
     const current = readLockHolder(lockPath);
     if (current && (current.host !== hostname() || processAlive(current.pid))) {

@@ -103,6 +103,15 @@ describe('sandbox state file lock', () => {
     );
   });
 
+  it('says so when the lock cannot be created (a directory that does not exist)', async () => {
+    statePath = join(dir, 'missing', 'sandbox-state.json');
+    const lock = `${statePath}.lock`;
+    expect((await refusal()).format()).toBe(
+      `${statePath}: cannot create the state file's lock ${lock}: ENOENT: no such file or directory, open '${lock}'\n` +
+        '  hint: point --state at a file in a directory that exists and that you can write',
+    );
+  });
+
   it('releases the lock when the state file cannot be read', async () => {
     writeFileSync(statePath, '{"hello": 1}');
     expect((await refusal()).code).toBe('STATE_INVALID');
