@@ -5,8 +5,8 @@ description: >-
   team 0-20, feature depth 0-15, buying intent 0-10, firmographic fit 0-10. Tier hot (>= hot_threshold),
   pql (>= pql_threshold) or nurture, plain-word reasons, and the date the user first crossed the PQL line.
   Scores free and trial users with activity in the lookback window; internal accounts, bots (more than
-  bot_events_per_day events per active day) and accounts already paying are left out. Invalid and missing
-  emails stay in, so a CRM can reject those records one by one. The *_30d columns count the lookback window.
+  bot_events_per_day events per active day) and accounts already paying are left out. Invalid and missing emails
+  stay in: such a record is rejected alone, never its batch (see pqlsync failures). *_30d columns: the lookback window.
 key: user_id
 entity: user
 as_of: as_of

@@ -1,7 +1,8 @@
 """dbt, then pqlsync, from Airflow (2.6+ for skip_on_exit_code).
 
 pqlsync's exit codes: 0 success; 1 the run failed (retried); 2 invalid config (fix it; retries will not help);
-3 some records were rejected; 4 another run of the sync holds its lock (the task is skipped, not failed).
+3 some records were rejected; 4 another run of the sync holds its lock; 5 the --after-dbt gate held a sync back
+because a dbt node its model reads failed (4 and 5: the task is skipped, not failed or retried).
 Secrets come from the worker's environment or an Airflow connection, never from this file.
 """
 from datetime import datetime, timedelta
@@ -43,7 +44,7 @@ with DAG(
         cwd=PROJECT_DIR,
         env={"DBT_TARGET_DIR": f"{DBT_DIR}/target", "PQLSYNC_LOG_LEVEL": "warn"},
         append_env=True,
-        skip_on_exit_code=4,
+        skip_on_exit_code=[4, 5],
         trigger_rule="all_done",
     )
     dbt_build >> pqlsync_run

@@ -9,7 +9,8 @@
 #
 # No `flock` is needed: pqlsync takes a per-sync lock itself (the state `locks` table, or the DuckDB file), and a
 # second invocation exits 4 at once. Under cron "already running" is not an error, so exit 4 becomes 0 here and
-# cron mail stays quiet; every other failure keeps its code (1 run failed, 2 bad config, 3 rejected records).
+# cron mail stays quiet; every other failure keeps its code (1 run failed, 2 bad config, 3 rejected records,
+# 5 a sync held back by --after-dbt because dbt failed upstream).
 cd "${PQLSYNC_PROJECT_DIR:?set PQLSYNC_PROJECT_DIR to the pqlsync project directory}" || exit 2
 PATH="$PATH:/usr/local/bin"
 if [ -z "${PQLSYNC:-}" ]; then

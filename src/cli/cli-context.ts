@@ -6,14 +6,15 @@
 import type { Command } from 'commander';
 import 'dotenv/config';
 import { loadConfig, resolveConfigPath, type LoadedConfig, type LoadOptions } from '../config/load-config.js';
-import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
+import { formatWithHint, PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
+import type { ProjectConfig } from '../config/config-schema.js';
 import type { RunSummary } from '../runner/run-sync.js';
 import { createLogger, defaultLogFormat, setLogger } from '../util/logger.js';
 import { formatPlannedTasks } from '../routing/plan-tasks.js';
 import { formatRejections } from '../state/failure-report.js';
 
-export const EXIT = { success: 0, failed: 1, invalid: 2, rejected: 3, locked: 4 } as const;
+export const EXIT = { success: 0, failed: 1, invalid: 2, rejected: 3, locked: 4, upstreamFailed: 5 } as const;
 
 export interface GlobalFlags {
   config?: string;
@@ -89,7 +90,7 @@ export function reportError(err: unknown, flags: GlobalFlags): number {
   const code = exitCodeForError(e);
   if (flags.json) {
     process.stdout.write(
-      JSON.stringify({ status: 'failed', error: { ...e.toJSON(), message: e.format() } }) + '\n',
+      JSON.stringify({ status: 'failed', error: { ...e.toJSON(), message: e.headline() } }) + '\n',
     );
   } else {
     process.stderr.write(`pqlsync: ${scrubSecrets(e.format())}\n`);
@@ -99,13 +100,23 @@ export function reportError(err: unknown, flags: GlobalFlags): number {
 
 export function exitCodeForError(e: PqlsyncError): number {
   if (e.code === 'STATE_LOCK_HELD') return EXIT.locked;
+  if (e.code === 'DBT_UPSTREAM_FAILED') return EXIT.upstreamFailed;
   return e.kind === 'config' ? EXIT.invalid : EXIT.failed;
 }
 
-/** Prints run/plan summaries: one JSON object per sync with --json, a short table otherwise. */
-export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFlags): void {
+/**
+ * Prints run/plan summaries: one JSON object per sync with --json, a short table otherwise. With the project's
+ * config, the table says what the counts mean for each sync: removed rows of an update or upsert sync are
+ * "not sent" (only mirror sends them), and a file destination makes no API calls (its column shows "-", and is
+ * left out when no sync has an API).
+ */
+export function printSummaries(
+  summaries: readonly RunSummary[],
+  flags: GlobalFlags,
+  config?: Pick<ProjectConfig, 'syncs' | 'destinations'>,
+): void {
   if (flags.json) {
-    for (const s of summaries) process.stdout.write(JSON.stringify(s) + '\n');
+    for (const s of summaries) process.stdout.write(JSON.stringify(jsonSummary(s)) + '\n');
     return;
   }
   const header = [
@@ -121,20 +132,39 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
     'api calls',
     'time',
   ];
+  const syncOf = (s: RunSummary) => config?.syncs[s.sync];
+  const usesApi = (s: RunSummary) => {
+    const sync = syncOf(s);
+    return !sync || config?.destinations?.[sync.destination]?.type !== 'file';
+  };
+  const removed = (s: RunSummary) => {
+    const mode = syncOf(s)?.mode;
+    return s.counts.removed > 0 && mode !== undefined && mode !== 'mirror'
+      ? `${s.counts.removed} (not sent)`
+      : String(s.counts.removed);
+  };
   const rows = summaries.map((s) => [
     s.sync,
     s.status,
     String(s.counts.added),
     String(s.counts.changed),
-    String(s.counts.removed),
+    removed(s),
     String(s.counts.invalid),
     String(s.counts.applied),
     String(s.counts.rejected),
     String(s.counts.tasks),
-    String(s.apiCalls),
+    usesApi(s) ? String(s.apiCalls) : '-',
     `${(s.durationMs / 1000).toFixed(1)}s`,
   ]);
-  process.stdout.write(formatTable(header, rows) + '\n');
+  // A column of dashes says nothing: without a sync that calls an API, the column is left out.
+  const apiColumn = header.indexOf('api calls');
+  const shown = summaries.some(usesApi)
+    ? { header, rows }
+    : {
+        header: header.filter((_, i) => i !== apiColumn),
+        rows: rows.map((r) => r.filter((_, i) => i !== apiColumn)),
+      };
+  process.stdout.write(formatTable(shown.header, shown.rows) + '\n');
   for (const s of summaries) {
     const bytes = s.plan?.estimatedBytes;
     if (bytes !== undefined)
@@ -154,6 +184,17 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
     const named = s.error.message.includes(`sync ${s.sync}`);
     process.stderr.write(`\n${named ? '' : `${s.sync}: `}${s.error.message}\n`);
   }
+}
+
+/**
+ * A summary as `--json` prints it: the error's `message` without the hint, which is in its own `hint` field
+ * (the summary's message is the full human text, hint included, as the table output prints it).
+ */
+export function jsonSummary(s: RunSummary): RunSummary {
+  const e = s.error;
+  const suffix = e?.hint ? formatWithHint('', e.hint) : '';
+  if (!e || !suffix || !e.message.endsWith(suffix)) return s;
+  return { ...s, error: { ...e, message: e.message.slice(0, -suffix.length) } };
 }
 
 export function formatTable(header: string[], rows: string[][]): string {

@@ -1,6 +1,8 @@
 /**
  * The CRM sandbox behind `pqlsync demo --crm salesforce|hubspot`: the running sandbox at `--sandbox URL`
- * (token from `PQLSYNC_SANDBOX_TOKEN`), or one started in process whose state lives in
+ * (token from `PQLSYNC_SANDBOX_TOKEN`); else the sandbox `<demo dir>/.env` names, when it answers with that
+ * token (`npx pqlsync sandbox --state sandbox-state.json` left running: a second sandbox would overwrite its
+ * records, and its lock on the state file refuses one); else one started in process whose state lives in
  * `<demo dir>/sandbox-state.json`, so a rerun sees the same CRM records.
  *
  * The demo config points at the sandbox through `${PQLSYNC_SANDBOX_URL}` and `${PQLSYNC_SANDBOX_TOKEN}`;
@@ -22,6 +24,8 @@ export interface DemoSandbox {
   token: string;
   /** True when this process started the sandbox (and `close` stops it). */
   inProcess: boolean;
+  /** True when it is the running sandbox that `<dir>/.env` names (and `.env` was left as it was). */
+  fromEnvFile?: boolean;
   /** The state file of an in-process sandbox. */
   statePath?: string;
   /** Env entries for the config loader: PQLSYNC_SANDBOX_URL and PQLSYNC_SANDBOX_TOKEN. */
@@ -58,8 +62,24 @@ export async function openDemoSandbox(options: DemoSandboxOptions): Promise<Demo
     writeEnvFile(envFile, url, token);
     return { url, token, inProcess: false, env: sandboxEnv(url, token), close: () => Promise.resolve() };
   }
+  const saved = readEnvFile(envFile);
+  if (saved.PQLSYNC_SANDBOX_URL && saved.PQLSYNC_SANDBOX_TOKEN) {
+    const url = saved.PQLSYNC_SANDBOX_URL.replace(/\/+$/, '');
+    registerSecret(saved.PQLSYNC_SANDBOX_TOKEN);
+    if (await sandboxAnswers(url, saved.PQLSYNC_SANDBOX_TOKEN)) {
+      const token = saved.PQLSYNC_SANDBOX_TOKEN;
+      return {
+        url,
+        token,
+        inProcess: false,
+        fromEnvFile: true,
+        env: sandboxEnv(url, token),
+        close: () => Promise.resolve(),
+      };
+    }
+  }
   // Keep the token across demo runs, so the .env written last time stays valid with a sandbox started from it.
-  const token = readEnvFile(envFile).PQLSYNC_SANDBOX_TOKEN ?? randomBytes(18).toString('base64url');
+  const token = saved.PQLSYNC_SANDBOX_TOKEN ?? randomBytes(18).toString('base64url');
   const statePath = path.join(options.dir, 'sandbox-state.json');
   // The sandbox command's default port, so `npx pqlsync sandbox --state sandbox-state.json` in the demo dir
   // later serves the URL written to .env; any free port when 4010 is taken.
@@ -75,6 +95,23 @@ export async function openDemoSandbox(options: DemoSandboxOptions): Promise<Demo
     env: sandboxEnv(running.url, token),
     close: () => running.close(),
   };
+}
+
+/** How long the demo waits for the sandbox named in `.env` to answer before starting its own. */
+const PROBE_TIMEOUT_MS = 5000;
+
+/** True when a pqlsync sandbox answers at `url` and accepts `token` (its admin route `GET /_sandbox/faults`). */
+async function sandboxAnswers(url: string, token: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/_sandbox/faults`, {
+      headers: { Authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
 
 function sandboxEnv(url: string, token: string): Record<string, string> {

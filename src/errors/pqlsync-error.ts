@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'MIRROR_GUARD',
   'MAPPING_CHANGED',
   'RUN_ABORTED',
+  'DBT_UPSTREAM_FAILED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -78,6 +79,7 @@ const DEFAULT_KIND: Partial<Record<ErrorCode, ErrorKind>> = {
   STATE_LOCK_HELD: 'system',
   STATE_INVALID: 'system',
   RUN_ABORTED: 'system',
+  DBT_UPSTREAM_FAILED: 'system',
   MIRROR_GUARD: 'system',
   INTERNAL: 'system',
 };
@@ -104,11 +106,15 @@ export class PqlsyncError extends Error {
     return formatLocation(this.location);
   }
 
+  /** Location and message without the hint: the `message` of `--json` output, whose hint has its own field. */
+  headline(): string {
+    const where = this.where;
+    return where ? `${where}: ${this.message}` : this.message;
+  }
+
   /** The full human message: location, message, hint. This is what the CLI prints. */
   format(): string {
-    const where = this.where;
-    const head = where ? `${where}: ${this.message}` : this.message;
-    return this.hint ? `${head}\n  hint: ${this.hint}` : head;
+    return formatWithHint(this.headline(), this.hint);
   }
 
   toJSON(): Record<string, unknown> {
@@ -121,6 +127,11 @@ export class PqlsyncError extends Error {
       ...(this.details ? { details: this.details } : {}),
     };
   }
+}
+
+/** A message and its hint as the CLI prints them: the hint on its own indented line. */
+export function formatWithHint(message: string, hint: string | undefined): string {
+  return hint ? `${message}\n  hint: ${hint}` : message;
 }
 
 /** Renders a location as `file:line:column (sync s, path p, record k)`. */

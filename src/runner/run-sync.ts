@@ -145,16 +145,19 @@ export function syncTarget(name: string, sync: SyncConfig, keyColumn: string): S
 
 /**
  * The process exit code for a set of summaries (DESIGN.md): 2 invalid input wins over 1 a failed run, over
- * 4 a held lock, over 3 rejected records, over 0.
+ * 4 a held lock, over 5 a sync the --after-dbt gate held back (an addition, see the README), over 3 rejected
+ * records, over 0.
  */
 export function exitCodeFor(summaries: readonly RunSummary[]): number {
   const codes: number[] = summaries.map((s) => {
     if (s.status === 'partial') return 3;
     if (s.status !== 'failed') return 0;
     if (s.error?.code === 'STATE_LOCK_HELD') return 4;
+    // Held back by the --after-dbt gate: a retry fails the same way until dbt runs again.
+    if (s.error?.code === 'DBT_UPSTREAM_FAILED') return 5;
     return s.error?.kind === 'config' ? 2 : 1;
   });
-  for (const c of [2, 1, 4, 3]) if (codes.includes(c)) return c;
+  for (const c of [2, 1, 4, 5, 3]) if (codes.includes(c)) return c;
   return 0;
 }
 
@@ -235,7 +238,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     store = new StateStore(options.warehouse, config.state.schema, now);
     const blocked = options.gate?.({ sync: name, model: sync.model, sql: compiled.sql });
     if (blocked !== undefined) {
-      throw new PqlsyncError('RUN_ABORTED', `not run: ${blocked}`, { location: { sync: name } });
+      throw new PqlsyncError('DBT_UPSTREAM_FAILED', `not run: ${blocked}`, { location: { sync: name } });
     }
     if (options.signal?.aborted) {
       throw new PqlsyncError('RUN_ABORTED', 'not run: pqlsync is shutting down', {

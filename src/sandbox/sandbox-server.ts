@@ -27,7 +27,7 @@ import type {
   VendorApi,
 } from './sandbox-types.js';
 import { createSeededRandom } from './seeded-random.js';
-import { readStateFile, StateFileWriter } from './state-file.js';
+import { lockStateFile, readStateFile, StateFileWriter, type StateLock } from './state-file.js';
 
 export interface SandboxOptions {
   /** Port on 127.0.0.1; 0 picks a free one. (Default: 0) */
@@ -36,7 +36,8 @@ export interface SandboxOptions {
   token?: string;
   /**
    * JSON file the vendor state is loaded from on start and written to (atomically) before any request that changes
-   * records is answered. (Default: in memory only)
+   * records is answered. Locked by this sandbox (`FILE.lock`) while it runs: a second sandbox on the same file is
+   * refused with STATE_LOCK_HELD. (Default: in memory only)
    */
   statePath?: string;
   /** Seed for ids and probabilistic faults. (Default: random) */
@@ -72,7 +73,7 @@ export interface RunningSandbox {
   statePath: string | undefined;
   context: SandboxContext;
   apis: { salesforce: VendorApi; hubspot: VendorApi };
-  /** Stops accepting requests, writes the state file, and resolves when the port is free. */
+  /** Stops accepting requests, writes the state file, releases its lock, and resolves when the port is free. */
   close(): Promise<void>;
 }
 
@@ -112,9 +113,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const vendors: VendorApi[] = [apis.salesforce, apis.hubspot];
   for (const f of options.faults ?? []) faults.add(f);
 
-  const loaded = options.statePath ? readStateFile(options.statePath) : undefined;
-  for (const api of vendors)
-    if (loaded?.vendors[api.name] !== undefined) api.importState(loaded.vendors[api.name]);
+  // One sandbox per state file: taken before reading it, released on close (or if starting fails).
+  const lock: StateLock | undefined = options.statePath
+    ? lockStateFile(options.statePath, context.now)
+    : undefined;
+  try {
+    const loaded = options.statePath ? readStateFile(options.statePath) : undefined;
+    for (const api of vendors)
+      if (loaded?.vendors[api.name] !== undefined) api.importState(loaded.vendors[api.name]);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const writer = options.statePath
     ? new StateFileWriter(
         options.statePath,
@@ -124,6 +134,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     : undefined;
 
   const holds = new RequestHolds(context.now);
+  /**
+   * The view's version (`ETag` of `GET /_sandbox/view`): bumped by every vendor call and every admin change, and
+   * unique to this sandbox process, so the page refetches the view only after something may have changed.
+   */
+  const viewBoot = randomBytes(6).toString('hex');
+  let viewVersion = 0;
+  const viewTag = (): string => `"${viewBoot}-${viewVersion}"`;
   const log: RecordedRequest[] = [];
   let seq = 0;
   const record = (req: SandboxRequestHead, status: number, records: number): void => {
@@ -200,10 +217,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
           headers: { 'Content-Type': 'text/html; charset=utf-8' },
           body: renderSandboxPage(),
         });
-      return send(res, { status: 200, body: await buildView(apis) });
+      const tag = viewTag();
+      const cache = { ETag: tag, 'Cache-Control': 'no-cache' };
+      if (req.headers['if-none-match'] === tag) return send(res, { status: 304, headers: cache });
+      return send(res, { status: 200, headers: cache, body: await buildView(apis) });
     }
     if (path.startsWith('/_sandbox/')) {
       const response = await admin(sreq);
+      if (method !== 'GET') viewVersion += 1;
       await persist(method);
       send(res, response);
       return;
@@ -237,6 +258,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
         }
       }
       const response = await api.handle(sreq);
+      // Any vendor call may change what the page shows (a Bulk API job is applied on a status GET).
+      viewVersion += 1;
       record(sreq, response.status, response.records ?? 0);
       await persist(method);
       if (fault?.hold === 'after') await held?.released;
@@ -330,8 +353,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       ),
     );
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  }).catch((err: unknown) => {
+    lock?.release();
+    throw err;
   });
   baseUrl = `http://127.0.0.1:${port()}`;
+  lock?.listening(baseUrl);
   let closed: Promise<void> | undefined;
 
   return {
@@ -348,7 +375,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await writer?.flush();
+        try {
+          await writer?.flush();
+        } finally {
+          lock?.release();
+        }
       })();
       return closed;
     },

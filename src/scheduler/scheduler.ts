@@ -424,7 +424,7 @@ function skipSummary(sync: string, message: string): RunSummary {
 function statusOf(summary: RunSummary): RunMetricStatus {
   if (summary.status === 'success' || summary.status === 'partial') return summary.status;
   const code = summary.error?.code;
-  if (code === 'STATE_LOCK_HELD') return 'skipped';
+  if (code === 'STATE_LOCK_HELD' || code === 'DBT_UPSTREAM_FAILED') return 'skipped';
   if (code === 'RUN_ABORTED' && summary.runId === '') return 'skipped';
   if (code === 'RUN_ABORTED' && /^(sync \S+: )?not run: /.test(summary.error?.message ?? ''))
     return 'skipped';

@@ -19,6 +19,7 @@ import { PLAN_COLUMN, snapshotValues } from '../plan/plan-sync.js';
 import { queryByList, SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
 import { ensureMappingsTable } from './mapping-signature.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
+import { processAlive } from '../util/process-alive.js';
 
 /** The layout version this code writes; `ensureStateTables` upgrades older layouts. */
 export const STATE_VERSION = 1;
@@ -623,16 +624,6 @@ function lockHeldError(sync: string, holder: LockHolder | undefined): PqlsyncErr
       details: { holder },
     },
   );
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function toDate(v: unknown): Date {

@@ -71,6 +71,13 @@ function crontabCommand(projectDir: string, logFile: string): string {
     .replace('/var/log/pqlsync.jsonl', logFile);
 }
 
+/** The exit codes the DAG's BashOperator marks as skipped (`skip_on_exit_code=4` or `=[4, 5]`). */
+function dagSkipCodes(): number[] {
+  const m = /skip_on_exit_code=(\[[\d, ]*\]|\d+)/.exec(readFileSync(DAG, 'utf8'));
+  if (!m?.[1]) throw new Error('no skip_on_exit_code in the DAG');
+  return [...m[1].matchAll(/\d+/g)].map((d) => Number(d[0]));
+}
+
 /** PQLSYNC_COMMAND from the DAG: the Python string literals between the markers, joined. */
 function airflowCommand(): string {
   const text = readFileSync(DAG, 'utf8');
@@ -157,7 +164,7 @@ describe('recipes: cron and Airflow', () => {
     }
   });
 
-  it('Airflow: the DAG command skips syncs whose dbt upstream failed (exit 1), runs after a green dbt (0), exit 4 when locked', async () => {
+  it('Airflow: the DAG command holds back syncs whose dbt upstream failed (exit 5, skipped by the DAG, not retried), runs after a green dbt (0), exit 4 when locked (skipped)', async () => {
     const target = path.join(p.dir, 'dbt-target');
     mkdirSync(target, { recursive: true });
     const airflowEnv = { ...env, DBT_TARGET_DIR: target };
@@ -189,11 +196,12 @@ describe('recipes: cron and Airflow', () => {
       }),
     );
     const gated = await shell(airflowCommand(), { cwd: p.dir, env: airflowEnv });
-    expect(gated.code).toBe(1);
+    expect(gated.code).toBe(5);
+    expect(dagSkipCodes()).toContain(gated.code);
     const blocked = JSON.parse(gated.stdout) as { status: string; error: { code: string; message: string } };
     expect([blocked.status, blocked.error.code, blocked.error.message]).toEqual([
       'failed',
-      'RUN_ABORTED',
+      'DBT_UPSTREAM_FAILED',
       `sync users: not run: dbt node test.shop.not_null_users_email.1a2b has status 'fail' in ${target}/run_results.json, ` +
         'and model scores reads wh.src.users; fix dbt and rerun it first',
     ]);
@@ -210,7 +218,8 @@ describe('recipes: cron and Airflow', () => {
     await holder.connect();
     try {
       const locked = await shell(airflowCommand(), { cwd: p.dir, env: airflowEnv });
-      expect(locked.code).toBe(4); // BashOperator(skip_on_exit_code=4) marks the task skipped
+      expect(locked.code).toBe(4);
+      expect(dagSkipCodes()).toContain(locked.code);
     } finally {
       await holder.close();
     }

@@ -233,11 +233,11 @@ syncs:
       );
       expect(run.code).toBe(1);
       expect(echo.received).toEqual([PG_PASSWORD]);
-      const summary = JSON.parse(run.stdout.trim()) as { error: { message: string } };
-      expect(summary.error.message).toBe(
-        `cannot connect to Postgres at 127.0.0.1:${echo.port}/pqlsync: password authentication failed for user "pqlsync" (password "[redacted]")\n` +
-          '  hint: check warehouse.url (or host, port, database, user) and that the password env var is set',
-      );
+      const summary = JSON.parse(run.stdout.trim()) as { error: { message: string; hint: string } };
+      expect([summary.error.message, summary.error.hint]).toEqual([
+        `cannot connect to Postgres at 127.0.0.1:${echo.port}/pqlsync: password authentication failed for user "pqlsync" (password "[redacted]")`,
+        'check warehouse.url (or host, port, database, user) and that the password env var is set',
+      ]);
       const runs = await runCli(['runs', '--config', project.configPath], { cwd: project.dir, env });
       const all = [output(run), output(runs), await leftBehind(project.dir, undefined)].join('\n');
       expect(leaked(all, { PG_PASSWORD })).toEqual([]);

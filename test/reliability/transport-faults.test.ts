@@ -169,7 +169,7 @@ describe('an unreachable CRM (connection refused)', () => {
       expect(summary.error).toEqual({
         code: 'DESTINATION_UNREACHABLE',
         kind: 'transient',
-        message: `sync ${SYNC}: could not reach ${crm === 'salesforce' ? 'Salesforce' : 'HubSpot'} (${request}): connect ECONNREFUSED ${url.slice('http://'.length)}\n  hint: ${hint}`,
+        message: `sync ${SYNC}: could not reach ${crm === 'salesforce' ? 'Salesforce' : 'HubSpot'} (${request}): connect ECONNREFUSED ${url.slice('http://'.length)}`,
         location: { sync: SYNC },
         hint,
       });

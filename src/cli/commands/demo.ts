@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ProjectConfig } from '../../config/config-schema.js';
 import { loadConfig } from '../../config/load-config.js';
 import { advanceDemoData, DEMO_TABLES, generateDemoData } from '../../demo/generate-demo-data.js';
 import { writeDemoReport } from '../../evaluate/demo-report.js';
@@ -38,6 +39,10 @@ export interface DemoResult {
   dir: string;
   generated: boolean;
   summaries: RunSummary[];
+  /** The running sandbox that `.env` named and the demo wrote to (not one it started). */
+  runningSandboxUrl?: string;
+  /** The demo project's config, when its syncs ran (the summary table reads their modes and destinations). */
+  config?: ProjectConfig;
   /** The backtest report of pql_users (`<dir>/reports/pql_users.html`), written after the syncs. */
   reportPath?: string;
   /** One line about the backtest: as-of date, horizon and the top tier's lift. */
@@ -72,7 +77,8 @@ export async function runDemo(
       ? undefined
       : await openDemoSandbox({ dir, ...(options.sandbox ? { url: options.sandbox } : {}) });
   try {
-    return await generateAndRun(options, dir, configPath, sandbox, log);
+    const result = await generateAndRun(options, dir, configPath, sandbox, log);
+    return sandbox?.fromEnvFile ? { ...result, runningSandboxUrl: sandbox.url } : result;
   } finally {
     await sandbox?.close();
   }
@@ -86,7 +92,11 @@ async function generateAndRun(
   log: (line: string) => void,
 ): Promise<DemoResult> {
   if (sandbox)
-    log(`${sandbox.inProcess ? 'started the CRM sandbox' : 'using the CRM sandbox'} at ${sandbox.url}`);
+    log(
+      sandbox.inProcess
+        ? `started the CRM sandbox at ${sandbox.url}`
+        : `using the CRM sandbox at ${sandbox.url}${sandbox.fromEnvFile ? ' (running, named in .env)' : ''}`,
+    );
   // Without a run (--no-run) there is no sandbox; the config still needs its variables to load.
   const placeholders =
     options.crm === 'file'
@@ -123,15 +133,16 @@ async function generateAndRun(
   }
   if (!options.run) return { dir, generated, summaries: [] };
   const summaries = await runSyncs({ loaded, syncs: [], all: true });
+  const config = loaded.config;
   // The backtest report is a bonus: a failure to write it is said, and does not fail the demo's syncs.
   try {
     const { path: reportPath, report } = await writeDemoReport(loaded, dir);
     const top = report.tiers[0];
     const reportSummary = `backtest of pql_users as of ${report.asOf} (${report.horizonDays}-day horizon)${top ? `: ${top.tier} tier lift ${top.lift.toFixed(1)}x` : ''}`;
-    return { dir, generated, summaries, reportPath, reportSummary };
+    return { dir, generated, summaries, config, reportPath, reportSummary };
   } catch (err) {
     log(`could not write the backtest report: ${toPqlsyncError(err).format()}`);
-    return { dir, generated, summaries };
+    return { dir, generated, summaries, config };
   }
 }
 
@@ -209,13 +220,15 @@ export function registerDemoCommand(program: Command): void {
           },
           say,
         );
-        if (result.summaries.length > 0) printSummaries(result.summaries, flags);
+        if (result.summaries.length > 0) printSummaries(result.summaries, flags, result.config);
         if (!flags.json && result.summaries.length > 0) {
           const rel = path.relative(process.cwd(), result.dir) || '.';
           const crmLine =
             crm === 'file'
               ? `  the changes:    ${path.join(rel, 'output')}/<sync>.jsonl`
-              : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
+              : result.runningSandboxUrl
+                ? `  see the CRM:    ${result.runningSandboxUrl}/   (the running sandbox named in .env)`
+                : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
           say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && npx pqlsync runs\n${crmLine}`);
           if (result.reportPath) say(`\n${result.reportSummary ?? ''}\nreport: ${result.reportPath}`);
         }

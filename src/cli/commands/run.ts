@@ -134,7 +134,7 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
       });
       bar?.stop();
       for (const s of summaries) await alerts?.afterRun(s, { quiet: stop.signal.aborted });
-      printSummaries(summaries, flags);
+      printSummaries(summaries, flags, loaded.config);
       const code = exitWithRejectPolicy(summaries, failPct);
       // After a stop signal, exit now with the handlers still installed: a request the run stopped waiting for
       // may hold a socket open, and a further signal must not kill the process before its exit code is out.
