@@ -9,6 +9,7 @@ import { loadConfig, resolveConfigPath, type LoadedConfig, type LoadOptions } fr
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
 import type { RunSummary } from '../runner/run-sync.js';
+import { describeFlagRate } from '../runner/flag-rate-text.js';
 import { createLogger, defaultLogFormat, setLogger } from '../util/logger.js';
 import { formatPlannedTasks } from '../routing/plan-tasks.js';
 import { formatRejections } from '../state/failure-report.js';
@@ -135,6 +136,9 @@ export function printSummaries(summaries: readonly RunSummary[], flags: GlobalFl
     `${(s.durationMs / 1000).toFixed(1)}s`,
   ]);
   process.stdout.write(formatTable(header, rows) + '\n');
+  for (const s of summaries) {
+    if (s.flagRate) process.stdout.write(describeFlagRate(s.sync, s.flagRate) + '\n');
+  }
   for (const s of summaries) {
     const bytes = s.plan?.estimatedBytes;
     if (bytes !== undefined)

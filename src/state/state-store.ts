@@ -61,6 +61,8 @@ export interface RunRecord {
   host: string;
   pid: number;
   modelHash: string | null;
+  /** The share of the model's rows flagged (runner/flag-rate.ts); null for runs before it was recorded. */
+  flagRate: number | null;
 }
 
 export interface LockHolder {
@@ -664,5 +666,6 @@ function toRunRecord(r: Row): RunRecord {
     host: String(r.host ?? ''),
     pid: n(r.pid),
     modelHash: r.model_hash === null || r.model_hash === undefined ? null : String(r.model_hash),
+    flagRate: r.flag_rate === null || r.flag_rate === undefined ? null : Number(r.flag_rate),
   };
 }
