@@ -2,7 +2,7 @@
  * The flag-rate guard of every run: the share of the model's rows in each tier, counted in the warehouse by one
  * aggregate query over the compiled model, next to the plan. "Flagged" means the routing's task tiers; a sync
  * without routing uses the model's qualified flag (`is_pql`, `is_pqa`, `is_qualified`, `is_flagged`) when it has
- * one. Above `max_flag_rate` the run warns, alerts, and with `--fail-on-flag-rate` exits 3: the PQL practice
+ * one, else every tier above the lowest (tiers ordered by their lowest score). Above `max_flag_rate` the run warns, alerts, and with `--fail-on-flag-rate` exits 3: the PQL practice
  * (reference/pql-practice.md §5) calls a model that flags 35-40% of users too loose ("if 60% of free users
  * become PQLs").
  *
@@ -85,11 +85,11 @@ export async function measureFlagRate(options: {
     ? undefined
     : FLAG_COLUMNS.map((c) => findColumn(columns, c)).find((c) => c !== undefined);
   if (!tiers && !flagColumn) return undefined;
-  // Tiers without routing's order go best first: by mean score, else by the share flagged.
+  // Tiers without routing's order go best first: by lowest score (NaN-safe, unlike a mean), else by the share flagged.
   const score = SCORE_COLUMNS.map((c) => findColumn(columns, c)).find((c) => c !== undefined);
   const sql = `select ${tiers ? tiers.expr : 'null'} as tier, count(*) as n,
       sum(${flagColumn ? `case when ${col(flagColumn)} then 1 else 0 end` : '0'}) as flagged,
-      avg(${score ? `cast(${col(score)} as ${d.types.double})` : '0'}) as mean_score
+      min(${score ? `cast(${col(score)} as ${d.types.double})` : '0'}) as min_score
     from (${model.sql}
     ) m group by 1`;
   const { rows } = await wh.query({ ...model, sql });
@@ -97,7 +97,7 @@ export async function measureFlagRate(options: {
     tier: r.tier === null || r.tier === undefined ? NO_TIER : String(r.tier),
     n: Number(r.n ?? 0),
     flagged: Number(r.flagged ?? 0),
-    meanScore: Number(r.mean_score ?? 0),
+    minScore: Number(r.min_score ?? 0),
   }));
   const total = counts.reduce((s, c) => s + c.n, 0);
   const order = tiers?.order ?? [];
@@ -105,21 +105,28 @@ export async function measureFlagRate(options: {
   counts.sort(
     (a, b) =>
       rank(a.tier) - rank(b.tier) ||
-      b.meanScore - a.meanScore ||
+      b.minScore - a.minScore ||
       b.flagged / Math.max(1, b.n) - a.flagged / Math.max(1, a.n) ||
       (a.tier < b.tier ? -1 : a.tier > b.tier ? 1 : 0),
   );
-  const flaggedTiers = tiers?.flaggedTiers;
+  // Without task tiers or a flag column: every tier above the lowest, as `evaluate` counts it.
+  const named = counts.filter((c) => c.tier !== NO_TIER).map((c) => c.tier);
+  const flaggedTiers = tiers?.flaggedTiers ?? (flagColumn ? undefined : named.slice(0, -1));
   const flagged = flaggedTiers
     ? counts.filter((c) => flaggedTiers.includes(c.tier)).reduce((s, c) => s + c.n, 0)
     : counts.reduce((s, c) => s + c.flagged, 0);
   const rate = total > 0 ? flagged / total : 0;
+  const rule = flagColumn
+    ? `${flagColumn} is true`
+    : tiers?.flaggedTiers
+      ? `tier in (${tiers.flaggedTiers.join(', ')})`
+      : `every tier above ${named.at(-1) ?? 'the lowest'}`;
   return {
     rows: total,
     tiers: tiers ? counts.map((c) => ({ tier: c.tier, n: c.n, share: total > 0 ? c.n / total : 0 })) : [],
     flagged,
     rate,
-    rule: flaggedTiers ? `tier in (${flaggedTiers.join(', ')})` : `${flagColumn ?? ''} is true`,
+    rule,
     max,
     exceeded: rate > max,
   };

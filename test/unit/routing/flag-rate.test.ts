@@ -71,6 +71,23 @@ describe('measureFlagRate', () => {
     expect(r).toMatchObject({ flagged: 5, rate: 0.5, rule: 'is_pql is true', exceeded: false });
   });
 
+  it('without routing or a flag column, counts every tier above the lowest (ordered by their lowest score)', async () => {
+    const model = {
+      ...MODEL,
+      sql: `select user_id, pql_score, case when pql_score >= 80 then 'a_hot' when pql_score >= 40 then 'z_pql' else 'm_low' end as pql_tier from (${MODEL.sql}) x`,
+    };
+    const r = await measureFlagRate({
+      wh,
+      d,
+      model,
+      columns: ['user_id', 'pql_score', 'pql_tier'],
+      routing: undefined,
+      max: 0.4,
+    });
+    expect(r?.tiers.map((t) => t.tier)).toEqual(['a_hot', 'z_pql', 'm_low']);
+    expect(r).toMatchObject({ flagged: 5, rate: 0.5, rule: 'every tier above m_low', exceeded: true });
+  });
+
   it('says nothing for a model with neither a tier nor a flag column', async () => {
     const model = { ...MODEL, sql: 'select 1 as user_id' };
     expect(await measureFlagRate({ wh, d, model, columns: ['user_id'], routing: undefined, max: 0.4 })).toBe(
