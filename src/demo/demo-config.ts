@@ -83,9 +83,12 @@ function demoRouting(owners: readonly string[]): string {
         - name: everyone_else
           assign: { strategy: round_robin, pool: ${pool} }
       task:
-        subject: '{{ tier }} PQL: {{ first_name }} {{ last_name }} at {{ company_name }} (score {{ pql_score }})'
+        subject: "{{ tier }} PQL: {{ first_name }} {{ last_name }}{{#company_name}} at {{ company_name }}{{/company_name}} (score {{ pql_score }})"
         body: |-
-          {{ first_name }} used the product on {{ active_days }} of the last 30 days ({{ events_30d }} events), invited {{ invites_sent }} teammates and viewed pricing {{ pricing_views_30d }} times.
+          {{ first_name }} used the product on {{ count(active_days, 'day') }} of the last {{ lookback_days }} ({{ count(events_30d, 'event') }}){{#last_active_on}}, last on {{ date(last_active_on) }}{{/last_active_on}}{{#qualified_at}}; qualified on {{ date(qualified_at) }}{{/qualified_at}}.
+          {{#feature_names}}Features used: {{ feature_names }}.{{/feature_names}}{{#integration_names}} Integrations: {{ integration_names }}.{{/integration_names}}
+          {{#invites_sent}}Invited {{ count(invites_sent, 'teammate') }}. {{/invites_sent}}{{#pricing_views_30d}}Viewed pricing {{ times(pricing_views_30d) }}. {{/pricing_views_30d}}{{#seats_limit}}Seats: {{ seats_used }} used of {{ seats_limit }} on the {{ plan }} plan.{{/seats_limit}}
+          {{#company_name}}Company: {{ company_name }}{{#employee_count}}, {{ count(employee_count, 'employee') }}{{/employee_count}}{{#industry}}, {{ industry }}{{/industry}}.{{/company_name}}
           Signals: {{ reasons }}.
           Due {{ due_date }}.
 `;

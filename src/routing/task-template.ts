@@ -6,7 +6,7 @@
  * template-helpers.ts. An unknown name is a config error naming the template and the names it may use.
  */
 import { PqlsyncError } from '../errors/pqlsync-error.js';
-import { callHelper, expandSections, lookup } from './template-helpers.js';
+import { callHelper, dropEmptiedLines, expandSections, lookup } from './template-helpers.js';
 
 const PLACEHOLDER = /\{\{(?![#^/])\s*([\s\S]*?)\s*\}\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -19,11 +19,13 @@ export function renderTemplate(
 ): string {
   const unknown = new Set<string>();
   const ctx = { vars, unknown, format: formatValue, where };
-  const out = expandSections(template, ctx).replace(PLACEHOLDER, (m, inside: string) => {
-    if (!NAME.test(inside)) return callHelper(inside, ctx) ?? m;
-    const v = lookup(inside, ctx);
-    return inside in vars || inside.toLowerCase() in vars ? formatValue(v) : '';
-  });
+  const out = dropEmptiedLines(
+    expandSections(template, ctx).replace(PLACEHOLDER, (m, inside: string) => {
+      if (!NAME.test(inside)) return callHelper(inside, ctx) ?? m;
+      const v = lookup(inside, ctx);
+      return inside in vars || inside.toLowerCase() in vars ? formatValue(v) : '';
+    }),
+  );
   if (unknown.size > 0) {
     throw new PqlsyncError(
       'CONFIG_INVALID',

@@ -3,7 +3,8 @@
  *
  * - sections: `{{#name}}…{{/name}}` keeps its text only when `name` has a value (not null, '', 0, false or an
  *   empty list); `{{^name}}…{{/name}}` only when it has none. So a clause about invites disappears for a user who
- *   invited nobody, instead of reading "invited 0 teammates" or "at -".
+ *   invited nobody, instead of reading "invited 0 teammates" or "at -". A line left empty only by sections
+ *   goes too.
  * - calls in a placeholder:
  *   - `{{ count(n, 'teammate') }}` → `1 teammate`, `3 teammates`, `1,250 teammates`; a third argument gives an
  *     irregular plural: `count(n, 'person', 'people')`.
@@ -89,18 +90,31 @@ export function lookup(name: string, ctx: TemplateContext): unknown {
   return ctx.vars[key];
 }
 
-/** Expands sections (innermost last, so a section may hold other sections). */
+/** Marks where a section dropped its text, so a line left empty by sections alone can go too. */
+const DROPPED = '\u0000';
+
+/** Expands sections (outermost first; a section may hold other sections). */
 export function expandSections(template: string, ctx: TemplateContext): string {
   let out = template;
   for (let i = 0; i < 20; i++) {
     const next = out.replace(SECTION, (_m, kind: string, name: string, inner: string) => {
       const has = present(lookup(name, ctx));
-      return (kind === '#') === has ? inner : '';
+      return (kind === '#') === has ? inner : DROPPED;
     });
     if (next === out) break;
     out = next;
   }
   return out;
+}
+
+/** Drops the lines that only dropped sections made (nothing else on them), then the marks. */
+export function dropEmptiedLines(text: string): string {
+  if (!text.includes(DROPPED)) return text;
+  return text
+    .split('\n')
+    .filter((line) => !(line.includes(DROPPED) && line.replaceAll(DROPPED, '').trim() === ''))
+    .join('\n')
+    .replaceAll(DROPPED, '');
 }
 
 function fail(ctx: TemplateContext, message: string): never {

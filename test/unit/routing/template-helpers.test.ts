@@ -122,6 +122,14 @@ describe('renderTemplate with helpers and sections', () => {
     );
   });
 
+  it('drops a line that only sections emptied, and keeps blank lines the template has', () => {
+    const t = 'Hi {{ name }}\n{{#features}}Features: {{ features }}{{/features}}\n\nSignals: {{ reasons }}';
+    expect(render(t, { name: 'Ada', features: null, reasons: 'x' })).toBe('Hi Ada\n\nSignals: x');
+    expect(render(t, { name: 'Ada', features: 'sharing', reasons: 'x' })).toBe(
+      'Hi Ada\nFeatures: sharing\n\nSignals: x',
+    );
+  });
+
   it('keeps a quoted comma inside an argument', () => {
     expect(render("{{ count(n, 'item, big') }}", { n: 1 })).toBe('1 item, big');
   });
