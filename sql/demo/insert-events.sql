@@ -143,14 +143,14 @@ chosen as (
   select *
   from intents
   where case event_type
-    when 'invite_sent' then u_intent < least(0.05, demo_sigmoid(user_z - 3.3)) + 0.05 * ramp
+    when 'invite_sent' then u_intent < least(0.05, demo_sigmoid(user_z - 3.3)) + 0.1 * ramp
     -- the invitee accepts about half the time (same draw as the invite, so only after one)
     when 'invite_accepted' then demo_u(user_idx, day_num * 16 + 1, 'intent')
-                                < 0.5 * (least(0.05, demo_sigmoid(user_z - 3.3)) + 0.05 * ramp)
+                                < 0.5 * (least(0.05, demo_sigmoid(user_z - 3.3)) + 0.1 * ramp)
     when 'integration_connected' then u_intent < least(0.03, demo_sigmoid(user_z - 4.6)) + 0.03 * ramp
     when 'limit_hit' then u_intent < least(0.04, case segment when 'power' then demo_sigmoid(user_z - 3.0)
                                                             when 'regular' then demo_sigmoid(user_z - 5.0) else 0.0 end)
-                                     + 0.06 * ramp
+                                     + 0.08 * ramp
     when 'pricing_page_view' then u_intent < least(0.12, demo_sigmoid(user_z - 3.9)) + 0.3 * ramp
     when 'billing_page_view' then u_intent < least(0.06, demo_sigmoid(user_z - 5.0)) + 0.12 * ramp
     when 'checkout_started' then is_conversion_day
