@@ -61,8 +61,14 @@ describe('flag-rate guard', () => {
     expect(fr.rate).toBeLessThan(0.4);
     expect(line).toContain(`(${fr.flagged} of ${fr.rows} rows`);
 
-    // A model change that qualifies almost everyone: the run still succeeds but warns.
-    const loose = JSON.stringify({ pql_threshold: 1, hot_threshold: 2 });
+    // A model change that qualifies everyone (gates off, lines at the bottom): the run still succeeds but warns.
+    const loose = JSON.stringify({
+      pql_threshold: 1,
+      hot_threshold: 2,
+      require_activation: false,
+      max_inactive_days: 365,
+      decline_penalty: 0,
+    });
     const warned = await runCli(['run', 'pql_users', '--json', '--vars', loose], { cwd: dir });
     expect(warned.code).toBe(0);
     const [over] = parse<Summary>(warned.stdout);
