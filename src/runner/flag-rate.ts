@@ -6,8 +6,8 @@
  * (reference/pql-practice.md §5) calls a model that flags 35-40% of users too loose ("if 60% of free users
  * become PQLs").
  *
- * The shares are written to the runs table (`flag_rate`, `tier_shares` as JSON), which gains those columns the
- * first time.
+ * The shares are written to the runs table (`flag_rate`, `tier_shares` as JSON; a runs table from before them
+ * gains the columns in StateStore.ensureStateTables).
  */
 import type { RoutingConfig } from '../config/config-schema.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
@@ -132,15 +132,8 @@ export async function measureFlagRate(options: {
   };
 }
 
-/** Writes the run's flag rate and tier shares into its runs row (adding the two columns when missing). */
+/** Writes the run's flag rate and tier shares into its runs row (StateStore.ensureStateTables made the columns). */
 export async function recordFlagRate(store: StateStore, runId: string, r: FlagRateReport): Promise<void> {
-  const t = store.d.types;
-  const { columns } = await store.wh.query(`select * from ${store.table('runs')} where 1 = 0`);
-  const have = new Set((columns ?? []).map((c) => c.toLowerCase()));
-  if (!have.has('flag_rate'))
-    await store.wh.query(`alter table ${store.table('runs')} add column flag_rate ${t.double}`);
-  if (!have.has('tier_shares'))
-    await store.wh.query(`alter table ${store.table('runs')} add column tier_shares ${t.text}`);
   const b = new SqlBuilder(store.d);
   const shares = JSON.stringify(Object.fromEntries(r.tiers.map((x) => [x.tier, x.n])));
   await store.wh.query(

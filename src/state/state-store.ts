@@ -120,8 +120,21 @@ export class StateStore {
         status ${t.text} not null, started_at ${t.timestamp} not null, finished_at ${t.timestamp},
         added ${t.bigint}, changed ${t.bigint}, removed ${t.bigint}, invalid ${t.bigint}, retried ${t.bigint},
         applied ${t.bigint}, rejected ${t.bigint}, tasks ${t.bigint}, api_calls ${t.bigint}, duration_ms ${t.bigint},
-        error ${t.text}, host ${t.text}, pid ${t.bigint}, model_hash ${t.text})`,
+        error ${t.text}, host ${t.text}, pid ${t.bigint}, model_hash ${t.text}, flag_rate ${t.double}, tier_shares ${t.text})`,
     );
+    // A runs table from before the flag rate (runner/flag-rate.ts) gains its columns, before any run takes a lock.
+    const runColumns = new Set(
+      ((await this.wh.query(`select * from ${this.table('runs')} where 1 = 0`)).columns ?? []).map((c) =>
+        c.toLowerCase(),
+      ),
+    );
+    for (const [column, type] of [
+      ['flag_rate', t.double],
+      ['tier_shares', t.text],
+    ] as const) {
+      if (!runColumns.has(column))
+        await this.wh.query(`alter table ${this.table('runs')} add column ${column} ${type}`);
+    }
     await this.wh.query(
       `create table if not exists ${this.table('locks')} (sync ${t.text} not null, run_id ${t.text} not null,
         host ${t.text} not null, pid ${t.bigint} not null, acquired_at ${t.timestamp} not null,
