@@ -1,9 +1,13 @@
 /*---
 name: pql_users
 description: >-
-  Product-qualified lead score per user, 0-100 on a points template: usage frequency 0-30, activation 0-25,
-  team 0-20, feature depth 0-15, buying intent 0-10, firmographic fit 0-10. Tier hot (>= hot_threshold),
-  pql (>= pql_threshold) or nurture, plain-word reasons, and the date the user first crossed the PQL line.
+  Product-qualified lead score per user, 0-100 on a points template: usage frequency 0-30 (recent days count
+  more: active days decay with a half-life of recency_half_life_days), activation 0-25, team 0-20, feature
+  depth 0-15, buying intent 0-10, firmographic fit 0-10, minus decline_penalty when usage fell below
+  decline_ratio of the previous window. With require_activation, a user who never reached an activation
+  milestone (activation_events) stays below the PQL line unless they asked for sales; so does a user inactive
+  for more than max_inactive_days. Tier hot (>= hot_threshold), pql (>= pql_threshold) or nurture,
+  plain-word reasons, and the date the user first crossed the PQL line.
   Scores free and trial users with activity in the lookback window; internal accounts, bots (more than
   bot_events_per_day events per active day) and accounts already paying are left out. Invalid and missing emails
   stay in: such a record is rejected alone, never its batch (see pqlsync failures). *_30d columns: the lookback window.
@@ -22,6 +26,33 @@ params:
     default: 250
     min: 1
     description: Users averaging more events per active day are treated as bots and left out
+  recency_half_life_days:
+    type: integer
+    default: 14
+    min: 1
+    max: 365
+    description: An active day this many days before as_of counts half as much toward usage (0 would be no decay)
+  require_activation:
+    type: boolean
+    default: true
+    description: Keep users below the PQL line until they reach an activation milestone (hand-raisers excepted)
+  activation_events:
+    type: 'string[]'
+    default: [dashboard_shared, integration_connected]
+    description: Event types that count as activation, at any time before as_of
+  decline_ratio:
+    type: number
+    default: 0.5
+    min: 0
+    max: 1
+    description: Active days in the window below this share of the previous window's count as declining usage
+  decline_penalty: { type: integer, default: 15, min: 0, max: 100, description: Points taken off declining users }
+  max_inactive_days:
+    type: integer
+    default: 7
+    min: 1
+    max: 365
+    description: Users not seen for more than this many days before as_of stay below the PQL line (no new task)
   events_table: { type: identifier, default: app.events }
   users_table: { type: identifier, default: app.users }
   accounts_table: { type: identifier, default: app.accounts }
@@ -34,19 +65,58 @@ with params as (
     cast(:lookback_days as integer) as lookback_days,
     cast(:hot_threshold as integer) as hot_threshold,
     cast(:pql_threshold as integer) as pql_threshold,
-    cast(:bot_events_per_day as integer) as bot_events_per_day
+    cast(:bot_events_per_day as integer) as bot_events_per_day,
+    cast(:recency_half_life_days as double) as half_life,
+    cast(:require_activation as boolean) as require_activation,
+    cast(:decline_ratio as double) as decline_ratio,
+    cast(:decline_penalty as integer) as decline_penalty,
+    cast(:max_inactive_days as integer) as max_inactive_days
 ),
 
 bounds as (
-  select params.*, as_of - lookback_days as window_start from params
+  select
+    params.*,
+    as_of - lookback_days as window_start,
+    as_of - 2 * lookback_days as previous_start,
+    -- the weight of every day of the window: what a user active each day would have
+    (1 - pow(0.5, lookback_days / half_life)) / (1 - pow(0.5, 1 / half_life)) as full_weight
+  from params
 ),
 
 -- Replayed events repeat their event_id: count each event once.
 window_events as (
-  select distinct e.event_id, e.user_id, e.event_type, e.feature, cast(e.ts as date) as day
+  select distinct e.event_id, e.user_id, e.event_type, e.feature, cast(e.ts as date) as day,
+    case when e.event_type = 'integration_connected' then e.properties->>'integration' end as integration
   from {{ events_table }} e
   cross join bounds b
   where e.ts >= b.window_start and e.ts < b.as_of
+),
+
+-- Usage in the window before, for declining usage.
+previous_days as (
+  select e.user_id, count(distinct cast(e.ts as date)) as active_days
+  from {{ events_table }} e
+  cross join bounds b
+  where e.ts >= b.previous_start and e.ts < b.window_start
+  group by e.user_id
+),
+
+-- Activation milestones reached at any time before as_of.
+activated as (
+  select distinct e.user_id
+  from {{ events_table }} e
+  cross join bounds b
+  where e.ts < b.as_of and e.event_type {{ in_list(activation_events) }}
+),
+
+-- Names of the features and integrations used in the window, for the hand-off text.
+used_names as (
+  select
+    user_id,
+    string_agg(distinct feature, ', ' order by feature) filter (where event_type = 'feature_used') as features,
+    string_agg(distinct integration, ', ' order by integration) as integrations
+  from window_events
+  group by user_id
 ),
 
 user_days as (
@@ -91,6 +161,9 @@ running as (
     d.user_id,
     d.day,
     count(*) over w as active_days,
+    -- active days weighted by recency as seen from this day (halving every half_life days)
+    sum(pow(0.5, (d.day - b.window_start) / -b.half_life)) over w
+      * pow(0.5, (d.day - b.window_start) / b.half_life) as active_weight,
     sum(d.events) over w as events,
     sum(d.invites) over w as invites,
     sum(d.pricing_views) over w as pricing_views,
@@ -104,6 +177,7 @@ running as (
     sum(coalesce(n.features, 0)) over w as features,
     sum(coalesce(n.premium_features, 0)) over w as premium_features
   from user_days d
+  cross join bounds b
   left join new_features n on n.user_id = d.user_id and n.day = d.day
   window w as (partition by d.user_id order by d.day rows between unbounded preceding and current row)
 ),
@@ -126,10 +200,19 @@ active_teammates as (
 ),
 
 plans_as_of as (
-  select s.account_id, s.plan
+  select s.account_id, s.plan, s.seats
   from {{ subscriptions_table }} s
   cross join bounds b
   where s.started_at < b.as_of and (s.ended_at is null or s.ended_at >= b.as_of)
+),
+
+-- Seats in use: the account's users who had signed up before as_of.
+seats_taken as (
+  select u.account_id, count(*) as seats_used
+  from {{ users_table }} u
+  cross join bounds b
+  where u.account_id is not null and u.signup_at < b.as_of
+  group by u.account_id
 ),
 
 eligible_users as (
@@ -145,7 +228,10 @@ eligible_users as (
     a.employee_count,
     a.employee_band,
     a.country,
+    a.industry,
     coalesce(p.plan, 'free') as plan,
+    p.seats as seats_limit,
+    su.seats_used,
     coalesce(t.active_users - 1, 0) as teammates_active,
     least(10,
       case when a.employee_count >= 1000 then 5 when a.employee_count >= 200 then 4
@@ -158,6 +244,7 @@ eligible_users as (
   left join {{ accounts_table }} a on a.account_id = u.account_id
   left join plans_as_of p on p.account_id = u.account_id
   left join active_teammates t on t.account_id = u.account_id
+  left join seats_taken su on su.account_id = u.account_id
   where coalesce(u.is_internal, false) = false
     and coalesce(a.is_internal, false) = false
     and coalesce(p.plan, 'free') in ('free', 'trial')
@@ -169,8 +256,13 @@ points as (
     r.*,
     e.teammates_active,
     e.fit_points,
-    case when r.active_days >= 22 then 30 when r.active_days >= 16 then 24 when r.active_days >= 10 then 16
-         when r.active_days >= 5 then 10 when r.active_days >= 2 then 5 else 2 end as usage_points,
+    -- recency-weighted active days, on the scale of plain days (every day of the window = lookback_days)
+    r.active_weight / b.full_weight * b.lookback_days as usage_days,
+    case when r.active_weight / b.full_weight * b.lookback_days >= 22 then 30
+         when r.active_weight / b.full_weight * b.lookback_days >= 16 then 24
+         when r.active_weight / b.full_weight * b.lookback_days >= 10 then 16
+         when r.active_weight / b.full_weight * b.lookback_days >= 5 then 10
+         when r.active_weight / b.full_weight * b.lookback_days >= 2 then 5 else 2 end as usage_points,
     case when r.projects >= 3 then 10 when r.projects >= 1 then 5 else 0 end
       + case when r.integrations > 0 then 10 else 0 end
       + case when r.exports >= 5 then 5 else 0 end as activation_points,
@@ -189,6 +281,7 @@ points as (
     ) as intent_points
   from running r
   join eligible_users e on e.user_id = r.user_id
+  cross join bounds b
 ),
 
 scored as (
@@ -204,6 +297,54 @@ latest as (
   from scored
   cross join bounds b
   group by user_id
+),
+
+-- The score as of as_of: usage decays from the last active day to as_of, declining usage costs points, and
+-- the gates (activation, inactivity) keep a user below the PQL line.
+final as (
+  select
+    s.*,
+    l.qualified_at as first_qualified_at,
+    cast(b.as_of - s.day - 1 as integer) as days_inactive,
+    s.usage_days * pow(0.5, (b.as_of - s.day - 1) / b.half_life) as usage_days_now,
+    coalesce(pd.active_days, 0) as previous_active_days,
+    coalesce(pd.active_days, 0) >= 2 and s.active_days < b.decline_ratio * pd.active_days as declining,
+    s.user_id in (select user_id from activated) as is_activated,
+    un.features as feature_names,
+    un.integrations as integration_names
+  from latest l
+  join scored s on s.user_id = l.user_id and s.day = l.day
+  left join previous_days pd on pd.user_id = l.user_id
+  left join used_names un on un.user_id = l.user_id
+  cross join bounds b
+),
+
+final_points as (
+  select
+    f.*,
+    case when usage_days_now >= 22 then 30 when usage_days_now >= 16 then 24 when usage_days_now >= 10 then 16
+         when usage_days_now >= 5 then 10 when usage_days_now >= 2 then 5 else 2 end as usage_points_now,
+    (b.require_activation and not is_activated and sales_requests = 0) as held_for_activation,
+    days_inactive > b.max_inactive_days and sales_requests = 0 as held_for_inactivity
+  from final f
+  cross join bounds b
+),
+
+final_scored as (
+  select
+    f.*,
+    case when held_for_activation or held_for_inactivity then least(raw_score, b.pql_threshold - 1)
+         else raw_score end as final_score
+  from (
+    select
+      final_points.*,
+      greatest(0, least(100, usage_points_now + activation_points + team_points + depth_points + intent_points
+                             + fit_points)
+                  - case when declining then b.decline_penalty else 0 end) as raw_score
+    from final_points
+    cross join bounds b
+  ) f
+  cross join bounds b
 )
 
 select
@@ -213,16 +354,20 @@ select
   e.first_name,
   e.last_name,
   e.company_name,
-  cast(s.score as integer) as pql_score,
-  case when s.score >= b.hot_threshold then 'hot' when s.score >= b.pql_threshold then 'pql' else 'nurture' end
-    as pql_tier,
-  s.score >= b.pql_threshold as is_pql,
+  cast(s.final_score as integer) as pql_score,
+  case when s.final_score >= b.hot_threshold then 'hot' when s.final_score >= b.pql_threshold then 'pql'
+       else 'nurture' end as pql_tier,
+  s.final_score >= b.pql_threshold as is_pql,
   concat_ws('; ',
     case when s.sales_requests > 0 then 'asked to talk to sales' end,
     case when s.checkouts = 1 then 'started checkout once'
          when s.checkouts > 1 then 'started checkout ' || cast(s.checkouts as varchar) || ' times' end,
     cast(s.events as varchar) || ' events on ' || cast(s.active_days as varchar) || ' active days in '
       || cast(b.lookback_days as varchar) || ' days',
+    case when s.declining then 'usage down from ' || cast(s.previous_active_days as varchar)
+      || ' active days in the previous ' || cast(b.lookback_days as varchar) || ' days' end,
+    case when s.days_inactive >= 3 then 'last active ' || cast(s.days_inactive as varchar) || ' days ago' end,
+    case when s.held_for_activation then 'not activated yet' end,
     case when s.invites = 1 then 'invited 1 teammate'
          when s.invites > 1 then 'invited ' || cast(s.invites as varchar) || ' teammates' end,
     case when s.teammates_active = 1 then '1 teammate active'
@@ -237,7 +382,7 @@ select
     case when s.integrations = 1 then 'connected an integration'
          when s.integrations > 1 then 'connected ' || cast(s.integrations as varchar) || ' integrations' end
   ) as reasons,
-  l.qualified_at,
+  case when s.final_score >= b.pql_threshold then s.first_qualified_at end as qualified_at,
   cast(s.events as integer) as events_30d,
   cast(s.active_days as integer) as active_days,
   cast(s.invites as integer) as invites_sent,
@@ -248,8 +393,14 @@ select
   cast(s.limit_hits as integer) as limit_hits_30d,
   cast(s.checkouts as integer) as checkouts_started,
   cast(s.sales_requests as integer) as sales_requests,
-  l.day as last_active_on,
-  cast(s.usage_points as integer) as usage_points,
+  s.day as last_active_on,
+  s.days_inactive,
+  cast(s.previous_active_days as integer) as previous_active_days,
+  s.declining as usage_declining,
+  s.is_activated,
+  s.feature_names,
+  s.integration_names,
+  cast(s.usage_points_now as integer) as usage_points,
   cast(s.activation_points as integer) as activation_points,
   cast(s.team_points as integer) as team_points,
   cast(s.depth_points as integer) as depth_points,
@@ -259,10 +410,13 @@ select
   e.seniority,
   e.employee_count,
   e.employee_band,
+  e.industry,
   e.country,
   e.plan,
+  cast(e.seats_used as integer) as seats_used,
+  cast(e.seats_limit as integer) as seats_limit,
+  b.lookback_days,
   b.as_of as scored_as_of
-from latest l
-join scored s on s.user_id = l.user_id and s.day = l.day
-join eligible_users e on e.user_id = l.user_id
+from final_scored s
+join eligible_users e on e.user_id = s.user_id
 cross join bounds b

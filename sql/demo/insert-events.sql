@@ -1,9 +1,13 @@
 -- Product events for every user on the days in [demo_from, demo_to). Whether a user is active on a day and
 -- what they do is a hash of (seed, user, day), so a day's events do not depend on the window that made them:
 -- generating to day D and then advancing N days gives the same events as generating to day D + N.
--- The latent propensity drives the engagement segment, events per day and the intent events; self-serve
--- converting accounts ramp up (more active days, pricing and billing visits) in the 30 days before the
--- account's first user buys.
+-- The latent propensity drives the engagement segment, events per day, activation (onboarding, sharing a
+-- dashboard, connecting an integration) and the intent events; self-serve converting accounts ramp up
+-- gradually (more active days, pricing and billing visits, rising towards the purchase) over the 45 days
+-- before the account's first user buys, so conversion follows the signals rather than one planted month.
+-- The propensity's part of each intent event's daily rate is capped at a plausible rate, so even a 250-user
+-- workspace of power users has no thousands of pricing views, invites or limit hits in a month; the ramp
+-- before a purchase comes on top.
 
 create or replace temp table demo_active_days as
 with window_days as (
@@ -36,11 +40,14 @@ scored as (
   select
     *,
     isodow(demo_day_date(day_num)) >= 6 as weekend,
-    ramp_end_day is not null and day_num between ramp_end_day - 30 and ramp_end_day as in_ramp
+    ramp_end_day is not null and day_num between ramp_end_day - 45 and ramp_end_day as in_ramp,
+    -- 0 at the ramp's start, rising to 1 on the purchase day
+    case when ramp_end_day is not null and day_num between ramp_end_day - 45 and ramp_end_day
+         then 1.0 - (ramp_end_day - day_num) / 45.0 else 0.0 end as ramp
   from candidate_days
 )
 select
-  user_idx, user_id, account_id, segment, user_z, is_bot, day_num, in_ramp, account_converts_at,
+  user_idx, user_id, account_id, segment, user_z, is_bot, day_num, in_ramp, ramp, account_converts_at,
   day_num = signup_day as is_signup_day,
   day_num = conversion_day as is_conversion_day,
   account_user_ordinal = 0 and account_initial_plan = 'trial' and day_num = signup_day as starts_trial,
@@ -62,8 +69,8 @@ where day_num = signup_day
                       else (case segment when 'never_returned' then 0.0 when 'casual' then 0.22
                                          when 'regular' then 0.5 when 'power' then 0.85 else 0.35 end)
                            * (case when weekend then 0.4 else 1.0 end) end,
-                 case when not in_ramp then 0.0 when segment = 'never_returned' then 0.15
-                      when segment = 'casual' then 0.4 else 0.7 end);
+                 case when not in_ramp then 0.0 when segment = 'never_returned' then 0.15 * ramp
+                      when segment = 'casual' then 0.4 * ramp else 0.7 * ramp end);
 
 -- Routine usage: event 0 of a day is the signup or the session start, the rest are feature use, projects,
 -- exports, API calls. event_id packs (user, day, sequence, slot) so ids are unique by construction.
@@ -128,25 +135,29 @@ with intents as (
        (values (1, 'invite_sent'), (2, 'invite_accepted'), (3, 'integration_connected'), (4, 'limit_hit'),
                (5, 'pricing_page_view'), (6, 'billing_page_view'), (7, 'checkout_started'),
                (8, 'contact_sales'), (9, 'trial_started'), (10, 'checkout_completed'), (11, 'upgrade'),
-               (12, 'downgrade'), (13, 'workspace_deleted')) v(slot, event_type)
+               (12, 'downgrade'), (13, 'workspace_deleted'), (14, 'onboarding_completed'),
+               (15, 'dashboard_shared')) v(slot, event_type)
   where not d.is_bot
 ),
 chosen as (
   select *
   from intents
   where case event_type
-    when 'invite_sent' then u_intent < demo_sigmoid(user_z - 3.3) + (case when in_ramp then 0.1 else 0.0 end)
+    when 'invite_sent' then u_intent < least(0.05, demo_sigmoid(user_z - 3.3)) + 0.1 * ramp
     -- the invitee accepts about half the time (same draw as the invite, so only after one)
     when 'invite_accepted' then demo_u(user_idx, day_num * 16 + 1, 'intent')
-                                < 0.5 * (demo_sigmoid(user_z - 3.3) + (case when in_ramp then 0.1 else 0.0 end))
-    when 'integration_connected' then u_intent < demo_sigmoid(user_z - 4.6) + (case when in_ramp then 0.03 else 0.0 end)
-    when 'limit_hit' then u_intent < (case segment when 'power' then demo_sigmoid(user_z - 3.0)
-                                                   when 'regular' then demo_sigmoid(user_z - 5.0) else 0.0 end)
-                                     + (case when in_ramp then 0.08 else 0.0 end)
-    when 'pricing_page_view' then u_intent < demo_sigmoid(user_z - 3.9) + (case when in_ramp then 0.3 else 0.0 end)
-    when 'billing_page_view' then u_intent < demo_sigmoid(user_z - 5.0) + (case when in_ramp then 0.12 else 0.0 end)
+                                < 0.5 * (least(0.05, demo_sigmoid(user_z - 3.3)) + 0.1 * ramp)
+    when 'integration_connected' then u_intent < least(0.03, demo_sigmoid(user_z - 4.6)) + 0.03 * ramp
+    when 'limit_hit' then u_intent < least(0.04, case segment when 'power' then demo_sigmoid(user_z - 3.0)
+                                                            when 'regular' then demo_sigmoid(user_z - 5.0) else 0.0 end)
+                                     + 0.08 * ramp
+    when 'pricing_page_view' then u_intent < least(0.12, demo_sigmoid(user_z - 3.9)) + 0.3 * ramp
+    when 'billing_page_view' then u_intent < least(0.06, demo_sigmoid(user_z - 5.0)) + 0.12 * ramp
     when 'checkout_started' then is_conversion_day
-                                 or u_intent < demo_sigmoid(user_z - 6.3) + (case when in_ramp then 0.02 else 0.0 end)
+                                 or u_intent < least(0.02, demo_sigmoid(user_z - 6.3)) + 0.02 * ramp
+    -- activation: onboarding is finished on the first day or never; sharing a dashboard comes with engagement
+    when 'onboarding_completed' then is_signup_day and u_intent < demo_sigmoid(0.9 * user_z - 0.2)
+    when 'dashboard_shared' then u_intent < least(0.15, demo_sigmoid(user_z - 3.4)) + 0.1 * ramp
     when 'contact_sales' then u_intent < demo_sigmoid(user_z - 8.2)
     when 'trial_started' then starts_trial
     when 'checkout_completed' then is_conversion_day
@@ -167,6 +178,7 @@ select
   event_type,
   null as feature,
   case event_type
+    when 'dashboard_shared' then json_object('dashboard', demo_pick(['Weekly KPIs', 'Pipeline', 'Churn', 'Revenue', 'Product usage'], u_detail))
     when 'invite_sent' then json_object('invitee', 'teammate' || cast(day_num % 1000 as varchar) || '@invitee.example')
     when 'invite_accepted' then json_object('invitee', 'teammate' || cast(day_num % 1000 as varchar) || '@invitee.example')
     when 'integration_connected' then json_object('integration', demo_pick(demo_integrations(), u_detail))

@@ -1,8 +1,8 @@
 /**
  * Alerts to a Slack incoming webhook (`{"text": ...}` JSON; Mattermost, Discord's /slack endpoint and Teams
- * workflows accept the same): a failed run, a rejected share above `alerts.rejected_pct`, records whose tier
- * became hot in a run (the "immediate notification" of a hot PQL), and the new tasks of routing rules with
- * `alert: true` (e.g. an enterprise route).
+ * workflows accept the same): a failed run, a rejected share above `alerts.rejected_pct`, a flag rate above the
+ * sync's `max_flag_rate`, records whose tier became hot in a run (the "immediate notification" of a hot PQL), and
+ * the new tasks of routing rules with `alert: true` (e.g. an enterprise route).
  *
  * An alert never fails or blocks a run: a post that fails or times out is logged and dropped.
  */
@@ -10,6 +10,7 @@ import type { AlertsConfig } from '../config/config-schema.js';
 import type { Change } from '../destination/destination.js';
 import { registerSecret, scrubSecrets } from '../errors/secrets.js';
 import type { PlannedTask } from '../routing/router.js';
+import { percent } from '../runner/flag-rate-text.js';
 import type { RunSummary, RunSyncOptions } from '../runner/run-sync.js';
 import { logger } from '../util/logger.js';
 
@@ -40,7 +41,7 @@ export class WebhookAlerts {
     };
   }
 
-  /** The messages a finished run calls for, in order: failure, rejected share, new hot records. */
+  /** The messages a finished run calls for, in order: failure, rejected share, flag rate, new hot records. */
   messagesFor(summary: RunSummary): string[] {
     const out: string[] = [];
     const c = this.config;
@@ -60,6 +61,13 @@ export class WebhookAlerts {
       out.push(
         `:warning: pqlsync sync *${summary.sync}* had ${summary.counts.rejected} of ${sent} records rejected ` +
           `(${pct.toFixed(1)}%, above alerts.rejected_pct ${c.rejected_pct}); see \`pqlsync runs ${summary.sync}\``,
+      );
+    }
+    const fr = summary.flagRate;
+    if (fr?.exceeded) {
+      out.push(
+        `:warning: pqlsync sync *${summary.sync}* flagged ${fr.flagged} of ${fr.rows} rows ` +
+          `(${percent(fr.rate)}, above max_flag_rate ${percent(fr.max)}): check the model before reps work these`,
       );
     }
     const hot = this.hot.get(summary.sync) ?? [];

@@ -10,6 +10,7 @@ import { formatWithHint, PqlsyncError, toPqlsyncError } from '../errors/pqlsync-
 import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
 import type { ProjectConfig } from '../config/config-schema.js';
 import type { RunSummary } from '../runner/run-sync.js';
+import { describeFlagRate } from '../runner/flag-rate-text.js';
 import { createLogger, defaultLogFormat, setLogger } from '../util/logger.js';
 import { formatPlannedTasks } from '../routing/plan-tasks.js';
 import { formatRejections } from '../state/failure-report.js';
@@ -165,6 +166,9 @@ export function printSummaries(
         rows: rows.map((r) => r.filter((_, i) => i !== apiColumn)),
       };
   process.stdout.write(formatTable(shown.header, shown.rows) + '\n');
+  for (const s of summaries) {
+    if (s.flagRate) process.stdout.write(describeFlagRate(s.sync, s.flagRate) + '\n');
+  }
   for (const s of summaries) {
     const bytes = s.plan?.estimatedBytes;
     if (bytes !== undefined)

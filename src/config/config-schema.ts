@@ -577,6 +577,11 @@ export const syncSchema = z.strictObject({
   fields: z.record(z.string(), fieldMappingSchema),
   /** Mirror mode: refuse a run that would remove more than this share of the snapshot. (Default: 20) */
   max_removed_pct: z.number().min(0).max(100).default(20),
+  /**
+   * Warn (and alert) when more than this share (0..1) of the model's rows is flagged: in a routing task tier, else
+   * the model's is_pql / is_pqa column; `run --fail-on-flag-rate` exits 3. (Default: 0.4)
+   */
+  max_flag_rate: z.number().min(0).max(1).default(0.4),
   /** Fields the mirror mode sets when a row leaves the model (e.g. `Is_PQL__c: false`), besides clearing mapped fields. */
   on_remove: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   /** Skip rows that failed this many times until their values change. (Default: unlimited) */

@@ -1,12 +1,15 @@
 /**
  * Task text: `{{ name }}` placeholders over the model row (lower-case column names) and the routing values
  * `tier`, `previous_tier`, `key`, `sync`, `rule`, `due_date`, `due_at`, `owner`. Numbers print as they are,
- * dates as `YYYY-MM-DD` (timestamps as ISO-8601), lists joined with `, `, null as `-`. An unknown name is a
- * config error naming the template and the names it may use.
+ * dates as `YYYY-MM-DD` (timestamps as ISO-8601), lists joined with `, `, null as `-`. Sections
+ * (`{{#name}}…{{/name}}`) and helpers (`{{ count(n, 'teammate') }}`, `times`, `date`, …) are in
+ * template-helpers.ts. An unknown name is a config error naming the template and the names it may use.
  */
 import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { callHelper, dropEmptiedLines, expandSections, lookup } from './template-helpers.js';
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+const PLACEHOLDER = /\{\{(?![#^/])\s*([\s\S]*?)\s*\}\}/g;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Renders `template`; `where` is the config path named in errors (`syncs.users.routing.task.subject`). */
 export function renderTemplate(
@@ -15,14 +18,14 @@ export function renderTemplate(
   where: { sync: string; path: string },
 ): string {
   const unknown = new Set<string>();
-  const out = template.replace(PLACEHOLDER, (_m, name: string) => {
-    const key = name in vars ? name : name.toLowerCase();
-    if (!(key in vars)) {
-      unknown.add(name);
-      return '';
-    }
-    return formatValue(vars[key]);
-  });
+  const ctx = { vars, unknown, format: formatValue, where };
+  const out = dropEmptiedLines(
+    expandSections(template, ctx).replace(PLACEHOLDER, (m, inside: string) => {
+      if (!NAME.test(inside)) return callHelper(inside, ctx) ?? m;
+      const v = lookup(inside, ctx);
+      return inside in vars || inside.toLowerCase() in vars ? formatValue(v) : '';
+    }),
+  );
   if (unknown.size > 0) {
     throw new PqlsyncError(
       'CONFIG_INVALID',

@@ -24,6 +24,7 @@ import type { TaskWriter } from '../routing/task-writer.js';
 import { modelScoreBands, tierOfRow } from '../routing/tiers.js';
 import { createTaskWriter } from '../destination/create-task-writer.js';
 import { checkMappingSignature, mappingSignature } from '../state/mapping-signature.js';
+import { guardFlagRate, type FlagRateReport } from './flag-rate.js';
 import { StateStore, ZERO_COUNTS, type RunCounts, type RunStatus } from '../state/state-store.js';
 import { keepUnrecordedRun, settleUnrecordedRuns } from '../state/unrecorded-runs.js';
 import { logger } from '../util/logger.js';
@@ -49,6 +50,8 @@ export interface RunSummary {
    * message). `pqlsync failures <sync>` lists them all.
    */
   rejections?: RejectionGroup[];
+  /** The share of the model's rows in each tier and the flag rate, against max_flag_rate (flag-rate.ts). */
+  flagRate?: FlagRateReport;
   /** Plan only: what would happen (invalid row samples, destination object). */
   plan?: {
     modelRows: number;
@@ -180,6 +183,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   const { config, modelsDir } = options.loaded;
   const dry = options.dryRun ?? false;
   const lease = config.scheduler?.lock_lease_seconds ?? 60;
+  let flagRate: FlagRateReport | undefined;
 
   const summary = (status: SummaryStatus, err?: PqlsyncError, plan?: RunSummary['plan']): RunSummary => ({
     sync: name,
@@ -200,6 +204,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           },
         }
       : {}),
+    ...(flagRate ? { flagRate } : {}),
     ...(plan ? { plan } : {}),
   });
 
@@ -320,6 +325,16 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       { added: plan.added, changed: plan.changed, removed: plan.removed, retried: plan.retried },
       'planned',
     );
+    flagRate = await guardFlagRate({
+      store,
+      model: compiled,
+      columns: probe.columns,
+      routing: syncR.routing,
+      max: sync.max_flag_rate,
+      sync: name,
+      ...(dry ? {} : { runId }),
+      log,
+    });
 
     // Mirror guard: an empty model or a mass removal is almost always an upstream accident.
     if (target.mode === 'mirror' && !options.allowMassRemoval && plan.snapshotRows > 0) {

@@ -62,6 +62,8 @@ export interface RunRecord {
   host: string;
   pid: number;
   modelHash: string | null;
+  /** The share of the model's rows flagged (runner/flag-rate.ts); null for runs before it was recorded. */
+  flagRate: number | null;
 }
 
 export interface LockHolder {
@@ -119,8 +121,21 @@ export class StateStore {
         status ${t.text} not null, started_at ${t.timestamp} not null, finished_at ${t.timestamp},
         added ${t.bigint}, changed ${t.bigint}, removed ${t.bigint}, invalid ${t.bigint}, retried ${t.bigint},
         applied ${t.bigint}, rejected ${t.bigint}, tasks ${t.bigint}, api_calls ${t.bigint}, duration_ms ${t.bigint},
-        error ${t.text}, host ${t.text}, pid ${t.bigint}, model_hash ${t.text})`,
+        error ${t.text}, host ${t.text}, pid ${t.bigint}, model_hash ${t.text}, flag_rate ${t.double}, tier_shares ${t.text})`,
     );
+    // A runs table from before the flag rate (runner/flag-rate.ts) gains its columns, before any run takes a lock.
+    const runColumns = new Set(
+      ((await this.wh.query(`select * from ${this.table('runs')} where 1 = 0`)).columns ?? []).map((c) =>
+        c.toLowerCase(),
+      ),
+    );
+    for (const [column, type] of [
+      ['flag_rate', t.double],
+      ['tier_shares', t.text],
+    ] as const) {
+      if (!runColumns.has(column))
+        await this.wh.query(`alter table ${this.table('runs')} add column ${column} ${type}`);
+    }
     await this.wh.query(
       `create table if not exists ${this.table('locks')} (sync ${t.text} not null, run_id ${t.text} not null,
         host ${t.text} not null, pid ${t.bigint} not null, acquired_at ${t.timestamp} not null,
@@ -655,5 +670,6 @@ function toRunRecord(r: Row): RunRecord {
     host: String(r.host ?? ''),
     pid: n(r.pid),
     modelHash: r.model_hash === null || r.model_hash === undefined ? null : String(r.model_hash),
+    flagRate: r.flag_rate === null || r.flag_rate === undefined ? null : Number(r.flag_rate),
   };
 }

@@ -31,7 +31,9 @@ describe('rejections a user can see', () => {
     expect(run.code).toBe(3);
     const byKey = new Map(rejected().map((r) => [r.key, r]));
     expect([...byKey.keys()].sort()).toEqual(['u107', 'u113', 'u13', 'u21', 'u57', 'u7']);
-    const tail = run.stdout.slice(run.stdout.indexOf('\nusers: '));
+    // Under the counts, the flag rate line; then, after a blank line, the rejections.
+    expect(run.stdout).toContain('\nusers: flag rate 58.7% (88 of 150 rows, is_pql is true; ');
+    const tail = run.stdout.slice(run.stdout.indexOf('\n\nusers: ') + 1);
     expect(tail).toBe(
       [
         '',

@@ -269,7 +269,9 @@ describe('demo data, 20,000 users', () => {
     if (!hot || !pql || !nurture) throw new Error(`missing a tier: ${JSON.stringify(tiers)}`);
     expect(hot.n / total).toBeGreaterThan(0.02);
     expect(hot.n / total).toBeLessThan(0.08);
-    expect(pql.n / total).toBeGreaterThan(0.1);
+    // Users without an activation milestone stay below the PQL line (require_activation), so fewer than the
+    // 10 % the ungated model put in pql.
+    expect(pql.n / total).toBeGreaterThan(0.05);
     expect(pql.n / total).toBeLessThan(0.25);
     expect(nurture.n / total).toBeGreaterThan(0.6);
     const lift = hot.converted / hot.n / (converted / total);

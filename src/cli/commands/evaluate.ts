@@ -1,6 +1,6 @@
 /**
  * `pqlsync evaluate <model> --horizon DAYS [--as-of DATE] [--conversions TABLE] [--activity TABLE]
- * [--vs-vars JSON] [--vs-model NAME] [--sync NAME] [--out FILE] [--json]`: backtests a model in the project's
+ * [--vs-vars JSON] [--vs-model NAME] [--sync NAME] [--out FILE] [--rolling [N] [--step DAYS]] [--json]`: backtests a model in the project's
  * warehouse (DESIGN.md, "Evaluate contract"). Prints a table, or the report's JSON with `--json`; `--out` also
  * writes the self-contained HTML report. Invalid arguments, models and tables exit 2; warehouse failures exit 1.
  * Health checks that fail are reported, not turned into an exit code.
@@ -12,6 +12,7 @@ import { evaluateModel, type EvaluateOptions } from '../../evaluate/evaluate-mod
 import type { EvaluationReport } from '../../evaluate/evaluation-report.js';
 import { writeHtmlReport } from '../../evaluate/render-html.js';
 import { renderText } from '../../evaluate/render-text.js';
+import { evaluateRolling, renderRollingText, ROLLING_DEFAULTS } from '../../evaluate/rolling.js';
 import { createWarehouse } from '../../warehouse/create-warehouse.js';
 import {
   EXIT,
@@ -35,6 +36,8 @@ export interface EvaluateFlags {
   tierColumn?: string;
   scoreColumn?: string;
   flagColumn?: string;
+  rolling?: string | boolean;
+  step?: string;
 }
 
 /** The params of the sync that runs this model: `--sync`, else the sync named like the model, else none. */
@@ -73,6 +76,14 @@ function parseObjectFlag(name: string, text: string | undefined): Record<string,
     }
     throw err;
   }
+}
+
+/** A flag that must be a whole number. */
+function wholeNumber(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) {
+    throw new PqlsyncError('ARGS_INVALID', `${flag} must be a whole number, got '${text}'`);
+  }
+  return Number(text);
 }
 
 /** Runs one `evaluate` invocation and returns its exit code. */
@@ -126,6 +137,22 @@ export async function runEvaluate(
           ...(opts.flagColumn ? { flag: opts.flagColumn } : {}),
         },
       };
+      if (opts.rolling !== undefined) {
+        if (opts.out) {
+          throw new PqlsyncError('ARGS_INVALID', '--out is not available with --rolling', {
+            hint: 'write the HTML report of one as-of date without --rolling',
+          });
+        }
+        const rolling = await evaluateRolling(options, {
+          dates:
+            typeof opts.rolling === 'string'
+              ? wholeNumber(opts.rolling, '--rolling')
+              : ROLLING_DEFAULTS.dates,
+          ...(opts.step !== undefined ? { stepDays: wholeNumber(opts.step, '--step') } : {}),
+        });
+        process.stdout.write(flags.json ? JSON.stringify(rolling) + '\n' : renderRollingText(rolling));
+        return EXIT.success;
+      }
       report = await evaluateModel(options);
     } finally {
       await wh.close();
@@ -170,6 +197,14 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--out <file>', 'also write the HTML report to this file')
     .option('--tier-column <column>', 'the tier column (default: tier or *_tier)')
     .option('--score-column <column>', 'the score column (default: score or *_score)')
+    .option(
+      '--rolling [dates]',
+      `backtest over a series of as-of dates (default ${ROLLING_DEFAULTS.dates}) and report each tier's median lift and range`,
+    )
+    .option(
+      '--step <days>',
+      `days between the as-of dates of --rolling (default ${ROLLING_DEFAULTS.stepDays})`,
+    )
     .option(
       '--flag-column <column>',
       'the qualified flag (default: is_pql, is_pqa; else every tier above the lowest)',

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
 import { runSyncs } from '../../runner/run-syncs.js';
+import { percent } from '../../runner/flag-rate-text.js';
 import {
   EXIT,
   globalFlags,
@@ -25,6 +26,7 @@ interface RunFlags {
   all?: boolean;
   allowMassRemoval?: boolean;
   failOnRejectedPct?: string;
+  failOnFlagRate?: boolean;
   afterDbt?: string;
   createProperties?: boolean;
   rematch?: boolean;
@@ -47,6 +49,7 @@ export function registerRunCommands(program: Command): void {
       '--fail-on-rejected-pct <pct>',
       'exit 1 instead of 3 when more than this share of sent records was rejected',
     )
+    .option('--fail-on-flag-rate', "exit 3 when a sync flags more than its max_flag_rate of the model's rows")
     .option(
       '--after-dbt <path>',
       'skip syncs whose models read dbt nodes that failed in this run_results.json',
@@ -135,7 +138,11 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
       bar?.stop();
       for (const s of summaries) await alerts?.afterRun(s, { quiet: stop.signal.aborted });
       printSummaries(summaries, flags, loaded.config);
-      const code = exitWithRejectPolicy(summaries, failPct);
+      const code = exitWithFlagRatePolicy(
+        summaries,
+        exitWithRejectPolicy(summaries, failPct),
+        flags.failOnFlagRate ?? false,
+      );
       // After a stop signal, exit now with the handlers still installed: a request the run stopped waiting for
       // may hold a socket open, and a further signal must not kill the process before its exit code is out.
       if (stop.signal.aborted) process.exit(code);
@@ -172,6 +179,27 @@ export function exitWithRejectPolicy(
     );
   }
   return over.length > 0 ? EXIT.failed : code;
+}
+
+/**
+ * Exit 3 (as for rejected records) when `fail` is set and a sync's flag rate is above its max_flag_rate, saying so
+ * on stderr; a worse code (2, 1, 4) stands.
+ */
+export function exitWithFlagRatePolicy(
+  summaries: readonly RunSummary[],
+  code: number,
+  fail: boolean,
+  say: (line: string) => void = (line) => process.stderr.write(line),
+): number {
+  if (!fail) return code;
+  const over = summaries.filter((s) => s.flagRate?.exceeded);
+  for (const s of over) {
+    const fr = s.flagRate!;
+    say(
+      `pqlsync: ${s.sync} flagged ${percent(fr.rate)} of its rows, more than max_flag_rate ${percent(fr.max)}, with --fail-on-flag-rate: exit ${code === EXIT.success ? EXIT.rejected : code}\n`,
+    );
+  }
+  return over.length > 0 && code === EXIT.success ? EXIT.rejected : code;
 }
 
 /**

@@ -2,6 +2,7 @@
  * `pqlsync runs [sync]`: the latest runs from the state schema's runs table.
  */
 import { Command } from 'commander';
+import { percent } from '../../runner/flag-rate-text.js';
 import { groupLabel, groupRejections, type RejectionGroup } from '../../state/failure-report.js';
 import { StateStore, type RunRecord } from '../../state/state-store.js';
 import { createWarehouse } from '../../warehouse/create-warehouse.js';
@@ -39,6 +40,7 @@ export function registerRunsCommand(program: Command): void {
               String(r.counts.removed),
               String(r.counts.applied),
               String(r.counts.rejected),
+              r.flagRate === null ? '' : percent(r.flagRate),
               String(r.apiCalls),
               r.durationMs === null ? '' : `${(r.durationMs / 1000).toFixed(1)}s`,
               top.has(r.runId) ? groupLabel(top.get(r.runId)!) : '',
@@ -55,6 +57,7 @@ export function registerRunsCommand(program: Command): void {
                   'removed',
                   'applied',
                   'rejected',
+                  'flagged',
                   'api calls',
                   'time',
                   'top reason',
