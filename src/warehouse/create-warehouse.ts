@@ -4,7 +4,6 @@
 import path from 'node:path';
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
-import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
 
 /** The DuckDB adapter's option for the config's `stream_memory_limit` (`none`: no option, one limit throughout). */
@@ -16,13 +15,16 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
   requireSection(loaded, 'warehouse');
   const wh = loaded.config.warehouse;
   switch (wh.type) {
-    case 'duckdb':
+    case 'duckdb': {
+      // Like the other warehouses: DuckDB's native module loads only when a command opens the warehouse.
+      const { DuckdbAdapter } = await import('./duckdb/duckdb-adapter.js');
       return new DuckdbAdapter({
         path: wh.path === ':memory:' ? wh.path : path.resolve(loaded.projectDir, wh.path),
         ...(wh.threads ? { threads: wh.threads } : {}),
         ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
         ...duckdbStreamMemoryLimit(wh.stream_memory_limit),
       });
+    }
     case 'postgres':
     case 'redshift': {
       // Vendor SDKs load only for the warehouse in use (snowflake-sdk alone pulls in the AWS SDK).
