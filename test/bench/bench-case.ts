@@ -4,7 +4,7 @@
  * same engine, and an unchanged rerun. Prints one JSON line.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { duckdbStreamMemoryLimit } from '../../src/warehouse/create-warehouse.js
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
+import { writeBenchProject } from './bench-project.js';
 import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 
 setLogger(createLogger({ level: 'silent' }));
@@ -121,25 +122,7 @@ execFileSync(
     stdio: 'inherit',
   },
 );
-mkdirSync(path.join(dir, 'config'));
-mkdirSync(path.join(dir, 'models'));
-writeFileSync(
-  path.join(dir, 'models', 'scores.sql'),
-  `/*---\nname: scores\nkey: user_id\n---*/\nselect user_id, email, pql_score, pql_tier, reasons from bench.scores\n`,
-);
-writeFileSync(
-  path.join(dir, 'config', 'pqlsync.yml'),
-  `warehouse: { type: duckdb, path: wh.duckdb }
-destinations: { out: { type: file } }
-syncs:
-  users:
-    model: scores
-    destination: out
-    object: Lead
-    match: { field: Ext__c }
-    fields: { Email: email, PQL_Score__c: pql_score, PQL_Tier__c: pql_tier, PQL_Reasons__c: reasons }
-`,
-);
+writeBenchProject(dir);
 const loaded = loadConfig(path.join(dir, 'config', 'pqlsync.yml'));
 const wh = openWarehouse(path.join(dir, 'wh.duckdb'));
 await wh.connect();

@@ -8,11 +8,12 @@
  * bin (a before/after comparison).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
+import { writeBenchProject } from './bench-project.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -106,25 +107,7 @@ async function repeat(
 /** A project in a temp directory: `users` rows in bench.scores (DuckDB), one sync to the file destination. */
 async function benchProject(users: number): Promise<{ dir: string; exec: (sql: string) => Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-bench-cli-'));
-  mkdirSync(path.join(dir, 'config'));
-  mkdirSync(path.join(dir, 'models'));
-  writeFileSync(
-    path.join(dir, 'models', 'scores.sql'),
-    `/*---\nname: scores\nkey: user_id\n---*/\nselect user_id, email, pql_score, pql_tier, reasons from bench.scores\n`,
-  );
-  writeFileSync(
-    path.join(dir, 'config', 'pqlsync.yml'),
-    `warehouse: { type: duckdb, path: wh.duckdb }
-destinations: { out: { type: file, path: output } }
-syncs:
-  users:
-    model: scores
-    destination: out
-    object: Lead
-    match: { field: Ext__c, column: user_id }
-    fields: { Email: email, PQL_Score__c: pql_score, PQL_Tier__c: pql_tier, PQL_Reasons__c: reasons }
-`,
-  );
+  writeBenchProject(dir);
   // The bench's own connection writes the data and closes before each pqlsync process opens the file.
   const exec = async (sql: string) => {
     const duck = new DuckdbAdapter({ path: path.join(dir, 'wh.duckdb') });
