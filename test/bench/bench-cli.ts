@@ -129,7 +129,7 @@ async function benchProject(users: number): Promise<{ dir: string; exec: (sql: s
 
 /** Builds dist/ (as `npm run build` does) unless another bin is measured, and runs every CLI case. */
 export async function runCliBench(options: { oneMillion?: boolean } = {}): Promise<CliCase[]> {
-  let bin = process.env.BENCH_PQLSYNC_BIN;
+  let bin = process.env.BENCH_PQLSYNC_BIN && path.resolve(process.env.BENCH_PQLSYNC_BIN);
   if (!bin) {
     execFileSync(
       process.execPath,
