@@ -17,7 +17,7 @@ import {
   isDemoConfig,
   type DemoCrm,
 } from '../../demo/demo-config.js';
-import { initProject } from './init.js';
+import { initProject, pqlsyncCommand } from './init.js';
 
 export interface DemoOptions {
   dir: string;
@@ -226,11 +226,13 @@ export function registerDemoCommand(program: Command): void {
         if (result.summaries.length > 0) printSummaries(result.summaries, flags);
         if (!flags.json && result.summaries.length > 0) {
           const rel = path.relative(process.cwd(), result.dir) || '.';
+          // As init prints it: from a clone, `npx pqlsync` would first install and build the clone (tens of seconds).
+          const pqlsync = pqlsyncCommand(result.dir);
           const crmLine =
             crm === 'file'
               ? `  the changes:    ${path.join(rel, 'output')}/<sync>.jsonl`
-              : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
-          say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && npx pqlsync runs\n${crmLine}`);
+              : `  see the CRM:    cd ${rel} && ${pqlsync} sandbox --state sandbox-state.json   (then open the page it prints)`;
+          say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && ${pqlsync} runs\n${crmLine}`);
           if (result.reportPath) say(`\n${result.reportSummary ?? ''}\nreport: ${result.reportPath}`);
         }
         const { exitCodeFor } = await import('../../runner/run-sync.js');
