@@ -2,6 +2,7 @@
  * Builds the warehouse adapter from the config. The only place that knows every warehouse type.
  */
 import path from 'node:path';
+import { DEFAULT_MEMORY_LIMIT } from '../config/config-schema.js';
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
@@ -21,7 +22,7 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
       return new DuckdbAdapter({
         path: wh.path === ':memory:' ? wh.path : path.resolve(loaded.projectDir, wh.path),
         ...(wh.threads ? { threads: wh.threads } : {}),
-        ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
+        memoryLimit: wh.memory_limit ?? DEFAULT_MEMORY_LIMIT,
         ...duckdbStreamMemoryLimit(wh.stream_memory_limit),
       });
     }
