@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import 'dotenv/config';
-import { loadConfig, resolveConfigPath, type LoadedConfig, type LoadOptions } from '../config/load-config.js';
+import type { LoadedConfig, LoadOptions } from '../config/load-config.js';
 import { formatWithHint, PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { registerSecretsFromEnv, scrubSecrets } from '../errors/secrets.js';
 import type { ProjectConfig } from '../config/config-schema.js';
@@ -37,15 +37,17 @@ export function initCli(flags: GlobalFlags): void {
 }
 
 /**
- * Loads the project config. `uses` names what the command may connect to; secrets (`${VAR}`s) of the sections it
+ * Loads the project config (the config loader, with its YAML parser and schema, is imported here, not at start-up,
+ * so `--help` stays fast). `uses` names what the command may connect to; secrets (`${VAR}`s) of the sections it
  * does not use are not required, so `compile`, `runs`, `failures` and `evaluate` work without a CRM token.
  * (Default: everything)
  */
-export function loadProject(
+export async function loadProject(
   flags: GlobalFlags,
   uses: CommandUses = 'everything',
   cwd = process.cwd(),
-): LoadedConfig {
+): Promise<LoadedConfig> {
+  const { loadConfig, resolveConfigPath } = await import('../config/load-config.js');
   const defer: LoadOptions['defer'] =
     uses === 'everything'
       ? []

@@ -25,13 +25,25 @@ const syncName = z
 
 /** DuckDB's memory_limit per sync while a run streams changes, unless the config says otherwise. */
 export const DEFAULT_STREAM_MEMORY_LIMIT = '64MB';
+/**
+ * DuckDB's memory_limit (the plan's, and outside streams) unless the config says otherwise: DuckDB's own default, 80%
+ * of RAM, let a 1M-row plan hold 380 MB; under this limit it spills to its temp directory and the whole process stays
+ * under 300 MB.
+ */
+export const DEFAULT_MEMORY_LIMIT = '128MB';
 
 export const duckdbWarehouseSchema = z.strictObject({
   type: z.literal('duckdb'),
   /** Path of the DuckDB file, relative to the project directory. (Default: `pqlsync.duckdb`) */
   path: z.string().default('pqlsync.duckdb').describe('DuckDB file, relative to the project directory'),
   threads: z.number().int().min(1).max(64).optional(),
-  memory_limit: z.string().optional().describe("DuckDB memory_limit, e.g. '1GB'"),
+  /** DuckDB's memory_limit, e.g. '1GB'. (Default: `128MB`) */
+  memory_limit: z
+    .string()
+    .optional()
+    .describe(
+      "DuckDB memory_limit, e.g. '1GB' (default: 128MB; more makes large plans faster; see the README)",
+    ),
   /**
    * DuckDB's memory_limit per sync while runs only stream changes and commit state, when lower than memory_limit;
    * `none`: memory_limit throughout. (Default: `64MB`)

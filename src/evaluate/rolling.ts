@@ -9,6 +9,9 @@ import { pct, times } from './evaluation-metrics.js';
 import { addDays, evaluateModel, type EvaluateOptions } from './evaluate-model.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import { formatTable } from '../cli/cli-context.js';
+import { ROLLING_DEFAULTS } from './rolling-defaults.js';
+
+export { ROLLING_DEFAULTS };
 
 /** One as-of date of the series. */
 export interface RollingPoint {
@@ -43,8 +46,6 @@ export interface RollingReport {
   flagRate: { median: number; min: number; max: number };
   generatedAt: string;
 }
-
-export const ROLLING_DEFAULTS = { dates: 6, stepDays: 14 } as const;
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;

@@ -11,7 +11,7 @@ import { logger } from '../util/logger.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { planSchedules, Scheduler } from './scheduler.js';
-import { SchedulerMetrics, type RunMetricStatus } from './scheduler-metrics.js';
+import type { RunMetricStatus } from './scheduler-metrics.js';
 
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
@@ -43,7 +43,10 @@ export async function runScheduleDaemon(options: DaemonOptions): Promise<number>
     ? new WebhookAlerts(loaded.config.alerts, options.postAlert)
     : undefined;
   // Validates every schedule before anything starts (CONFIG_INVALID → exit 2).
-  const metrics = new SchedulerMetrics(planSchedules(loaded).map((p) => p.sync));
+  const syncs = planSchedules(loaded).map((p) => p.sync);
+  // prom-client (and the OpenTelemetry API it loads) only for the daemon, never at start-up.
+  const { SchedulerMetrics } = await import('./scheduler-metrics.js');
+  const metrics = new SchedulerMetrics(syncs);
   const scheduler = new Scheduler({
     loaded,
     metrics,

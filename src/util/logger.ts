@@ -3,8 +3,9 @@
  * terminal, human lines (printed above the progress bar while one is drawn). `PQLSYNC_LOG_LEVEL` sets the level
  * (Default: info; `silent` turns logs off); `PQLSYNC_LOG_FORMAT` = json | human overrides the choice.
  */
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { scrubSecrets, scrubValue } from '../errors/secrets.js';
 
 export type { Logger };
@@ -12,12 +13,16 @@ export type { Logger };
 export const LOG_FORMATS = ['json', 'human'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
+/** pino, loaded when the first logger is made: a command's `--help` makes none. */
+const loadPino = (): typeof import('pino') => createRequire(import.meta.url)('pino') as typeof import('pino');
+
 export function createLogger(
   options: { level?: string; destination?: NodeJS.WritableStream; format?: LogFormat } = {},
 ): Logger {
   const level = options.level ?? process.env.PQLSYNC_LOG_LEVEL ?? 'info';
   const destination = options.destination ?? (options.format === 'human' ? humanLogStream() : process.stderr);
-  return pino(
+  const pino = loadPino();
+  return pino.pino(
     {
       level,
       base: { pid: process.pid },
@@ -31,7 +36,7 @@ export function createLogger(
         },
       },
     },
-    destination as pino.DestinationStream,
+    destination as import('pino').DestinationStream,
   );
 }
 

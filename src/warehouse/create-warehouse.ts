@@ -2,9 +2,9 @@
  * Builds the warehouse adapter from the config. The only place that knows every warehouse type.
  */
 import path from 'node:path';
+import { DEFAULT_MEMORY_LIMIT } from '../config/config-schema.js';
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
-import { DuckdbAdapter } from './duckdb/duckdb-adapter.js';
 import type { PostgresSsl } from './postgres/postgres-adapter.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
 
@@ -29,13 +29,16 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
   requireSection(loaded, 'warehouse');
   const wh = loaded.config.warehouse;
   switch (wh.type) {
-    case 'duckdb':
+    case 'duckdb': {
+      // Like the other warehouses: DuckDB's native module loads only when a command opens the warehouse.
+      const { DuckdbAdapter } = await import('./duckdb/duckdb-adapter.js');
       return new DuckdbAdapter({
         path: wh.path === ':memory:' ? wh.path : path.resolve(loaded.projectDir, wh.path),
         ...(wh.threads ? { threads: wh.threads } : {}),
-        ...(wh.memory_limit ? { memoryLimit: wh.memory_limit } : {}),
+        memoryLimit: wh.memory_limit ?? DEFAULT_MEMORY_LIMIT,
         ...duckdbStreamMemoryLimit(wh.stream_memory_limit),
       });
+    }
     case 'postgres':
     case 'redshift': {
       // Vendor SDKs load only for the warehouse in use (snowflake-sdk alone pulls in the AWS SDK).

@@ -4,11 +4,11 @@
  * same engine, and an unchanged rerun. Prints one JSON line.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_STREAM_MEMORY_LIMIT } from '../../src/config/config-schema.js';
+import { DEFAULT_MEMORY_LIMIT, DEFAULT_STREAM_MEMORY_LIMIT } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Destination, RecordOutcome, WriteBatch } from '../../src/destination/destination.js';
 import { hashColumns, planSync } from '../../src/plan/plan-sync.js';
@@ -19,6 +19,7 @@ import { duckdbStreamMemoryLimit } from '../../src/warehouse/create-warehouse.js
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import { PostgresAdapter } from '../../src/warehouse/postgres/postgres-adapter.js';
+import { writeBenchProject } from './bench-project.js';
 import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 
 setLogger(createLogger({ level: 'silent' }));
@@ -82,7 +83,8 @@ const openWarehouse = (duckdbPath: string): WarehouseAdapter =>
     : new DuckdbAdapter({
         path: duckdbPath,
         threads: 2,
-        ...(process.env.BENCH_DUCKDB_MEMORY ? { memoryLimit: process.env.BENCH_DUCKDB_MEMORY } : {}),
+        // As the CLI does: the config's default unless the case sets one.
+        memoryLimit: process.env.BENCH_DUCKDB_MEMORY ?? DEFAULT_MEMORY_LIMIT,
         // As the CLI does: the config's default unless the case sets one (`none`: memory_limit throughout).
         ...duckdbStreamMemoryLimit(streamMemoryLimit),
       });
@@ -121,25 +123,7 @@ execFileSync(
     stdio: 'inherit',
   },
 );
-mkdirSync(path.join(dir, 'config'));
-mkdirSync(path.join(dir, 'models'));
-writeFileSync(
-  path.join(dir, 'models', 'scores.sql'),
-  `/*---\nname: scores\nkey: user_id\n---*/\nselect user_id, email, pql_score, pql_tier, reasons from bench.scores\n`,
-);
-writeFileSync(
-  path.join(dir, 'config', 'pqlsync.yml'),
-  `warehouse: { type: duckdb, path: wh.duckdb }
-destinations: { out: { type: file } }
-syncs:
-  users:
-    model: scores
-    destination: out
-    object: Lead
-    match: { field: Ext__c }
-    fields: { Email: email, PQL_Score__c: pql_score, PQL_Tier__c: pql_tier, PQL_Reasons__c: reasons }
-`,
-);
+writeBenchProject(dir);
 const loaded = loadConfig(path.join(dir, 'config', 'pqlsync.yml'));
 const wh = openWarehouse(path.join(dir, 'wh.duckdb'));
 await wh.connect();
@@ -180,9 +164,11 @@ const planOnce = () =>
 const { signature, columns } = hashColumns(target);
 const d = sqlDialect(wh.dialect);
 const rowHash = d.rowHash([`'${signature}'`, ...columns]);
+// Like for like: the raw diff is written where the plan writes its table (DuckDB: the in-memory scratch database).
+const rawTable = d.scratchTable ? d.scratchTable('bench_raw_plan') : 'bench.raw_plan';
 const rawOnce = async () => {
-  for (const stmt of d.beforeCreateTableAs('bench.raw_plan')) await wh.query(stmt);
-  return wh.query(`${d.createTableAs('bench.raw_plan', '')}
+  for (const stmt of d.beforeCreateTableAs(rawTable)) await wh.query(stmt);
+  return wh.query(`${d.createTableAs(rawTable, '', { working: true })}
     with cur as (select *, cast(user_id as varchar) as pk, ${rowHash} as h from bench.scores)
     select coalesce(c.pk, s.key) as diff_key, case when s.key is null then 'added' when c.pk is null then 'removed' else 'changed' end as diff_op, c.*
     from cur c full outer join pqlsync_state.users__snapshot s on c.pk = s.key
@@ -201,7 +187,7 @@ for (let i = 0; i < 5; i++) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const planMs = median(planTimes);
 const rawMs = median(rawTimes);
-const rawRows = Number((await wh.query('select count(*) as n from bench.raw_plan')).rows[0]!.n);
+const rawRows = Number((await wh.query(`select count(*) as n from ${rawTable}`)).rows[0]!.n);
 if (rawRows !== plan.added + plan.changed + plan.removed) {
   throw new Error(
     `the raw diff found ${rawRows} changes, the plan ${plan.added + plan.changed + plan.removed}`,

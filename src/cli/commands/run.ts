@@ -2,9 +2,9 @@
  * `pqlsync run <sync...> | --all` and `pqlsync plan <sync...> | --all`.
  */
 import { Command } from 'commander';
-import cliProgress from 'cli-progress';
-import { exitCodeFor, type RunSummary } from '../../runner/run-sync.js';
-import { runSyncs } from '../../runner/run-syncs.js';
+import type cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { RunSummary } from '../../runner/run-sync.js';
 import { percent } from '../../runner/flag-rate-text.js';
 import {
   EXIT,
@@ -16,9 +16,6 @@ import {
   reportError,
 } from '../cli-context.js';
 import { PqlsyncError, toPqlsyncError } from '../../errors/pqlsync-error.js';
-import { WebhookAlerts } from '../../alerts/webhook-alerts.js';
-import { requireSection } from '../../config/load-config.js';
-import { readDbtGate } from '../../scheduler/dbt-gate.js';
 import { explainLockHolder } from '../../scheduler/lock-holder-process.js';
 import { logger, setHumanLogSink } from '../../util/logger.js';
 
@@ -79,7 +76,17 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
   const flags = { ...globalFlags(cmd), ...cmd.opts<RunFlags>() };
   initCli(flags);
   try {
-    const loaded = loadProject(flags, 'on demand');
+    const loaded = await loadProject(flags, 'on demand');
+    // The runner (and the warehouse's and destinations' clients, through their factories) loads when a run
+    // starts, not at start-up.
+    const [{ runSyncs }, { exitCodeFor }, { WebhookAlerts }, { requireSection }, { readDbtGate }] =
+      await Promise.all([
+        import('../../runner/run-syncs.js'),
+        import('../../runner/run-sync.js'),
+        import('../../alerts/webhook-alerts.js'),
+        import('../../config/load-config.js'),
+        import('../../scheduler/dbt-gate.js'),
+      ]);
     const vars = parseVars(flags.vars);
     const failPct = flags.failOnRejectedPct === undefined ? undefined : Number(flags.failOnRejectedPct);
     // Decimal digits only: Number() reads '' as 0 and '0x10' as 16.
@@ -140,7 +147,7 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
       printSummaries(summaries, flags, loaded.config);
       const code = exitWithFlagRatePolicy(
         summaries,
-        exitWithRejectPolicy(summaries, failPct),
+        exitWithRejectPolicy(summaries, exitCodeFor(summaries), failPct),
         flags.failOnFlagRate ?? false,
       );
       // After a stop signal, exit now with the handlers still installed: a request the run stopped waiting for
@@ -158,15 +165,15 @@ async function runCommand(syncs: string[], cmd: Command, dryRun: boolean): Promi
 }
 
 /**
- * Exit 1 instead of 3 when a sync rejected more than `pct` % of what it sent, saying so on stderr (`say`), since
+ * The run's exit `code` (`exitCodeFor(summaries)`), or 1 instead of 3 when a sync rejected more than `pct` % of what it sent, saying so on stderr (`say`), since
  * the summary alone reads like a partial run.
  */
 export function exitWithRejectPolicy(
   summaries: RunSummary[],
+  code: number,
   pct: number | undefined,
   say: (line: string) => void = (line) => process.stderr.write(line),
 ): number {
-  const code = exitCodeFor(summaries);
   if (code !== EXIT.rejected || pct === undefined) return code;
   const over = summaries.filter((s) => {
     const sent = s.counts.applied + s.counts.rejected;
@@ -180,6 +187,10 @@ export function exitWithRejectPolicy(
   }
   return over.length > 0 ? EXIT.failed : code;
 }
+
+/** cli-progress, loaded when a bar is first drawn: runs off a terminal never load it. */
+const loadCliProgress = (): typeof cliProgress =>
+  createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
 
 /**
  * Exit 3 (as for rejected records) when `fail` is set and a sync's flag rate is above its max_flag_rate, saying so
@@ -228,12 +239,13 @@ export function progressBar(
       if (!bar || current !== sync) {
         stop();
         current = sync;
-        const multi = new cliProgress.MultiBar(
+        const { MultiBar, Presets } = loadCliProgress();
+        const multi = new MultiBar(
           {
             format: `${sync} [{bar}] {value}/{total} records {percentage}% eta {eta}s`,
             stream,
           },
-          cliProgress.Presets.shades_classic,
+          Presets.shades_classic,
         );
         bars = multi;
         bar = multi.create(total, 0);

@@ -4,8 +4,7 @@
 import { Command } from 'commander';
 import { percent } from '../../runner/flag-rate-text.js';
 import { groupLabel, groupRejections, type RejectionGroup } from '../../state/failure-report.js';
-import { StateStore, type RunRecord } from '../../state/state-store.js';
-import { createWarehouse } from '../../warehouse/create-warehouse.js';
+import type { RunRecord, StateStore } from '../../state/state-store.js';
 import { formatTable, globalFlags, initCli, loadProject, reportError } from '../cli-context.js';
 
 export function registerRunsCommand(program: Command): void {
@@ -18,7 +17,11 @@ export function registerRunsCommand(program: Command): void {
       const flags = globalFlags(cmd);
       initCli(flags);
       try {
-        const loaded = loadProject(flags, 'warehouse');
+        const loaded = await loadProject(flags, 'warehouse');
+        const [{ createWarehouse }, { StateStore }] = await Promise.all([
+          import('../../warehouse/create-warehouse.js'),
+          import('../../state/state-store.js'),
+        ]);
         const wh = await createWarehouse(loaded);
         await wh.connect();
         try {

@@ -3,7 +3,6 @@
  */
 import { Command } from 'commander';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { formatSandboxBanner, startSandbox } from '../../sandbox/sandbox-server.js';
 import { globalFlags, initCli, reportError } from '../cli-context.js';
 
 interface SandboxFlags {
@@ -45,6 +44,7 @@ export function registerSandboxCommand(program: Command): void {
           throw new PqlsyncError('ARGS_INVALID', `--seed must be a whole number, got '${opts.seed}'`);
         }
         const token = opts.token ?? process.env.PQLSYNC_SANDBOX_TOKEN;
+        const { formatSandboxBanner, startSandbox } = await import('../../sandbox/sandbox-server.js');
         const running = await startSandbox({
           port,
           ...(token ? { token } : {}),

@@ -4,7 +4,6 @@
  */
 import { Command } from 'commander';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { runScheduleDaemon, STOP_SIGNALS } from '../../scheduler/schedule-daemon.js';
 import { globalFlags, initCli, loadProject, reportError } from '../cli-context.js';
 
 interface ScheduleFlags {
@@ -28,7 +27,8 @@ export function registerScheduleCommand(program: Command): void {
       initCli(flags);
       let code: number;
       try {
-        const loaded = loadProject(flags);
+        const loaded = await loadProject(flags);
+        const { runScheduleDaemon, STOP_SIGNALS } = await import('../../scheduler/schedule-daemon.js');
         code = await runScheduleDaemon({
           loaded,
           signals: process,

@@ -1,0 +1,113 @@
+/**
+ * What a command loads (issue 22, start-up): `--help`, `compile` and a run to the file destination never load a
+ * vendor SDK, prom-client or OpenTelemetry; DuckDB loads only for a command that opens the warehouse. The CLI runs
+ * in a child process with a hook that logs every npm package it loads; the test asserts package names, never times.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
+import { runCli } from '../../helpers/cli.js';
+import { tempProject, type TempProject } from '../../helpers/temp-project.js';
+
+const HOOK = fileURLToPath(new URL('../../helpers/loaded-packages-hook.mjs', import.meta.url));
+
+/** Vendor SDKs and the metrics stack: none of them belongs to the commands tested here. */
+const VENDOR = [
+  'jsforce',
+  '@hubspot/api-client',
+  '@google-cloud/bigquery',
+  'snowflake-sdk',
+  '@aws-sdk/client-s3',
+  '@smithy/smithy-client',
+  'pg',
+  'prom-client',
+  '@opentelemetry/api',
+];
+const DUCKDB = '@duckdb/node-api';
+
+let project: TempProject;
+let run = 0;
+
+/** Runs `pqlsync <args>` in the project and returns the packages it loaded (and its result). */
+async function packagesLoadedBy(args: string[]) {
+  const log = path.join(project.dir, `packages-${++run}.log`);
+  const result = await runCli(args, {
+    cwd: project.dir,
+    env: { NODE_OPTIONS: `--import ${HOOK}`, PQLSYNC_TEST_PACKAGE_LOG: log, HUBSPOT_TOKEN: 'unused' },
+  });
+  const packages = new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean));
+  rmSync(log);
+  return { result, packages };
+}
+
+beforeAll(async () => {
+  project = tempProject('pqlsync-startup-');
+  project.writeConfig(`warehouse: { type: duckdb, path: wh.duckdb }
+destinations:
+  out: { type: file, path: output }
+  hubspot: { type: hubspot, access_token: '\${HUBSPOT_TOKEN}' }
+syncs:
+  users:
+    model: users
+    destination: out
+    object: Lead
+    match: { field: Ext__c, column: user_id }
+    fields: { Email: email }
+`);
+  project.writeModel(
+    'users',
+    `/*---\nname: users\nkey: user_id\n---*/\nselect user_id, email from app.users\n`,
+  );
+  const duck = new DuckdbAdapter({ path: path.join(project.dir, 'wh.duckdb') });
+  await duck.connect();
+  await duck.query('create schema app');
+  await duck.query(
+    `create table app.users as select i as user_id, 'u' || i || '@example.com' as email from range(10) t(i)`,
+  );
+  await duck.close();
+});
+
+afterAll(() => project.cleanup());
+
+describe('what each command loads', () => {
+  it('--help loads commander, not the config loader, the logger, DuckDB or any vendor SDK', async () => {
+    const { result, packages } = await packagesLoadedBy(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: pqlsync');
+    expect(packages).toContain('commander');
+    for (const heavy of [...VENDOR, DUCKDB, 'zod', 'yaml', 'pino', 'bottleneck', 'cli-progress'])
+      expect(packages, heavy).not.toContain(heavy);
+  });
+
+  it("a command's --help loads no more than the program's", async () => {
+    const { result, packages } = await packagesLoadedBy(['run', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: pqlsync run');
+    for (const heavy of [...VENDOR, DUCKDB, 'zod', 'yaml', 'pino'])
+      expect(packages, heavy).not.toContain(heavy);
+  });
+
+  it('compile reads the config and the model, and loads neither DuckDB nor a vendor SDK', async () => {
+    const { result, packages } = await packagesLoadedBy(['compile', 'users']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('from app.users');
+    expect(packages).toContain('yaml');
+    expect(packages).toContain('pino'); // a CommonJS package, loaded by require: the hook sees those too
+    for (const heavy of [...VENDOR, DUCKDB]) expect(packages, heavy).not.toContain(heavy);
+  });
+
+  it('a run to the file destination loads DuckDB, and not the SDK of a destination it does not use', async () => {
+    const { result, packages } = await packagesLoadedBy(['run', 'users', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      sync: 'users',
+      status: 'success',
+      counts: { applied: 10 },
+    });
+    expect(packages).toContain(DUCKDB);
+    for (const heavy of VENDOR) expect(packages, heavy).not.toContain(heavy);
+  });
+});
