@@ -22,6 +22,8 @@ import {
 } from '../../demo/demo-config.js';
 import { initProject } from './init.js';
 import { openDemoSandbox, type DemoSandbox } from '../../demo/demo-sandbox.js';
+import { runDemoLoop, type DemoLoopResult } from '../../demo/demo-loop.js';
+import { renderLoopText } from '../../report/render-loop-report.js';
 
 export interface DemoOptions {
   dir: string;
@@ -42,6 +44,8 @@ export interface DemoResult {
   reportPath?: string;
   /** One line about the backtest: as-of date, horizon and the top tier's lift. */
   reportSummary?: string;
+  /** A CRM demo's closed loop: what simulated reps did, the pull, and the loop report. */
+  loop?: DemoLoopResult;
 }
 
 /** Creates or reuses the demo project, generates or advances its data, and runs every sync. */
@@ -123,15 +127,26 @@ async function generateAndRun(
   }
   if (!options.run) return { dir, generated, summaries: [] };
   const summaries = await runSyncs({ loaded, syncs: [], all: true });
+  const loop =
+    sandbox && options.crm !== 'file'
+      ? await runDemoLoop({
+          loaded,
+          dir,
+          crm: options.crm,
+          sandbox,
+          seed: options.seed,
+          simulate: (options.advanceDays ?? 0) > 0,
+        })
+      : undefined;
   // The backtest report is a bonus: a failure to write it is said, and does not fail the demo's syncs.
   try {
     const { path: reportPath, report } = await writeDemoReport(loaded, dir);
     const top = report.tiers[0];
     const reportSummary = `backtest of pql_users as of ${report.asOf} (${report.horizonDays}-day horizon)${top ? `: ${top.tier} tier lift ${top.lift.toFixed(1)}x` : ''}`;
-    return { dir, generated, summaries, reportPath, reportSummary };
+    return { dir, generated, summaries, reportPath, reportSummary, ...(loop ? { loop } : {}) };
   } catch (err) {
     log(`could not write the backtest report: ${toPqlsyncError(err).format()}`);
-    return { dir, generated, summaries };
+    return { dir, generated, summaries, ...(loop ? { loop } : {}) };
   }
 }
 
@@ -218,6 +233,14 @@ export function registerDemoCommand(program: Command): void {
               : `  see the CRM:    cd ${rel} && npx pqlsync sandbox --state sandbox-state.json   (then open the page it prints)`;
           say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && npx pqlsync runs\n${crmLine}`);
           if (result.reportPath) say(`\n${result.reportSummary ?? ''}\nreport: ${result.reportPath}`);
+          if (result.loop) {
+            const s = result.loop.simulation;
+            if (s)
+              say(
+                `\nreps worked their tasks: ${s.completed} done (${s.late} late), ${s.converted} converted after a task, ${s.baseConverted} without one; ${s.won} won, ${s.lost} lost`,
+              );
+            say(`\n${renderLoopText(result.loop.report)}loop report: ${result.loop.reportPath}`);
+          }
         }
         process.exitCode = exitCodeFor(result.summaries);
       } catch (err) {
