@@ -55,7 +55,7 @@ export async function runDemoLoop(options: DemoLoopOptions): Promise<DemoLoopRes
         now: now(),
       });
     }
-    const pulls = await pullCrm({ loaded, warehouse: wh, syncs: [DEMO_LOOP_SYNC], now });
+    const pulls = await pullCrm({ loaded, warehouse: wh, now });
     const report = await buildLoopReport({
       loaded,
       warehouse: wh,

@@ -179,7 +179,7 @@ function metricsSql(
         : "coalesce(ct.owner_id, l.owner_id, '(none)')";
   const hours = (a: string, from: string): string => `extract(epoch from (${a} - ${from})) / 3600.0`;
   const tasks = `select l.entity_key, ${by === 'base' ? "'not flagged'" : groupExpr} as grp, l.task_key, l.logged_at, l.due_at,
-        ct.is_closed, ct.completed_at
+        ct.is_closed, ct.completed_at, ct.person_id
       from ${t('task_log')} l
       left join ${t('crm_tasks')} ct on ct.destination = ${p.dest()} and ct.task_key = l.task_key
       where l.sync = ${p.sync()} and l.status = 'created' and l.logged_at >= ${p.since()} and l.logged_at < ${p.until()}`;
@@ -188,9 +188,11 @@ function metricsSql(
       ? `select s.key as entity_key, 'not flagged' as grp, s.destination_id, cast(${p.since()} as ${state.d.types.timestamp}) as flagged_at
          from ${t(`${sync}__snapshot`)} s
          where s.key not in (select entity_key from (${tasks}) x)`
-      : `select f.entity_key, f.grp, s.destination_id, min(f.logged_at) as flagged_at
+      : // The record: the snapshot's, else the task's (a key that left the model keeps its record in the CRM).
+        `select f.entity_key, f.grp, coalesce(max(s.destination_id), max(f.person_id)) as destination_id,
+           min(f.logged_at) as flagged_at
          from (${tasks}) f left join ${t(`${sync}__snapshot`)} s on s.key = f.entity_key
-         group by f.entity_key, f.grp, s.destination_id`;
+         group by f.entity_key, f.grp`;
   const opps = `select e.entity_key, e.grp, o.opportunity_id, o.amount, o.is_won
       from (${entities}) e
       join ${t('crm_people')} pp on pp.destination = ${p.dest()} and pp.record_id = e.destination_id
@@ -233,8 +235,13 @@ function weeklySql(state: StateStore, sync: string, destination: string, since: 
        where sync = ${b.param(sync, 'string')} and status = 'created'
          and logged_at >= ${b.param(since, 'timestamp')} and logged_at < ${b.param(until, 'timestamp')}
        group by entity_key),
-     flagged as (select f.entity_key, f.flagged_at, date_trunc('week', f.flagged_at) as week, s.destination_id
-       from first_flag f left join ${t(`${sync}__snapshot`)} s on s.key = f.entity_key),
+     task_person as (select l.entity_key, max(ct.person_id) as person_id from ${t('task_log')} l
+       join ${t('crm_tasks')} ct on ct.destination = ${dest()} and ct.task_key = l.task_key
+       where l.sync = ${b.param(sync, 'string')} group by l.entity_key),
+     flagged as (select f.entity_key, f.flagged_at, date_trunc('week', f.flagged_at) as week,
+         coalesce(s.destination_id, tp.person_id) as destination_id
+       from first_flag f left join ${t(`${sync}__snapshot`)} s on s.key = f.entity_key
+       left join task_person tp on tp.entity_key = f.entity_key),
      converted as (select distinct f.entity_key from flagged f
        join ${t('crm_people')} pp on pp.destination = ${dest()} and pp.record_id = f.destination_id
        join ${t('crm_opportunities')} o on o.destination = ${dest()}

@@ -60,7 +60,7 @@ export class SalesforceReader implements CrmReader {
     let toRow: (r: Record<string, unknown>) => ReadbackRow;
     const destination = this.options.name;
     if (object.object === 'Task') {
-      soql = `SELECT Id, ${TASK_KEY_FIELD}, Status, IsClosed, CompletedDateTime, OwnerId, CallDisposition, ActivityDate, CreatedDate, SystemModstamp FROM Task WHERE ${TASK_KEY_FIELD} != null${after}${order}`;
+      soql = `SELECT Id, ${TASK_KEY_FIELD}, Status, IsClosed, CompletedDateTime, OwnerId, WhoId, WhatId, CallDisposition, ActivityDate, CreatedDate, SystemModstamp FROM Task WHERE ${TASK_KEY_FIELD} != null${after}${order}`;
       toRow = (r) => ({
         destination,
         task_id: text(r.Id),
@@ -69,6 +69,7 @@ export class SalesforceReader implements CrmReader {
         is_closed: r.IsClosed === true,
         completed_at: time(r.CompletedDateTime),
         owner_id: text(r.OwnerId),
+        person_id: text(r.WhoId) ?? text(r.WhatId),
         outcome: text(r.CallDisposition),
         due_date: text(r.ActivityDate),
         created_at: time(r.CreatedDate),
