@@ -5,12 +5,13 @@
  * loaded as they are into a separate DuckDB, joined with task_log's tiers and due times); a second pull with
  * nothing changed reads 0 records with only the watermark queries; one after 10 tasks were changed reads 10.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo, type DemoResult } from '../../../src/cli/commands/demo.js';
 import { loadConfig } from '../../../src/config/load-config.js';
+import { runSyncs } from '../../../src/runner/run-syncs.js';
 import { startSandbox, type RunningSandbox } from '../../../src/sandbox/sandbox-server.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
@@ -150,6 +151,61 @@ describe('demo --advance-days 14 on Salesforce: the loop report equals the sandb
     } finally {
       await wh.close();
     }
+  });
+});
+
+describe('read_back: true reads the CRM back after each run', () => {
+  let sandbox: RunningSandbox;
+  let dir: string;
+  const savedToken = process.env.PQLSYNC_SANDBOX_TOKEN;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ seed: 6 });
+    process.env.PQLSYNC_SANDBOX_TOKEN = sandbox.token;
+    dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-readback-'));
+    // --no-run: only the project and its data; the test runs the syncs itself.
+    await runDemo({ dir, users: 600, seed: 42, crm: 'salesforce', sandbox: sandbox.url, run: false });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (savedToken === undefined) delete process.env.PQLSYNC_SANDBOX_TOKEN;
+    else process.env.PQLSYNC_SANDBOX_TOKEN = savedToken;
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pulls the routed sync after its run, and only with the flag', async () => {
+    const configPath = path.join(dir, 'config', 'pqlsync.yml');
+    const env = { ...process.env, PQLSYNC_SANDBOX_URL: sandbox.url, PQLSYNC_SANDBOX_TOKEN: sandbox.token };
+    const watermarks = async () => {
+      const wh = new DuckdbAdapter({ path: path.join(dir, 'pqlsync.duckdb') });
+      await wh.connect();
+      try {
+        if (!(await wh.tableExists('pqlsync_state', 'crm_watermarks'))) return [];
+        return (await wh.query('select object, records from pqlsync_state.crm_watermarks order by object'))
+          .rows;
+      } finally {
+        await wh.close();
+      }
+    };
+    await runSyncs({ loaded: loadConfig(configPath, env), syncs: ['pql_users'] });
+    expect(await watermarks()).toEqual([]);
+    writeFileSync(
+      configPath,
+      readFileSync(configPath, 'utf8').replace(
+        '    mode: upsert\n    on_remove:',
+        '    mode: upsert\n    read_back: true\n    on_remove:',
+      ),
+    );
+    const [summary] = await runSyncs({ loaded: loadConfig(configPath, env), syncs: ['pql_users'] });
+    expect(summary?.status).toBe('success');
+    const tasks = (await adminRecords(sandbox, 'Task')).filter((t) => t.PQLSync_Key__c).length;
+    expect(tasks).toBeGreaterThan(0);
+    expect(await watermarks()).toEqual([
+      // No opportunity exists yet: no watermark for it.
+      { object: 'Lead', records: expect.any(Number) },
+      { object: 'Task', records: tasks },
+    ]);
   });
 });
 
