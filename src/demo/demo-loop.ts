@@ -11,6 +11,7 @@ import { writeLoopHtml } from '../report/render-loop-report.js';
 import { StateStore, toDate } from '../state/state-store.js';
 import { createWarehouse } from '../warehouse/create-warehouse.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
+import { hubspotReps } from './hubspot-reps.js';
 import { salesforceReps } from './salesforce-reps.js';
 import { simulateReps, type LoggedTask, type RepSandbox, type SimulationResult } from './simulate-reps.js';
 
@@ -75,7 +76,7 @@ export async function runDemoLoop(options: DemoLoopOptions): Promise<DemoLoopRes
 
 function repSandbox(options: DemoLoopOptions): RepSandbox {
   const { url, token } = options.sandbox;
-  return salesforceReps(url, token);
+  return options.crm === 'hubspot' ? hubspotReps(url, token) : salesforceReps(url, token);
 }
 
 /** task_log's created tasks of the demo sync: tier, logged and due times by task key. */

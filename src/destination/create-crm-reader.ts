@@ -13,6 +13,10 @@ export async function createCrmReader(name: string, loaded: LoadedConfig): Promi
       const { SalesforceReader } = await import('./salesforce/salesforce-reader.js');
       return new SalesforceReader({ name, config, projectDir: loaded.projectDir });
     }
+    case 'hubspot': {
+      const { HubspotReader } = await import('./hubspot/hubspot-reader.js');
+      return new HubspotReader({ name, config });
+    }
     default:
       return undefined;
   }
