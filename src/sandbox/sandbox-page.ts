@@ -5,6 +5,8 @@
  * Values are put into the page with `textContent`, never as HTML.
  */
 
+import { renderRepActionsPanel } from './rep-actions-panel.js';
+
 const STYLE = `
 :root { --ink:#1d2330; --muted:#667085; --line:#e4e7ec; --bg:#f7f8fa; --card:#fff; --hot:#d92d20; --pql:#dc6803; --nurture:#1570ef; }
 * { box-sizing: border-box; }
@@ -141,6 +143,7 @@ export function renderSandboxPage(): string {
 </head>
 <body>
 <header><h1>pqlsync sandbox</h1><span class="status" id="status">loading…</span></header>
+${renderRepActionsPanel()}
 <main id="vendors"></main>
 <script>${SCRIPT}</script>
 </body>
