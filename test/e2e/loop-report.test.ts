@@ -3,28 +3,20 @@
  * renders without errors or outside requests, and every row of its tier, route and owner tables shows the numbers
  * of the JSON it embeds (cell by cell, formatted as the terminal report formats them), with the trend chart drawn.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/cli/commands/demo.js';
 import type { LoopReport } from '../../src/report/loop-report.js';
 import { metricCells } from '../../src/report/render-loop-report.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/sandbox-server.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
 
 setLogger(createLogger({ level: 'silent' }));
-
-function chromiumPath(): string {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || '/usr/bin/chromium';
-  } catch {
-    return '/usr/bin/chromium';
-  }
-}
 
 let browser: Browser;
 let sandbox: RunningSandbox;
@@ -39,16 +31,7 @@ beforeAll(async () => {
   const demo = { dir, users: 1000, seed: 42, crm: 'salesforce' as const, sandbox: sandbox.url, run: true };
   await runDemo(demo);
   reportPath = (await runDemo({ ...demo, advanceDays: 7 })).loop?.reportPath ?? '';
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {

@@ -3,18 +3,10 @@
  * Salesforce task and "convert lead" converts the lead with an opportunity of the amount given; without the token
  * the admin route refuses (401) and nothing changes.
  */
-import { execFileSync } from 'node:child_process';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/sandbox-server.js';
-
-function chromiumPath(): string {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || '/usr/bin/chromium';
-  } catch {
-    return '/usr/bin/chromium';
-  }
-}
+import { launchChromium } from '../helpers/chromium.js';
 
 let browser: Browser;
 let sandbox: RunningSandbox;
@@ -30,16 +22,7 @@ const admin = async (method: string, route: string, body?: unknown) => {
 
 beforeAll(async () => {
   sandbox = await startSandbox({ seed: 4 });
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
