@@ -34,7 +34,7 @@ export interface DemoLoopOptions {
   crm: 'salesforce' | 'hubspot';
   sandbox: { url: string; token: string };
   seed: number;
-  /** Simulate reps (the demo was advanced). */
+  /** Simulate reps before the pull. */
   simulate: boolean;
   /** (Default: the system clock) */
   now?: () => Date;

@@ -128,14 +128,15 @@ async function generateAndRun(
   if (!options.run) return { dir, generated, summaries: [] };
   const summaries = await runSyncs({ loaded, syncs: [], all: true });
   const loop =
-    sandbox && options.crm !== 'file'
+    // The loop needs reps to have worked: only an advanced CRM demo pulls and reports (a plain rerun sends nothing).
+    sandbox && options.crm !== 'file' && (options.advanceDays ?? 0) > 0
       ? await runDemoLoop({
           loaded,
           dir,
           crm: options.crm,
           sandbox,
           seed: options.seed,
-          simulate: (options.advanceDays ?? 0) > 0,
+          simulate: true,
         })
       : undefined;
   // The backtest report is a bonus: a failure to write it is said, and does not fail the demo's syncs.
