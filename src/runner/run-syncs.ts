@@ -155,7 +155,8 @@ async function readBack(loaded: LoadedConfig, warehouse: WarehouseAdapter, sync:
   const { pullCrm } = await import('../pull/pull-crm.js');
   for (const r of await pullCrm({ loaded, warehouse, syncs: [sync] })) {
     const read = Object.fromEntries(r.objects.map((o) => [o.object, o.read]));
-    if (r.error) logger().warn({ sync, destination: r.destination, err: r.error.message }, 'read back failed');
+    if (r.error)
+      logger().warn({ sync, destination: r.destination, err: r.error.message }, 'read back failed');
     else logger().info({ sync, destination: r.destination, read }, 'read back');
   }
 }

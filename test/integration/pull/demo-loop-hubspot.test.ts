@@ -4,14 +4,11 @@
  * sandbox holds (its tasks with their contact, and deals with their contact), joined with task_log's tiers and due
  * times.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemo, type DemoResult } from '../../../src/cli/commands/demo.js';
-import { startSandbox, type RunningSandbox } from '../../../src/sandbox/sandbox-server.js';
+import { describe, expect, it } from 'vitest';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
+import { advancedDemo } from './pull-harness.js';
 
 setLogger(createLogger({ level: 'silent' }));
 
@@ -22,34 +19,16 @@ interface AdminRecord {
 }
 
 describe('demo --advance-days 14 on HubSpot: the loop report equals the sandbox', () => {
-  let sandbox: RunningSandbox;
-  let dir: string;
-  let result: DemoResult;
-  const savedToken = process.env.PQLSYNC_SANDBOX_TOKEN;
+  const demo = advancedDemo('hubspot', { seed: 8 });
   const records = async (type: string): Promise<AdminRecord[]> => {
-    const res = await fetch(`${sandbox.url}/_sandbox/hubspot/${type}`, {
-      headers: { Authorization: `Bearer ${sandbox.token}` },
+    const res = await fetch(`${demo.sandbox.url}/_sandbox/hubspot/${type}`, {
+      headers: { Authorization: `Bearer ${demo.sandbox.token}` },
     });
     return ((await res.json()) as { results: AdminRecord[] }).results;
   };
 
-  beforeAll(async () => {
-    sandbox = await startSandbox({ seed: 8 });
-    process.env.PQLSYNC_SANDBOX_TOKEN = sandbox.token;
-    dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-loop-hs-'));
-    const demo = { dir, users: 1500, seed: 42, crm: 'hubspot' as const, sandbox: sandbox.url, run: true };
-    await runDemo(demo);
-    result = await runDemo({ ...demo, advanceDays: 14 });
-  }, 300_000);
-
-  afterAll(async () => {
-    if (savedToken === undefined) delete process.env.PQLSYNC_SANDBOX_TOKEN;
-    else process.env.PQLSYNC_SANDBOX_TOKEN = savedToken;
-    await sandbox.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it('reports per tier the SLA-met % and PQL-to-opportunity rate an independent SQL finds in the sandbox', async () => {
+    const { result, dir } = demo;
     const report = result.loop!.report;
     expect(result.loop!.simulation!.converted).toBeGreaterThan(3);
     const independent = new DuckdbAdapter({ path: ':memory:' });

@@ -9,42 +9,24 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemo, type DemoResult } from '../../../src/cli/commands/demo.js';
+import { runDemo } from '../../../src/cli/commands/demo.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { runSyncs } from '../../../src/runner/run-syncs.js';
 import { startSandbox, type RunningSandbox } from '../../../src/sandbox/sandbox-server.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
 import { adminRecords, connect } from '../sandbox/salesforce-helpers.js';
-import { lastSeq, pullOnce, readCounts, requestsSince, TestClock } from './pull-harness.js';
+import { advancedDemo, lastSeq, pullOnce, readCounts, requestsSince, TestClock } from './pull-harness.js';
 
 setLogger(createLogger({ level: 'silent' }));
 
 describe('demo --advance-days 14 on Salesforce: the loop report equals the sandbox', () => {
-  let sandbox: RunningSandbox;
-  let dir: string;
-  let result: DemoResult;
   // The sandbox's clock: real time, moved ahead by the test so its own writes land after the last pull's second.
   let offsetMs = 0;
-  const savedToken = process.env.PQLSYNC_SANDBOX_TOKEN;
-
-  beforeAll(async () => {
-    sandbox = await startSandbox({ seed: 5, now: () => new Date(Date.now() + offsetMs) });
-    process.env.PQLSYNC_SANDBOX_TOKEN = sandbox.token;
-    dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-loop-'));
-    const demo = { dir, users: 1500, seed: 42, crm: 'salesforce' as const, sandbox: sandbox.url, run: true };
-    await runDemo(demo);
-    result = await runDemo({ ...demo, advanceDays: 14 });
-  }, 300_000);
-
-  afterAll(async () => {
-    if (savedToken === undefined) delete process.env.PQLSYNC_SANDBOX_TOKEN;
-    else process.env.PQLSYNC_SANDBOX_TOKEN = savedToken;
-    await sandbox.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const demo = advancedDemo('salesforce', { seed: 5, now: () => new Date(Date.now() + offsetMs) });
 
   it('reports per tier the SLA-met % and PQL-to-opportunity rate an independent SQL finds in the sandbox', async () => {
+    const { result, sandbox, dir } = demo;
     const loop = result.loop!;
     expect(loop.simulation!.completed).toBeGreaterThan(20);
     expect(loop.simulation!.converted).toBeGreaterThan(3);
@@ -117,6 +99,7 @@ describe('demo --advance-days 14 on Salesforce: the loop report equals the sandb
   });
 
   it('a second pull with nothing changed reads 0 records; one after 10 tasks were changed reads those 10', async () => {
+    const { sandbox, dir } = demo;
     const loaded = loadConfig(path.join(dir, 'config', 'pqlsync.yml'), {
       ...process.env,
       PQLSYNC_SANDBOX_URL: sandbox.url,

@@ -2,10 +2,18 @@
  * Shared setup for the pull tests: a project whose one sync writes Leads (Salesforce) or contacts (HubSpot) in a
  * sandbox with a clock the test moves, and helpers to pull and read the read-back tables.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { runDemo, type DemoResult } from '../../../src/cli/commands/demo.js';
 import { loadConfig, type LoadedConfig } from '../../../src/config/load-config.js';
 import { pullCrm, type PullResult } from '../../../src/pull/pull-crm.js';
-import type { RunningSandbox } from '../../../src/sandbox/sandbox-server.js';
+import {
+  startSandbox,
+  type RunningSandbox,
+  type SandboxOptions,
+} from '../../../src/sandbox/sandbox-server.js';
 import type { WarehouseAdapter } from '../../../src/warehouse/warehouse-adapter.js';
 import { tempProject, type TempProject } from '../../helpers/temp-project.js';
 
@@ -104,4 +112,34 @@ export async function requestsSince(
 export async function lastSeq(sandbox: RunningSandbox): Promise<number> {
   const all = await requestsSince(sandbox, 0);
   return all[all.length - 1]?.seq ?? 0;
+}
+
+export interface AdvancedDemo {
+  sandbox: RunningSandbox;
+  dir: string;
+  result: DemoResult;
+}
+
+/**
+ * Registers beforeAll/afterAll for a demo on a CRM sandbox run twice (`demo`, then `--advance-days 14`); the object
+ * is filled in by beforeAll. `PQLSYNC_SANDBOX_TOKEN` is set for the demo and restored after.
+ */
+export function advancedDemo(crm: Crm, sandboxOptions: SandboxOptions, users = 1500): AdvancedDemo {
+  const demo = {} as AdvancedDemo;
+  const savedToken = process.env.PQLSYNC_SANDBOX_TOKEN;
+  beforeAll(async () => {
+    demo.sandbox = await startSandbox(sandboxOptions);
+    process.env.PQLSYNC_SANDBOX_TOKEN = demo.sandbox.token;
+    demo.dir = mkdtempSync(path.join(tmpdir(), `pqlsync-loop-${crm}-`));
+    const options = { dir: demo.dir, users, seed: 42, crm, sandbox: demo.sandbox.url, run: true };
+    await runDemo(options);
+    demo.result = await runDemo({ ...options, advanceDays: 14 });
+  }, 300_000);
+  afterAll(async () => {
+    if (savedToken === undefined) delete process.env.PQLSYNC_SANDBOX_TOKEN;
+    else process.env.PQLSYNC_SANDBOX_TOKEN = savedToken;
+    await demo.sandbox?.close();
+    if (demo.dir) rmSync(demo.dir, { recursive: true, force: true });
+  });
+  return demo;
 }
