@@ -77,6 +77,12 @@ export async function ensureReadbackTables(state: StateStore): Promise<void> {
   for (const table of READBACK_TABLES) {
     const cols = READBACK_COLUMNS[table].map(([name, type]) => `${name} ${t[type]}`).join(', ');
     await state.wh.query(`create table if not exists ${state.table(table)} (${cols})`);
+    // A table from an earlier layout: add the columns it lacks (their rows keep null until read again).
+    const { columns } = await state.wh.query(`select * from ${state.table(table)} where 1 = 0`);
+    const have = new Set((columns ?? []).map((c) => c.toLowerCase()));
+    for (const [name, type] of READBACK_COLUMNS[table])
+      if (columns && !have.has(name))
+        await state.wh.query(`alter table ${state.table(table)} add column ${name} ${t[type]}`);
   }
   await state.wh.query(
     `create table if not exists ${state.table('crm_watermarks')} (destination ${t.text} not null,

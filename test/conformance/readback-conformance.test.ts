@@ -197,6 +197,18 @@ describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
       await w.stop();
     });
 
+    it('adds the columns a read-back table of an earlier layout lacks', async () => {
+      const state = new StateStore(wh, 'pqlsync_old');
+      await wh.ensureSchema('pqlsync_old');
+      await wh.query(
+        `create table ${state.table('crm_tasks')} (destination ${state.d.types.text}, task_id ${state.d.types.text})`,
+      );
+      await ensureReadbackTables(state);
+      const { columns } = await wh.query(`select * from ${state.table('crm_tasks')} where 1 = 0`);
+      expect(columns).toContain('person_id');
+      expect(columns).toContain('completed_at');
+    });
+
     it('replaces rows by id and keeps one watermark per object', async () => {
       const state = new StateStore(wh, SCHEMA);
       const { rows } = await wh.query(
