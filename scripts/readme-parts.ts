@@ -16,6 +16,7 @@ export const README_PARTS = [
   'warehouses.md',
   'scheduling.md',
   'evaluate.md',
+  'closed-loop.md',
   'sandbox.md',
   'sandbox-hubspot.md',
   'reliability.md',

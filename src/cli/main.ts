@@ -9,7 +9,9 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerFailuresCommand } from './commands/failures.js';
 import { registerInitCommand } from './commands/init.js';
+import { registerPullCommand } from './commands/pull.js';
 import { registerRenameSyncCommand } from './commands/rename-sync.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
   registerRenameSyncCommand(program);
   registerScheduleCommand(program);
   registerEvaluateCommand(program);
+  registerPullCommand(program);
+  registerReportCommand(program);
   registerDemoCommand(program);
   registerSandboxCommand(program);
   return program;

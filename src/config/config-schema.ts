@@ -604,6 +604,8 @@ export const syncSchema = z.strictObject({
   schedule: z.string().optional(),
   timezone: z.string().optional(),
   depends_on: z.array(z.string()).default([]),
+  /** After each run that did not fail, read the CRM back (`pqlsync pull` for this sync's destination). (Default: false) */
+  read_back: z.boolean().default(false),
   enabled: z.boolean().default(true),
 });
 export type SyncConfig = z.infer<typeof syncSchema>;

@@ -6,7 +6,11 @@ import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { TaskWriter } from '../routing/task-writer.js';
 
-export async function createTaskWriter(name: string, loaded: LoadedConfig): Promise<TaskWriter | undefined> {
+/** A destination's config, its secrets resolved; CONFIG_INVALID when no destination has the name. */
+export function destinationConfig(
+  name: string,
+  loaded: LoadedConfig,
+): LoadedConfig['config']['destinations'][string] {
   const config = loaded.config.destinations[name];
   if (!config) {
     throw new PqlsyncError('CONFIG_INVALID', `destination '${name}' is not defined`, {
@@ -14,6 +18,11 @@ export async function createTaskWriter(name: string, loaded: LoadedConfig): Prom
     });
   }
   requireSection(loaded, `destinations.${name}`);
+  return config;
+}
+
+export async function createTaskWriter(name: string, loaded: LoadedConfig): Promise<TaskWriter | undefined> {
+  const config = destinationConfig(name, loaded);
   switch (config.type) {
     case 'salesforce': {
       const { SalesforceTaskWriter } = await import('./salesforce/salesforce-tasks.js');

@@ -138,6 +138,8 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
         const rejections = await rejectionsOf(warehouse, loaded, name, summary.runId);
         if (rejections.length > 0) summary = { ...summary, rejections };
       }
+      if (summary.status !== 'failed' && !options.dryRun && loaded.config.syncs[name]?.read_back)
+        await readBack(loaded, warehouse, name);
       summaries.push(summary);
       options.onSummary?.(summary);
     }
@@ -146,6 +148,17 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
     if (ownWarehouse) await warehouse.close();
   }
   return summaries;
+}
+
+/** The optional step after a run (`read_back: true`): pull its destination; a failure is logged, never the run's. */
+async function readBack(loaded: LoadedConfig, warehouse: WarehouseAdapter, sync: string): Promise<void> {
+  const { pullCrm } = await import('../pull/pull-crm.js');
+  for (const r of await pullCrm({ loaded, warehouse, syncs: [sync] })) {
+    const read = Object.fromEntries(r.objects.map((o) => [o.object, o.read]));
+    if (r.error)
+      logger().warn({ sync, destination: r.destination, err: r.error.message }, 'read back failed');
+    else logger().info({ sync, destination: r.destination, read }, 'read back');
+  }
 }
 
 /** A run's rejections by reason, read back from the failures it wrote (a read failure only loses the summary). */

@@ -15,6 +15,8 @@
  * completes a task and then calls `refreshNow()`). Pass it to renderSandboxPage.
  */
 
+import { renderRepActionsPanel } from './rep-actions-panel.js';
+
 const STYLE = `
 :root { --ink:#1d2330; --muted:#667085; --line:#e4e7ec; --bg:#f7f8fa; --card:#fff; --hot:#d92d20; --pql:#dc6803; --pqa:#7a5af8; --nurture:#1570ef; --accent:#155eef; }
 * { box-sizing: border-box; }
@@ -217,6 +219,7 @@ export function renderSandboxPage(extensions: readonly string[] = []): string {
 </head>
 <body>
 <header><h1>pqlsync sandbox</h1><nav class="tabs" role="tablist" id="tabs"></nav><span class="status" id="status">loading…</span></header>
+${renderRepActionsPanel()}
 <main id="vendors"></main>
 <script>${[SCRIPT, ...extensions, START].join('\n')}</script>
 </body>

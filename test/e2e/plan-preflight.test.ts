@@ -30,7 +30,7 @@ describe('plan runs the read-only preflight', () => {
     expect(r.code).toBe(2);
     expect(
       r.stderr.endsWith(
-        "\nsync users, syncs.users.object: HubSpot has no object type 'contact' (destination crm): HubSpot refused GET /crm/v3/properties/contact (400 VALIDATION_ERROR: Unable to infer object type from: contact (the sandbox serves contacts, companies and tasks))\n" +
+        "\nsync users, syncs.users.object: HubSpot has no object type 'contact' (destination crm): HubSpot refused GET /crm/v3/properties/contact (400 VALIDATION_ERROR: Unable to infer object type from: contact (the sandbox serves contacts, companies, deals and tasks))\n" +
           "  hint: did you mean 'contacts'? HubSpot object types are plural and lower case\n",
       ),
     ).toBe(true);

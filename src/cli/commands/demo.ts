@@ -19,6 +19,7 @@ import {
   type DemoCrm,
 } from '../../demo/demo-config.js';
 import { initProject, pqlsyncCommand } from './init.js';
+import type { DemoLoopResult } from '../../demo/demo-loop.js';
 
 export interface DemoOptions {
   dir: string;
@@ -43,6 +44,8 @@ export interface DemoResult {
   reportPath?: string;
   /** One line about the backtest: as-of date, horizon and the top tier's lift. */
   reportSummary?: string;
+  /** A CRM demo's closed loop: what simulated reps did, the pull, and the loop report. */
+  loop?: DemoLoopResult;
 }
 
 /** Creates or reuses the demo project, generates or advances its data, and runs every sync. */
@@ -146,15 +149,29 @@ async function generateAndRun(
   if (!options.run) return { dir, generated, summaries: [] };
   const summaries = await runSyncs({ loaded, syncs: [], all: true });
   const config = loaded.config;
+  const loop =
+    // The loop needs reps to have worked: only an advanced CRM demo pulls and reports (a plain rerun sends nothing).
+    sandbox && options.crm !== 'file' && (options.advanceDays ?? 0) > 0
+      ? await (
+          await import('../../demo/demo-loop.js')
+        ).runDemoLoop({
+          loaded,
+          dir,
+          crm: options.crm,
+          sandbox,
+          seed: options.seed,
+          simulate: true,
+        })
+      : undefined;
   // The backtest report is a bonus: a failure to write it is said, and does not fail the demo's syncs.
   try {
     const { path: reportPath, report } = await writeDemoReport(loaded, dir);
     const top = report.tiers[0];
     const reportSummary = `backtest of pql_users as of ${report.asOf} (${report.horizonDays}-day horizon)${top ? `: ${top.tier} tier lift ${top.lift.toFixed(1)}x` : ''}`;
-    return { dir, generated, summaries, config, reportPath, reportSummary };
+    return { dir, generated, summaries, config, reportPath, reportSummary, ...(loop ? { loop } : {}) };
   } catch (err) {
     log(`could not write the backtest report: ${toPqlsyncError(err).format()}`);
-    return { dir, generated, summaries, config };
+    return { dir, generated, summaries, config, ...(loop ? { loop } : {}) };
   }
 }
 
@@ -247,6 +264,15 @@ export function registerDemoCommand(program: Command): void {
                 : `  see the CRM:    cd ${rel} && ${pqlsync} sandbox --state sandbox-state.json   (then open the page it prints)`;
           say(`\ndemo project: ${result.dir}\n  run history:    cd ${rel} && ${pqlsync} runs\n${crmLine}`);
           if (result.reportPath) say(`\n${result.reportSummary ?? ''}\nreport: ${result.reportPath}`);
+          if (result.loop) {
+            const s = result.loop.simulation;
+            if (s)
+              say(
+                `\nreps worked their tasks: ${s.completed} done (${s.late} late), ${s.converted} converted after a task, ${s.baseConverted} without one; ${s.won} won, ${s.lost} lost`,
+              );
+            const { renderLoopText } = await import('../../report/render-loop-report.js');
+            say(`\n${renderLoopText(result.loop.report)}loop report: ${result.loop.reportPath}`);
+          }
         }
         const { exitCodeFor } = await import('../../runner/run-sync.js');
         process.exitCode = exitCodeFor(result.summaries);

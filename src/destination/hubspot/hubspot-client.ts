@@ -52,6 +52,8 @@ export function createHubspotClient(config: HubspotConfig, onResponse?: Response
     client.crm.properties.groupsApi,
     client.crm.properties.batchApi,
     client.crm.owners.ownersApi,
+    client.crm.objects.searchApi,
+    client.crm.associations.v4.batchApi,
   ];
   const configurations = new Set(used.map(configurationOf));
   for (const configuration of configurations) {

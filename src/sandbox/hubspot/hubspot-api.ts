@@ -24,7 +24,14 @@ import {
   type RateLimits,
 } from './hubspot-rate-limiter.js';
 import { CorrelationIds, json, rateLimited, unauthorized, validationError } from './hubspot-responses.js';
-import { type ObjectType, type Owner, SYSTEM_PROPERTIES, isObjectType } from './hubspot-schema.js';
+import { completeTask, HubspotRepActionError, moveDeal, openDeal } from './hubspot-rep-actions.js';
+import {
+  OBJECT_TYPES,
+  type ObjectType,
+  type Owner,
+  SYSTEM_PROPERTIES,
+  isObjectType,
+} from './hubspot-schema.js';
 import { HubspotStore } from './hubspot-store.js';
 
 export interface HubspotSandboxOptions {
@@ -60,6 +67,7 @@ const OBJECT_ROUTE = /^\/crm\/v3\/objects\/([^/]+)(?:\/(.+))?$/;
 const PROPERTY_ROUTE = /^\/crm\/v3\/properties\/([^/]+)(?:\/(.+))?$/;
 const OWNER_ROUTE = /^\/crm\/v3\/owners\/?([^/]*)$/;
 const LABELS_ROUTE = /^\/crm\/v4\/associations\/([^/]+)\/([^/]+)\/labels$/;
+const V4_BATCH_READ_ROUTE = /^\/crm\/v4\/associations\/([^/]+)\/([^/]+)\/batch\/read$/;
 const V4_OBJECT_ROUTE = /^\/crm\/v4\/objects\/([^/]+)\/([^/]+)\/associations\/([^/]+)$/;
 
 class HubspotApi implements VendorApi {
@@ -128,6 +136,13 @@ class HubspotApi implements VendorApi {
       const to = m[2] ?? '';
       return this.withType(m[1] ?? '', (from) =>
         this.withType(to, (t) => this.metadata.associationLabels(from, t)),
+      );
+    }
+    m = V4_BATCH_READ_ROUTE.exec(path);
+    if (m && method === 'POST') {
+      const to = m[2] ?? '';
+      return this.withType(m[1] ?? '', (from) =>
+        this.withType(to, (t) => this.metadata.associationsBatch(from, t, req)),
       );
     }
     m = V4_OBJECT_ROUTE.exec(path);
@@ -202,7 +217,7 @@ class HubspotApi implements VendorApi {
     if (isObjectType(type)) return then(type);
     return validationError(
       this.correlation.take(),
-      `Unable to infer object type from: ${type} (the sandbox serves contacts, companies and tasks)`,
+      `Unable to infer object type from: ${type} (the sandbox serves contacts, companies, deals and tasks)`,
     );
   }
 
@@ -227,20 +242,43 @@ class HubspotApi implements VendorApi {
       if (req.method === 'GET') return json(200, this.limitsBody());
       if (req.method === 'POST') return this.setLimits(req.body);
     }
+    const action = /^(tasks|contacts|deals)\/([^/]+)\/(complete|deal|stage)$/.exec(path);
+    if (action && req.method === 'POST')
+      return this.repAction(action[1] ?? '', action[2] ?? '', action[3] ?? '', req.body);
     if (isObjectType(path)) {
       if (req.method === 'GET')
         return json(200, { results: this.store.live(path).map((r) => this.adminRecord(path, r.id)) });
       if (req.method === 'POST') return this.seedRecords(path, req.body);
     }
     return json(404, {
-      error: `No HubSpot admin route ${req.method} /_sandbox/hubspot/${path}; use {contacts|companies|tasks}, owners or limits`,
+      error: `No HubSpot admin route ${req.method} /_sandbox/hubspot/${path}; use {contacts|companies|deals|tasks}, owners, limits, tasks/{id}/complete, contacts/{id}/deal or deals/{id}/stage`,
+    });
+  }
+
+  /** `POST /_sandbox/hubspot/{tasks/{id}/complete | contacts/{id}/deal | deals/{id}/stage}`: what reps do. */
+  private repAction(type: string, id: string, action: string, body: unknown): SandboxResponse {
+    const input = isPlainObject(body) ? body : {};
+    const now = this.ctx.now();
+    try {
+      if (type === 'tasks' && action === 'complete')
+        return json(200, this.adminRecord('tasks', completeTask(this.store, id, input, now).id));
+      if (type === 'contacts' && action === 'deal')
+        return json(201, this.adminRecord('deals', openDeal(this.store, id, input, now).id));
+      if (type === 'deals' && action === 'stage')
+        return json(200, this.adminRecord('deals', moveDeal(this.store, id, input, now).id));
+    } catch (e) {
+      if (e instanceof HubspotRepActionError) return json(e.status, { error: e.message });
+      throw e;
+    }
+    return json(404, {
+      error: `unknown admin action ${type}/${id}/${action}; try tasks/{id}/complete, contacts/{id}/deal, deals/{id}/stage`,
     });
   }
 
   private adminRecord(type: ObjectType, id: string): UnknownRecord {
     const record = this.store.records[type].get(id);
     const associations: UnknownRecord[] = [];
-    for (const toType of ['contacts', 'companies', 'tasks'] as const) {
+    for (const toType of OBJECT_TYPES) {
       for (const edge of this.store.edgesOf(type, id, toType, (t) => t)) {
         associations.push({
           to: { id: edge.toId },

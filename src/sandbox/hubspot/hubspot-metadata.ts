@@ -255,6 +255,38 @@ export class MetadataRoutes {
     return json(200, { results });
   }
 
+  /**
+   * `POST /crm/v4/associations/{from}/{to}/batch/read` `{inputs: [{id}]}`: each record's associations of that type
+   * (records with none are left out, as HubSpot reports them as errors of a 207 rather than results).
+   */
+  associationsBatch(type: ObjectType, toType: ObjectType, req: SandboxRequest): SandboxResponse {
+    const body = req.body as { inputs?: unknown } | undefined;
+    const inputs = Array.isArray(body?.inputs) ? body.inputs : undefined;
+    if (!inputs)
+      return json(400, {
+        status: 'error',
+        message: 'the body needs an "inputs" array',
+        category: 'VALIDATION_ERROR',
+      });
+    // Batch association reads take at most 1,000 inputs.
+    if (inputs.length > 1000)
+      return json(400, {
+        status: 'error',
+        message: 'at most 1000 inputs per batch read',
+        category: 'VALIDATION_ERROR',
+      });
+    const now = this.ctx.now().toISOString();
+    const results = inputs.flatMap((input) => {
+      const id = String((input as { id?: unknown }).id ?? '');
+      const to = this.store.edgesOf(type, id, toType, inverseTypeId).map((e) => ({
+        toObjectId: Number(e.toId),
+        associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: e.typeId, label: null }],
+      }));
+      return to.length > 0 ? [{ from: { id }, to }] : [];
+    });
+    return json(200, { status: 'COMPLETE', results, startedAt: now, completedAt: now });
+  }
+
   associationsOf(type: ObjectType, id: string, toType: ObjectType, req: SandboxRequest): SandboxResponse {
     const limit = clampLimit(req.query.get('limit'), 500);
     const after = Number(req.query.get('after') ?? '0') || 0;

@@ -40,6 +40,7 @@ import type { HubspotRecord, HubspotStore } from './hubspot-store.js';
 export const MAX_BATCH_INPUTS = 100;
 /** Search returns at most 200 results per page. */
 const MAX_SEARCH_LIMIT = 200;
+const MAX_SEARCH_RESULTS = 10_000;
 const DEFAULT_SEARCH_LIMIT = 10;
 /** Owners and object pages: 100 by default, 500 at most. */
 const MAX_PAGE_LIMIT = 500;
@@ -308,6 +309,12 @@ export class ObjectRoutes {
     const after = body.after === undefined ? 0 : Number(body.after);
     if (!Number.isInteger(after) || after < 0) {
       return this.invalidInput(`after must be a non-negative integer string, got ${String(body.after)}`);
+    }
+    // The search endpoints return at most 10,000 results per query; a page past them is refused with a 400.
+    if (after + limit > MAX_SEARCH_RESULTS) {
+      return this.invalidInput(
+        `search returns at most ${MAX_SEARCH_RESULTS} results per query; after ${after} + limit ${limit} pages past them (narrow the query instead)`,
+      );
     }
     const groups = Array.isArray(body.filterGroups) ? body.filterGroups : [];
     const predicates: Array<Array<(r: HubspotRecord) => boolean>> = [];

@@ -9,7 +9,7 @@
  * - association type id: HubSpot-defined edge kind, e.g. 204 = task→contact. The reverse edge has its own id.
  */
 
-export const OBJECT_TYPES = ['contacts', 'companies', 'tasks'] as const;
+export const OBJECT_TYPES = ['contacts', 'companies', 'deals', 'tasks'] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];
 
 export function isObjectType(value: string): value is ObjectType {
@@ -20,6 +20,7 @@ export function isObjectType(value: string): value is ObjectType {
 export const OBJECT_TYPE_INFO: Record<ObjectType, { typeId: string; singular: string }> = {
   contacts: { typeId: '0-1', singular: 'CONTACT' },
   companies: { typeId: '0-2', singular: 'COMPANY' },
+  deals: { typeId: '0-3', singular: 'DEAL' },
   tasks: { typeId: '0-27', singular: 'TASK' },
 };
 
@@ -153,6 +154,17 @@ const LIFECYCLE_STAGES = [
   'other',
 ];
 
+/** The default sales pipeline's stages; the last two close a deal, the first of them won. */
+export const DEAL_STAGES = [
+  'appointmentscheduled',
+  'qualifiedtobuy',
+  'presentationscheduled',
+  'decisionmakerboughtin',
+  'contractsent',
+  'closedwon',
+  'closedlost',
+] as const;
+
 const OWNER: StandardProperty = {
   name: 'hubspot_owner_id',
   label: 'Owner',
@@ -215,6 +227,22 @@ const STANDARD: Record<ObjectType, { group: PropertyGroup; properties: StandardP
       { name: 'hs_object_id', label: 'Record ID', type: 'number', readOnly: true, unique: true },
     ],
   },
+  deals: {
+    group: { name: 'dealinformation', label: 'Deal information', displayOrder: -1, archived: false },
+    properties: [
+      { name: 'dealname', label: 'Deal Name', type: 'string' },
+      { name: 'amount', label: 'Amount', type: 'number' },
+      { name: 'dealstage', label: 'Deal Stage', type: 'enumeration', options: [...DEAL_STAGES] },
+      { name: 'pipeline', label: 'Pipeline', type: 'enumeration', options: ['default'] },
+      { name: 'closedate', label: 'Close Date', type: 'datetime' },
+      { name: 'hs_is_closed', label: 'Is Deal Closed?', type: 'bool', readOnly: true },
+      { name: 'hs_is_closed_won', label: 'Is Closed Won', type: 'bool', readOnly: true },
+      OWNER,
+      { name: 'createdate', label: 'Create Date', type: 'datetime', readOnly: true },
+      { name: 'hs_lastmodifieddate', label: 'Last Modified Date', type: 'datetime', readOnly: true },
+      { name: 'hs_object_id', label: 'Record ID', type: 'number', readOnly: true, unique: true },
+    ],
+  },
   tasks: {
     group: { name: 'taskinformation', label: 'Task information', displayOrder: -1, archived: false },
     properties: [
@@ -235,6 +263,7 @@ const STANDARD: Record<ObjectType, { group: PropertyGroup; properties: StandardP
       },
       { name: 'hs_task_type', label: 'Task Type', type: 'enumeration', options: ['TODO', 'CALL', 'EMAIL'] },
       { name: 'hs_task_reminders', label: 'Reminder', type: 'string' },
+      { name: 'hs_task_completion_date', label: 'Completed at', type: 'datetime', readOnly: true },
       OWNER,
       { name: 'hs_createdate', label: 'Create Date', type: 'datetime', readOnly: true },
       { name: 'hs_lastmodifieddate', label: 'Last Modified Date', type: 'datetime', readOnly: true },
@@ -256,6 +285,7 @@ export function standardGroups(type: ObjectType): PropertyGroup[] {
 export const SYSTEM_PROPERTIES: Record<ObjectType, { created: string; modified: string }> = {
   contacts: { created: 'createdate', modified: 'lastmodifieddate' },
   companies: { created: 'createdate', modified: 'hs_lastmodifieddate' },
+  deals: { created: 'createdate', modified: 'hs_lastmodifieddate' },
   tasks: { created: 'hs_createdate', modified: 'hs_lastmodifieddate' },
 };
 
@@ -263,6 +293,16 @@ export const SYSTEM_PROPERTIES: Record<ObjectType, { created: string; modified: 
 export const DEFAULT_READ_PROPERTIES: Record<ObjectType, string[]> = {
   contacts: ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'],
   companies: ['createdate', 'domain', 'hs_lastmodifieddate', 'hs_object_id', 'name'],
+  deals: [
+    'amount',
+    'closedate',
+    'createdate',
+    'dealname',
+    'dealstage',
+    'hs_lastmodifieddate',
+    'hs_object_id',
+    'pipeline',
+  ],
   tasks: ['hs_createdate', 'hs_lastmodifieddate', 'hs_object_id', 'hs_task_subject', 'hs_timestamp'],
 };
 
@@ -282,6 +322,9 @@ export interface AssociationTypeInfo {
 export const ASSOCIATION_TYPES: AssociationTypeInfo[] = [
   { typeId: 204, from: 'tasks', to: 'contacts', inverseTypeId: 203 },
   { typeId: 192, from: 'tasks', to: 'companies', inverseTypeId: 191 },
+  // Written by the admin rep actions only (a deal opened for a contact and its company).
+  { typeId: 3, from: 'deals', to: 'contacts', inverseTypeId: 4 },
+  { typeId: 341, from: 'deals', to: 'companies', inverseTypeId: 342 },
 ];
 
 /** An owner as `GET /crm/v3/owners/` returns it. */

@@ -53,6 +53,7 @@ function perType<T>(make: (type: ObjectType) => T): Record<ObjectType, T> {
   return {
     contacts: make('contacts'),
     companies: make('companies'),
+    deals: make('deals'),
     tasks: make('tasks'),
   };
 }
@@ -178,7 +179,8 @@ export class HubspotStore {
   }
 
   /** Replaces the state with an exported one; throws a readable Error when the file is not one. */
-  import(state: unknown): void {
+  import(given: unknown): void {
+    const state = withDeals(given);
     if (!isStateFile(state)) {
       throw new Error(
         'HubSpot sandbox state is not valid: expected {"version":1, "nextId", "records", "properties", ' +
@@ -194,6 +196,21 @@ export class HubspotStore {
     this.owners = copy.owners;
     this.associations = copy.associations.filter((e) => isObjectType(e.fromType) && isObjectType(e.toType));
   }
+}
+
+/** A state file written before the sandbox had deals: deals start empty, with their standard properties. */
+function withDeals(state: unknown): unknown {
+  if (typeof state !== 'object' || state === null) return state;
+  const v = { ...(state as Record<string, unknown>) };
+  const fill = (key: string, make: () => unknown[]): void => {
+    const field = v[key];
+    if (typeof field === 'object' && field !== null && !('deals' in field))
+      v[key] = { ...field, deals: make() };
+  };
+  fill('records', () => []);
+  fill('properties', () => standardProperties('deals'));
+  fill('groups', () => standardGroups('deals'));
+  return v;
 }
 
 function normalise(property: string, value: string): string {

@@ -17,6 +17,15 @@ import type {
   VendorApi,
 } from '../sandbox-types.js';
 import { BulkIngest, defaultFaultMessage, type BulkState } from './bulk-ingest.js';
+import {
+  completeTask,
+  convertLead,
+  moveOpportunity,
+  RepActionError,
+  type CompleteTaskInput,
+  type ConvertLeadInput,
+  type OpportunityInput,
+} from './salesforce-rep-actions.js';
 import { KEY_PREFIXES, makeId, normalizeId } from './salesforce-ids.js';
 import { asObject, methodNotAllowed, notFound, sfError, sfJson } from './salesforce-http.js';
 import { SalesforceOAuth, type OAuthState, type SalesforceOAuthOptions } from './salesforce-oauth.js';
@@ -213,6 +222,7 @@ class SalesforceApi implements VendorApi {
       if (parts[1] === 'revoke') return this.oauth.revoke(str('refreshToken'));
     }
     const def = findObject(this.store.schema, head);
+    if (def && parts.length === 3 && req.method === 'POST') return this.repAction(def.name, parts, body);
     if (def && parts.length === 1) {
       if (req.method === 'GET')
         return sfJson(200, {
@@ -221,7 +231,27 @@ class SalesforceApi implements VendorApi {
       if (req.method === 'POST') return this.seed(def, req.body);
     }
     return sfJson(404, {
-      error: `unknown admin route ${req.method} /_sandbox/salesforce${subPath}; try GET /_sandbox/salesforce/Lead, POST /_sandbox/salesforce/Lead {"records": [...]}, POST /_sandbox/salesforce/limits, POST /_sandbox/salesforce/oauth/tokens|expire|revoke`,
+      error: `unknown admin route ${req.method} /_sandbox/salesforce${subPath}; try GET /_sandbox/salesforce/Lead, POST /_sandbox/salesforce/Lead {"records": [...]}, POST /_sandbox/salesforce/Task/{id}/complete, POST /_sandbox/salesforce/Lead/{id}/convert, POST /_sandbox/salesforce/Opportunity/{id}/stage, POST /_sandbox/salesforce/limits, POST /_sandbox/salesforce/oauth/tokens|expire|revoke`,
+    });
+  }
+
+  /** `POST /_sandbox/salesforce/{Task|Lead|Opportunity}/{id}/{complete|convert|stage}`: what reps do. */
+  private repAction(type: SObjectName, parts: string[], body: Record<string, unknown>): SandboxResponse {
+    const [, id = '', action] = parts;
+    const now = this.ctx.now();
+    try {
+      if (type === 'Task' && action === 'complete')
+        return sfJson(200, { record: completeTask(this.store, id, body as CompleteTaskInput, now) });
+      if (type === 'Lead' && action === 'convert')
+        return sfJson(200, convertLead(this.store, id, body as ConvertLeadInput, now));
+      if (type === 'Opportunity' && action === 'stage')
+        return sfJson(200, { record: moveOpportunity(this.store, id, body as OpportunityInput) });
+    } catch (e) {
+      if (e instanceof RepActionError) return sfJson(e.status, { error: e.message });
+      throw e;
+    }
+    return sfJson(404, {
+      error: `unknown admin action ${type}/${id}/${String(action)}; try Task/{id}/complete, Lead/{id}/convert, Opportunity/{id}/stage`,
     });
   }
 

@@ -11,6 +11,7 @@ export const KEY_PREFIXES = {
   Lead: '00Q',
   Contact: '003',
   Account: '001',
+  Opportunity: '006',
   Task: '00T',
   User: '005',
   Organization: '00D',

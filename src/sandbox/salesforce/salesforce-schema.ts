@@ -9,7 +9,7 @@
  */
 import { KEY_PREFIXES } from './salesforce-ids.js';
 
-export const SOBJECT_NAMES = ['Lead', 'Contact', 'Account', 'Task', 'User'] as const;
+export const SOBJECT_NAMES = ['Lead', 'Contact', 'Account', 'Opportunity', 'Task', 'User'] as const;
 export type SObjectName = (typeof SOBJECT_NAMES)[number];
 
 export const FIELD_TYPES = [
@@ -115,6 +115,18 @@ function accountIdField(extra: Partial<FieldInit> = {}): FieldDef {
     ...extra,
   });
 }
+/** A default org's opportunity stages; the last two are closed (OpportunityStage.IsClosed), the first of them won. */
+export const OPPORTUNITY_STAGES = [
+  'Prospecting',
+  'Qualification',
+  'Needs Analysis',
+  'Proposal/Price Quote',
+  'Negotiation/Review',
+  'Closed Won',
+  'Closed Lost',
+] as const;
+/** Task statuses that close a task in a default org (TaskStatus.IsClosed). */
+export const CLOSED_TASK_STATUSES = ['Completed'] as const;
 
 function systemFields(): FieldDef[] {
   return [
@@ -151,7 +163,29 @@ function systemFields(): FieldDef[] {
       nillable: false,
       defaultedOnCreate: true,
     }),
+    // Changed by any write, including system ones; the field incremental readers filter on.
+    field({
+      name: 'SystemModstamp',
+      label: 'System Modstamp',
+      type: 'datetime',
+      ...readOnly,
+      nillable: false,
+      defaultedOnCreate: true,
+    }),
   ];
+}
+
+/** A read-only checkbox Salesforce computes (IsClosed, IsWon), false until it says otherwise. */
+function derivedFlag(name: string, label: string): FieldDef {
+  return field({
+    name,
+    label,
+    type: 'boolean',
+    ...readOnly,
+    nillable: false,
+    defaultedOnCreate: true,
+    defaultValue: false,
+  });
 }
 
 function owner(): FieldDef {
@@ -182,6 +216,7 @@ export const DEFAULT_CUSTOM_FIELDS: Record<SObjectName, CustomFieldSpec[]> = {
     { name: 'PQA_Score__c', type: 'double', label: 'PQA Score', precision: 3, scale: 0 },
     { name: 'PQA_Tier__c', type: 'picklist', label: 'PQA Tier', picklistValues: ['hot', 'pqa', 'nurture'] },
   ],
+  Opportunity: [],
   Task: [{ name: 'PQLSync_Key__c', type: 'string', label: 'PQLSync Key', externalId: true, unique: true }],
   User: [],
 };
@@ -276,6 +311,16 @@ function standardFields(name: SObjectName): FieldDef[] {
           relationshipName: 'ConvertedAccount',
           length: 18,
         }),
+        field({
+          name: 'ConvertedOpportunityId',
+          label: 'Converted Opportunity ID',
+          type: 'reference',
+          ...readOnly,
+          referenceTo: ['Opportunity'],
+          relationshipName: 'ConvertedOpportunity',
+          length: 18,
+        }),
+        field({ name: 'ConvertedDate', label: 'Converted Date', type: 'date', ...readOnly }),
       ];
     case 'Contact':
       return [
@@ -292,6 +337,31 @@ function standardFields(name: SObjectName): FieldDef[] {
         field({ name: 'Website', type: 'string' }),
         owner(),
       ];
+    case 'Opportunity':
+      return [
+        field({ name: 'Name', type: 'string', length: 120, nillable: false }),
+        field({
+          name: 'AccountId',
+          label: 'Account ID',
+          type: 'reference',
+          referenceTo: ['Account'],
+          relationshipName: 'Account',
+          length: 18,
+        }),
+        field({
+          name: 'StageName',
+          label: 'Stage',
+          type: 'picklist',
+          nillable: false,
+          picklistValues: [...OPPORTUNITY_STAGES],
+        }),
+        field({ name: 'Amount', type: 'double', precision: 18, scale: 2 }),
+        field({ name: 'CloseDate', label: 'Close Date', type: 'date', nillable: false }),
+        // Derived from the stage (OpportunityStage.IsClosed / IsWon), never written.
+        derivedFlag('IsClosed', 'Closed'),
+        derivedFlag('IsWon', 'Won'),
+        owner(),
+      ];
     case 'Task':
       return [
         field({
@@ -306,7 +376,7 @@ function standardFields(name: SObjectName): FieldDef[] {
           name: 'WhatId',
           label: 'Related To ID',
           type: 'reference',
-          referenceTo: ['Account'],
+          referenceTo: ['Account', 'Opportunity'],
           relationshipName: 'What',
           length: 18,
         }),
@@ -341,6 +411,10 @@ function standardFields(name: SObjectName): FieldDef[] {
           defaultValue: 'Not Started',
           picklistValues: ['Not Started', 'In Progress', 'Completed', 'Waiting on someone else', 'Deferred'],
         }),
+        // Derived from Status (TaskStatus.IsClosed: Completed in a default org), never written.
+        derivedFlag('IsClosed', 'Closed'),
+        field({ name: 'CompletedDateTime', label: 'Completed Date/Time', type: 'datetime', ...readOnly }),
+        field({ name: 'CallDisposition', label: 'Call Result', type: 'string' }),
       ];
     case 'User':
       return [
@@ -373,6 +447,7 @@ const LABELS: Record<SObjectName, [string, string]> = {
   Lead: ['Lead', 'Leads'],
   Contact: ['Contact', 'Contacts'],
   Account: ['Account', 'Accounts'],
+  Opportunity: ['Opportunity', 'Opportunities'],
   Task: ['Task', 'Tasks'],
   User: ['User', 'Users'],
 };

@@ -10,6 +10,7 @@
  */
 import { KEY_PREFIXES, makeId, normalizeId } from './salesforce-ids.js';
 import {
+  CLOSED_TASK_STATUSES,
   findField,
   findObject,
   SOBJECT_NAMES,
@@ -159,6 +160,15 @@ export class SalesforceStore {
     return record;
   }
 
+  /** Sets fields without validation (admin actions: what Salesforce itself writes, such as a lead conversion). */
+  patchRaw(type: SObjectName, id: string, values: Record<string, unknown>): SfRecord {
+    const existing = this.records.get(type)?.get(id);
+    if (!existing) throw new Error(`no ${type} with id ${id}`);
+    const record: SfRecord = { ...existing, ...values, LastModifiedDate: formatDateTime(this.now()) };
+    this.put(type, record);
+    return record;
+  }
+
   begin(): void {
     this.undo = [];
   }
@@ -276,6 +286,7 @@ export class SalesforceStore {
   }
 
   private put(type: SObjectName, record: SfRecord): void {
+    derive(type, record, formatDateTime(this.now()));
     if (this.undo) this.undo.push({ type, id: record.Id, previous: this.records.get(type)?.get(record.Id) });
     this.store(type, record.Id, record);
   }
@@ -411,6 +422,26 @@ export class SalesforceStore {
       );
     }
     return undefined;
+  }
+}
+
+/**
+ * What Salesforce computes on every write: SystemModstamp (any change, system ones too), a Task's IsClosed and
+ * CompletedDateTime from its status, an Opportunity's IsClosed and IsWon from its stage.
+ */
+function derive(type: SObjectName, record: SfRecord, now: string): void {
+  // Salesforce keeps datetimes to the second (`.000` on the wire).
+  const stamp = now.replace(/\.\d{3}/, '.000');
+  record.SystemModstamp = stamp;
+  if (type === 'Task') {
+    const closed = (CLOSED_TASK_STATUSES as readonly unknown[]).includes(record.Status);
+    record.IsClosed = closed;
+    if (!closed) record.CompletedDateTime = null;
+    else if (isBlank(record.CompletedDateTime)) record.CompletedDateTime = stamp;
+  }
+  if (type === 'Opportunity') {
+    record.IsClosed = record.StageName === 'Closed Won' || record.StageName === 'Closed Lost';
+    record.IsWon = record.StageName === 'Closed Won';
   }
 }
 

@@ -198,19 +198,20 @@ describe('HubSpot sandbox: state', () => {
 
   it('answers unknown admin routes and object types with a message naming what exists', async () => {
     hs = await startHubspotFixture();
-    expect(await hs.admin('GET', 'deals')).toEqual({
+    expect(await hs.admin('GET', 'tickets')).toEqual({
       status: 404,
       body: {
         error:
-          'No HubSpot admin route GET /_sandbox/hubspot/deals; use {contacts|companies|tasks}, owners or limits',
+          'No HubSpot admin route GET /_sandbox/hubspot/tickets; use {contacts|companies|deals|tasks}, owners, limits, tasks/{id}/complete, contacts/{id}/deal or deals/{id}/stage',
       },
     });
-    const res = await hs.raw('POST', '/crm/v3/objects/deals/batch/create', { inputs: [] });
+    const res = await hs.raw('POST', '/crm/v3/objects/tickets/batch/create', { inputs: [] });
     expect([res.status, await res.json()]).toEqual([
       400,
       {
         status: 'error',
-        message: 'Unable to infer object type from: deals (the sandbox serves contacts, companies and tasks)',
+        message:
+          'Unable to infer object type from: tickets (the sandbox serves contacts, companies, deals and tasks)',
         correlationId: correlationId(1),
         category: 'VALIDATION_ERROR',
       },

@@ -98,10 +98,10 @@ describe('SOQL', () => {
       'INVALID_FIELD',
       "No such column 'Score__c' on entity 'Lead'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
     ]);
-    const e3 = await rejectionOf(conn.query('SELECT Id FROM Opportunity'));
+    const e3 = await rejectionOf(conn.query('SELECT Id FROM Campaign'));
     expect([e3.name, e3.message]).toEqual([
       'INVALID_TYPE',
-      "sObject type 'Opportunity' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+      "sObject type 'Campaign' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
     ]);
   });
 
@@ -169,6 +169,7 @@ describe('describe', () => {
       ['Lead', '00Q'],
       ['Contact', '003'],
       ['Account', '001'],
+      ['Opportunity', '006'],
       ['Task', '00T'],
       ['User', '005'],
     ]);
@@ -186,7 +187,7 @@ describe('describe', () => {
         status: 404,
         body: {
           error:
-            'unknown admin route GET /_sandbox/salesforce/Nope; try GET /_sandbox/salesforce/Lead, POST /_sandbox/salesforce/Lead {"records": [...]}, POST /_sandbox/salesforce/limits, POST /_sandbox/salesforce/oauth/tokens|expire|revoke',
+            'unknown admin route GET /_sandbox/salesforce/Nope; try GET /_sandbox/salesforce/Lead, POST /_sandbox/salesforce/Lead {"records": [...]}, POST /_sandbox/salesforce/Task/{id}/complete, POST /_sandbox/salesforce/Lead/{id}/convert, POST /_sandbox/salesforce/Opportunity/{id}/stage, POST /_sandbox/salesforce/limits, POST /_sandbox/salesforce/oauth/tokens|expire|revoke',
         },
       });
     } finally {

@@ -1,0 +1,183 @@
+/**
+ * `pqlsync pull` on Salesforce: SOQL on SystemModstamp (changed by every write, system ones too; the field
+ * Salesforce recommends for incremental reads) after the watermark, ordered by it, read page by page with
+ * queryMore (2,000 records a page by default). Tasks are those with a pqlsync task key; people are the sync's
+ * object with its match field set; opportunities are read whole (few, and a rep may open one on any account).
+ */
+import type { Connection, QueryResult } from 'jsforce';
+import { PqlsyncError } from '../../errors/pqlsync-error.js';
+import type { CrmReader, PulledPage, PullObject, ScoredObject } from '../../pull/crm-reader.js';
+import type { ReadbackRow } from '../../pull/readback-tables.js';
+import {
+  createSession,
+  type SalesforceDestinationConfig,
+  type SalesforceSession,
+} from './salesforce-connection.js';
+import { requestError } from './salesforce-errors.js';
+import { TASK_KEY_FIELD } from './salesforce-tasks.js';
+
+const PEOPLE = ['Lead', 'Contact', 'Account'] as const;
+type Page = QueryResult<Record<string, unknown>>;
+
+export interface SalesforceReaderOptions {
+  name: string;
+  config: SalesforceDestinationConfig;
+  projectDir: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class SalesforceReader implements CrmReader {
+  private readonly session: SalesforceSession;
+  private readonly conn: Connection;
+
+  constructor(private readonly options: SalesforceReaderOptions) {
+    this.session = createSession({
+      name: options.name,
+      config: options.config,
+      projectDir: options.projectDir,
+      ...(options.env ? { env: options.env } : {}),
+    });
+    this.conn = this.session.conn;
+  }
+
+  objects(scored: readonly ScoredObject[]): PullObject[] {
+    const people = [...new Set(scored.map((s) => canonicalObject(s.object)))];
+    return [
+      { object: 'Task', table: 'crm_tasks' },
+      ...people.map((object) => ({ object, table: 'crm_people' as const })),
+      { object: 'Opportunity', table: 'crm_opportunities' },
+    ];
+  }
+
+  async *read(
+    object: PullObject,
+    scored: readonly ScoredObject[],
+    since: Date | null,
+  ): AsyncIterable<PulledPage> {
+    const after = since ? ` AND SystemModstamp > ${soqlDateTime(since)}` : '';
+    const order = ' ORDER BY SystemModstamp, Id';
+    let soql: string;
+    let toRow: (r: Record<string, unknown>) => ReadbackRow;
+    const destination = this.options.name;
+    if (object.object === 'Task') {
+      soql = `SELECT Id, ${TASK_KEY_FIELD}, Status, IsClosed, CompletedDateTime, OwnerId, WhoId, WhatId, CallDisposition, ActivityDate, CreatedDate, SystemModstamp FROM Task WHERE ${TASK_KEY_FIELD} != null${after}${order}`;
+      toRow = (r) => ({
+        destination,
+        task_id: text(r.Id),
+        task_key: text(r[TASK_KEY_FIELD]),
+        status: text(r.Status),
+        is_closed: r.IsClosed === true,
+        completed_at: time(r.CompletedDateTime),
+        owner_id: text(r.OwnerId),
+        person_id: text(r.WhoId) ?? text(r.WhatId),
+        outcome: text(r.CallDisposition),
+        due_date: text(r.ActivityDate),
+        created_at: time(r.CreatedDate),
+        modified_at: time(r.SystemModstamp),
+      });
+    } else if (object.object === 'Opportunity') {
+      soql = `SELECT Id, AccountId, Name, StageName, Amount, IsClosed, IsWon, CreatedDate, CloseDate, OwnerId, SystemModstamp FROM Opportunity WHERE IsDeleted = false${after}${order}`;
+      toRow = (r) => ({
+        destination,
+        opportunity_id: text(r.Id),
+        account_id: text(r.AccountId),
+        person_id: null,
+        name: text(r.Name),
+        stage: text(r.StageName),
+        amount: r.Amount === null || r.Amount === undefined ? null : Number(r.Amount),
+        is_closed: r.IsClosed === true,
+        is_won: r.IsWon === true,
+        created_at: time(r.CreatedDate),
+        close_date: text(r.CloseDate),
+        owner_id: text(r.OwnerId),
+        modified_at: time(r.SystemModstamp),
+      });
+    } else {
+      const type = object.object;
+      const fields = [
+        ...new Set(scored.filter((s) => canonicalObject(s.object) === type).map((s) => s.matchField)),
+      ];
+      const match = fields[0] ?? 'Id';
+      const lead = type === 'Lead';
+      const extra =
+        type === 'Lead'
+          ? ', Status, IsConverted, ConvertedDate, ConvertedOpportunityId, ConvertedAccountId'
+          : type === 'Contact'
+            ? ', AccountId'
+            : '';
+      soql = `SELECT Id, ${match}, OwnerId${extra}, SystemModstamp FROM ${type} WHERE ${match} != null${after}${order}`;
+      toRow = (r) => ({
+        destination,
+        record_id: text(r.Id),
+        object: type,
+        match_value: text(r[match]),
+        status: lead ? text(r.Status) : null,
+        is_converted: lead ? r.IsConverted === true : false,
+        converted_at: lead ? time(r.ConvertedDate) : null,
+        converted_opportunity_id: lead ? text(r.ConvertedOpportunityId) : null,
+        account_id: type === 'Account' ? text(r.Id) : lead ? text(r.ConvertedAccountId) : text(r.AccountId),
+        owner_id: text(r.OwnerId),
+        modified_at: time(r.SystemModstamp),
+      });
+    }
+    let page = await this.call(async () => this.conn.query<Record<string, unknown>>(soql));
+    for (;;) {
+      const rows = page.records.map(toRow);
+      const last = rows[rows.length - 1]?.modified_at;
+      yield { rows, ...(last instanceof Date ? { newest: last } : {}) };
+      const next = page.nextRecordsUrl;
+      if (page.done || !next) break;
+      page = await this.call(async () => this.conn.queryMore<Record<string, unknown>>(next));
+    }
+  }
+
+  apiCalls(): number {
+    return this.session.requests();
+  }
+
+  async close(): Promise<void> {
+    // jsforce holds no sockets of its own between requests.
+  }
+
+  private async call(fn: () => PromiseLike<Page>): Promise<Page> {
+    try {
+      await this.session.ensureToken();
+      const result = await fn();
+      this.session.succeeded();
+      return result;
+    } catch (err) {
+      throw requestError(err, {
+        destination: this.options.name,
+        authType: this.options.config.auth.type,
+        instanceUrl: this.options.config.instance_url,
+        timeoutMs: this.options.config.request_timeout_ms,
+      });
+    }
+  }
+}
+
+function canonicalObject(object: string): string {
+  const found = PEOPLE.find((p) => p.toLowerCase() === object.toLowerCase());
+  if (!found)
+    throw new PqlsyncError(
+      'CONFIG_INVALID',
+      `pull reads back Lead, Contact and Account syncs; '${object}' is none of them`,
+      { hint: 'leave this sync out of pull, or sync to Lead, Contact or Account' },
+    );
+  return found;
+}
+
+/** A SOQL datetime literal (whole seconds: Salesforce stores datetimes to the second). */
+export function soqlDateTime(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+function text(v: unknown): string | null {
+  return v === null || v === undefined || v === '' ? null : String(v);
+}
+
+function time(v: unknown): Date | null {
+  if (v === null || v === undefined || v === '') return null;
+  const t = Date.parse(String(v).replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  return Number.isNaN(t) ? null : new Date(t);
+}

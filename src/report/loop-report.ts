@@ -1,0 +1,303 @@
+/**
+ * `pqlsync report <sync>`: the closed loop in numbers, computed in the warehouse over the state schema: the
+ * sync's task_log (what pqlsync routed), the read-back tables (what reps and deals did, from `pqlsync pull`) and
+ * the sync's snapshot (the scored population).
+ *
+ * Glossary:
+ * - flagged entity: a model key that got a task logged in the period (its tier, route and owner are the task's).
+ * - not-flagged base: the snapshot's keys without a task in the period; their rates are the base rates.
+ * - time to completion: CompletedDateTime (hs_task_completion_date) minus the time pqlsync logged the task, in
+ *   clock hours (no business-hours calendar exists yet).
+ * - SLA met: a task completed at or before its due time; an open task counts as not met.
+ * - reached opportunity: the entity's record converted into an opportunity, or an opportunity/deal on its account
+ *   (or associated with it) was created at or after the entity was flagged (for the base: within the period).
+ * - won: such an opportunity is closed won; pipeline and won amount sum the distinct opportunities' amounts.
+ */
+import type { LoadedConfig } from '../config/load-config.js';
+import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { StateStore, toDate } from '../state/state-store.js';
+import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
+
+export const REPORT_GROUPINGS = ['tier', 'route', 'owner'] as const;
+export type ReportGrouping = (typeof REPORT_GROUPINGS)[number];
+
+export interface LoopMetrics {
+  /** The tier, route (routing rule) or owner id; `not flagged` for the base row. */
+  group: string;
+  entities: number;
+  tasksCreated: number;
+  tasksDone: number;
+  medianHoursToDone: number | null;
+  p90HoursToDone: number | null;
+  /** Percent of created tasks completed by their due time; null without tasks. */
+  slaMetPct: number | null;
+  opportunities: number;
+  /** Percent of entities that reached an opportunity. */
+  pqlToOppPct: number | null;
+  won: number;
+  /** Percent of entities with an opportunity whose opportunity was won. */
+  oppToWonPct: number | null;
+  pipelineAmount: number;
+  wonAmount: number;
+  /** pqlToOppPct over the base's (null when the base rate is 0 or unknown). */
+  oppLiftVsBase: number | null;
+}
+
+export interface WeeklyTrend {
+  /** Monday of the week, `YYYY-MM-DD`. */
+  week: string;
+  flagged: number;
+  /** Flagged this week over the scored population (the snapshot today), percent. */
+  flagRatePct: number | null;
+  opportunities: number;
+  pqlToOppPct: number | null;
+}
+
+export interface LoopReport {
+  sync: string;
+  destination: string;
+  since: string;
+  until: string;
+  /** Always `clock`: business hours need a working calendar, which pqlsync does not have yet. */
+  hours: 'clock';
+  population: number;
+  base: LoopMetrics;
+  byTier: LoopMetrics[];
+  byRoute: LoopMetrics[];
+  byOwner: LoopMetrics[];
+  weekly: WeeklyTrend[];
+  /** When the destination was last read back (the newest pull of its tasks), ISO-8601; null if never. */
+  pulledAt: string | null;
+}
+
+export interface ReportOptions {
+  loaded: LoadedConfig;
+  warehouse: WarehouseAdapter;
+  sync: string;
+  since: Date;
+  until: Date;
+}
+
+/** Builds the report. Throws ARGS_INVALID for an unknown sync, STATE_INVALID when it never ran or was never pulled. */
+export async function buildLoopReport(options: ReportOptions): Promise<LoopReport> {
+  const { loaded, warehouse, sync, since, until } = options;
+  const config = loaded.config.syncs[sync];
+  if (!config)
+    throw new PqlsyncError(
+      'ARGS_INVALID',
+      `no sync named '${sync}' in ${loaded.configPath} (syncs: ${Object.keys(loaded.config.syncs).join(', ') || 'none'})`,
+    );
+  if (since >= until)
+    throw new PqlsyncError(
+      'ARGS_INVALID',
+      `--since (${since.toISOString()}) must be before --until (${until.toISOString()})`,
+    );
+  const state = new StateStore(warehouse, loaded.config.state.schema);
+  const missing: string[] = [];
+  for (const t of [
+    `${sync}__snapshot`,
+    'task_log',
+    'crm_tasks',
+    'crm_people',
+    'crm_opportunities',
+    'crm_watermarks',
+  ])
+    if (!(await warehouse.tableExists(state.schema, t))) missing.push(t);
+  if (missing.length > 0)
+    throw new PqlsyncError(
+      'STATE_INVALID',
+      `sync ${sync} has nothing to report yet: ${missing.map((t) => `${state.schema}.${t}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`,
+      {
+        location: { sync },
+        hint: `run the sync with routing (pqlsync run ${sync}), then read the CRM back (pqlsync pull ${sync})`,
+      },
+    );
+  const destination = config.destination;
+  const groups = async (by: ReportGrouping | 'base'): Promise<LoopMetrics[]> =>
+    (await warehouse.query(metricsSql(state, by, sync, destination, since, until))).rows.map(toMetrics);
+  const [base = emptyBase()] = await groups('base');
+  const withLift = (rows: LoopMetrics[]): LoopMetrics[] =>
+    rows.map((r) => ({
+      ...r,
+      oppLiftVsBase:
+        r.pqlToOppPct !== null && base.pqlToOppPct ? round(r.pqlToOppPct / base.pqlToOppPct, 2) : null,
+    }));
+  const population = Number(
+    (await warehouse.query(`select count(*) as n from ${state.snapshotTable(sync)}`)).rows[0]?.n ?? 0,
+  );
+  const b = new SqlBuilder(state.d);
+  const pulled = await warehouse.query(
+    b.build(
+      `select max(pulled_at) as at from ${state.table('crm_watermarks')} where destination = ${b.param(destination, 'string')}`,
+    ),
+  );
+  const at = pulled.rows[0]?.at;
+  return {
+    sync,
+    destination,
+    since: since.toISOString(),
+    until: until.toISOString(),
+    hours: 'clock',
+    population,
+    base,
+    byTier: withLift(await groups('tier')),
+    byRoute: withLift(await groups('route')),
+    byOwner: withLift(await groups('owner')),
+    weekly: (await warehouse.query(weeklySql(state, sync, destination, since, until))).rows.map((r) =>
+      toWeekly(r, population),
+    ),
+    pulledAt: at === null || at === undefined ? null : toDate(at).toISOString(),
+  };
+}
+
+/**
+ * The entities of the period with their group and the time from which an opportunity counts, and for each its
+ * tasks and opportunities. One statement per grouping; `base` is the snapshot's keys without a task.
+ */
+function metricsSql(
+  state: StateStore,
+  by: ReportGrouping | 'base',
+  sync: string,
+  destination: string,
+  since: Date,
+  until: Date,
+) {
+  const b = new SqlBuilder(state.d);
+  const p = {
+    sync: () => b.param(sync, 'string'),
+    dest: () => b.param(destination, 'string'),
+    since: () => b.param(since, 'timestamp'),
+    until: () => b.param(until, 'timestamp'),
+  };
+  const t = (name: string): string => state.table(name);
+  const groupExpr =
+    by === 'tier'
+      ? 'l.tier'
+      : by === 'route'
+        ? "coalesce(l.rule, '(none)')"
+        : "coalesce(ct.owner_id, l.owner_id, '(none)')";
+  const hours = (a: string, from: string): string => `extract(epoch from (${a} - ${from})) / 3600.0`;
+  const tasks = `select l.entity_key, ${by === 'base' ? "'not flagged'" : groupExpr} as grp, l.task_key, l.logged_at, l.due_at,
+        ct.is_closed, ct.completed_at, ct.person_id
+      from ${t('task_log')} l
+      left join ${t('crm_tasks')} ct on ct.destination = ${p.dest()} and ct.task_key = l.task_key
+      where l.sync = ${p.sync()} and l.status = 'created' and l.logged_at >= ${p.since()} and l.logged_at < ${p.until()}`;
+  const entities =
+    by === 'base'
+      ? `select s.key as entity_key, 'not flagged' as grp, s.destination_id, cast(${p.since()} as ${state.d.types.timestamp}) as flagged_at
+         from ${t(`${sync}__snapshot`)} s
+         where s.key not in (select entity_key from (${tasks}) x)`
+      : // The record: the snapshot's, else the task's (a key that left the model keeps its record in the CRM).
+        `select f.entity_key, f.grp, coalesce(max(s.destination_id), max(f.person_id)) as destination_id,
+           min(f.logged_at) as flagged_at
+         from (${tasks}) f left join ${t(`${sync}__snapshot`)} s on s.key = f.entity_key
+         group by f.entity_key, f.grp`;
+  const opps = `select e.entity_key, e.grp, o.opportunity_id, o.amount, o.is_won
+      from (${entities}) e
+      join ${t('crm_people')} pp on pp.destination = ${p.dest()} and pp.record_id = e.destination_id
+      join ${t('crm_opportunities')} o on o.destination = ${p.dest()}
+        and (o.opportunity_id = pp.converted_opportunity_id or o.account_id = pp.account_id or o.person_id = pp.record_id)
+      where o.created_at >= e.flagged_at and o.created_at < ${p.until()}`;
+  const taskStats =
+    by === 'base'
+      ? `select 'not flagged' as grp, 0 as created, 0 as done, cast(null as double precision) as median_h,
+           cast(null as double precision) as p90_h, 0 as sla_met`
+      : `select grp, count(*) as created, count(*) filter (where is_closed) as done,
+           percentile_cont(0.5) within group (order by ${hours('completed_at', 'logged_at')}) filter (where is_closed) as median_h,
+           percentile_cont(0.9) within group (order by ${hours('completed_at', 'logged_at')}) filter (where is_closed) as p90_h,
+           count(*) filter (where is_closed and completed_at <= due_at) as sla_met
+         from (${tasks}) x group by grp`;
+  return b.build(
+    `with ent as (select grp, count(distinct entity_key) as entities from (${entities}) e group by grp),
+     opp_ent as (select grp, count(distinct entity_key) as opportunities,
+                   count(distinct case when is_won then entity_key end) as won from (${opps}) x group by grp),
+     opp_amt as (select grp, sum(amount) as pipeline, sum(case when is_won then amount else 0 end) as won_amount
+                 from (select distinct grp, opportunity_id, amount, is_won from (${opps}) y) z group by grp),
+     ts as (${taskStats})
+     select ent.grp, ent.entities, coalesce(ts.created, 0) as created, coalesce(ts.done, 0) as done,
+       ts.median_h, ts.p90_h, coalesce(ts.sla_met, 0) as sla_met,
+       coalesce(opp_ent.opportunities, 0) as opportunities, coalesce(opp_ent.won, 0) as won,
+       coalesce(opp_amt.pipeline, 0) as pipeline, coalesce(opp_amt.won_amount, 0) as won_amount
+     from ent left join ts on ts.grp = ent.grp left join opp_ent on opp_ent.grp = ent.grp
+       left join opp_amt on opp_amt.grp = ent.grp
+     order by ent.grp`,
+  );
+}
+
+function weeklySql(state: StateStore, sync: string, destination: string, since: Date, until: Date) {
+  const b = new SqlBuilder(state.d);
+  const t = (name: string): string => state.table(name);
+  const dest = (): string => b.param(destination, 'string');
+  return b.build(
+    `with first_flag as (
+       select entity_key, min(logged_at) as flagged_at from ${t('task_log')}
+       where sync = ${b.param(sync, 'string')} and status = 'created'
+         and logged_at >= ${b.param(since, 'timestamp')} and logged_at < ${b.param(until, 'timestamp')}
+       group by entity_key),
+     task_person as (select l.entity_key, max(ct.person_id) as person_id from ${t('task_log')} l
+       join ${t('crm_tasks')} ct on ct.destination = ${dest()} and ct.task_key = l.task_key
+       where l.sync = ${b.param(sync, 'string')} group by l.entity_key),
+     flagged as (select f.entity_key, f.flagged_at, date_trunc('week', f.flagged_at) as week,
+         coalesce(s.destination_id, tp.person_id) as destination_id
+       from first_flag f left join ${t(`${sync}__snapshot`)} s on s.key = f.entity_key
+       left join task_person tp on tp.entity_key = f.entity_key),
+     converted as (select distinct f.entity_key from flagged f
+       join ${t('crm_people')} pp on pp.destination = ${dest()} and pp.record_id = f.destination_id
+       join ${t('crm_opportunities')} o on o.destination = ${dest()}
+         and (o.opportunity_id = pp.converted_opportunity_id or o.account_id = pp.account_id or o.person_id = pp.record_id)
+       where o.created_at >= f.flagged_at and o.created_at < ${b.param(until, 'timestamp')})
+     select f.week, count(*) as flagged, count(c.entity_key) as opportunities
+     from flagged f left join converted c on c.entity_key = f.entity_key
+     group by f.week order by f.week`,
+  );
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const maybe = (v: unknown): number | null => (v === null || v === undefined ? null : round(Number(v), 1));
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+const pct = (part: number, whole: number): number | null =>
+  whole > 0 ? round((100 * part) / whole, 1) : null;
+
+function toMetrics(r: Row): LoopMetrics {
+  const entities = num(r.entities);
+  const created = num(r.created);
+  const opportunities = num(r.opportunities);
+  const won = num(r.won);
+  return {
+    group: String(r.grp),
+    entities,
+    tasksCreated: created,
+    tasksDone: num(r.done),
+    medianHoursToDone: maybe(r.median_h),
+    p90HoursToDone: maybe(r.p90_h),
+    slaMetPct: pct(num(r.sla_met), created),
+    opportunities,
+    pqlToOppPct: pct(opportunities, entities),
+    won,
+    oppToWonPct: pct(won, opportunities),
+    pipelineAmount: num(r.pipeline),
+    wonAmount: num(r.won_amount),
+    oppLiftVsBase: null,
+  };
+}
+
+function emptyBase(): LoopMetrics {
+  return toMetrics({ grp: 'not flagged' });
+}
+
+function toWeekly(r: Row, population: number): WeeklyTrend {
+  const flagged = num(r.flagged);
+  const opportunities = num(r.opportunities);
+  const week = r.week instanceof Date ? r.week.toISOString() : String(r.week);
+  return {
+    week: week.slice(0, 10),
+    flagged,
+    flagRatePct: pct(flagged, population),
+    opportunities,
+    pqlToOppPct: pct(opportunities, flagged),
+  };
+}

@@ -1,0 +1,289 @@
+/**
+ * The read-back tables and the loop report's SQL on DuckDB and Postgres: the same seeded task_log, snapshot and
+ * read-back rows give the same report, with numbers worked out by hand; rows are replaced by id, and watermarks
+ * read back as written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoadedConfig } from '../../src/config/load-config.js';
+import {
+  ensureReadbackTables,
+  readWatermarks,
+  upsertReadback,
+  type ReadbackRow,
+} from '../../src/pull/readback-tables.js';
+import { buildLoopReport } from '../../src/report/loop-report.js';
+import { RouteStore } from '../../src/routing/route-store.js';
+import { StateStore } from '../../src/state/state-store.js';
+import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
+import { duckdbUnderTest, postgresUnderTest, type WarehouseUnderTest } from './warehouses.js';
+
+const SCHEMA = 'pqlsync_state';
+const at = (hhmm: string) => new Date(`2026-03-02T${hhmm}:00Z`);
+const loaded = {
+  configPath: 'config/pqlsync.yml',
+  config: { state: { schema: SCHEMA }, syncs: { users: { destination: 'crm' } } },
+} as unknown as LoadedConfig;
+
+const task = (id: string, key: string, closedAt: string | null, owner: string): ReadbackRow => ({
+  destination: 'crm',
+  task_id: id,
+  task_key: key,
+  status: closedAt ? 'Completed' : 'Not Started',
+  is_closed: closedAt !== null,
+  completed_at: closedAt ? at(closedAt) : null,
+  owner_id: owner,
+  person_id: null,
+  outcome: null,
+  due_date: '2026-03-02',
+  created_at: at('10:00'),
+  modified_at: at('20:00'),
+});
+
+const person = (id: string, opp: string | null): ReadbackRow => ({
+  destination: 'crm',
+  record_id: id,
+  object: 'Lead',
+  match_value: id.toLowerCase(),
+  status: opp ? 'Closed - Converted' : 'Open - Not Contacted',
+  is_converted: opp !== null,
+  converted_at: opp ? at('11:00') : null,
+  converted_opportunity_id: opp,
+  account_id: null,
+  owner_id: 'U1',
+  modified_at: at('20:00'),
+});
+
+const opportunity = (id: string, amount: number, created: string, stage: string): ReadbackRow => ({
+  destination: 'crm',
+  opportunity_id: id,
+  account_id: null,
+  person_id: null,
+  name: id,
+  stage,
+  amount,
+  is_closed: stage.startsWith('Closed'),
+  is_won: stage === 'Closed Won',
+  created_at: at(created),
+  close_date: '2026-03-31',
+  owner_id: 'U1',
+  modified_at: at('20:00'),
+});
+
+describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
+  'read-back tables on $name',
+  (w) => {
+    let wh: WarehouseAdapter;
+
+    beforeAll(async () => {
+      await w.start();
+      wh = await w.open();
+      const state = new StateStore(wh, SCHEMA);
+      await state.ensureStateTables();
+      await state.ensureSyncTables('users');
+      await new RouteStore(state).ensureTables();
+      await ensureReadbackTables(state);
+      // k1, k2 hot (due in 1 h); k3, k4 pql (due in 4 h); k5..k8 never flagged.
+      await wh.insertRows(
+        `${SCHEMA}.users__snapshot`,
+        ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'],
+        ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'].map((k, i) => [
+          k,
+          'h',
+          '{}',
+          null,
+          `L${i + 1}`,
+          at('09:00'),
+          'r',
+        ]),
+      );
+      const log = (key: string, tier: string, due: string, owner: string) => [
+        'users',
+        key,
+        tier,
+        null,
+        `pqlsync:Lead:${key}:${tier}:2026-03-02`,
+        'created',
+        tier === 'hot' ? 'fast' : 'slow',
+        owner,
+        at(due),
+        '{}',
+        `T-${key}`,
+        null,
+        'r',
+        at('10:00'),
+        at('10:00'),
+        null,
+      ];
+      await wh.insertRows(
+        `${SCHEMA}.task_log`,
+        [
+          'sync',
+          'entity_key',
+          'tier',
+          'previous_tier',
+          'task_key',
+          'status',
+          'rule',
+          'owner_id',
+          'due_at',
+          'task_json',
+          'task_id',
+          'reason',
+          'run_id',
+          'logged_at',
+          'updated_at',
+          'record_key',
+        ],
+        [
+          log('k1', 'hot', '11:00', 'U1'),
+          log('k2', 'hot', '11:00', 'U1'),
+          log('k3', 'pql', '14:00', 'U2'),
+          log('k4', 'pql', '14:00', 'U2'),
+        ],
+      );
+      const mark = (object: string) => ({ object, value: at('20:00'), records: 1, at: at('21:00') });
+      const key = (k: string, tier: string) => `pqlsync:Lead:${k}:${tier}:2026-03-02`;
+      await upsertReadback(
+        state,
+        'crm_tasks',
+        'crm',
+        [
+          task('T-k1', key('k1', 'hot'), '10:30', 'U1'),
+          task('T-k2', key('k2', 'hot'), '12:00', 'U1'),
+          task('T-k3', key('k3', 'pql'), '13:00', 'U2'),
+          task('T-k4', key('k4', 'pql'), null, 'U2'),
+        ],
+        mark('Task'),
+      );
+      // A later pull: T-k4 was completed; its row is replaced, not added.
+      await upsertReadback(
+        state,
+        'crm_tasks',
+        'crm',
+        [task('T-k4', key('k4', 'pql'), '20:00', 'U2')],
+        mark('Task'),
+      );
+      await upsertReadback(
+        state,
+        'crm_people',
+        'crm',
+        [
+          person('L1', 'O1'),
+          person('L2', null),
+          person('L3', 'O2'),
+          person('L4', null),
+          person('L5', 'O3'),
+          person('L6', null),
+          person('L7', null),
+          person('L8', null),
+        ],
+        mark('Lead'),
+      );
+      await upsertReadback(
+        state,
+        'crm_opportunities',
+        'crm',
+        [
+          opportunity('O1', 1000, '12:00', 'Closed Won'),
+          opportunity('O2', 500, '14:00', 'Qualification'),
+          opportunity('O3', 200, '10:00', 'Closed Lost'),
+        ],
+        mark('Opportunity'),
+      );
+    });
+
+    afterAll(async () => {
+      await wh?.close();
+      await w.stop();
+    });
+
+    it('adds the columns a read-back table of an earlier layout lacks', async () => {
+      const state = new StateStore(wh, 'pqlsync_old');
+      await wh.ensureSchema('pqlsync_old');
+      await wh.query(
+        `create table ${state.table('crm_tasks')} (destination ${state.d.types.text}, task_id ${state.d.types.text})`,
+      );
+      await ensureReadbackTables(state);
+      const { columns } = await wh.query(`select * from ${state.table('crm_tasks')} where 1 = 0`);
+      expect(columns).toContain('person_id');
+      expect(columns).toContain('completed_at');
+    });
+
+    it('replaces rows by id and keeps one watermark per object', async () => {
+      const state = new StateStore(wh, SCHEMA);
+      const { rows } = await wh.query(
+        `select task_id, is_closed from ${state.table('crm_tasks')} order by task_id`,
+      );
+      expect(rows.map((r) => [r.task_id, r.is_closed])).toEqual([
+        ['T-k1', true],
+        ['T-k2', true],
+        ['T-k3', true],
+        ['T-k4', true],
+      ]);
+      const marks = await readWatermarks(state, 'crm');
+      expect([...marks.entries()].map(([o, d]) => [o, d?.toISOString()]).sort()).toEqual([
+        ['Lead', '2026-03-02T20:00:00.000Z'],
+        ['Opportunity', '2026-03-02T20:00:00.000Z'],
+        ['Task', '2026-03-02T20:00:00.000Z'],
+      ]);
+    });
+
+    it('reports the hand-worked SLA, completion times and conversion by tier, route and owner', async () => {
+      const report = await buildLoopReport({
+        loaded,
+        warehouse: wh,
+        sync: 'users',
+        since: new Date('2026-03-01T00:00:00Z'),
+        until: new Date('2026-03-31T00:00:00Z'),
+      });
+      const pick = (m: (typeof report.byTier)[number]) => [
+        m.group,
+        m.entities,
+        m.tasksCreated,
+        m.tasksDone,
+        m.medianHoursToDone,
+        m.p90HoursToDone,
+        m.slaMetPct,
+        m.opportunities,
+        m.pqlToOppPct,
+        m.won,
+        m.oppToWonPct,
+        m.pipelineAmount,
+        m.wonAmount,
+        m.oppLiftVsBase,
+      ];
+      // hot: done after 0.5 h (on time) and 2 h (late); pql: 3 h (on time) and 10 h (late).
+      expect(report.byTier.map(pick)).toEqual([
+        ['hot', 2, 2, 2, 1.3, 1.9, 50, 1, 50, 1, 100, 1000, 1000, 2],
+        ['pql', 2, 2, 2, 6.5, 9.3, 50, 1, 50, 0, 0, 500, 0, 2],
+      ]);
+      expect(report.byRoute.map((m) => m.group)).toEqual(['fast', 'slow']);
+      expect(report.byOwner.map((m) => [m.group, m.tasksDone])).toEqual([
+        ['U1', 2],
+        ['U2', 2],
+      ]);
+      // The base: k5..k8, one of which (L5) opened O3 in the period.
+      expect(pick(report.base)).toEqual([
+        'not flagged',
+        4,
+        0,
+        0,
+        null,
+        null,
+        null,
+        1,
+        25,
+        0,
+        0,
+        200,
+        0,
+        null,
+      ]);
+      expect(report.population).toBe(8);
+      expect(report.weekly).toEqual([
+        { week: '2026-03-02', flagged: 4, flagRatePct: 50, opportunities: 2, pqlToOppPct: 50 },
+      ]);
+      expect(report.pulledAt).toBe('2026-03-02T21:00:00.000Z');
+    });
+  },
+);
