@@ -100,7 +100,7 @@ export async function planStep(ctx: RunContext): Promise<PlannedRun> {
     // Outcomes a run that died journaled (the CRM acknowledged them) enter the snapshot before anything is planned.
     const pending = await foldJournal(store, name);
     if (pending.folded > 0)
-      log.warn(
+      log.info(
         { runIds: pending.runIds, outcomes: pending.folded },
         'folded the outcome journal of an earlier run that ended before folding it',
       );
