@@ -10,7 +10,7 @@ import { createLogger, setLogger } from '../../src/util/logger.js';
 import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
 import { duckdbUnderTest, postgresUnderTest, seedUsers } from '../conformance/warehouses.js';
-import { FaultyWarehouse } from '../helpers/faulty-warehouse.js';
+import { FaultyWarehouse, injectedFailure } from '../helpers/faulty-warehouse.js';
 import { MemoryDestination } from '../helpers/memory-destination.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
@@ -105,12 +105,20 @@ describe.each([duckdbUnderTest(), postgresUnderTest()])('outcome journal: $name'
 
   it('a run that ends after journaling, before the fold: the next run folds it first and sends nothing again', async () => {
     dest.rejectKeys.set('7', 'INVALID_EMAIL_ADDRESS');
-    // The run's own fold (the second read of the journal; the first is the fold of earlier runs) fails, as a
-    // process killed at that point would stop: every batch was acknowledged and journaled, none folded.
-    wh.add({ method: 'query', match: FOLD_READ, nth: 2, fail: true });
+    // The run's own fold (the first read of the journal after a batch was journaled) fails, as a process killed at
+    // that point would stop: every batch was acknowledged and journaled, none folded.
+    let journaled = false;
+    wh.add({ method: 'insertRows', match: /users__journal$/, before: () => void (journaled = true) });
+    wh.add({
+      method: 'query',
+      match: FOLD_READ,
+      before: ({ n }) => {
+        if (journaled) throw injectedFailure('query', n);
+      },
+    });
     const first = await run();
     expect(first.status).toBe('failed');
-    expect(first.error?.message).toContain('injected failure: query call 2');
+    expect(first.error?.message).toContain('injected failure: query call');
     expect(dest.records.get('Lead')?.size).toBe(ROWS - 1);
     expect(await count('users__snapshot')).toBe(0);
     expect(await count('users__failures')).toBe(0);
