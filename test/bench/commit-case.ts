@@ -152,7 +152,7 @@ await wh.query(
   d.createTableAs(
     d.table('bench', 'scores'),
     `select i as user_id, 'user' || cast(i as ${d.types.text}) || '@example.com' as email,
-       cast(mod(i * 7919, 100) as ${d.types.bigint}) as pql_score from ${series}`,
+       cast(mod(cast(i as ${d.types.bigint}) * 7919, 100) as ${d.types.bigint}) as pql_score from ${series}`,
   ),
 );
 
