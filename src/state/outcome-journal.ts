@@ -127,11 +127,19 @@ export async function foldJournal(store: StateStore, sync: string): Promise<Fold
   const failures = store.failuresTable(sync);
   // Cast: Snowflake's driver binds a timestamp as text.
   const at = (b: SqlBuilder) => `cast(${b.param(cutoff, 'timestamp', 'cutoff')} as ${d.types.timestamp})`;
-  /** The journal up to the cutoff, the latest outcome per key. */
+  // A key is journaled once per run, so keys repeat only when a run that lost its lock wrote on: only then is the
+  // latest outcome per key picked (a window over the whole journal, which a 1M-row first sync would sort in memory).
+  const { rows: counted } = await wh.query(
+    `select count(*) - count(distinct key) as repeats from ${journal}`,
+  );
+  const repeats = Number(counted[0]?.repeats ?? 0) > 0;
+  /** The journal up to the cutoff (the latest outcome per key when keys repeat). */
   const latest = (b: SqlBuilder, where = '') =>
-    `(select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
+    repeats
+      ? `(select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
        from ${journal} j0 where j0.recorded_at <= ${at(b)}) j1
-     where journal_rank = 1${where})`;
+     where journal_rank = 1${where})`
+      : `(select * from ${journal} j1 where recorded_at <= ${at(b)}${where})`;
   const statements: ((b: SqlBuilder) => string)[] = MERGE_DIALECTS.has(d.name)
     ? [
         (b) => `merge into ${snapshot} s using ${latest(b, ` and status = 'applied'`)} j on s.key = j.key

@@ -5,7 +5,10 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
+import type { Change, RecordOutcome } from '../../src/destination/destination.js';
 import { runSyncs } from '../../src/runner/run-syncs.js';
+import { foldJournal, journalOutcomes } from '../../src/state/outcome-journal.js';
+import { StateStore } from '../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
 import { sqlDialect } from '../../src/warehouse/sql-dialect.js';
 import type { WarehouseAdapter } from '../../src/warehouse/warehouse-adapter.js';
@@ -142,6 +145,63 @@ describe.each([duckdbUnderTest(), postgresUnderTest()])('outcome journal: $name'
       `select distinct run_id from ${sqlDialect(inner.dialect).table('pqlsync_state', 'users__snapshot')}`,
     );
     expect(owners.map((r) => String(r.run_id))).toEqual([first.runId]);
+  });
+
+  it('folds the latest outcome of a key journaled twice (a run that lost its lock wrote on)', async () => {
+    const store = new StateStore(inner, 'pqlsync_state');
+    await store.ensureStateTables();
+    await store.ensureSyncTables('users');
+    const change = (key: string, hash: string): Change => ({
+      key,
+      kind: 'added',
+      matchValue: key,
+      values: { Score__c: hash },
+      changedFields: [],
+      row: {},
+      rowHash: hash,
+      attempts: 0,
+    });
+    const journal = (at: string, runId: string, changes: Change[], outcomes: RecordOutcome[]) =>
+      journalOutcomes(store, {
+        sync: 'users',
+        runId,
+        batchNo: 1,
+        changes,
+        outcomes,
+        tierOf: () => null,
+        at: new Date(at),
+      });
+    await journal(
+      '2026-01-05T10:00:00Z',
+      'run-old',
+      [change('k1', 'h1'), change('k2', 'h1')],
+      [
+        { key: 'k1', status: 'applied' },
+        { key: 'k2', status: 'rejected', reason: 'refused', code: 'TEST_REJECT' },
+      ],
+    );
+    await journal(
+      '2026-01-05T10:05:00Z',
+      'run-new',
+      [change('k1', 'h2'), change('k2', 'h2')],
+      [
+        { key: 'k1', status: 'rejected', reason: 'refused', code: 'TEST_REJECT' },
+        { key: 'k2', status: 'applied' },
+      ],
+    );
+    expect(await foldJournal(store, 'users')).toEqual({ folded: 4, runIds: ['run-new', 'run-old'] });
+    const d = sqlDialect(inner.dialect);
+    const { rows: snap } = await inner.query(
+      `select key, row_hash, run_id from ${d.table('pqlsync_state', 'users__snapshot')}`,
+    );
+    expect(snap.map((r) => [String(r.key), String(r.row_hash), String(r.run_id)])).toEqual([
+      ['k2', 'h2', 'run-new'],
+    ]);
+    const { rows: failed } = await inner.query(
+      `select key, run_id from ${d.table('pqlsync_state', 'users__failures')}`,
+    );
+    expect(failed.map((r) => [String(r.key), String(r.run_id)])).toEqual([['k1', 'run-new']]);
+    expect(await count('users__journal')).toBe(0);
   });
 
   it('touches the snapshot with at most 3 DML statements per run, whatever the batch count', async () => {

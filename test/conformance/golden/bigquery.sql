@@ -216,11 +216,11 @@ select * from `pqlsync_state`.`users__plan` where __pqlsync_op in unnest(@p1)
 
 select run_id, count(*) as n, max(recorded_at) as last_at from `pqlsync_state`.`users__journal` group by run_id;
 
+select count(*) - count(distinct key) as repeats from `pqlsync_state`.`users__journal`;
+
 -- begin transaction;
 
-merge into `pqlsync_state`.`users__snapshot` s using (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from `pqlsync_state`.`users__journal` j0 where j0.recorded_at <= cast(@cutoff as TIMESTAMP)) j1
-     where journal_rank = 1 and status = 'applied') j on s.key = j.key
+merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status = 'applied') j on s.key = j.key
 when matched and j.kind = 'removed' then delete
 when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
   destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
@@ -228,9 +228,7 @@ when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json
   values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
 -- params: 1:cutoff:timestamp;
 
-merge into `pqlsync_state`.`users__failures` f using (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from `pqlsync_state`.`users__journal` j0 where j0.recorded_at <= cast(@cutoff as TIMESTAMP)) j1
-     where journal_rank = 1) j on f.key = j.key
+merge into `pqlsync_state`.`users__failures` f using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP)) j on f.key = j.key
 when matched and j.status = 'applied' then delete
 when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
   run_id = j.run_id, row_hash = j.row_hash
@@ -397,11 +395,11 @@ select * from `pqlsync_state`.`users__plan` where __pqlsync_op in unnest(@p1)
 
 select run_id, count(*) as n, max(recorded_at) as last_at from `pqlsync_state`.`users__journal` group by run_id;
 
+select count(*) - count(distinct key) as repeats from `pqlsync_state`.`users__journal`;
+
 -- begin transaction;
 
-merge into `pqlsync_state`.`users__snapshot` s using (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from `pqlsync_state`.`users__journal` j0 where j0.recorded_at <= cast(@cutoff as TIMESTAMP)) j1
-     where journal_rank = 1 and status = 'applied') j on s.key = j.key
+merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status = 'applied') j on s.key = j.key
 when matched and j.kind = 'removed' then delete
 when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
   destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
@@ -409,9 +407,7 @@ when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json
   values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
 -- params: 1:cutoff:timestamp;
 
-merge into `pqlsync_state`.`users__failures` f using (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from `pqlsync_state`.`users__journal` j0 where j0.recorded_at <= cast(@cutoff as TIMESTAMP)) j1
-     where journal_rank = 1) j on f.key = j.key
+merge into `pqlsync_state`.`users__failures` f using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP)) j on f.key = j.key
 when matched and j.status = 'applied' then delete
 when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
   run_id = j.run_id, row_hash = j.row_hash

@@ -230,35 +230,27 @@ select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 
 select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status = 'applied') j)
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
-select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status = 'applied' and kind <> 'removed') j
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
 -- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in (select key from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status = 'applied') j)
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
 -- params: 1:cutoff:timestamp;
 
 update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
   last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
-from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
-select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status <> 'applied') j
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
 where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
 -- params: 1:cutoff:timestamp;
 
@@ -430,35 +422,27 @@ select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 
 select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status = 'applied') j)
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
-select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status = 'applied' and kind <> 'removed') j
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
 -- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in (select key from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status = 'applied') j)
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
 -- params: 1:cutoff:timestamp;
 
 update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
   last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
-from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
-select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from (select j0.*, row_number() over (partition by j0.key order by j0.recorded_at desc, j0.batch_no desc) as journal_rank
-       from "pqlsync_state"."users__journal" j0 where j0.recorded_at <= cast($1 as timestamptz)) j1
-     where journal_rank = 1 and status <> 'applied') j
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
 where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
 -- params: 1:cutoff:timestamp;
 
