@@ -8,6 +8,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { changeValue, INVALID_VALUE, invalidValuesReason } from './change-values.js';
 import type { Change, ChangeKind, SyncTarget } from '../destination/destination.js';
 import type { StateStore } from '../state/state-store.js';
+import { MATCH_VALUE_KEY, PLAN_COLUMN } from './plan-table.js';
 import { cell } from './resolve-columns.js';
 import { streamingHeap, trimHeap } from '../util/heap.js';
 import { SqlBuilder, tempTableName } from '../warehouse/sql-dialect.js';
@@ -20,8 +21,7 @@ import type { BoundSql, ColumnKind, QueryResult, Row } from '../warehouse/wareho
  */
 export const HASH_RECIPE = 2;
 export const HASH_VERSION = `v${HASH_RECIPE}`;
-/** Where the match value of a row is kept inside the snapshot's values_json. */
-export const MATCH_VALUE_KEY = '__match';
+export { MATCH_VALUE_KEY, PLAN_COLUMN, snapshotValues } from './plan-table.js';
 
 export interface PlanOptions {
   store: StateStore;
@@ -83,11 +83,7 @@ export interface PlanSummary {
 }
 
 const KEY = '__pqlsync_key';
-const HASH = '__pqlsync_hash';
-const PK = '__pqlsync_pk';
-const OP = '__pqlsync_op';
-/** The plan table's columns that state upkeep reads (`StateStore.forgetRemoved`, `pruneResolvedFailures`). */
-export const PLAN_COLUMN = { key: PK, op: OP, hash: HASH } as const;
+const { key: PK, op: OP, hash: HASH } = PLAN_COLUMN;
 const PREV = '__pqlsync_prev';
 const PREV_HASH = '__pqlsync_prev_hash';
 const HASH_V1 = '__pqlsync_hash_v1';
@@ -554,11 +550,6 @@ export function toChange(r: Row, target: SyncTarget): Change {
     attempts,
     ...(invalid ? { invalid: { reason: invalid, code: INVALID_VALUE } } : {}),
   };
-}
-
-/** The values_json stored in the snapshot for an applied change. */
-export function snapshotValues(change: Change): Record<string, unknown> {
-  return { ...change.values, [MATCH_VALUE_KEY]: change.matchValue };
 }
 
 function parsePrev(v: unknown): Record<string, unknown> {

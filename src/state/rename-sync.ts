@@ -10,6 +10,7 @@
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import { hashRecipeName, type StateStore } from './state-store.js';
+import { foldJournal, journalTableName } from './outcome-journal.js';
 
 export interface RenameSyncResult {
   from: string;
@@ -81,6 +82,8 @@ export async function renameSyncState(
           },
         );
       }
+      // Outcomes a run of the old name journaled but never folded move as part of its snapshot and failures.
+      if (await store.wh.tableExists(store.schema, journalTableName(from))) await foldJournal(store, from);
       await store.ensureSyncTables(to);
       const result: RenameSyncResult = {
         from,
@@ -118,6 +121,7 @@ export async function renameSyncState(
       });
       await store.wh.query(`drop table ${store.snapshotTable(from)}`);
       await store.wh.query(`drop table ${store.failuresTable(from)}`);
+      await store.wh.query(`drop table if exists ${store.table(journalTableName(from))}`);
       return result;
     } finally {
       await store.releaseLock(to, runId);

@@ -6,6 +6,8 @@
  *   Only rows with an `applied` outcome ever enter it, so a rejected row differs next run and is sent again.
  * - failures (`<sync>__failures`): keys the destination rejected (or that stayed retryable), with the reason and
  *   attempts; they leave once accepted.
+ * - journal (`<sync>__journal`): the outcomes of a run's acknowledged batches, appended per batch and folded into
+ *   the snapshot and failures once, at the run's end (or by the next run, if it died); see outcome-journal.ts.
  * - runs: one row per run, written at start (`running`) and at the end, with counts, timings and the error.
  * - locks: one row per running sync with a lease; a state table is only ever written by the lock's holder.
  * - meta: the state layout version, for upgrades.
@@ -15,8 +17,9 @@ import { hostname } from 'node:os';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { scrubSecrets } from '../errors/secrets.js';
 import type { Change, RecordOutcome } from '../destination/destination.js';
-import { PLAN_COLUMN, snapshotValues } from '../plan/plan-sync.js';
-import { queryByList, SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
+import { PLAN_COLUMN } from '../plan/plan-table.js';
+import { SqlBuilder, sqlDialect, type SqlDialect } from '../warehouse/sql-dialect.js';
+import { ensureJournalTable, foldJournal, journalOutcomes } from './outcome-journal.js';
 import { ensureMappingsTable } from './mapping-signature.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 import { processAlive } from '../util/process-alive.js';
@@ -168,15 +171,17 @@ export class StateStore {
     return v === undefined || v === null ? undefined : Number(v);
   }
 
-  /** Creates a sync's snapshot and failures tables when missing. */
+  /** Creates a sync's snapshot, failures and journal tables when missing. */
   async ensureSyncTables(sync: string): Promise<void> {
     const t = this.d.types;
     const distinct = this.d.distinctText ?? t.text;
+    // BigQuery: clustered by key, so the fold's MERGE and the plan's join read the snapshot in key order.
     await this.wh.query(
       `create table if not exists ${this.snapshotTable(sync)} (key ${distinct} not null, row_hash ${distinct} not null,
         values_json ${distinct}, tier ${t.text}, destination_id ${t.text}, synced_at ${t.timestamp} not null,
-        run_id ${t.text} not null)`,
+        run_id ${t.text} not null)${this.d.name === 'bigquery' ? ' cluster by key' : ''}`,
     );
+    await ensureJournalTable(this, sync);
     await this.wh.query(
       `create table if not exists ${this.failuresTable(sync)} (key ${t.text} not null, reason ${t.text},
         code ${t.text}, attempts ${t.bigint} not null, first_seen ${t.timestamp} not null,
@@ -410,9 +415,8 @@ export class StateStore {
   // ---- commit ------------------------------------------------------------------------------------------
 
   /**
-   * Commits one written batch in one transaction: applied rows enter the snapshot (removed ones leave it) and
-   * leave failures; rejected and still-retryable rows are upserted into failures with attempts + 1. Rows
-   * without an outcome are left alone, so they are planned again next run.
+   * Commits one written batch at once: its outcomes are journaled and the journal folded (outcome-journal.ts).
+   * A run journals each batch and folds once at its end instead; this is for callers with one batch.
    */
   async commitBatch(
     sync: string,
@@ -421,88 +425,8 @@ export class StateStore {
     outcomes: readonly RecordOutcome[],
     tierOf: (change: Change) => string | null = () => null,
   ): Promise<void> {
-    const byKey = new Map(outcomes.map((o) => [o.key, o]));
-    const applied = changes.filter((c) => byKey.get(c.key)?.status === 'applied');
-    const failed = changes.filter((c) => {
-      const s = byKey.get(c.key)?.status;
-      return s === 'rejected' || s === 'retryable';
-    });
-    const now = this.now();
-    await this.wh.transaction(async (tx) => {
-      if (applied.length > 0) {
-        // A key is planned once per run, so an added key has no snapshot row and a key with no earlier attempts
-        // has no failures row: only the others need deleting (a first sync of N rows deletes nothing).
-        const inSnapshot = applied.filter((c) => c.kind !== 'added').map((c) => c.key);
-        await queryByList(
-          tx,
-          this.d,
-          inSnapshot,
-          (b, keys) => `delete from ${this.snapshotTable(sync)} where ${this.d.inList('key', b, keys)}`,
-        );
-        const inFailures = applied.filter((c) => c.attempts > 0).map((c) => c.key);
-        await queryByList(
-          tx,
-          this.d,
-          inFailures,
-          (b, keys) => `delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b, keys)}`,
-        );
-        const rows = applied
-          .filter((c) => c.kind !== 'removed')
-          .map((c) => {
-            const o = byKey.get(c.key);
-            return [
-              c.key,
-              c.rowHash,
-              JSON.stringify(snapshotValues(c)),
-              tierOf(c),
-              o?.status === 'applied' ? (o.destinationId ?? null) : null,
-              now,
-              runId,
-            ];
-          });
-        await tx.insertRows(
-          `${this.schema}.${sync}__snapshot`,
-          ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'],
-          rows,
-        );
-      }
-      if (failed.length > 0) {
-        const keys = failed.map((c) => c.key);
-        const existing = await queryByList(
-          tx,
-          this.d,
-          keys,
-          (b, list) =>
-            `select key, attempts, first_seen from ${this.failuresTable(sync)} where ${this.d.inList('key', b, list)}`,
-        );
-        const prior = new Map(existing.map((r) => [String(r.key), r]));
-        await queryByList(
-          tx,
-          this.d,
-          keys,
-          (b, list) => `delete from ${this.failuresTable(sync)} where ${this.d.inList('key', b, list)}`,
-        );
-        const rows = failed.map((c) => {
-          const o = byKey.get(c.key) as Extract<RecordOutcome, { status: 'rejected' | 'retryable' }>;
-          const p = prior.get(c.key);
-          return [
-            c.key,
-            scrubSecrets(o.reason).slice(0, 4000),
-            o.code ?? null,
-            Number(p?.attempts ?? c.attempts) + 1,
-            p ? toDate(p.first_seen) : now,
-            now,
-            runId,
-            c.rowHash,
-          ];
-        });
-        await tx.insertRows(
-          `${this.schema}.${sync}__failures`,
-          ['key', 'reason', 'code', 'attempts', 'first_seen', 'last_seen', 'run_id', 'row_hash'],
-          rows,
-        );
-      }
-    });
+    await journalOutcomes(this, { sync, runId, batchNo: 1, changes, outcomes, tierOf, at: this.now() });
+    await foldJournal(this, sync);
   }
 
   /**

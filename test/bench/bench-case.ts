@@ -54,7 +54,11 @@ class NullDestination implements Destination {
   readonly type = 'null';
   calls = 0;
   capabilities() {
-    return { batchSize: 10_000, modes: ['update', 'upsert', 'mirror'] as const };
+    // BENCH_BATCH_SIZE: a CRM's batch size instead (the state commit per batch is what it weighs).
+    return {
+      batchSize: Number(process.env.BENCH_BATCH_SIZE ?? 10_000),
+      modes: ['update', 'upsert', 'mirror'] as const,
+    };
   }
   /** Called once a run's plan is done and its changes start streaming: the plan's peak ends here. */
   async preflight() {

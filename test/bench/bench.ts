@@ -9,6 +9,11 @@
  * is reset there), so the plan's and the stream's peaks show apart; the whole case's peak is the larger of all.
  * Then the built CLI as a user runs it (bench-cli.ts; `--no-cli` skips it): start-up, a no-op run, 10k rows with 1%
  * changed, and the whole-process peak RSS of a 1M-row plan and first sync.
+ * `BENCH_BATCH_SIZE=1000` sends the size cases in 1,000-row batches (default 10,000).
+ *
+ * Then the commit cost (issue 18, commit-case.ts): 1M rows, 1% changed, 100-row batches, on DuckDB, Postgres and the
+ * BigQuery and Snowflake sandboxes: the DML statements of the run that touch the snapshot (target <= 3 on every
+ * warehouse) and, on BigQuery, the bytes its DML would bill by dry-run estimates. `--commit-only` runs only these.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -32,7 +37,7 @@ const cases: { users: number; memoryLimit?: string; streamMemoryLimit?: string; 
   { users: 1_000_000, streamMemoryLimit: 'none' },
   { users: 1_000_000, streamMemoryLimit: '32MB' },
   ...(process.argv.includes('--no-postgres') ? [] : [{ users: 1_000_000, postgres: true }]),
-];
+].filter(() => !process.argv.includes('--commit-only'));
 // The cases run as plain JavaScript, compiled by tsc as `dist/` is, so the memory measured is what the shipped CLI
 // uses (a TypeScript loader adds about 35 MB of its own).
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -150,9 +155,84 @@ for (const r of oneMillion) {
 }
 
 // The CRM cases (issue 22): sandbox throughput and Bulk jobs per run, in this process (crm-bench.ts).
-if (!process.argv.includes('--no-crm')) await (await import('./crm-bench.js')).runCrmBench();
+const commitOnly = process.argv.includes('--commit-only');
+if (!commitOnly && !process.argv.includes('--no-crm')) await (await import('./crm-bench.js')).runCrmBench();
 // The shipped CLI, one process per command (issue 22): start-up, small runs, and the whole-process peak RSS of a
 // 1M-row plan and first sync (the cases above measure the pipeline in-process). `--no-cli` skips it.
-if (!process.argv.includes('--no-cli')) {
+if (!commitOnly && !process.argv.includes('--no-cli')) {
   console.log('\n' + formatCliBench(await runCliBench()));
+}
+// ---- commit cost (issue 18): DML statements per run on the snapshot, whatever the batch count ----------------
+interface CommitResult {
+  warehouse: string;
+  rows: number;
+  changed: number;
+  batches: number;
+  snapshotDml: number;
+  stateDml: number;
+  runMs: number;
+  dmlBytes?: number;
+  perBatchDeleteBytes?: number;
+}
+const commitFile = path.join(outDir, 'test', 'bench', 'commit-case.js');
+const commitWarehouses = [
+  'duckdb',
+  ...(process.argv.includes('--no-postgres') ? [] : ['postgres']),
+  'bigquery',
+  'snowflake',
+];
+const commits: CommitResult[] = [];
+let commitPostgres: TestPostgres | undefined;
+try {
+  for (const w of commitWarehouses) {
+    process.stderr.write(`bench: commit cost, 1,000,000 rows, 1% changed, 100-row batches, ${w}...\n`);
+    const env = { ...process.env };
+    if (w === 'postgres') {
+      commitPostgres ??= await startTestPostgres();
+      env.BENCH_POSTGRES_URL = await commitPostgres.createDatabase('pqlsync_commit_bench');
+    }
+    const out = execFileSync(process.execPath, [commitFile, w, '1000000'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+      env,
+    });
+    commits.push(JSON.parse(out.trim().split('\n').pop()!) as CommitResult);
+  }
+} finally {
+  await commitPostgres?.stop();
+}
+const gb = (n: number | undefined) => (n === undefined ? 'n/a' : (n / 1e9).toFixed(3));
+const commitHeader = [
+  'warehouse',
+  'rows',
+  'changed',
+  'batches',
+  'snapshot DML statements',
+  'state DML statements (all tables)',
+  'run ms',
+  'GB its DML would bill (dry run)',
+  'GB a DELETE per batch would bill (before)',
+];
+const commitRows = commits.map((r) => [
+  r.warehouse,
+  r.rows.toLocaleString('en-US'),
+  r.changed.toLocaleString('en-US'),
+  r.batches.toLocaleString('en-US'),
+  String(r.snapshotDml),
+  String(r.stateDml),
+  r.runMs.toFixed(0),
+  gb(r.dmlBytes),
+  gb(r.perBatchDeleteBytes),
+]);
+const commitWidths = commitHeader.map((h, i) => Math.max(h.length, ...commitRows.map((r) => r[i]!.length)));
+const commitLine = (cells: string[]) =>
+  '| ' + cells.map((c, i) => c.padStart(commitWidths[i]!)).join(' | ') + ' |';
+console.log('\ncommit cost (1M rows, 1% changed, 100-row batches):');
+console.log(commitLine(commitHeader));
+console.log('|' + commitWidths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+for (const r of commitRows) console.log(commitLine(r));
+for (const r of commits) {
+  console.log(
+    `  snapshot DML <= 3 per run, ${r.warehouse}: ${r.snapshotDml} over ${r.batches} batches, ${r.snapshotDml <= 3 ? 'met' : 'NOT met'}`,
+  );
 }

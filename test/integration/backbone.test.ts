@@ -277,12 +277,12 @@ describe('backbone: plan in the warehouse, write, commit only accepted rows', ()
   });
 
   it('a state commit that fails stops the run cleanly; the rerun converges', async () => {
-    // The warehouse refuses the third batch's commit (DuckDB out of memory, a dropped Postgres connection: which
-    // one does not matter here, so the failure is a generic injected one).
-    faulty.add({ method: 'transaction', nth: 3, fail: true });
+    // The warehouse refuses the third batch's journal insert (DuckDB out of memory, a dropped Postgres connection:
+    // which one does not matter here, so the failure is a generic injected one).
+    faulty.add({ method: 'insertRows', match: /__journal$/, nth: 3, fail: true });
     const s = await run();
     expect(s.status).toBe('failed');
-    expect(s.error?.message).toContain('injected failure: transaction call 3');
+    expect(s.error?.message).toContain('injected failure: insertRows call 3');
     // The summary and the runs row count what was committed, as the snapshot holds it.
     const snap = await wh.query('select count(*) as n from pqlsync_state.users__snapshot');
     const committed = Number(snap.rows[0]!.n);

@@ -17,6 +17,8 @@ where score >= @min_score
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.users__journal;
+
 -- tableExists pqlsync_state.mappings;
 
 -- tableExists pqlsync_state.users__snapshot;
@@ -125,11 +127,18 @@ insert into `pqlsync_state`.`runs` (run_id, sync, status, started_at, host, pid,
 
 create table if not exists `pqlsync_state`.`users__snapshot` (key STRING not null, row_hash STRING not null,
         values_json STRING, tier STRING, destination_id STRING, synced_at TIMESTAMP not null,
-        run_id STRING not null);
+        run_id STRING not null) cluster by key;
+
+create table if not exists `pqlsync_state`.`users__journal` (run_id STRING not null,
+      batch_no INT64 not null, key STRING not null, kind STRING not null, status STRING not null,
+      row_hash STRING, values_json STRING, tier STRING, destination_id STRING, reason STRING,
+      code STRING, attempts INT64 not null, recorded_at TIMESTAMP not null);
 
 create table if not exists `pqlsync_state`.`users__failures` (key STRING not null, reason STRING,
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from `pqlsync_state`.`users__journal` group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -203,17 +212,32 @@ select count(*) as n from `pqlsync_state`.`users__snapshot`;
 select * from `pqlsync_state`.`users__plan` where __pqlsync_op in unnest(@p1)
 -- params: 1:p1:string[];
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 4 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from `pqlsync_state`.`users__journal` group by run_id;
+
+select count(*) - count(distinct key) as repeats from `pqlsync_state`.`users__journal`;
+
 -- begin transaction;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
+merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status = 'applied') j on s.key = j.key
+when matched and j.kind = 'removed' then delete
+when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
+  destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
+when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+  values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
+-- params: 1:cutoff:timestamp;
 
-select key, attempts, first_seen from `pqlsync_state`.`users__failures` where key in unnest(@p1)
--- params: 1:p1:string[];
+merge into `pqlsync_state`.`users__failures` f using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP)) j on f.key = j.key
+when matched and j.status = 'applied' then delete
+when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
+  run_id = j.run_id, row_hash = j.row_hash
+when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+  values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
+-- params: 1:cutoff:timestamp;
 
-delete from `pqlsync_state`.`users__failures` where key in unnest(@p1)
--- params: 1:p1:string[];
-
--- insertRows pqlsync_state.users__failures (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash): 1 rows;
+delete from `pqlsync_state`.`users__journal` where recorded_at <= cast(@cutoff as TIMESTAMP)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 
@@ -302,11 +326,18 @@ insert into `pqlsync_state`.`runs` (run_id, sync, status, started_at, host, pid,
 
 create table if not exists `pqlsync_state`.`users__snapshot` (key STRING not null, row_hash STRING not null,
         values_json STRING, tier STRING, destination_id STRING, synced_at TIMESTAMP not null,
-        run_id STRING not null);
+        run_id STRING not null) cluster by key;
+
+create table if not exists `pqlsync_state`.`users__journal` (run_id STRING not null,
+      batch_no INT64 not null, key STRING not null, kind STRING not null, status STRING not null,
+      row_hash STRING, values_json STRING, tier STRING, destination_id STRING, reason STRING,
+      code STRING, attempts INT64 not null, recorded_at TIMESTAMP not null);
 
 create table if not exists `pqlsync_state`.`users__failures` (key STRING not null, reason STRING,
         code STRING, attempts INT64 not null, first_seen TIMESTAMP not null,
         last_seen TIMESTAMP not null, run_id STRING not null, row_hash STRING);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from `pqlsync_state`.`users__journal` group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -360,15 +391,32 @@ select count(*) as n from `pqlsync_state`.`users__snapshot`;
 select * from `pqlsync_state`.`users__plan` where __pqlsync_op in unnest(@p1)
 -- params: 1:p1:string[];
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 3 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from `pqlsync_state`.`users__journal` group by run_id;
+
+select count(*) - count(distinct key) as repeats from `pqlsync_state`.`users__journal`;
+
 -- begin transaction;
 
-delete from `pqlsync_state`.`users__snapshot` where key in unnest(@p1)
--- params: 1:p1:string[];
+merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status = 'applied') j on s.key = j.key
+when matched and j.kind = 'removed' then delete
+when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
+  destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
+when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+  values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
+-- params: 1:cutoff:timestamp;
 
-delete from `pqlsync_state`.`users__failures` where key in unnest(@p1)
--- params: 1:p1:string[];
+merge into `pqlsync_state`.`users__failures` f using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP)) j on f.key = j.key
+when matched and j.status = 'applied' then delete
+when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
+  run_id = j.run_id, row_hash = j.row_hash
+when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+  values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
+-- params: 1:cutoff:timestamp;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
+delete from `pqlsync_state`.`users__journal` where recorded_at <= cast(@cutoff as TIMESTAMP)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 

@@ -17,6 +17,8 @@ where score >= $min_score::INTEGER
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.users__journal;
+
 -- tableExists pqlsync_state.mappings;
 
 -- tableExists pqlsync_state.users__snapshot;
@@ -132,9 +134,16 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar using 
         values_json varchar using compression fsst, tier varchar, destination_id varchar, synced_at timestamptz not null,
         run_id varchar not null);
 
+create table if not exists "pqlsync_state"."users__journal" (run_id varchar not null,
+      batch_no bigint not null, key varchar not null, kind varchar not null, status varchar not null,
+      row_hash varchar, values_json varchar, tier varchar, destination_id varchar, reason varchar,
+      code varchar, attempts bigint not null, recorded_at timestamptz not null);
+
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -211,17 +220,32 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 4 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
+merge into "pqlsync_state"."users__snapshot" s using (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($cutoff as timestamptz) and status = 'applied') j on s.key = j.key
+when matched and j.kind = 'removed' then delete
+when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
+  destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
+when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+  values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
+-- params: 1:cutoff:timestamp;
 
-select key, attempts, first_seen from "pqlsync_state"."users__failures" where key in (select unnest($p1))
--- params: 1:p1:string[];
+merge into "pqlsync_state"."users__failures" f using (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($cutoff as timestamptz)) j on f.key = j.key
+when matched and j.status = 'applied' then delete
+when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
+  run_id = j.run_id, row_hash = j.row_hash
+when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+  values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
+-- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
--- params: 1:p1:string[];
-
--- insertRows pqlsync_state.users__failures (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash): 1 rows;
+delete from "pqlsync_state"."users__journal" where recorded_at <= cast($cutoff as timestamptz)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 
@@ -314,9 +338,16 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar using 
         values_json varchar using compression fsst, tier varchar, destination_id varchar, synced_at timestamptz not null,
         run_id varchar not null);
 
+create table if not exists "pqlsync_state"."users__journal" (run_id varchar not null,
+      batch_no bigint not null, key varchar not null, kind varchar not null, status varchar not null,
+      row_hash varchar, values_json varchar, tier varchar, destination_id varchar, reason varchar,
+      code varchar, attempts bigint not null, recorded_at timestamptz not null);
+
 create table if not exists "pqlsync_state"."users__failures" (key varchar not null, reason varchar,
         code varchar, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar not null, row_hash varchar);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -373,15 +404,32 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 3 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key in (select unnest($p1))
--- params: 1:p1:string[];
+merge into "pqlsync_state"."users__snapshot" s using (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($cutoff as timestamptz) and status = 'applied') j on s.key = j.key
+when matched and j.kind = 'removed' then delete
+when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
+  destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
+when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+  values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
+-- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in (select unnest($p1))
--- params: 1:p1:string[];
+merge into "pqlsync_state"."users__failures" f using (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($cutoff as timestamptz)) j on f.key = j.key
+when matched and j.status = 'applied' then delete
+when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
+  run_id = j.run_id, row_hash = j.row_hash
+when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+  values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
+-- params: 1:cutoff:timestamp;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
+delete from "pqlsync_state"."users__journal" where recorded_at <= cast($cutoff as timestamptz)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 

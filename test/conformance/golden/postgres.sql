@@ -17,6 +17,8 @@ where score >= $1::integer
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers:string[];
 
+-- tableExists pqlsync_state.users__journal;
+
 -- tableExists pqlsync_state.mappings;
 
 -- tableExists pqlsync_state.users__snapshot;
@@ -132,9 +134,16 @@ create table if not exists "pqlsync_state"."users__snapshot" (key text not null,
         values_json text, tier text, destination_id text, synced_at timestamptz not null,
         run_id text not null);
 
+create table if not exists "pqlsync_state"."users__journal" (run_id text not null,
+      batch_no bigint not null, key text not null, kind text not null, status text not null,
+      row_hash text, values_json text, tier text, destination_id text, reason text,
+      code text, attempts bigint not null, recorded_at timestamptz not null);
+
 create table if not exists "pqlsync_state"."users__failures" (key text not null, reason text,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -217,17 +226,36 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
 select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 -- params: 1:p1:string[];
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 4 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
 
-select key, attempts, first_seen from "pqlsync_state"."users__failures" where key = any($1::text[])
--- params: 1:p1:string[];
+insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
+-- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key = any($1::text[])
--- params: 1:p1:string[];
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
 
--- insertRows pqlsync_state.users__failures (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash): 1 rows;
+update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
+  last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+-- params: 1:cutoff:timestamp;
+
+insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
+where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
+-- params: 1:cutoff:timestamp;
+
+delete from "pqlsync_state"."users__journal" where recorded_at <= cast($1 as timestamptz)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 
@@ -318,9 +346,16 @@ create table if not exists "pqlsync_state"."users__snapshot" (key text not null,
         values_json text, tier text, destination_id text, synced_at timestamptz not null,
         run_id text not null);
 
+create table if not exists "pqlsync_state"."users__journal" (run_id text not null,
+      batch_no bigint not null, key text not null, kind text not null, status text not null,
+      row_hash text, values_json text, tier text, destination_id text, reason text,
+      code text, attempts bigint not null, recorded_at timestamptz not null);
+
 create table if not exists "pqlsync_state"."users__failures" (key text not null, reason text,
         code text, attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id text not null, row_hash text);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -383,15 +418,36 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
 select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 -- params: 1:p1:string[];
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 3 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key = any($1::text[])
--- params: 1:p1:string[];
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key = any($1::text[])
--- params: 1:p1:string[];
+insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
+-- params: 1:cutoff:timestamp;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
+
+update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
+  last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+-- params: 1:cutoff:timestamp;
+
+insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
+where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
+-- params: 1:cutoff:timestamp;
+
+delete from "pqlsync_state"."users__journal" where recorded_at <= cast($1 as timestamptz)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 

@@ -17,6 +17,8 @@ where score >= $1::integer
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
+-- tableExists pqlsync_state.users__journal;
+
 -- tableExists pqlsync_state.mappings;
 
 -- tableExists pqlsync_state.users__snapshot;
@@ -133,9 +135,16 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar(65535)
         values_json varchar(65535), tier varchar(65535), destination_id varchar(65535), synced_at timestamptz not null,
         run_id varchar(65535) not null);
 
+create table if not exists "pqlsync_state"."users__journal" (run_id varchar(65535) not null,
+      batch_no bigint not null, key varchar(65535) not null, kind varchar(65535) not null, status varchar(65535) not null,
+      row_hash varchar(65535), values_json varchar(65535), tier varchar(65535), destination_id varchar(65535), reason varchar(65535),
+      code varchar(65535), attempts bigint not null, recorded_at timestamptz not null);
+
 create table if not exists "pqlsync_state"."users__failures" (key varchar(65535) not null, reason varchar(65535),
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -215,17 +224,36 @@ select count(*) as n from "pqlsync_state"."users__snapshot";
 select * from "pqlsync_state"."users__plan" where __pqlsync_op in ($1, $2, $3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 4 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
 
-select key, attempts, first_seen from "pqlsync_state"."users__failures" where key in ($1)
--- params: 1:p1:string;
+insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
+-- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in ($1)
--- params: 1:p1:string;
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
 
--- insertRows pqlsync_state.users__failures (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash): 1 rows;
+update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
+  last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+-- params: 1:cutoff:timestamp;
+
+insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
+where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
+-- params: 1:cutoff:timestamp;
+
+delete from "pqlsync_state"."users__journal" where recorded_at <= cast($1 as timestamptz)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 
@@ -316,9 +344,16 @@ create table if not exists "pqlsync_state"."users__snapshot" (key varchar(65535)
         values_json varchar(65535), tier varchar(65535), destination_id varchar(65535), synced_at timestamptz not null,
         run_id varchar(65535) not null);
 
+create table if not exists "pqlsync_state"."users__journal" (run_id varchar(65535) not null,
+      batch_no bigint not null, key varchar(65535) not null, kind varchar(65535) not null, status varchar(65535) not null,
+      row_hash varchar(65535), values_json varchar(65535), tier varchar(65535), destination_id varchar(65535), reason varchar(65535),
+      code varchar(65535), attempts bigint not null, recorded_at timestamptz not null);
+
 create table if not exists "pqlsync_state"."users__failures" (key varchar(65535) not null, reason varchar(65535),
         code varchar(65535), attempts bigint not null, first_seen timestamptz not null,
         last_seen timestamptz not null, run_id varchar(65535) not null, row_hash varchar(65535));
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -378,15 +413,36 @@ select count(*) as n from "pqlsync_state"."users__snapshot";
 select * from "pqlsync_state"."users__plan" where __pqlsync_op in ($1, $2, $3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 3 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "pqlsync_state"."users__journal" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__journal";
+
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key in ($1, $2)
--- params: 1:p1:string, 2:p2:string;
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in ($1)
--- params: 1:p1:string;
+insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
+-- params: 1:cutoff:timestamp;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+-- params: 1:cutoff:timestamp;
+
+update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
+  last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+-- params: 1:cutoff:timestamp;
+
+insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
+where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
+-- params: 1:cutoff:timestamp;
+
+delete from "pqlsync_state"."users__journal" where recorded_at <= cast($1 as timestamptz)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 

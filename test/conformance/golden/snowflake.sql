@@ -17,6 +17,8 @@ where score >= :1::INTEGER
 ) m limit 0
 -- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
 
+-- tableExists pqlsync_state.users__journal;
+
 -- tableExists pqlsync_state.mappings;
 
 -- tableExists pqlsync_state.users__snapshot;
@@ -127,9 +129,16 @@ create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not nu
         values_json VARCHAR, tier VARCHAR, destination_id VARCHAR, synced_at TIMESTAMP_TZ not null,
         run_id VARCHAR not null);
 
+create table if not exists "PQLSYNC_STATE"."USERS__JOURNAL" (run_id VARCHAR not null,
+      batch_no NUMBER(38,0) not null, key VARCHAR not null, kind VARCHAR not null, status VARCHAR not null,
+      row_hash VARCHAR, values_json VARCHAR, tier VARCHAR, destination_id VARCHAR, reason VARCHAR,
+      code VARCHAR, attempts NUMBER(38,0) not null, recorded_at TIMESTAMP_TZ not null);
+
 create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "PQLSYNC_STATE"."USERS__JOURNAL" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -203,17 +212,32 @@ select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
 select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 4 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "PQLSYNC_STATE"."USERS__JOURNAL" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "PQLSYNC_STATE"."USERS__JOURNAL";
+
 -- begin transaction;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 3 rows;
+merge into "PQLSYNC_STATE"."USERS__SNAPSHOT" s using (select * from "PQLSYNC_STATE"."USERS__JOURNAL" j1 where recorded_at <= cast(:1 as TIMESTAMP_TZ) and status = 'applied') j on s.key = j.key
+when matched and j.kind = 'removed' then delete
+when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
+  destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
+when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+  values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
+-- params: 1:cutoff:timestamp;
 
-select key, attempts, first_seen from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
--- params: 1:p1:string;
+merge into "PQLSYNC_STATE"."USERS__FAILURES" f using (select * from "PQLSYNC_STATE"."USERS__JOURNAL" j1 where recorded_at <= cast(:1 as TIMESTAMP_TZ)) j on f.key = j.key
+when matched and j.status = 'applied' then delete
+when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
+  run_id = j.run_id, row_hash = j.row_hash
+when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+  values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
+-- params: 1:cutoff:timestamp;
 
-delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
--- params: 1:p1:string;
-
--- insertRows pqlsync_state.users__failures (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash): 1 rows;
+delete from "PQLSYNC_STATE"."USERS__JOURNAL" where recorded_at <= cast(:1 as TIMESTAMP_TZ)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 
@@ -304,9 +328,16 @@ create table if not exists "PQLSYNC_STATE"."USERS__SNAPSHOT" (key VARCHAR not nu
         values_json VARCHAR, tier VARCHAR, destination_id VARCHAR, synced_at TIMESTAMP_TZ not null,
         run_id VARCHAR not null);
 
+create table if not exists "PQLSYNC_STATE"."USERS__JOURNAL" (run_id VARCHAR not null,
+      batch_no NUMBER(38,0) not null, key VARCHAR not null, kind VARCHAR not null, status VARCHAR not null,
+      row_hash VARCHAR, values_json VARCHAR, tier VARCHAR, destination_id VARCHAR, reason VARCHAR,
+      code VARCHAR, attempts NUMBER(38,0) not null, recorded_at TIMESTAMP_TZ not null);
+
 create table if not exists "PQLSYNC_STATE"."USERS__FAILURES" (key VARCHAR not null, reason VARCHAR,
         code VARCHAR, attempts NUMBER(38,0) not null, first_seen TIMESTAMP_TZ not null,
         last_seen TIMESTAMP_TZ not null, run_id VARCHAR not null, row_hash VARCHAR);
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "PQLSYNC_STATE"."USERS__JOURNAL" group by run_id;
 
 -- tableExists pqlsync_state.mappings;
 
@@ -360,15 +391,32 @@ select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
 select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;
 
+-- insertRows pqlsync_state.users__journal (run_id, batch_no, key, kind, status, row_hash, values_json, tier, destination_id, reason, code, attempts, recorded_at): 3 rows;
+
+select run_id, count(*) as n, max(recorded_at) as last_at from "PQLSYNC_STATE"."USERS__JOURNAL" group by run_id;
+
+select count(*) - count(distinct key) as repeats from "PQLSYNC_STATE"."USERS__JOURNAL";
+
 -- begin transaction;
 
-delete from "PQLSYNC_STATE"."USERS__SNAPSHOT" where key in (:1, :2)
--- params: 1:p1:string, 2:p2:string;
+merge into "PQLSYNC_STATE"."USERS__SNAPSHOT" s using (select * from "PQLSYNC_STATE"."USERS__JOURNAL" j1 where recorded_at <= cast(:1 as TIMESTAMP_TZ) and status = 'applied') j on s.key = j.key
+when matched and j.kind = 'removed' then delete
+when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
+  destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
+when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
+  values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)
+-- params: 1:cutoff:timestamp;
 
-delete from "PQLSYNC_STATE"."USERS__FAILURES" where key in (:1)
--- params: 1:p1:string;
+merge into "PQLSYNC_STATE"."USERS__FAILURES" f using (select * from "PQLSYNC_STATE"."USERS__JOURNAL" j1 where recorded_at <= cast(:1 as TIMESTAMP_TZ)) j on f.key = j.key
+when matched and j.status = 'applied' then delete
+when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
+  run_id = j.run_id, row_hash = j.row_hash
+when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+  values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
+-- params: 1:cutoff:timestamp;
 
--- insertRows pqlsync_state.users__snapshot (key, row_hash, values_json, tier, destination_id, synced_at, run_id): 2 rows;
+delete from "PQLSYNC_STATE"."USERS__JOURNAL" where recorded_at <= cast(:1 as TIMESTAMP_TZ)
+-- params: 1:cutoff:timestamp;
 
 -- end transaction;
 

@@ -148,12 +148,25 @@ syncs:
       expect(s.error?.message).toBe(
         'sync users: this run lost its lock to run run-z on other-host (pid 1): its lease ran out before the heartbeat; stopped sending\n  hint: raise scheduler.lock_lease_seconds above the longest pause between batches (CRM rate limits, retries)',
       );
-      // Batch 1 committed; batch 2 was sent but not committed (the next holder sends it again); nothing after.
+      // Batch 1 was journaled, and left for the lock's holder to fold; batch 2 was sent but not journaled (the next
+      // holder sends it again); nothing after.
       expect(dest.batches).toBe(2);
-      const snap = await wh.query('select count(*)::int as n from pqlsync_state.users__snapshot');
-      expect(snap.rows[0]!.n).toBe(50);
+      const count = async (table: string) =>
+        (await wh.query(`select count(*)::int as n from pqlsync_state.${table}`)).rows[0]!.n;
+      expect([await count('users__snapshot'), await count('users__journal')]).toEqual([0, 50]);
       const lock = await wh.query('select run_id from pqlsync_state.locks');
       expect(lock.rows).toEqual([{ run_id: 'run-z' }]);
+      // The next run folds batch 1 before it plans: batch 2 and the rest are sent, batch 1 is not sent again.
+      await other.query(`delete from pqlsync_state.locks where sync = 'users'`);
+      const next = await runSync({
+        loaded: loadConfig(p.configPath),
+        warehouse: wh,
+        syncName: 'users',
+        destination: async () => dest,
+        now: () => new Date(clock),
+      });
+      expect(next).toMatchObject({ status: 'success', counts: { added: 200, applied: 200 } });
+      expect([await count('users__snapshot'), await count('users__journal')]).toEqual([250, 0]);
     } finally {
       await wh.close();
       await other.close();

@@ -155,8 +155,8 @@ describe('bigquery from config (local sandbox)', () => {
     expect(plan.counts.added).toBe(3);
     const dry = sandbox.requests.filter((r) => r.dryRun);
     expect(dry.map((r) => r.query?.trim())).toEqual(['select user_id, email, score from src.users']);
-    // The sandbox's estimate: 8 bytes per cell of each table named (3 rows x 3 columns).
-    expect(plan.plan?.estimatedBytes).toBe(72);
+    // The sandbox's estimate by BigQuery's data sizes: 3 rows x (INT64 8 + STRING 2 + 13 bytes + INT64 8).
+    expect(plan.plan?.estimatedBytes).toBe(93);
     const s = await runFromConfig({});
     expect(s.counts).toMatchObject({ added: 3, applied: 3 });
   });

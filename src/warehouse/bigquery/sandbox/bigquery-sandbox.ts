@@ -262,20 +262,51 @@ export class BigquerySandbox extends EngineSandbox {
     return job;
   }
 
-  /** A made-up but deterministic scan size: 8 bytes per cell of every table the statement names. */
+  /**
+   * What a dry run reports as `totalBytesProcessed`, estimated from the tables' sizes: each table the statement
+   * names is counted whole (every column), by BigQuery's data sizes (STRING 2 bytes + its UTF-8 bytes, INT64,
+   * FLOAT64, DATE and TIMESTAMP 8, BOOL 1, NUMERIC 16, NULL 0). An UPDATE, DELETE or MERGE bills its target table
+   * whole, so that part is what BigQuery says; a read bills only the columns it references, so that part is an
+   * upper bound. An INSERT's target is written, not scanned: it is not counted (`insert ... values` scans nothing).
+   */
   private async estimateBytes(sql: string): Promise<number> {
-    const { rows } = await this.db().run(
-      `select schema_name, table_name, estimated_size, column_count from duckdb_tables()`,
-    );
+    const { rows } = await this.db().run('select schema_name, table_name from duckdb_tables()');
     let bytes = 0;
-    const text = sql.toLowerCase();
-    for (const [schema, table, size, cols] of rows) {
+    // An INSERT's target (and its column list) is not scanned.
+    const text = sql.toLowerCase().replace(/^\s*insert\s+into\s+("[^"]*"|[\w.])+(\s*\([^)]*\))?/, '');
+    for (const [schema, table] of rows) {
       const names = [`"${String(schema)}"."${String(table)}"`, `${String(schema)}.${String(table)}`].map(
         (s) => s.toLowerCase(),
       );
-      if (names.some((n) => text.includes(n))) bytes += Number(size) * Number(cols) * 8;
+      if (names.some((n) => text.includes(n))) bytes += await this.tableBytes(String(schema), String(table));
     }
     return bytes;
+  }
+
+  /** A table's size by BigQuery's data sizes per type (see estimateBytes). */
+  private async tableBytes(schema: string, table: string): Promise<number> {
+    const { rows: columns } = await this.db().run(
+      `select column_name, data_type from information_schema.columns
+       where table_schema = $s and table_name = $t order by ordinal_position`,
+      { s: schema, t: table },
+    );
+    if (columns.length === 0) return 0;
+    const q = (id: string) => `"${id.replace(/"/g, '""')}"`;
+    const sizes = columns.map(([name, type]) => {
+      const c = q(String(name));
+      const bq = bqTypeOf(String(type));
+      const each =
+        bq === 'STRING'
+          ? `2 + strlen(cast(${c} as varchar))`
+          : bq === 'BOOLEAN'
+            ? '1'
+            : bq === 'NUMERIC'
+              ? '16'
+              : '8';
+      return `coalesce(sum(case when ${c} is null then 0 else ${each} end), 0)`;
+    });
+    const { rows } = await this.db().run(`select ${sizes.join(' + ')} from ${q(schema)}.${q(table)}`);
+    return Number(rows[0]?.[0] ?? 0);
   }
 
   private jobResource(job: StoredJob, dryRun: boolean): unknown {

@@ -167,6 +167,8 @@ export function translateBigquerySql(sql: string, params: readonly BigqueryParam
       i++;
     }
   }
+  // A table's clustering (`create table ... cluster by key`) changes how BigQuery stores it, not what it holds.
+  out = out.replace(/\)\s*cluster\s+by\s+[\w\s,"]+$/i, ')');
   // `x IN UNNEST(list)` is BigQuery's array membership; DuckDB spells it as a subquery.
   out = out.replace(/\bin\s+unnest\s*\(\s*(CAST\(\$\w+ AS [A-Z0-9[\]]+\))\s*\)/gi, 'in (select unnest($1))');
   return { sql: out, values, types };
