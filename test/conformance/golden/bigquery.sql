@@ -62,6 +62,24 @@ create or replace temp table `pqlsync_plan_users__plan` as select coalesce(c.__p
 select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
      from `pqlsync_plan_users__plan` where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
+select cast(m.`tier` as STRING) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m.`score` as FLOAT64)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ======== run ========;
 
 select * from (
@@ -87,7 +105,9 @@ create table if not exists `pqlsync_state`.`runs` (run_id STRING not null, sync 
         status STRING not null, started_at TIMESTAMP not null, finished_at TIMESTAMP,
         added INT64, changed INT64, removed INT64, invalid INT64, retried INT64,
         applied INT64, rejected INT64, tasks INT64, api_calls INT64, duration_ms INT64,
-        error STRING, host STRING, pid INT64, model_hash STRING);
+        error STRING, host STRING, pid INT64, model_hash STRING, flag_rate FLOAT64, tier_shares STRING);
+
+select * from `pqlsync_state`.`runs` where 1 = 0;
 
 create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id STRING not null,
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
@@ -209,6 +229,28 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
 
 select count(*) as n from `pqlsync_state`.`users__snapshot`;
 
+select cast(m.`tier` as STRING) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m.`score` as FLOAT64)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+update `pqlsync_state`.`runs` set flag_rate = @p1, tier_shares = @p2
+       where run_id = @p3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
+
 select * from `pqlsync_state`.`users__plan` where __pqlsync_op in unnest(@p1)
 -- params: 1:p1:string[];
 
@@ -289,7 +331,9 @@ create table if not exists `pqlsync_state`.`runs` (run_id STRING not null, sync 
         status STRING not null, started_at TIMESTAMP not null, finished_at TIMESTAMP,
         added INT64, changed INT64, removed INT64, invalid INT64, retried INT64,
         applied INT64, rejected INT64, tasks INT64, api_calls INT64, duration_ms INT64,
-        error STRING, host STRING, pid INT64, model_hash STRING);
+        error STRING, host STRING, pid INT64, model_hash STRING, flag_rate FLOAT64, tier_shares STRING);
+
+select * from `pqlsync_state`.`runs` where 1 = 0;
 
 create table if not exists `pqlsync_state`.`locks` (sync STRING not null, run_id STRING not null,
         host STRING not null, pid INT64 not null, acquired_at TIMESTAMP not null,
@@ -387,6 +431,28 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from `pqlsync_state`.`users__plan` where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from `pqlsync_state`.`users__snapshot`;
+
+select cast(m.`tier` as STRING) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m.`score` as FLOAT64)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= @min_score
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN UNNEST(@tiers)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+update `pqlsync_state`.`runs` set flag_rate = @p1, tier_shares = @p2
+       where run_id = @p3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
 
 select * from `pqlsync_state`.`users__plan` where __pqlsync_op in unnest(@p1)
 -- params: 1:p1:string[];

@@ -65,6 +65,24 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from pqlsync_scratch.main."pqlsync_plan_users__plan";
 
+select cast(m."tier" as varchar) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as double)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 drop table if exists pqlsync_scratch.main."pqlsync_plan_users__plan";
 
 -- ======== run ========;
@@ -92,7 +110,9 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar not null, sync
         status varchar not null, started_at timestamptz not null, finished_at timestamptz,
         added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
         applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
-        error varchar, host varchar, pid bigint, model_hash varchar);
+        error varchar, host varchar, pid bigint, model_hash varchar, flag_rate double, tier_shares varchar);
+
+select * from "pqlsync_state"."runs" where 1 = 0;
 
 create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_id varchar not null,
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
@@ -217,6 +237,28 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from pqlsync_scratch.main."users__plan";
 
+select cast(m."tier" as varchar) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as double)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+update "pqlsync_state"."runs" set flag_rate = $p1, tier_shares = $p2
+       where run_id = $p3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
+
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];
 
@@ -299,7 +341,9 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar not null, sync
         status varchar not null, started_at timestamptz not null, finished_at timestamptz,
         added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
         applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
-        error varchar, host varchar, pid bigint, model_hash varchar);
+        error varchar, host varchar, pid bigint, model_hash varchar, flag_rate double, tier_shares varchar);
+
+select * from "pqlsync_state"."runs" where 1 = 0;
 
 create table if not exists "pqlsync_state"."locks" (sync varchar not null, run_id varchar not null,
         host varchar not null, pid bigint not null, acquired_at timestamptz not null,
@@ -400,6 +444,28 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from pqlsync_scratch.main."users__plan";
+
+select cast(m."tier" as varchar) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as double)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $min_score::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($tiers::VARCHAR[])
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+update "pqlsync_state"."runs" set flag_rate = $p1, tier_shares = $p2
+       where run_id = $p3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
 
 select * from pqlsync_scratch.main."users__plan" where __pqlsync_op in (select unnest($p1))
 -- params: 1:p1:string[];

@@ -67,6 +67,24 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from "pqlsync_plan_users__plan";
 
+select cast(m."tier" as text) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as double precision)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
 -- ======== run ========;
 
 select * from (
@@ -92,7 +110,9 @@ create table if not exists "pqlsync_state"."runs" (run_id text not null, sync te
         status text not null, started_at timestamptz not null, finished_at timestamptz,
         added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
         applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
-        error text, host text, pid bigint, model_hash text);
+        error text, host text, pid bigint, model_hash text, flag_rate double precision, tier_shares text);
+
+select * from "pqlsync_state"."runs" where 1 = 0;
 
 create table if not exists "pqlsync_state"."locks" (sync text not null, run_id text not null,
         host text not null, pid bigint not null, acquired_at timestamptz not null,
@@ -223,6 +243,28 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from "pqlsync_state"."users__plan";
 
+select cast(m."tier" as text) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as double precision)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+update "pqlsync_state"."runs" set flag_rate = $1, tier_shares = $2
+       where run_id = $3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
+
 select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 -- params: 1:p1:string[];
 
@@ -307,7 +349,9 @@ create table if not exists "pqlsync_state"."runs" (run_id text not null, sync te
         status text not null, started_at timestamptz not null, finished_at timestamptz,
         added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
         applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
-        error text, host text, pid bigint, model_hash text);
+        error text, host text, pid bigint, model_hash text, flag_rate double precision, tier_shares text);
+
+select * from "pqlsync_state"."runs" where 1 = 0;
 
 create table if not exists "pqlsync_state"."locks" (sync text not null, run_id text not null,
         host text not null, pid bigint not null, acquired_at timestamptz not null,
@@ -414,6 +458,28 @@ select sum(case when __pqlsync_op = '__stats' then __pqlsync_n else 0 end) as to
          sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
        from "pqlsync_state"."users__plan";
+
+select cast(m."tier" as text) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as double precision)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end = ANY($2::text[])
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers:string[];
+
+update "pqlsync_state"."runs" set flag_rate = $1, tier_shares = $2
+       where run_id = $3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
 
 select * from "pqlsync_state"."users__plan" where __pqlsync_op = any($1::text[])
 -- params: 1:p1:string[];

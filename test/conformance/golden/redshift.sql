@@ -68,6 +68,24 @@ create temp table "pqlsync_plan_users__plan" as select coalesce(c.__pqlsync_key,
 select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
      from "pqlsync_plan_users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
+select cast(m."tier" as varchar(65535)) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as float8)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- ======== run ========;
 
 select * from (
@@ -93,7 +111,9 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar(65535) not nul
         status varchar(65535) not null, started_at timestamptz not null, finished_at timestamptz,
         added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
         applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
-        error varchar(65535), host varchar(65535), pid bigint, model_hash varchar(65535));
+        error varchar(65535), host varchar(65535), pid bigint, model_hash varchar(65535), flag_rate float8, tier_shares varchar(65535));
+
+select * from "pqlsync_state"."runs" where 1 = 0;
 
 create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null, run_id varchar(65535) not null,
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
@@ -221,6 +241,28 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
 
+select cast(m."tier" as varchar(65535)) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as float8)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
+update "pqlsync_state"."runs" set flag_rate = $1, tier_shares = $2
+       where run_id = $3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
+
 select * from "pqlsync_state"."users__plan" where __pqlsync_op in ($1, $2, $3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;
 
@@ -305,7 +347,9 @@ create table if not exists "pqlsync_state"."runs" (run_id varchar(65535) not nul
         status varchar(65535) not null, started_at timestamptz not null, finished_at timestamptz,
         added bigint, changed bigint, removed bigint, invalid bigint, retried bigint,
         applied bigint, rejected bigint, tasks bigint, api_calls bigint, duration_ms bigint,
-        error varchar(65535), host varchar(65535), pid bigint, model_hash varchar(65535));
+        error varchar(65535), host varchar(65535), pid bigint, model_hash varchar(65535), flag_rate float8, tier_shares varchar(65535));
+
+select * from "pqlsync_state"."runs" where 1 = 0;
 
 create table if not exists "pqlsync_state"."locks" (sync varchar(65535) not null, run_id varchar(65535) not null,
         host varchar(65535) not null, pid bigint not null, acquired_at timestamptz not null,
@@ -409,6 +453,28 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from "pqlsync_state"."users__plan" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from "pqlsync_state"."users__snapshot";
+
+select cast(m."tier" as varchar(65535)) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as float8)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= $1::integer
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN ($2, $3, $4)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
+update "pqlsync_state"."runs" set flag_rate = $1, tier_shares = $2
+       where run_id = $3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
 
 select * from "pqlsync_state"."users__plan" where __pqlsync_op in ($1, $2, $3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;

@@ -62,6 +62,24 @@ create or replace temporary table "PUBLIC"."PQLSYNC_PLAN_USERS__PLAN" as select 
 select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is not null then 1 else 0 end) as retried
      from "PUBLIC"."PQLSYNC_PLAN_USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
+select cast(m."tier" as VARCHAR) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as FLOAT)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
 -- ======== run ========;
 
 select * from (
@@ -87,7 +105,9 @@ create table if not exists "PQLSYNC_STATE"."RUNS" (run_id VARCHAR not null, sync
         status VARCHAR not null, started_at TIMESTAMP_TZ not null, finished_at TIMESTAMP_TZ,
         added NUMBER(38,0), changed NUMBER(38,0), removed NUMBER(38,0), invalid NUMBER(38,0), retried NUMBER(38,0),
         applied NUMBER(38,0), rejected NUMBER(38,0), tasks NUMBER(38,0), api_calls NUMBER(38,0), duration_ms NUMBER(38,0),
-        error VARCHAR, host VARCHAR, pid NUMBER(38,0), model_hash VARCHAR);
+        error VARCHAR, host VARCHAR, pid NUMBER(38,0), model_hash VARCHAR, flag_rate FLOAT, tier_shares VARCHAR);
+
+select * from "PQLSYNC_STATE"."RUNS" where 1 = 0;
 
 create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_id VARCHAR not null,
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
@@ -209,6 +229,28 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
 
 select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
 
+select cast(m."tier" as VARCHAR) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as FLOAT)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
+update "PQLSYNC_STATE"."RUNS" set flag_rate = :1, tier_shares = :2
+       where run_id = :3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
+
 select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;
 
@@ -289,7 +331,9 @@ create table if not exists "PQLSYNC_STATE"."RUNS" (run_id VARCHAR not null, sync
         status VARCHAR not null, started_at TIMESTAMP_TZ not null, finished_at TIMESTAMP_TZ,
         added NUMBER(38,0), changed NUMBER(38,0), removed NUMBER(38,0), invalid NUMBER(38,0), retried NUMBER(38,0),
         applied NUMBER(38,0), rejected NUMBER(38,0), tasks NUMBER(38,0), api_calls NUMBER(38,0), duration_ms NUMBER(38,0),
-        error VARCHAR, host VARCHAR, pid NUMBER(38,0), model_hash VARCHAR);
+        error VARCHAR, host VARCHAR, pid NUMBER(38,0), model_hash VARCHAR, flag_rate FLOAT, tier_shares VARCHAR);
+
+select * from "PQLSYNC_STATE"."RUNS" where 1 = 0;
 
 create table if not exists "PQLSYNC_STATE"."LOCKS" (sync VARCHAR not null, run_id VARCHAR not null,
         host VARCHAR not null, pid NUMBER(38,0) not null, acquired_at TIMESTAMP_TZ not null,
@@ -387,6 +431,28 @@ select __pqlsync_op as op, count(*) as n, sum(case when __pqlsync_attempts is no
      from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in ('added', 'changed', 'removed') group by __pqlsync_op;
 
 select count(*) as n from "PQLSYNC_STATE"."USERS__SNAPSHOT";
+
+select cast(m."tier" as VARCHAR) as tier, count(*) as n,
+      sum(0) as flagged,
+      min(cast(m."score" as FLOAT)) as min_score
+    from (
+
+
+
+
+
+
+select user_id, email, score,
+  case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end as tier
+from src.users
+where score >= :1::INTEGER
+  and case when score >= 70 then 'hot' when score >= 40 then 'pql' else 'nurture' end IN (:2, :3, :4)
+    ) m group by 1
+-- params: 1:min_score:integer, 2:tiers[0]:string, 3:tiers[1]:string, 4:tiers[2]:string;
+
+update "PQLSYNC_STATE"."RUNS" set flag_rate = :1, tier_shares = :2
+       where run_id = :3
+-- params: 1:p1:number, 2:p2:string, 3:p3:string;
 
 select * from "PQLSYNC_STATE"."USERS__PLAN" where __pqlsync_op in (:1, :2, :3)
 -- params: 1:p1:string, 2:p2:string, 3:p3:string;
