@@ -119,16 +119,18 @@ describe('schedule daemon: signals, /healthz and /metrics', () => {
     const dest = new GatedDestination();
     dest.holdFrom = 0;
     const signals = new EventEmitter();
-    let scheduler: Scheduler | undefined;
+    let ready: (s: Scheduler) => void = () => {};
+    const isReady = new Promise<Scheduler>((resolve) => (ready = resolve));
     const done = runScheduleDaemon({
       loaded: fx.load(),
       signals,
       warehouse: fx.wh,
       destination: async () => dest,
-      onReady: (info) => (scheduler = info.scheduler),
+      onReady: (info) => ready(info.scheduler),
     });
-    await Promise.resolve(); // without a health server, the daemon is ready in the same tick
-    const running = scheduler!.trigger('users', 'test');
+    // The daemon loads its metrics module on start, so it is ready a few ticks later, not in this one.
+    const scheduler = await isReady;
+    const running = scheduler.trigger('users', 'test');
     await dest.held();
     signals.emit('SIGTERM');
     expect(await done).toBe(1);
@@ -137,12 +139,16 @@ describe('schedule daemon: signals, /healthz and /metrics', () => {
 
     dest.holdFrom = dest.batches; // nothing left to write: the second daemon's run would not hold
     const signals2 = new EventEmitter();
+    let ready2: () => void = () => {};
+    const isReady2 = new Promise<void>((resolve) => (ready2 = resolve));
     const done2 = runScheduleDaemon({
       loaded: fx.load(),
       signals: signals2,
       warehouse: fx.wh,
       destination: async () => dest,
+      onReady: () => ready2(),
     });
+    await isReady2; // its signal handlers are installed once it is ready
     signals2.emit('SIGINT');
     expect(await done2).toBe(0);
   });
