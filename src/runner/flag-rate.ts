@@ -10,7 +10,7 @@
  * gains the columns in StateStore.ensureStateTables).
  */
 import type { RoutingConfig } from '../config/config-schema.js';
-import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import type { StateStore } from '../state/state-store.js';
 import { SqlBuilder, type SqlDialect } from '../warehouse/sql-dialect.js';
 import type { BoundSql, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
@@ -159,7 +159,15 @@ export async function guardFlagRate(options: {
   log: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }): Promise<FlagRateReport | undefined> {
   const { store, sync, log } = options;
-  const r = await measureFlagRate({ ...options, wh: store.wh, d: store.d });
+  let r: FlagRateReport | undefined;
+  try {
+    r = await measureFlagRate({ ...options, wh: store.wh, d: store.d });
+  } catch (err) {
+    // A value the count cannot read (text in the score column) is the batch writer's to refuse per row, with its key;
+    // the guard is a report, so it never fails the run.
+    log.warn({ error: toPqlsyncError(err).format() }, `${sync}: the flag rate could not be measured`);
+    return undefined;
+  }
   if (!r) return undefined;
   const fields = { flagRate: r.rate, flagged: r.flagged, rows: r.rows, maxFlagRate: r.max };
   if (r.exceeded) log.warn(fields, describeFlagRate(sync, r));
