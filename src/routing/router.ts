@@ -711,6 +711,8 @@ export class Router {
     const times = slaTimes(now, sla, this.timeZone, this.calendar);
     const owner = this.directory.get(ownerId);
     const vars: Record<string, unknown> = {
+      // An account the account sync has not written (yet) has no `account_<field>` values: empty, not unknown.
+      ...accountPlaceholders(routing),
       ...Object.fromEntries(Object.entries(c.row).filter(([k]) => !k.startsWith('__pqlsync'))),
       tier: c.tier,
       previous_tier: c.previous,
@@ -792,4 +794,11 @@ export async function hasOutstandingTasks(
 /** Rule position for choosing an account's route: the implicit default comes last. */
 function ruleOrder(m: MatchedRule, routing: RoutingConfig): number {
   return m.index < 0 ? routing.rules.length : m.index;
+}
+
+/** `account_<field>: null` for each such name the task templates use, when routing reads an account sync. */
+function accountPlaceholders(routing: RoutingConfig): Record<string, null> {
+  if (routing.account?.tasks !== 'per_account' || routing.account.sync === undefined) return {};
+  const text = [routing.task.subject, routing.task.body, routing.task.user_line].join('\n');
+  return Object.fromEntries([...text.matchAll(/\baccount_[A-Za-z0-9_]+/g)].map((m) => [m[0], null]));
 }

@@ -30,7 +30,7 @@ describe('demo --advance-days 14 on HubSpot: the loop report equals the sandbox'
   it('reports per tier the SLA-met % and PQL-to-opportunity rate an independent SQL finds in the sandbox', async () => {
     const { result, dir } = demo;
     const report = result.loop!.report;
-    expect(result.loop!.simulation!.converted).toBeGreaterThan(3);
+    expect(result.loop!.simulation!.converted).toBeGreaterThanOrEqual(2);
     const independent = new DuckdbAdapter({ path: ':memory:' });
     await independent.connect();
     try {
