@@ -48,6 +48,7 @@ export function salesforceReps(
           taskId: String(t.Id),
           taskKey: String(t.PQLSync_Key__c),
           personId: typeof t.WhoId === 'string' && t.WhoId.startsWith('00Q') ? t.WhoId : null,
+          accountId: typeof t.AccountId === 'string' ? t.AccountId : null,
         }));
     },
     async unconvertedPeople(): Promise<string[]> {
@@ -67,6 +68,23 @@ export function salesforceReps(
         opportunity: { Amount: amount, StageName: 'Qualification' },
       })) as { opportunity: { Id: string } };
       return res.opportunity.Id;
+    },
+    async openAccountOpportunity(accountId, at, amount): Promise<string> {
+      // Salesforce's datetime form (as the sandbox writes CreatedDate itself).
+      const stamp = at.toISOString().replace('Z', '+0000');
+      const res = (await call('POST', '/_sandbox/salesforce/Opportunity', {
+        records: [
+          {
+            Name: `Account ${accountId} - product-led`,
+            AccountId: accountId,
+            StageName: 'Qualification',
+            Amount: amount,
+            CloseDate: stamp.slice(0, 10),
+            CreatedDate: stamp,
+          },
+        ],
+      })) as { records: Array<{ Id: string }> };
+      return String(res.records[0]?.Id);
     },
     async closeOpportunity(opportunityId, won): Promise<void> {
       await call('POST', `/_sandbox/salesforce/Opportunity/${opportunityId}/stage`, {

@@ -1,7 +1,8 @@
 /**
  * `pqlsync demo --advance-days N` with a CRM: after the syncs, reps "work" the open tasks pqlsync created, in the
  * sandbox, through its admin routes: most complete them before the due time, some late, a few never; people whose
- * task was done convert to an opportunity, hot PQLs more often than the lower tier; some opportunities are won
+ * task was done convert to an opportunity (an account task naming no person, a Salesforce task about Leads
+ * with only WhatId: an opportunity on its Account), hot PQLs more often than the lower tier; some opportunities are won
  * or lost; a few people pqlsync never flagged convert too (the base rate). Every draw comes from a hash of the
  * seed and the record, so the same demo plays out the same way, whatever the order of the records.
  *
@@ -19,6 +20,8 @@ export interface OpenTask {
   taskKey: string;
   /** The Lead/Contact (contact) the task is about. */
   personId: string | null;
+  /** The account it is on (Salesforce Task.AccountId), for an account task that names no person. */
+  accountId?: string | null;
 }
 
 export interface RepSandbox {
@@ -30,6 +33,8 @@ export interface RepSandbox {
   /** Converts the person and opens an opportunity/deal; returns its id. */
   convert(personId: string, at: Date, amount: number): Promise<string>;
   closeOpportunity(opportunityId: string, won: boolean): Promise<void>;
+  /** Opens an opportunity on an account (for an account task without a person); returns its id. */
+  openAccountOpportunity?(accountId: string, at: Date, amount: number): Promise<string>;
 }
 
 /** What pqlsync logged about a task: its tier and when it was logged and due. */
@@ -78,10 +83,15 @@ export async function simulateReps(
   const { seed, logged } = options;
   const result: SimulationResult = { completed: 0, late: 0, converted: 0, baseConverted: 0, won: 0, lost: 0 };
   const worked = new Set<string>();
-  const openOpportunity = async (personId: string, at: Date): Promise<void> => {
-    const amount = 5000 + Math.round(draw(seed, personId, 'amount') * 450) * 100;
-    const opportunity = await sandbox.convert(personId, at, amount);
-    const outcome = draw(seed, personId, 'outcome');
+  const openOpportunity = async (
+    recordId: string,
+    at: Date,
+    open: (id: string, at: Date, amount: number) => Promise<string> = (id, when, amount) =>
+      sandbox.convert(id, when, amount),
+  ): Promise<void> => {
+    const amount = 5000 + Math.round(draw(seed, recordId, 'amount') * 450) * 100;
+    const opportunity = await open(recordId, at, amount);
+    const outcome = draw(seed, recordId, 'outcome');
     if (outcome < 0.35) {
       await sandbox.closeOpportunity(opportunity, true);
       result.won += 1;
@@ -104,11 +114,20 @@ export async function simulateReps(
     await sandbox.completeTask(task.taskId, at, late ? 'Left voicemail' : 'Connected');
     result.completed += 1;
     if (late) result.late += 1;
-    if (
-      task.personId &&
-      draw(seed, task.personId, 'convert') < (top ? CONVERT_RATE.top : CONVERT_RATE.rest)
+    const rate = top ? CONVERT_RATE.top : CONVERT_RATE.rest;
+    const later = new Date(at.getTime() + 2 * HOUR);
+    if (task.personId && draw(seed, task.personId, 'convert') < rate) {
+      await openOpportunity(task.personId, later);
+      result.converted += 1;
+    } else if (
+      !task.personId &&
+      task.accountId &&
+      sandbox.openAccountOpportunity &&
+      draw(seed, task.accountId, 'convert') < rate
     ) {
-      await openOpportunity(task.personId, new Date(at.getTime() + 2 * HOUR));
+      // An account task about Leads (Salesforce: WhatId, no WhoId): the rep opens the opportunity on the Account.
+      const open = sandbox.openAccountOpportunity.bind(sandbox);
+      await openOpportunity(task.accountId, later, open);
       result.converted += 1;
     }
   }

@@ -5,6 +5,8 @@
  * Glossary:
  * - crm_tasks: the tasks pqlsync created (found by their task key): status, closed or not, completion time, owner,
  *   the record it is about (person_id: Salesforce WhoId, else WhatId; HubSpot's associated contact or company),
+ *   its account (account_id: Salesforce Task.AccountId, derived from WhatId or the WhoId's Contact; HubSpot's
+ *   associated company),
  *   outcome (Salesforce CallDisposition, HubSpot hs_task_status at close), due date.
  * - crm_people: the leads/contacts/accounts (HubSpot contacts/companies) pqlsync scored: lead status or lifecycle
  *   stage, converted or not and when, the converted opportunity, the account.
@@ -33,6 +35,7 @@ export const READBACK_COLUMNS: Record<ReadbackTable, ReadonlyArray<readonly [str
     ['completed_at', 'timestamp'],
     ['owner_id', 'text'],
     ['person_id', 'text'],
+    ['account_id', 'text'],
     ['outcome', 'text'],
     ['due_date', 'text'],
     ['created_at', 'timestamp'],

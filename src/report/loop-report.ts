@@ -10,7 +10,8 @@
  *   clock hours (no business-hours calendar exists yet).
  * - SLA met: a task completed at or before its due time; an open task counts as not met.
  * - reached opportunity: the entity's record converted into an opportunity, or an opportunity/deal on its account
- *   (or associated with it) was created at or after the entity was flagged (for the base: within the period).
+ *   (or associated with it), or on the account of its task (Task.AccountId / the task's company: an account task),
+ *   was created at or after the entity was flagged (for the base: within the period).
  * - won: such an opportunity is closed won; pipeline and won amount sum the distinct opportunities' amounts.
  */
 import type { LoadedConfig } from '../config/load-config.js';
@@ -179,25 +180,25 @@ function metricsSql(
         : "coalesce(ct.owner_id, l.owner_id, '(none)')";
   const hours = (a: string, from: string): string => `extract(epoch from (${a} - ${from})) / 3600.0`;
   const tasks = `select l.entity_key, ${by === 'base' ? "'not flagged'" : groupExpr} as grp, l.task_key, l.logged_at, l.due_at,
-        ct.is_closed, ct.completed_at, ct.person_id
+        ct.is_closed, ct.completed_at, ct.person_id, ct.account_id
       from ${t('task_log')} l
       left join ${t('crm_tasks')} ct on ct.destination = ${p.dest()} and ct.task_key = l.task_key
       where l.sync = ${p.sync()} and l.status = 'created' and l.logged_at >= ${p.since()} and l.logged_at < ${p.until()}`;
   const entities =
     by === 'base'
-      ? `select s.key as entity_key, 'not flagged' as grp, s.destination_id, cast(${p.since()} as ${state.d.types.timestamp}) as flagged_at
+      ? `select s.key as entity_key, 'not flagged' as grp, s.destination_id,
+           cast(null as ${state.d.types.text}) as account_id, cast(${p.since()} as ${state.d.types.timestamp}) as flagged_at
          from ${t(`${sync}__snapshot`)} s
          where s.key not in (select entity_key from (${tasks}) x)`
       : // The record: the snapshot's, else the task's (a key that left the model keeps its record in the CRM).
         `select f.entity_key, f.grp, coalesce(max(s.destination_id), max(f.person_id)) as destination_id,
-           min(f.logged_at) as flagged_at
+           max(f.account_id) as account_id, min(f.logged_at) as flagged_at
          from (${tasks}) f left join ${t(`${sync}__snapshot`)} s on s.key = f.entity_key
          group by f.entity_key, f.grp`;
   const opps = `select e.entity_key, e.grp, o.opportunity_id, o.amount, o.is_won
       from (${entities}) e
-      join ${t('crm_people')} pp on pp.destination = ${p.dest()} and pp.record_id = e.destination_id
-      join ${t('crm_opportunities')} o on o.destination = ${p.dest()}
-        and (o.opportunity_id = pp.converted_opportunity_id or o.account_id = pp.account_id or o.person_id = pp.record_id)
+      left join ${t('crm_people')} pp on pp.destination = ${p.dest()} and pp.record_id = e.destination_id
+      join ${t('crm_opportunities')} o on o.destination = ${p.dest()} and ${reachedOpportunity('e', 'pp', 'o')}
       where o.created_at >= e.flagged_at and o.created_at < ${p.until()}`;
   const taskStats =
     by === 'base'
@@ -235,22 +236,33 @@ function weeklySql(state: StateStore, sync: string, destination: string, since: 
        where sync = ${b.param(sync, 'string')} and status = 'created'
          and logged_at >= ${b.param(since, 'timestamp')} and logged_at < ${b.param(until, 'timestamp')}
        group by entity_key),
-     task_person as (select l.entity_key, max(ct.person_id) as person_id from ${t('task_log')} l
+     task_person as (select l.entity_key, max(ct.person_id) as person_id, max(ct.account_id) as account_id
+       from ${t('task_log')} l
        join ${t('crm_tasks')} ct on ct.destination = ${dest()} and ct.task_key = l.task_key
        where l.sync = ${b.param(sync, 'string')} group by l.entity_key),
      flagged as (select f.entity_key, f.flagged_at, date_trunc('week', f.flagged_at) as week,
-         coalesce(s.destination_id, tp.person_id) as destination_id
+         coalesce(s.destination_id, tp.person_id) as destination_id, tp.account_id
        from first_flag f left join ${t(`${sync}__snapshot`)} s on s.key = f.entity_key
        left join task_person tp on tp.entity_key = f.entity_key),
      converted as (select distinct f.entity_key from flagged f
-       join ${t('crm_people')} pp on pp.destination = ${dest()} and pp.record_id = f.destination_id
-       join ${t('crm_opportunities')} o on o.destination = ${dest()}
-         and (o.opportunity_id = pp.converted_opportunity_id or o.account_id = pp.account_id or o.person_id = pp.record_id)
+       left join ${t('crm_people')} pp on pp.destination = ${dest()} and pp.record_id = f.destination_id
+       join ${t('crm_opportunities')} o on o.destination = ${dest()} and ${reachedOpportunity('f', 'pp', 'o')}
        where o.created_at >= f.flagged_at and o.created_at < ${b.param(until, 'timestamp')})
      select f.week, count(*) as flagged, count(c.entity_key) as opportunities
      from flagged f left join converted c on c.entity_key = f.entity_key
      group by f.week order by f.week`,
   );
+}
+
+/**
+ * How an entity `e` (with its record `pp` in crm_people, if read back) reaches opportunity `o`: its record
+ * converted into it, or it is on the record's account or associated with the record, or it is on the account of
+ * the entity's task (Salesforce Task.AccountId, HubSpot's associated company): an account task about Leads has no
+ * WhoId, only the Account in WhatId.
+ */
+function reachedOpportunity(e: string, pp: string, o: string): string {
+  return `(${o}.opportunity_id = ${pp}.converted_opportunity_id or ${o}.account_id = ${pp}.account_id
+    or ${o}.person_id = ${pp}.record_id or ${o}.account_id = ${e}.account_id)`;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));

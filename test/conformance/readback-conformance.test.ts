@@ -1,7 +1,7 @@
 /**
  * The read-back tables and the loop report's SQL on DuckDB and Postgres: the same seeded task_log, snapshot and
- * read-back rows give the same report, with numbers worked out by hand; rows are replaced by id, and watermarks
- * read back as written.
+ * read-back rows give the same report, with numbers worked out by hand (account tasks too); rows are replaced by
+ * id, and watermarks read back as written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedConfig } from '../../src/config/load-config.js';
@@ -284,6 +284,98 @@ describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
         { week: '2026-03-02', flagged: 4, flagRatePct: 50, opportunities: 2, pqlToOppPct: 50 },
       ]);
       expect(report.pulledAt).toBe('2026-03-02T21:00:00.000Z');
+    });
+
+    /**
+     * The account rule: an account task (account-aware routing: its entity is an account key, not in the user
+     * sync's snapshot) about Leads carries the Account in WhatId and no WhoId, so its conversion is an opportunity
+     * on the task's account (crm_tasks.account_id: Task.AccountId, HubSpot's company) created after the task and
+     * before the period's end, even when the Account itself was never read back.
+     */
+    describe('account tasks', () => {
+      const schema = 'pqlsync_accounts';
+      const accountKey = (a: string) => `pqlsync:Account:${a}:hot:2026-03-02`;
+
+      beforeAll(async () => {
+        const state = new StateStore(wh, schema);
+        await state.ensureStateTables();
+        await state.ensureSyncTables('users');
+        await new RouteStore(state).ensureTables();
+        await ensureReadbackTables(state);
+        await wh.insertRows(
+          `${schema}.users__snapshot`,
+          ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'],
+          [['u1', 'h', '{}', null, 'L1', at('09:00'), 'r']],
+        );
+        // acme gets an opportunity on its account after its task, beta one before it, gamma one after the period.
+        const logged = ['acme', 'beta', 'gamma'].map((a) => ({
+          sync: 'users',
+          entity_key: a,
+          tier: 'hot',
+          task_key: accountKey(a),
+          status: 'created',
+          owner_id: 'U1',
+          due_at: at('11:00'),
+          task_json: '{}',
+          run_id: 'r',
+          logged_at: at('10:00'),
+          updated_at: at('10:00'),
+        }));
+        const columns = Object.keys(logged[0]!);
+        await wh.insertRows(
+          `${schema}.task_log`,
+          columns,
+          logged.map((l) => Object.values(l)),
+        );
+        const mark = (object: string) => ({ object, value: at('20:00'), records: 1, at: at('21:00') });
+        await upsertReadback(
+          state,
+          'crm_tasks',
+          'crm',
+          [
+            ['acme', 'A1'],
+            ['beta', 'A2'],
+            ['gamma', 'A3'],
+          ].map(([a, account]) => ({
+            ...task(`T-${a}`, accountKey(a!), '10:30', 'U1'),
+            // WhatId, and no WhoId beside it (a Lead's).
+            person_id: account!,
+            account_id: account!,
+          })),
+          mark('Task'),
+        );
+        // Only the user's Lead was read back: the Accounts are not in crm_people.
+        await upsertReadback(state, 'crm_people', 'crm', [person('L1', null)], mark('Lead'));
+        await upsertReadback(
+          state,
+          'crm_opportunities',
+          'crm',
+          [
+            { ...opportunity('O1', 1000, '12:00', 'Qualification'), account_id: 'A1' },
+            { ...opportunity('O2', 500, '09:30', 'Qualification'), account_id: 'A2' },
+            { ...opportunity('O3', 200, '19:00', 'Qualification'), account_id: 'A3' },
+          ],
+          mark('Opportunity'),
+        );
+      });
+
+      it('count an opportunity on the task account created after the task, within the period', async () => {
+        const report = await buildLoopReport({
+          loaded: { ...loaded, config: { ...loaded.config, state: { schema } } } as LoadedConfig,
+          warehouse: wh,
+          sync: 'users',
+          since: new Date('2026-03-01T00:00:00Z'),
+          until: at('18:00'),
+        });
+        expect(
+          report.byTier.map((m) => [m.group, m.entities, m.opportunities, m.pqlToOppPct, m.pipelineAmount]),
+        ).toEqual([['hot', 3, 1, 33.3, 1000]]);
+        // The base is the snapshot's users without a task: u1, who reached no opportunity.
+        expect([report.base.entities, report.base.opportunities]).toEqual([1, 0]);
+        expect(report.weekly).toEqual([
+          { week: '2026-03-02', flagged: 3, flagRatePct: 300, opportunities: 1, pqlToOppPct: 33.3 },
+        ]);
+      });
     });
   },
 );

@@ -177,6 +177,7 @@ export class HubspotReader implements CrmReader {
         completed_at: time(p(r, 'hs_task_completion_date')),
         owner_id: p(r, 'hubspot_owner_id'),
         person_id: contacts.get(r.id) ?? companies.get(r.id) ?? null,
+        account_id: companies.get(r.id) ?? null,
         outcome: null,
         due_date: p(r, 'hs_timestamp')?.slice(0, 10) ?? null,
         created_at: time(p(r, 'hs_createdate')),

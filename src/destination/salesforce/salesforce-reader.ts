@@ -60,7 +60,7 @@ export class SalesforceReader implements CrmReader {
     let toRow: (r: Record<string, unknown>) => ReadbackRow;
     const destination = this.options.name;
     if (object.object === 'Task') {
-      soql = `SELECT Id, ${TASK_KEY_FIELD}, Status, IsClosed, CompletedDateTime, OwnerId, WhoId, WhatId, CallDisposition, ActivityDate, CreatedDate, SystemModstamp FROM Task WHERE ${TASK_KEY_FIELD} != null${after}${order}`;
+      soql = `SELECT Id, ${TASK_KEY_FIELD}, Status, IsClosed, CompletedDateTime, OwnerId, WhoId, WhatId, AccountId, CallDisposition, ActivityDate, CreatedDate, SystemModstamp FROM Task WHERE ${TASK_KEY_FIELD} != null${after}${order}`;
       toRow = (r) => ({
         destination,
         task_id: text(r.Id),
@@ -70,6 +70,7 @@ export class SalesforceReader implements CrmReader {
         completed_at: time(r.CompletedDateTime),
         owner_id: text(r.OwnerId),
         person_id: text(r.WhoId) ?? text(r.WhatId),
+        account_id: text(r.AccountId),
         outcome: text(r.CallDisposition),
         due_date: text(r.ActivityDate),
         created_at: time(r.CreatedDate),

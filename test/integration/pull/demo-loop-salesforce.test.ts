@@ -29,28 +29,29 @@ describe('demo --advance-days 14 on Salesforce: the loop report equals the sandb
     const { result, sandbox, dir } = demo;
     const loop = result.loop!;
     // Account-aware routing makes one task per account and tier entry (issue 19): a 2,000-user demo has a few dozen.
-    // Known gap (README, closed loop): a Salesforce account task about Leads carries WhatId and no WhoId (Salesforce
-    // refuses a Lead WhoId beside a WhatId), so the simulated reps convert no Lead "after a task" and the report
-    // attributes no opportunity to these tasks yet; the SLA and rate figures must still equal the sandbox's.
+    // A Salesforce account task about Leads carries WhatId (the Account) and no WhoId (Salesforce refuses a Lead
+    // WhoId beside a WhatId): reps open the opportunity on the task's Account, and the report attributes it there.
     expect(loop.simulation!.completed).toBeGreaterThan(8);
+    expect(loop.simulation!.converted).toBeGreaterThanOrEqual(2);
     const report = loop.report;
     const independent = new DuckdbAdapter({ path: ':memory:' });
     await independent.connect();
     try {
       await independent.query(`attach '${path.join(dir, 'pqlsync.duckdb')}' as demo (read_only)`);
       await independent.query(
-        'create table task (id varchar, task_key varchar, who varchar, is_closed boolean, completed varchar)',
+        'create table task (id varchar, task_key varchar, who varchar, account varchar, is_closed boolean, completed varchar)',
       );
       await independent.query('create table lead (id varchar, converted_opportunity varchar)');
-      await independent.query('create table opportunity (id varchar, created varchar)');
+      await independent.query('create table opportunity (id varchar, account varchar, created varchar)');
       const tasks = await adminRecords(sandbox, 'Task');
       await independent.insertRows(
         'main.task',
-        ['id', 'task_key', 'who', 'is_closed', 'completed'],
+        ['id', 'task_key', 'who', 'account', 'is_closed', 'completed'],
         tasks.map((t) => [
           t.Id,
           t.PQLSync_Key__c ?? null,
           t.WhoId ?? null,
+          t.AccountId ?? null,
           t.IsClosed,
           t.CompletedDateTime ?? null,
         ]),
@@ -64,8 +65,8 @@ describe('demo --advance-days 14 on Salesforce: the loop report equals the sandb
       const opps = await adminRecords(sandbox, 'Opportunity');
       await independent.insertRows(
         'main.opportunity',
-        ['id', 'created'],
-        opps.map((o) => [o.Id, o.CreatedDate]),
+        ['id', 'account', 'created'],
+        opps.map((o) => [o.Id, o.AccountId ?? null, o.CreatedDate]),
       );
       const ts = (col: string) => `strptime(${col}, '%Y-%m-%dT%H:%M:%S.%g%z')`;
       const period = `l.logged_at >= '${report.since}'::timestamptz and l.logged_at < '${report.until}'::timestamptz`;
@@ -74,13 +75,14 @@ describe('demo --advance-days 14 on Salesforce: the loop report equals the sandb
          sla as (select l.tier, count(*) as created,
                    count(*) filter (where t.is_closed and ${ts('t.completed')} <= l.due_at) as met
                  from logged l left join task t on t.task_key = l.task_key group by l.tier),
-         flagged as (select l.tier, l.entity_key, min(l.logged_at) as flagged_at, max(t.who) as lead_id
+         flagged as (select l.tier, l.entity_key, min(l.logged_at) as flagged_at, max(t.who) as lead_id,
+                       max(t.account) as account_id
                      from logged l join task t on t.task_key = l.task_key group by l.tier, l.entity_key),
          conv as (select f.tier, count(distinct f.entity_key) as entities,
                     count(distinct case when ${ts('o.created')} >= f.flagged_at then f.entity_key end) as opps
                   from flagged f
                   left join lead ld on ld.id = f.lead_id
-                  left join opportunity o on o.id = ld.converted_opportunity
+                  left join opportunity o on o.id = ld.converted_opportunity or o.account = f.account_id
                   group by f.tier)
          select sla.tier, round(100.0 * met / created, 1) as sla_pct, round(100.0 * opps / entities, 1) as opp_pct
          from sla join conv on conv.tier = sla.tier order by sla.tier`,
@@ -91,6 +93,11 @@ describe('demo --advance-days 14 on Salesforce: the loop report equals the sandb
           .map((t) => ({ tier: t.group, sla: t.slaMetPct, opp: t.pqlToOppPct }))
           .sort((a, b) => a.tier.localeCompare(b.tier)),
       ).toEqual(rows.map((r) => ({ tier: r.tier, sla: Number(r.sla_pct), opp: Number(r.opp_pct) })));
+      // Conversions happen after tasks, hot ones most: the hot tier's rate beats the not-flagged base's.
+      const opportunities = report.byTier.reduce((n, t) => n + t.opportunities, 0);
+      expect(opportunities).toBeGreaterThanOrEqual(2);
+      const hot = report.byTier.find((x) => x.group === 'hot')!;
+      expect(hot.pqlToOppPct!).toBeGreaterThan(report.base.pqlToOppPct ?? 0);
     } finally {
       await independent.close();
     }
