@@ -10,7 +10,7 @@ import type { RunningSandbox } from '../../../src/sandbox/sandbox-server.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
 import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
 import type { TempProject } from '../../helpers/temp-project.js';
-import { admin, adminRecords, start, userIds } from '../sandbox/salesforce-helpers.js';
+import { admin, adminRecords, connect, start, userIds } from '../sandbox/salesforce-helpers.js';
 import { lastSeq, pullOnce, pullProject, readCounts, requestsSince, TestClock } from './pull-harness.js';
 
 setLogger(createLogger({ level: 'silent' }));
@@ -21,6 +21,7 @@ describe('pull from Salesforce into DuckDB', () => {
   let project: TempProject;
   let loaded: LoadedConfig;
   let wh: DuckdbAdapter;
+  let accountId: string;
 
   beforeAll(async () => {
     sandbox = await start({ now: clock.now });
@@ -45,7 +46,7 @@ describe('pull from Salesforce into DuckDB', () => {
     };
     await admin(sandbox, 'POST', '/_sandbox/salesforce/Task', {
       records: [
-        ...seeded.records.slice(0, 30).map((l, i) => ({
+        ...seeded.records.slice(0, 29).map((l, i) => ({
           WhoId: l.Id,
           Subject: `task ${i}`,
           PQLSync_Key__c: `pqlsync:Lead:u${i}:hot:2026-03-02`,
@@ -54,6 +55,19 @@ describe('pull from Salesforce into DuckDB', () => {
         { Subject: 'a task a rep made', WhoId: seeded.records[0]!.Id },
       ],
     });
+    // An account task (per_account routing) about Leads: the Account in WhatId, no WhoId; created through the REST
+    // API, so the sandbox derives Task.AccountId from WhatId as Salesforce does.
+    const seededAccount = await admin(sandbox, 'POST', '/_sandbox/salesforce/Account', {
+      records: [{ Name: 'Acme' }],
+    });
+    accountId = (seededAccount.body as { records: Array<{ Id: string }> }).records[0]!.Id;
+    const made = await connect(sandbox).sobject('Task').create({
+      WhatId: accountId,
+      Subject: 'account task',
+      PQLSync_Key__c: 'pqlsync:Account:acme:hot:2026-03-02',
+      ActivityDate: '2026-03-02',
+    });
+    expect(made.success).toBe(true);
     await admin(sandbox, 'POST', '/_sandbox/salesforce/Opportunity', {
       records: [{ Name: 'Deal', StageName: 'Prospecting', CloseDate: '2026-04-01', Amount: 1200 }],
     });
@@ -75,6 +89,10 @@ describe('pull from Salesforce into DuckDB', () => {
     expect(tasks.map((t) => [t.task_id, t.task_key, t.status, t.is_closed, t.due_date]).sort(byId)).toEqual(
       sfTasks.map((t) => [t.Id, t.PQLSync_Key__c, 'Not Started', false, '2026-03-02']).sort(byId),
     );
+    // The account task's account: Task.AccountId (its WhatId); the Lead tasks have none.
+    expect(
+      tasks.filter((t) => t.account_id !== null).map((t) => [t.task_key, t.account_id, t.person_id]),
+    ).toEqual([['pqlsync:Account:acme:hot:2026-03-02', accountId, accountId]]);
     const leads = (await wh.query("select * from pqlsync_state.crm_people where object = 'Lead'")).rows;
     expect(leads.map((l) => l.match_value).sort()).toEqual(
       Array.from({ length: 30 }, (_, i) => `u${i}`).sort(),
