@@ -168,7 +168,7 @@ const sqlDate = (ms: number): string => `date '${new Date(ms).toISOString().slic
 
 /**
  * Creates the dataset in schema `app` (replacing any earlier one): accounts, users, events, subscriptions,
- * conversions, the hidden truth and the clock. 5,000 users take about a second; 100k users about 15 s.
+ * conversions, the hidden truth and the clock. 5,000 users take about a second; 100k users about 20 s.
  */
 export async function generateDemoData(
   exec: DemoSqlExec,
@@ -207,7 +207,8 @@ export async function generateDemoData(
 
 /**
  * Moves the data's clock `days` forward: events for every user on the new days, new signups at the
- * historical rate, and the conversions planted in those days. Needs data made by generateDemoData.
+ * historical rate, the purchases those days' usage brings and the sales-led deals due. Needs data made by
+ * generateDemoData.
  */
 export async function advanceDemoData(exec: DemoSqlExec, options: AdvanceDemoDataOptions): Promise<void> {
   const days = checkInteger('days', options.days);
