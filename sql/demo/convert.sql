@@ -4,8 +4,8 @@
 -- invites, a raised hand, activity in the last 7 days, an open trial) plus a seeded per-account noise; the
 -- first such day is its purchase. The day's most active user buys: checkout started, completed and the
 -- upgrade are added to app.events, the conversion to app.conversions and app.truth. Each day's draw is a hash
--- of (seed, account, day) and reads only events before that day, so the purchases are the same whichever way
--- the clock got there. Trial accounts that had not bought by the end of their 14 days get a downgrade event.
+-- of (seed, account, day) and reads only events before that day, so moving the clock forward never changes an
+-- earlier purchase. Trial accounts that had not bought by the end of their 14 days get a downgrade event.
 -- Sales-led deals stay planted (insert-entities.sql): they come without a product signal.
 
 create or replace temp table demo_buy_accounts as
