@@ -351,7 +351,12 @@ describe('demo data, 20,000 users', () => {
       wh,
       `select (select count(*) from app.users) as users, (select count(*) from app.conversions) as conversions`,
     );
+    const earlier = `select count(*) as n, sum(hash(c)) as h from app.conversions c
+                     where converted_at < timestamp '2026-11-01'`;
+    const earlierBefore = await one(wh, earlier);
     await advanceDemoData(exec(wh), { days: 14, seed: 42 });
+    // purchases are drawn day by day from earlier events only, so new days never change an earlier one
+    expect(await one(wh, earlier)).toEqual(earlierBefore);
     expect(await one(wh, 'select as_of from app.demo_clock')).toEqual({ as_of: '2026-11-15' });
     const after = await one(
       wh,
