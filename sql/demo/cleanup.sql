@@ -6,3 +6,8 @@ drop table if exists demo_new_accounts;
 drop table if exists demo_user_accounts;
 drop table if exists demo_new_users;
 drop table if exists demo_active_days;
+drop table if exists demo_buy_accounts;
+drop table if exists demo_buy_user_days;
+drop table if exists demo_buy_activation;
+drop table if exists demo_buy_days;
+drop table if exists demo_buys;

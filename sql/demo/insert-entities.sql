@@ -2,7 +2,7 @@
 -- app.users and the hidden app.truth. Used by the first generation and by every clock advance.
 -- Plans are filled in by refresh-plans.sql.
 
--- Accounts: firmographics, a latent propensity and the planted conversion (which may lie in the future).
+-- Accounts: firmographics, a latent propensity and the planted sales-led deal (which may lie in the future).
 create or replace temp table demo_new_accounts as
 with base as (
   select
@@ -52,7 +52,6 @@ converting as (
 planted as (
   select
     *,
-    demo_u(account_idx, 0, 'acct.convert') < account_propensity as self_serve,
     not is_internal and not is_personal
       and demo_u(account_idx, 0, 'acct.sales') < (case when employee_count >= 1000 then 0.15
                                                       when employee_count >= 200 then 0.05 else 0.002 end)
@@ -92,20 +91,12 @@ select
   initial_plan,
   account_z,
   account_propensity,
-  case when self_serve and initial_plan = 'trial'
-         then created_at + to_seconds(cast(floor((6 + 14 * demo_u(account_idx, 0, 'acct.delay')) * 86400) as bigint))
-       when self_serve
-         then created_at + to_seconds(cast(floor((3 - 30 * ln(1 - demo_u(account_idx, 0, 'acct.delay'))) * 86400) as bigint))
-       when sales_led
+  -- only sales-led deals are planted; self-serve purchases follow from the generated usage (convert.sql)
+  case when sales_led
          then created_at + to_seconds(cast(floor((20 + 160 * demo_u(account_idx, 0, 'acct.delay')) * 86400) as bigint))
   end as converts_at,
-  case when self_serve then 'self_serve_upgrade' when sales_led then 'sales_led' end as conversion_kind,
-  case when self_serve and (demo_u(account_idx, 0, 'acct.paidplan') < 0.2
-                            or (employee_count >= 200 and demo_u(account_idx, 0, 'acct.paidplan') < 0.5))
-         then 'business'
-       when self_serve then 'team'
-       when sales_led then 'enterprise'
-  end as conversion_plan
+  case when sales_led then 'sales_led' end as conversion_kind,
+  case when sales_led then 'enterprise' end as conversion_plan
 from planted;
 
 insert into app.accounts
@@ -244,12 +235,14 @@ select
                       demo_u(user_idx, 0, 'user.source2')) end as signup_source,
   account_idx is not null and (ordinal = 0 or demo_u(user_idx, 0, 'user.admin') < 0.1) as is_admin,
   coalesce(account_country, demo_country(demo_u(user_idx, 0, 'user.country'))) as country,
-  -- days from signup until the user stops coming back; teams that never buy drift away 4x sooner
+  -- days from signup until the user stops coming back; most users of low-propensity teams drift away 4x sooner
   case segment when 'never_returned' then 1
                when 'bot' then 100000
                else 1 + cast(floor(-ln(1 - demo_u(user_idx, 0, 'user.life'))
                                    * (case segment when 'casual' then 25 when 'regular' then 120 else 400 end)
-                                   * (case when account_conversion_kind is null then 0.25 else 1.0 end)) as integer)
+                                   * (case when demo_u(user_idx, 0, 'user.stays')
+                                                < least(1.0, 4.0 * coalesce(account_propensity, 0.0))
+                                           then 1.0 else 0.25 end)) as integer)
   end as lifespan_days
 from addressed;
 

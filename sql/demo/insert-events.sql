@@ -2,12 +2,10 @@
 -- what they do is a hash of (seed, user, day), so a day's events do not depend on the window that made them:
 -- generating to day D and then advancing N days gives the same events as generating to day D + N.
 -- The latent propensity drives the engagement segment, events per day, activation (onboarding, sharing a
--- dashboard, connecting an integration) and the intent events; self-serve converting accounts ramp up
--- gradually (more active days, pricing and billing visits, rising towards the purchase) over the 45 days
--- before the account's first user buys, so conversion follows the signals rather than one planted month.
--- The propensity's part of each intent event's daily rate is capped at a plausible rate, so even a 250-user
--- workspace of power users has no thousands of pricing views, invites or limit hits in a month; the ramp
--- before a purchase comes on top.
+-- dashboard, connecting an integration) and the intent events. Nothing here knows who will buy: self-serve
+-- purchases are drawn afterwards from these events (convert.sql). Each intent event's daily rate is capped at
+-- a plausible rate, so even a 250-user workspace of power users has no thousands of pricing views, invites or
+-- limit hits in a month.
 
 create or replace temp table demo_active_days as
 with window_days as (
@@ -19,14 +17,9 @@ users as (
     demo_day_num(t.signup_day) as signup_day,
     demo_day_num(t.signup_day) + t.lifespan_days as end_day,
     t.account_initial_plan,
-    -- a self-serve purchase: the whole team ramps up before it, the first user buys
-    case when t.account_conversion_kind = 'self_serve_upgrade'
-         then demo_day_num(cast(t.account_converts_at as date)) end as ramp_end_day,
-    case when t.account_user_ordinal = 0 and t.account_conversion_kind = 'self_serve_upgrade'
-         then demo_day_num(cast(t.account_converts_at as date)) end as conversion_day,
+    -- the trial's admin comes back on the day the trial ends (convert.sql adds the downgrade if it did not buy)
     case when t.account_initial_plan = 'trial' and t.account_user_ordinal = 0
-         then demo_day_num(cast(t.account_created_at as date)) + 14 end as trial_end_day,
-    t.account_converts_at
+         then demo_day_num(cast(t.account_created_at as date)) + 14 end as trial_end_day
   from app.truth t, window_days w
   where demo_day_num(t.signup_day) < w.to_day
 ),
@@ -34,25 +27,16 @@ candidate_days as (
   select u.*, d as day_num
   from users u, window_days w,
        range(greatest(u.signup_day, w.from_day),
-             least(w.to_day, greatest(u.end_day, coalesce(u.ramp_end_day + 1, 0)))) r(d)
+             least(w.to_day, greatest(u.end_day, coalesce(u.trial_end_day + 1, 0)))) r(d)
 ),
 scored as (
-  select
-    *,
-    isodow(demo_day_date(day_num)) >= 6 as weekend,
-    ramp_end_day is not null and day_num between ramp_end_day - 45 and ramp_end_day as in_ramp,
-    -- 0 at the ramp's start, rising to 1 on the purchase day
-    case when ramp_end_day is not null and day_num between ramp_end_day - 45 and ramp_end_day
-         then 1.0 - (ramp_end_day - day_num) / 45.0 else 0.0 end as ramp
+  select *, isodow(demo_day_date(day_num)) >= 6 as weekend
   from candidate_days
 )
 select
-  user_idx, user_id, account_id, segment, user_z, is_bot, day_num, in_ramp, ramp, account_converts_at,
+  user_idx, user_id, account_id, segment, user_z, is_bot, day_num,
   day_num = signup_day as is_signup_day,
-  day_num = conversion_day as is_conversion_day,
   account_user_ordinal = 0 and account_initial_plan = 'trial' and day_num = signup_day as starts_trial,
-  day_num = trial_end_day and (account_converts_at is null
-                               or demo_day_num(cast(account_converts_at as date)) > trial_end_day) as trial_ends,
   segment = 'casual' and day_num = end_day - 1 and demo_u(user_idx, day_num, 'leave') < 0.03 as deletes_workspace,
   case when is_bot then 300 + cast(floor(700 * demo_u(user_idx, day_num, 'n')) as integer)
        else 1 + cast(floor(exp((case segment when 'never_returned' then 1.0 when 'casual' then 1.1
@@ -62,15 +46,12 @@ select
   demo_session_sec(user_idx, day_num) as session_sec
 from scored
 where day_num = signup_day
-   or day_num = conversion_day
    or day_num = trial_end_day
    or demo_u(user_idx, day_num, 'active') <
-        greatest(case when day_num >= end_day then 0.0
-                      else (case segment when 'never_returned' then 0.0 when 'casual' then 0.22
-                                         when 'regular' then 0.5 when 'power' then 0.85 else 0.35 end)
-                           * (case when weekend then 0.4 else 1.0 end) end,
-                 case when not in_ramp then 0.0 when segment = 'never_returned' then 0.15 * ramp
-                      when segment = 'casual' then 0.4 * ramp else 0.7 * ramp end);
+        case when day_num >= end_day then 0.0
+             else (case segment when 'never_returned' then 0.0 when 'casual' then 0.22
+                                when 'regular' then 0.5 when 'power' then 0.85 else 0.35 end)
+                  * (case when weekend then 0.4 else 1.0 end) end;
 
 -- Routine usage: event 0 of a day is the signup or the session start, the rest are feature use, projects,
 -- exports, API calls. event_id packs (user, day, sequence, slot) so ids are unique by construction.
@@ -122,7 +103,8 @@ select
   end as properties
 from featured;
 
--- Intent and lifecycle events: at most one of each per active day, driven by the latent propensity.
+-- Intent and lifecycle events: at most one of each per active day, driven by the latent propensity (an abandoned
+-- checkout now and then; completed checkouts, upgrades and trial downgrades come from convert.sql).
 insert into app.events
 with intents as (
   select
@@ -134,35 +116,30 @@ with intents as (
   from demo_active_days d,
        (values (1, 'invite_sent'), (2, 'invite_accepted'), (3, 'integration_connected'), (4, 'limit_hit'),
                (5, 'pricing_page_view'), (6, 'billing_page_view'), (7, 'checkout_started'),
-               (8, 'contact_sales'), (9, 'trial_started'), (10, 'checkout_completed'), (11, 'upgrade'),
-               (12, 'downgrade'), (13, 'workspace_deleted'), (14, 'onboarding_completed'),
-               (15, 'dashboard_shared')) v(slot, event_type)
+               (8, 'contact_sales'), (9, 'trial_started'), (13, 'workspace_deleted'),
+               (14, 'onboarding_completed'), (15, 'dashboard_shared')) v(slot, event_type)
   where not d.is_bot
 ),
 chosen as (
   select *
   from intents
   where case event_type
-    when 'invite_sent' then u_intent < least(0.05, demo_sigmoid(user_z - 3.3)) + 0.1 * ramp
+    when 'invite_sent' then u_intent < least(0.05, demo_sigmoid(user_z - 3.3))
     -- the invitee accepts about half the time (same draw as the invite, so only after one)
     when 'invite_accepted' then demo_u(user_idx, day_num * 16 + 1, 'intent')
-                                < 0.5 * (least(0.05, demo_sigmoid(user_z - 3.3)) + 0.1 * ramp)
-    when 'integration_connected' then u_intent < least(0.03, demo_sigmoid(user_z - 4.6)) + 0.03 * ramp
+                                < 0.5 * (least(0.05, demo_sigmoid(user_z - 3.3)))
+    when 'integration_connected' then u_intent < least(0.03, demo_sigmoid(user_z - 4.6))
     when 'limit_hit' then u_intent < least(0.04, case segment when 'power' then demo_sigmoid(user_z - 3.0)
                                                             when 'regular' then demo_sigmoid(user_z - 5.0) else 0.0 end)
-                                     + 0.08 * ramp
-    when 'pricing_page_view' then u_intent < least(0.12, demo_sigmoid(user_z - 3.9)) + 0.3 * ramp
-    when 'billing_page_view' then u_intent < least(0.06, demo_sigmoid(user_z - 5.0)) + 0.12 * ramp
-    when 'checkout_started' then is_conversion_day
-                                 or u_intent < least(0.02, demo_sigmoid(user_z - 6.3)) + 0.02 * ramp
+                                    
+    when 'pricing_page_view' then u_intent < least(0.12, demo_sigmoid(user_z - 3.9))
+    when 'billing_page_view' then u_intent < least(0.06, demo_sigmoid(user_z - 5.0))
+    when 'checkout_started' then u_intent < least(0.02, demo_sigmoid(user_z - 6.3))
     -- activation: onboarding is finished on the first day or never; sharing a dashboard comes with engagement
     when 'onboarding_completed' then is_signup_day and u_intent < demo_sigmoid(0.9 * user_z - 0.2)
-    when 'dashboard_shared' then u_intent < least(0.15, demo_sigmoid(user_z - 3.4)) + 0.1 * ramp
+    when 'dashboard_shared' then u_intent < least(0.15, demo_sigmoid(user_z - 3.4))
     when 'contact_sales' then u_intent < demo_sigmoid(user_z - 8.2)
     when 'trial_started' then starts_trial
-    when 'checkout_completed' then is_conversion_day
-    when 'upgrade' then is_conversion_day
-    when 'downgrade' then trial_ends
     when 'workspace_deleted' then deletes_workspace
   end
 )
@@ -170,11 +147,7 @@ select
   ((cast(user_idx as bigint) * 65536 + day_num) * 4096 + 4095) * 16 + slot as event_id,
   user_id,
   account_id,
-  case when is_conversion_day and event_type in ('checkout_started', 'checkout_completed', 'upgrade')
-         then account_converts_at + to_seconds(case event_type when 'checkout_started' then -240
-                                                               when 'checkout_completed' then 0 else 1 end)
-       else demo_day_date(day_num) + to_seconds(least(86399, session_sec + 60 + cast(floor(3000 * u_detail) as integer)))
-  end as ts,
+  demo_day_date(day_num) + to_seconds(least(86399, session_sec + 60 + cast(floor(3000 * u_detail) as integer))) as ts,
   event_type,
   null as feature,
   case event_type
@@ -184,7 +157,6 @@ select
     when 'integration_connected' then json_object('integration', demo_pick(demo_integrations(), u_detail))
     when 'limit_hit' then json_object('limit_type', demo_pick(['seats', 'usage', 'usage', 'storage'], u_detail))
     when 'trial_started' then json_object('plan', 'trial')
-    when 'downgrade' then json_object('from', 'trial', 'to', 'free')
   end as properties
 from chosen;
 

@@ -1,15 +1,12 @@
 -- Conversions that happened in [demo_from, demo_to), and every account's subscriptions and current plan
 -- as of demo_to (rebuilt from the planted truth, so they are the same whichever way the clock got there).
 
+-- (self-serve purchases are written by convert.sql, with their buyer)
 insert into app.conversions
-select
-  t.account_id,
-  case when t.account_conversion_kind = 'self_serve_upgrade' then t.user_id end as user_id,
-  t.account_converts_at,
-  t.account_conversion_kind,
-  t.account_conversion_plan
+select t.account_id, null as user_id, t.account_converts_at, t.account_conversion_kind, t.account_conversion_plan
 from app.truth t
 where t.account_user_ordinal = 0
+  and t.account_conversion_kind = 'sales_led'
   and t.account_id is not null
   and t.account_converts_at >= cast(getvariable('demo_from') as timestamp)
   and t.account_converts_at < cast(getvariable('demo_to') as timestamp)

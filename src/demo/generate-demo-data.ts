@@ -4,8 +4,9 @@
  * Glossary:
  * - as of: the data's "today". Events exist up to, not including, this date; it is kept in `app.demo_clock`.
  * - planted truth: a latent propensity per account and user (`app.truth`, hidden from the models) that drives
- *   both usage and conversion, plus sales-led conversions with no product signal, so a good model finds most
- *   converters but not all.
+ *   usage; self-serve purchases are then drawn from the generated usage itself (sql/demo/convert.sql: a
+ *   logistic of activation, active days, teammates, pricing views, limit hits, a raised hand, recency and the
+ *   trial), plus planted sales-led deals with no product signal, so a good model finds most converters but not all.
  * - advance: moving the clock forward N days with new events, signups and conversions, so the next sync run
  *   has real added and changed rows.
  *
@@ -167,7 +168,7 @@ const sqlDate = (ms: number): string => `date '${new Date(ms).toISOString().slic
 
 /**
  * Creates the dataset in schema `app` (replacing any earlier one): accounts, users, events, subscriptions,
- * conversions, the hidden truth and the clock. 5,000 users take about a second; 100k users about 15 s.
+ * conversions, the hidden truth and the clock. 5,000 users take about a second; 100k users about 20 s.
  */
 export async function generateDemoData(
   exec: DemoSqlExec,
@@ -193,6 +194,7 @@ export async function generateDemoData(
   await runSqlFile(exec, 'spawn-initial.sql');
   await runSqlFile(exec, 'insert-entities.sql');
   await runSqlFile(exec, 'insert-events.sql');
+  await runSqlFile(exec, 'convert.sql');
   await runSqlFile(exec, 'refresh-plans.sql');
   await runStatement(
     exec,
@@ -205,7 +207,8 @@ export async function generateDemoData(
 
 /**
  * Moves the data's clock `days` forward: events for every user on the new days, new signups at the
- * historical rate, and the conversions planted in those days. Needs data made by generateDemoData.
+ * historical rate, the purchases those days' usage brings and the sales-led deals due. Needs data made by
+ * generateDemoData.
  */
 export async function advanceDemoData(exec: DemoSqlExec, options: AdvanceDemoDataOptions): Promise<void> {
   const days = checkInteger('days', options.days);
@@ -237,6 +240,7 @@ export async function advanceDemoData(exec: DemoSqlExec, options: AdvanceDemoDat
   await runSqlFile(exec, 'spawn-advance.sql');
   await runSqlFile(exec, 'insert-entities.sql');
   await runSqlFile(exec, 'insert-events.sql');
+  await runSqlFile(exec, 'convert.sql');
   await runSqlFile(exec, 'refresh-plans.sql');
   await runStatement(exec, `update app.demo_clock set as_of = getvariable('demo_to')`, SELF);
   await runSqlFile(exec, 'cleanup.sql');

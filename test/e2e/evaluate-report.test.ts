@@ -74,7 +74,7 @@ async function cells(page: Page, table: string): Promise<string[][]> {
 }
 
 describe('the demo report in Chromium', () => {
-  it('is written by the demo, renders on its own, and its top tier lifts at least 5x', async () => {
+  it('is written by the demo, renders on its own, its flagged users lift at least 5x and its top tier 4x', async () => {
     expect(reportPath).toBe(path.join(dir, 'reports', 'pql_users.html'));
     expect(existsSync(reportPath)).toBe(true);
     const html = readFileSync(reportPath, 'utf8');
@@ -85,7 +85,9 @@ describe('the demo report in Chromium', () => {
     expect(requests).toEqual([pathToFileURL(reportPath).href]);
     expect(report.model).toBe('pql_users');
     expect(report.tiers[0]?.tier).toBe('hot');
-    expect(report.tiers[0]?.lift).toBeGreaterThanOrEqual(5);
+    // The hot tier is 3 users at 5,000 (one buyer) now that no planted ramp inflates converters' scores.
+    expect(report.tiers[0]?.lift).toBeGreaterThanOrEqual(4);
+    expect(report.threshold.lift).toBeGreaterThanOrEqual(5);
 
     await expect
       .poll(() => page.locator('[data-metric="top-lift"] .card-value').textContent())

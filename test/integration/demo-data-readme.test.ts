@@ -31,12 +31,18 @@ describe('docs/readme/demo-data.md', () => {
     expect(Number(rows[0]?.events)).toBeGreaterThan(100_000);
   });
 
-  it('shows the upgrade rate rising with the propensity', async () => {
+  it('shows onboarded workspaces upgrading more often within each propensity quartile', async () => {
     const { rows } = await wh.query(SQL_BLOCKS[1] ?? '');
-    expect(rows.map((r) => r.propensity_quintile)).toEqual([1, 2, 3, 4, 5]);
-    const rates = rows.map((r) => Number(r.upgrade_rate));
-    expect(rates[4]).toBeGreaterThan(0.1);
-    for (let i = 1; i < rates.length; i++) expect(rates[i]).toBeGreaterThanOrEqual(rates[i - 1] ?? 0);
+    expect(rows.map((r) => [r.propensity_quartile, r.onboarded])).toEqual(
+      [1, 2, 3, 4].flatMap((q) => [
+        [q, false],
+        [q, true],
+      ]),
+    );
+    const rate = (q: number, onboarded: boolean): number =>
+      Number(rows.find((r) => r.propensity_quartile === q && r.onboarded === onboarded)?.upgrade_rate);
+    expect(rate(4, true)).toBeGreaterThan(0.1);
+    for (const q of [3, 4]) expect(rate(q, true)).toBeGreaterThan(2 * rate(q, false));
   });
 
   it('finds replayed events', async () => {

@@ -1,7 +1,9 @@
 /**
  * The default demo data's intent events stay plausible (no workspace with thousands of pricing views, invites or
  * limit hits in a month), it has the activation events the example model needs (onboarding finished, a dashboard
- * shared), and the model's gates hold on it: recency decay, required activation, declining usage, inactivity.
+ * shared), self-serve purchases follow those signals and not only the hidden propensity (within a propensity
+ * band, accounts with the signals buy several times as often), and the model's gates hold on it: recency decay,
+ * required activation, declining usage, inactivity.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +15,25 @@ import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 
 const MODELS = path.resolve(import.meta.dirname, '../../models');
 const MONTH = "ts >= date '2026-10-02' and ts < date '2026-11-01'";
+
+/** Self-serve conversion rate per propensity quartile, split by whether the account has `signal`. */
+const BY_BAND = (signal: string): string => `
+  with accounts as (
+    select t.account_id, t.account_propensity,
+           coalesce(t.account_conversion_kind = 'self_serve_upgrade'
+                    and t.account_converts_at < timestamp '2026-11-01', false) as bought,
+           ${signal} as has_signal
+    from app.truth t join app.accounts a on a.account_id = t.account_id
+    where t.account_user_ordinal = 0 and not a.is_internal
+      and coalesce(t.account_conversion_kind, '') <> 'sales_led'
+  ),
+  banded as (select *, ntile(4) over (order by account_propensity, account_id) as band from accounts)
+  select band,
+         count(*) filter (where has_signal) as n_with,
+         avg(bought::integer) filter (where has_signal) as rate_with,
+         count(*) filter (where not has_signal) as n_without,
+         avg(bought::integer) filter (where not has_signal) as rate_without
+  from banded group by band order by band`;
 
 describe('demo data signals and the pql_users gates (5,000 users, seed 42)', () => {
   const wh = new DuckdbAdapter({ path: ':memory:', threads: 2 });
@@ -55,6 +76,41 @@ describe('demo data signals and the pql_users gates (5,000 users, seed 42)', () 
     expect(Number(r!.shared)).toBeGreaterThan(0);
     expect(Number(r!.activated) / users).toBeGreaterThan(0.2);
     expect(Number(r!.activated) / users).toBeLessThan(0.4);
+  });
+
+  it('within each of the top two propensity bands, onboarded accounts buy at least 2.5x as often', async () => {
+    // Onboarding happens on the signup day or never, whoever buys later, so it is a signal and not an effect.
+    const bands = await rows(
+      BY_BAND(`exists (select 1 from app.events e where e.account_id = t.account_id
+                         and e.event_type = 'onboarding_completed')`),
+    );
+    expect(bands).toHaveLength(4);
+    for (const b of bands.slice(2)) {
+      expect(Number(b.n_with), `band ${String(b.band)}`).toBeGreaterThan(50);
+      expect(Number(b.n_without), `band ${String(b.band)}`).toBeGreaterThan(50);
+      expect(Number(b.rate_without), `band ${String(b.band)}`).toBeGreaterThan(0);
+      expect(Number(b.rate_with) / Number(b.rate_without), `band ${String(b.band)}`).toBeGreaterThanOrEqual(
+        2.5,
+      );
+    }
+  });
+
+  it('every self-serve buyer was active earlier on the day they bought, and bought once', async () => {
+    const [r] = await rows(`select
+        count(*) as purchases,
+        count(distinct account_id) as accounts,
+        count(*) filter (where not exists (
+          select 1 from app.events e where e.user_id = c.user_id and e.ts < c.converted_at
+            and cast(e.ts as date) = cast(c.converted_at as date)
+            and e.event_type not in ('checkout_started', 'checkout_completed', 'upgrade'))) as without_activity,
+        count(*) filter (where (select count(*) from app.events e where e.user_id = c.user_id
+                                  and e.event_type = 'upgrade' and e.ts = c.converted_at + interval 1 second) <> 1)
+          as without_upgrade_event
+      from app.conversions c where c.kind = 'self_serve_upgrade'`);
+    expect(Number(r!.purchases)).toBeGreaterThan(50);
+    expect(Number(r!.accounts)).toBe(Number(r!.purchases));
+    expect(Number(r!.without_activity)).toBe(0);
+    expect(Number(r!.without_upgrade_event)).toBe(0);
   });
 
   it('pql_users: no PQL without activation or a hand raised, none inactive for more than 7 days, decline costs points', async () => {

@@ -201,7 +201,7 @@ describe('demo data, 20,000 users', () => {
     ).toBe(0);
   });
 
-  it('raises the conversion rate with the planted propensity, quintile by quintile', async () => {
+  it('raises the conversion rate with the planted propensity from the middle quintile on', async () => {
     const { rows } = await wh.query(`
       select ntile(5) over (order by account_propensity) as q,
              case when account_conversion_kind = 'self_serve_upgrade' then 1.0 else 0 end as converted
@@ -210,7 +210,11 @@ describe('demo data, 20,000 users', () => {
       const inQ = rows.filter((r) => Number(r.q) === q);
       return inQ.reduce((s, r) => s + Number(r.converted), 0) / inQ.length;
     });
-    for (let i = 1; i < 5; i++) expect(rate[i]).toBeGreaterThanOrEqual(rate[i - 1] ?? 0);
+    // Purchases are drawn from the generated usage, which the propensity drives: the bottom two quintiles
+    // buy almost only through trials (under 1 %, in either order), from the middle on the rate climbs steeply.
+    expect(rate[0]).toBeLessThan(0.01);
+    expect(rate[1]).toBeLessThan(0.01);
+    for (let i = 2; i < 5; i++) expect(rate[i]).toBeGreaterThan(rate[i - 1] ?? 0);
     expect(rate[2]).toBeGreaterThan(0);
     expect(rate[3]).toBeGreaterThan(2 * (rate[2] ?? 0));
     expect(rate[4]).toBeGreaterThan(2 * (rate[3] ?? 0));
@@ -267,8 +271,10 @@ describe('demo data, 20,000 users', () => {
     const pql = tiers.find((t) => t.tier === 'pql');
     const nurture = tiers.find((t) => t.tier === 'nurture');
     if (!hot || !pql || !nurture) throw new Error(`missing a tier: ${JSON.stringify(tiers)}`);
-    expect(hot.n / total).toBeGreaterThan(0.02);
-    expect(hot.n / total).toBeLessThan(0.08);
+    // Under 1 %: 70+ points takes most signals at once, and no planted pre-purchase ramp inflates converters'
+    // pricing views, limit hits and invites any more (it gave 2-8 %).
+    expect(hot.n / total).toBeGreaterThan(0.003);
+    expect(hot.n / total).toBeLessThan(0.03);
     // Users without an activation milestone stay below the PQL line (require_activation), so fewer than the
     // 10 % the ungated model put in pql.
     expect(pql.n / total).toBeGreaterThan(0.05);
@@ -324,8 +330,9 @@ describe('demo data, 20,000 users', () => {
     const converted = tiers.reduce((s, t) => s + t.converted, 0);
     const hot = tiers.find((t) => t.tier === 'hot');
     if (!hot) throw new Error(`no hot tier: ${JSON.stringify(tiers)}`);
-    expect(hot.n / total).toBeGreaterThan(0.01);
-    expect(hot.n / total).toBeLessThan(0.08);
+    // A handful of workspaces (6 of 2,504) reach 70+ points without the planted ramp (it gave 1-8 %).
+    expect(hot.n).toBeGreaterThanOrEqual(3);
+    expect(hot.n / total).toBeLessThan(0.03);
     expect(hot.converted / hot.n / (converted / total)).toBeGreaterThanOrEqual(5);
     expect(await num(wh, 'select count(*) - count(distinct account_id) from scored')).toBe(0);
     expect(await num(wh, 'select count(*) from scored where pqa_score < 0 or pqa_score > 100')).toBe(0);
@@ -344,7 +351,12 @@ describe('demo data, 20,000 users', () => {
       wh,
       `select (select count(*) from app.users) as users, (select count(*) from app.conversions) as conversions`,
     );
+    const earlier = `select count(*) as n, sum(hash(c)) as h from app.conversions c
+                     where converted_at < timestamp '2026-11-01'`;
+    const earlierBefore = await one(wh, earlier);
     await advanceDemoData(exec(wh), { days: 14, seed: 42 });
+    // purchases are drawn day by day from earlier events only, so new days never change an earlier one
+    expect(await one(wh, earlier)).toEqual(earlierBefore);
     expect(await one(wh, 'select as_of from app.demo_clock')).toEqual({ as_of: '2026-11-15' });
     const after = await one(
       wh,
