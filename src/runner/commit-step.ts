@@ -16,7 +16,10 @@ export async function commitStep(
 ): Promise<Extract<RunStatus, 'success' | 'partial' | 'failed'>> {
   const { store, name, counts } = ctx;
   if (stopError?.code !== 'STATE_LOCK_HELD') {
+    // The fold still under the stream's memory (DuckDB spills the MERGE rather than holding a 1M-row first sync's
+    // hash tables in the process); pruning joins the whole plan and snapshot again, as the plan did: the plan's.
     await foldJournal(store, name);
+    await ctx.enterPhase('plan');
     await store.pruneResolvedFailures(name, planned.plan.planTable);
   }
   const status = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';

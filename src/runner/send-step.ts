@@ -160,8 +160,6 @@ export async function sendStep(ctx: RunContext, planned: PlannedRun): Promise<Pq
     );
   }
   ctx.countApiCalls();
-  // What follows joins the whole plan and snapshot again, as the plan did: under the plan's memory.
-  await ctx.enterPhase('plan');
   return stopError;
 }
 
