@@ -91,8 +91,8 @@ describe('README: your own project in 10 minutes', () => {
       expect(existsSync(path.join(dir, 'my-pql', 'output', f))).toBe(true);
     const tables = r.stdout.split('\n').filter((l) => /^pql_users\s/.test(l));
     expect(tables).toHaveLength(3);
-    expect(tables[0]).toMatch(/^pql_users\s+planned\s+135\s+0\s/);
-    expect(tables[1]).toMatch(/^pql_users\s+success\s+135\s+0\s+0\s+0\s+135\s+0\s/);
+    expect(tables[0]).toMatch(/^pql_users\s+planned\s+138\s+0\s/);
+    expect(tables[1]).toMatch(/^pql_users\s+success\s+138\s+0\s+0\s+0\s+138\s+0\s/);
     expect(tables[2]).toMatch(/^pql_users\s+success\s+0\s+0\s+0\s+0\s+0\s+0\s/);
   });
 
