@@ -96,12 +96,8 @@ export class SalesforceDestination implements Destination {
   private readonly now: () => number;
 
   constructor(private readonly options: SalesforceDestinationOptions) {
-    this.session = createSession({
-      name: options.name,
-      config: options.config,
-      projectDir: options.projectDir,
-      ...(options.env ? { env: options.env } : {}),
-    });
+    // createSession reads only the name, config, project directory and env of these options.
+    this.session = createSession(options);
     this.conn = this.session.conn;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = options.now ?? Date.now;

@@ -31,12 +31,8 @@ export class SalesforceReader implements CrmReader {
   private readonly conn: Connection;
 
   constructor(private readonly options: SalesforceReaderOptions) {
-    this.session = createSession({
-      name: options.name,
-      config: options.config,
-      projectDir: options.projectDir,
-      ...(options.env ? { env: options.env } : {}),
-    });
+    // createSession reads only the name, config, project directory and env of these options.
+    this.session = createSession(options);
     this.conn = this.session.conn;
   }
 

@@ -52,12 +52,8 @@ export class SalesforceTaskWriter implements TaskWriter {
   private readonly conn: Connection;
 
   constructor(private readonly options: SalesforceTaskWriterOptions) {
-    this.session = createSession({
-      name: options.name,
-      config: options.config,
-      projectDir: options.projectDir,
-      ...(options.env ? { env: options.env } : {}),
-    });
+    // createSession reads only the name, config, project directory and env of these options.
+    this.session = createSession(options);
     this.conn = this.session.conn;
   }
 
