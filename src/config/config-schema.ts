@@ -197,6 +197,11 @@ export const salesforceDestinationSchema = z.strictObject({
   /** Give up on (and abort) a Bulk API 2.0 job that has not finished after this many milliseconds. (Default: 600000) */
   bulk_poll_timeout_ms: z.number().int().min(1000).default(600_000),
   /**
+   * `pqlsync pull`: an object with more changed records than this since its watermark is read with one Bulk API
+   * 2.0 query job instead of SOQL + queryMore. (Default: 10000)
+   */
+  pull_bulk_threshold: z.number().int().min(1).default(10_000),
+  /**
    * Sent for a mapped field Salesforce requires on create (Lead LastName and Company, Account Name) when a new row
    * has no value, as Salesforce's Web-to-Lead does; null sends nothing and Salesforce rejects the record.
    * (Default: '[not provided]')

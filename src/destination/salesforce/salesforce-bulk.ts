@@ -68,6 +68,45 @@ export function uploadParts<T>(
   ];
 }
 
+/** How a Bulk API 2.0 job's state is checked until it is final. */
+export interface JobPolling {
+  /** Give up (and abort the job) after this long. */
+  pollTimeoutMs: number;
+  /** First wait between status checks; doubles up to `maxPollIntervalMs`. (Default: 1,000) */
+  pollIntervalMs?: number;
+  /** (Default: 10,000) */
+  maxPollIntervalMs?: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+/**
+ * Checks a Bulk API 2.0 job (ingest or query) until it is JobComplete, Failed or Aborted, with backoff between
+ * checks, and returns its last info; past the timeout it aborts the job and throws `timedOut(state)`.
+ */
+export async function waitForJob<I extends { state: string }>(
+  check: () => Promise<I>,
+  abort: () => Promise<unknown>,
+  polling: JobPolling,
+  timedOut: (state: string) => PqlsyncError,
+): Promise<I> {
+  const started = polling.now();
+  let interval = polling.pollIntervalMs ?? 1000;
+  const maxInterval = polling.maxPollIntervalMs ?? 10_000;
+  let info = await check();
+  while (!FINAL_STATES.includes(info.state)) {
+    const left = started + polling.pollTimeoutMs - polling.now();
+    if (left <= 0) {
+      await abort().catch(() => undefined);
+      throw timedOut(info.state);
+    }
+    await polling.sleep(Math.min(interval, left));
+    interval = Math.min(maxInterval, interval * 2);
+    info = await check();
+  }
+  return info;
+}
+
 export async function runBulkJob(conn: Connection, options: BulkJobOptions): Promise<RecordOutcome[]> {
   const job = conn.bulk2.createJob({
     object: options.object,
@@ -81,29 +120,22 @@ export async function runBulkJob(conn: Connection, options: BulkJobOptions): Pro
   await job.uploadData(options.csv);
   await job.close();
 
-  const started = options.now();
-  let interval = options.pollIntervalMs ?? 1000;
-  const maxInterval = options.maxPollIntervalMs ?? 10_000;
-  let info = await job.check();
-  while (!FINAL_STATES.includes(info.state)) {
-    const left = started + options.pollTimeoutMs - options.now();
-    if (left <= 0) {
-      await job.abort().catch(() => undefined);
-      throw new PqlsyncError(
+  const info = await waitForJob(
+    () => job.check(),
+    () => job.abort(),
+    options,
+    (state) =>
+      new PqlsyncError(
         'DESTINATION_REQUEST_FAILED',
-        `Bulk API 2.0 job ${job.id} (${options.operation} ${options.object}) did not finish within ${Math.round(options.pollTimeoutMs / 1000)}s (state ${info.state}); pqlsync aborted it`,
+        `Bulk API 2.0 job ${job.id} (${options.operation} ${options.object}) did not finish within ${Math.round(options.pollTimeoutMs / 1000)}s (state ${state}); pqlsync aborted it`,
         {
           kind: 'system',
           location: { sync: options.sync },
           hint: 'nothing of this batch was committed, so the next run sends it again (upserts are idempotent); raise bulk_poll_timeout_ms if Salesforce is slow today',
           details: { jobId: job.id },
         },
-      );
-    }
-    await options.sleep(Math.min(interval, left));
-    interval = Math.min(maxInterval, interval * 2);
-    info = await job.check();
-  }
+      ),
+  );
   if (info.state !== 'JobComplete') {
     throw new PqlsyncError(
       'DESTINATION_REQUEST_FAILED',

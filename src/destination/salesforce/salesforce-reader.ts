@@ -3,8 +3,12 @@
  * Salesforce recommends for incremental reads) after the watermark, ordered by it, read page by page with
  * queryMore (2,000 records a page by default). Tasks are those with a pqlsync task key; people are the sync's
  * object with its match field set; opportunities are read whole (few, and a rep may open one on any account).
+ * When the first page's `totalSize` is above `pull_bulk_threshold`, that page is dropped and the object is read
+ * with one Bulk API 2.0 query job of the same SOQL instead (salesforce-bulk-query.ts); its CSV values go through
+ * the same row mapping, so both paths write the same rows. A Bulk read moves the watermark only with its last
+ * result set: the job's order is not relied on.
  */
-import type { Connection, QueryResult } from 'jsforce';
+import type { Connection } from 'jsforce';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import type { CrmReader, PulledPage, PullObject, ScoredObject } from '../../pull/crm-reader.js';
 import type { ReadbackRow } from '../../pull/readback-tables.js';
@@ -13,17 +17,23 @@ import {
   type SalesforceDestinationConfig,
   type SalesforceSession,
 } from './salesforce-connection.js';
+import { bulkQuery } from './salesforce-bulk-query.js';
 import { requestError } from './salesforce-errors.js';
 import { TASK_KEY_FIELD } from './salesforce-tasks.js';
 
 const PEOPLE = ['Lead', 'Contact', 'Account'] as const;
-type Page = QueryResult<Record<string, unknown>>;
 
 export interface SalesforceReaderOptions {
   name: string;
   config: SalesforceDestinationConfig;
   projectDir: string;
   env?: NodeJS.ProcessEnv;
+  /** Waits between Bulk job status checks. (Default: setTimeout) */
+  sleep?: (ms: number) => Promise<void>;
+  /** (Default: Date.now) */
+  now?: () => number;
+  /** Records per Bulk query result set. (Default: 50,000) */
+  bulkPageSize?: number;
 }
 
 export class SalesforceReader implements CrmReader {
@@ -62,7 +72,7 @@ export class SalesforceReader implements CrmReader {
         task_id: text(r.Id),
         task_key: text(r[TASK_KEY_FIELD]),
         status: text(r.Status),
-        is_closed: r.IsClosed === true,
+        is_closed: bool(r.IsClosed),
         completed_at: time(r.CompletedDateTime),
         owner_id: text(r.OwnerId),
         person_id: text(r.WhoId) ?? text(r.WhatId),
@@ -81,9 +91,9 @@ export class SalesforceReader implements CrmReader {
         person_id: null,
         name: text(r.Name),
         stage: text(r.StageName),
-        amount: r.Amount === null || r.Amount === undefined ? null : Number(r.Amount),
-        is_closed: r.IsClosed === true,
-        is_won: r.IsWon === true,
+        amount: r.Amount === null || r.Amount === undefined || r.Amount === '' ? null : Number(r.Amount),
+        is_closed: bool(r.IsClosed),
+        is_won: bool(r.IsWon),
         created_at: time(r.CreatedDate),
         close_date: text(r.CloseDate),
         owner_id: text(r.OwnerId),
@@ -109,7 +119,7 @@ export class SalesforceReader implements CrmReader {
         object: type,
         match_value: text(r[match]),
         status: lead ? text(r.Status) : null,
-        is_converted: lead ? r.IsConverted === true : false,
+        is_converted: lead ? bool(r.IsConverted) : false,
         converted_at: lead ? time(r.ConvertedDate) : null,
         converted_opportunity_id: lead ? text(r.ConvertedOpportunityId) : null,
         account_id: type === 'Account' ? text(r.Id) : lead ? text(r.ConvertedAccountId) : text(r.AccountId),
@@ -118,6 +128,11 @@ export class SalesforceReader implements CrmReader {
       });
     }
     let page = await this.call(async () => this.conn.query<Record<string, unknown>>(soql));
+    const threshold = this.options.config.pull_bulk_threshold ?? 10_000;
+    if (!page.done && page.totalSize > threshold) {
+      yield* this.readBulk(object.object, soql, toRow);
+      return;
+    }
     for (;;) {
       const rows = page.records.map(toRow);
       const last = rows[rows.length - 1]?.modified_at;
@@ -136,7 +151,33 @@ export class SalesforceReader implements CrmReader {
     // jsforce holds no sockets of its own between requests.
   }
 
-  private async call(fn: () => PromiseLike<Page>): Promise<Page> {
+  /** The records of `soql` through one Bulk API 2.0 query job; the watermark moves with the last result set. */
+  private async *readBulk(
+    object: string,
+    soql: string,
+    toRow: (r: Record<string, unknown>) => ReadbackRow,
+  ): AsyncIterable<PulledPage> {
+    let newest: Date | undefined;
+    let held: ReadbackRow[] | undefined;
+    const sets = bulkQuery(this.conn, soql, {
+      object,
+      pollTimeoutMs: this.options.config.bulk_poll_timeout_ms ?? 600_000,
+      sleep: this.options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      now: this.options.now ?? Date.now,
+      ...(this.options.bulkPageSize ? { pageSize: this.options.bulkPageSize } : {}),
+      call: (fn) => this.call(fn),
+    });
+    for await (const records of sets) {
+      if (held) yield { rows: held };
+      held = records.map(toRow);
+      for (const row of held)
+        if (row.modified_at instanceof Date && (!newest || row.modified_at > newest))
+          newest = row.modified_at;
+    }
+    if (held) yield { rows: held, ...(newest ? { newest } : {}) };
+  }
+
+  private async call<T>(fn: () => PromiseLike<T>): Promise<T> {
     try {
       await this.session.ensureToken();
       const result = await fn();
@@ -167,6 +208,11 @@ function canonicalObject(object: string): string {
 /** A SOQL datetime literal (whole seconds: Salesforce stores datetimes to the second). */
 export function soqlDateTime(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+/** A checkbox: `true` from REST's JSON, `'true'` from a Bulk CSV. */
+function bool(v: unknown): boolean {
+  return v === true || v === 'true';
 }
 
 function text(v: unknown): string | null {

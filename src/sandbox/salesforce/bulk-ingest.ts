@@ -26,7 +26,7 @@ const DELIMITERS: Record<string, string> = {
   CARET: '^',
   BACKQUOTE: '`',
 };
-const CLOSED_STATES = ['JobComplete', 'Failed', 'Aborted'];
+export const CLOSED_STATES = ['JobComplete', 'Failed', 'Aborted'];
 
 interface BulkJob {
   info: Record<string, unknown> & { id: string; state: string; object: string; operation: Operation };
@@ -234,15 +234,8 @@ export class BulkIngest {
     return sfJson(200, job.info);
   }
 
-  /** A status check moves the job along: UploadComplete → InProgress → (after N polls) processed. */
   private advance(job: BulkJob): Record<string, unknown> {
-    if (job.info.state === 'UploadComplete') {
-      job.info.state = 'InProgress';
-      job.polls = 0;
-    } else if (job.info.state === 'InProgress') {
-      job.polls += 1;
-      if (job.polls >= this.pollsBeforeComplete) this.process(job);
-    }
+    advanceJob(job, this.pollsBeforeComplete, () => this.process(job));
     return job.info;
   }
 
@@ -332,6 +325,24 @@ export class BulkIngest {
     const csv =
       header.length === 0 ? '' : stringify([header, ...rows], { quoted: true, record_delimiter: 'unix' });
     return { status: 200, headers: { 'Content-Type': 'text/csv' }, body: csv };
+  }
+}
+
+/**
+ * A status check moves a Bulk 2.0 job (ingest or query) along: UploadComplete → InProgress → after
+ * `pollsBeforeComplete` more checks, `finish` (which sets the final state).
+ */
+export function advanceJob(
+  job: { info: { state: string }; polls: number },
+  pollsBeforeComplete: number,
+  finish: () => void,
+): void {
+  if (job.info.state === 'UploadComplete') {
+    job.info.state = 'InProgress';
+    job.polls = 0;
+  } else if (job.info.state === 'InProgress') {
+    job.polls += 1;
+    if (job.polls >= pollsBeforeComplete) finish();
   }
 }
 

@@ -17,6 +17,7 @@ import type {
   VendorApi,
 } from '../sandbox-types.js';
 import { BulkIngest, defaultFaultMessage, type BulkState } from './bulk-ingest.js';
+import { BulkQuery, type BulkQueryState, type Selected } from './bulk-query.js';
 import {
   completeTask,
   convertLead,
@@ -66,6 +67,8 @@ export interface SalesforceSandboxOptions {
   queryPageSize?: number;
   /** Status checks that see a Bulk 2.0 job InProgress before it completes. (Default: 1) */
   bulkPollsBeforeComplete?: number;
+  /** Records per Bulk 2.0 query result set when the client sends no `maxRecords`. (Default: 100,000) */
+  bulkQueryPageSize?: number;
   /** Custom fields per sObject, replacing the conventional PQL set for the objects given. (Default: DESIGN.md's set) */
   customFields?: Partial<Record<SObjectName, CustomFieldSpec[]>>;
   /** The users the org starts with; the first active one is the API's running user. (Default: 4 active, 1 inactive) */
@@ -87,6 +90,7 @@ interface SalesforceState {
   store: StoreState;
   oauth: OAuthState;
   bulk: BulkState;
+  bulkQuery?: BulkQueryState;
   usage: { used: number; windowStart: number };
   dailyApiLimit: number;
 }
@@ -103,6 +107,7 @@ class SalesforceApi implements VendorApi {
   private readonly store: SalesforceStore;
   private readonly oauth: SalesforceOAuth;
   private readonly bulk: BulkIngest;
+  private readonly bulkQuery: BulkQuery;
   private usage = { used: 0, windowStart: 0 };
   private dailyApiLimit: number;
   private cursors = new Map<
@@ -121,6 +126,13 @@ class SalesforceApi implements VendorApi {
     );
     this.oauth = new SalesforceOAuth(ctx, this.store, this.orgId, options.oauth);
     this.bulk = new BulkIngest(ctx, this.store, Math.max(1, options.bulkPollsBeforeComplete ?? 1));
+    this.bulkQuery = new BulkQuery(
+      ctx,
+      this.store,
+      (soql, includeDeleted) => this.select(soql, includeDeleted),
+      Math.max(1, options.bulkPollsBeforeComplete ?? 1),
+      Math.max(1, options.bulkQueryPageSize ?? 100_000),
+    );
     this.dailyApiLimit = options.dailyApiLimit ?? 15_000;
   }
 
@@ -132,6 +144,7 @@ class SalesforceApi implements VendorApi {
     this.store.reset();
     this.oauth.reset();
     this.bulk.reset();
+    this.bulkQuery.reset();
     this.cursors.clear();
     this.usage = { used: 0, windowStart: 0 };
     this.dailyApiLimit = this.options.dailyApiLimit ?? 15_000;
@@ -142,6 +155,7 @@ class SalesforceApi implements VendorApi {
       store: this.store.exportState(),
       oauth: this.oauth.exportState(),
       bulk: this.bulk.exportState(),
+      bulkQuery: this.bulkQuery.exportState(),
       usage: { ...this.usage },
       dailyApiLimit: this.dailyApiLimit,
     };
@@ -153,6 +167,7 @@ class SalesforceApi implements VendorApi {
     this.store.importState(s.store);
     this.oauth.importState(s.oauth);
     this.bulk.importState(s.bulk);
+    this.bulkQuery.importState(s.bulkQuery);
     if (s.usage) this.usage = { ...s.usage };
     if (typeof s.dailyApiLimit === 'number') this.dailyApiLimit = s.dailyApiLimit;
   }
@@ -213,7 +228,17 @@ class SalesforceApi implements VendorApi {
       }
       return sfJson(200, { dailyApiLimit: this.dailyApiLimit, used: this.usage.used });
     }
-    if (head === 'bulk' && req.method === 'GET') return sfJson(200, this.bulk.stats());
+    if (head === 'bulk' && req.method === 'GET')
+      return sfJson(200, parts[1] === 'query' ? this.bulkQuery.stats() : this.bulk.stats());
+    if (head === 'bulk' && parts[1] === 'query-failures' && req.method === 'POST') {
+      const count = typeof body.count === 'number' ? body.count : 1;
+      const message =
+        typeof body.errorMessage === 'string'
+          ? body.errorMessage
+          : 'Failed to process query: UNKNOWN_EXCEPTION';
+      this.bulkQuery.failNextJobs(count, message);
+      return sfJson(200, { failNext: count, errorMessage: message });
+    }
     if (head === 'oauth' && req.method === 'POST') {
       const str = (k: string): string | undefined =>
         typeof body[k] === 'string' ? (body[k] as string) : undefined;
@@ -317,6 +342,8 @@ class SalesforceApi implements VendorApi {
     if (a === undefined) return sfJson(200, this.resources(version));
     if (rest.startsWith('/jobs/ingest'))
       return this.bulk.handle(req, version, rest.slice('/jobs/ingest'.length), userId);
+    if (rest === '/jobs/query' || rest.startsWith('/jobs/query/'))
+      return this.bulkQuery.handle(req, version, rest.slice('/jobs/query'.length), userId);
     if (
       req.body === undefined &&
       req.rawBody.length > 0 &&
@@ -755,6 +782,18 @@ class SalesforceApi implements VendorApi {
   private query(req: SandboxRequest, version: string, includeDeleted: boolean): SandboxResponse {
     const soql = req.query.get('q');
     if (!soql) return sfError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
+    const { def, query, rows, read } = this.select(soql, includeDeleted);
+    if (query.count) return sfJson(200, { totalSize: rows.length, done: true, records: [] });
+    const records = rows.map((r) => this.project(def, r, query, version, read));
+    const header = /batchSize=(\d+)/i.exec(String(req.headers['sforce-query-options'] ?? ''));
+    const pageSize = header
+      ? Math.min(2000, Math.max(200, Number(header[1])))
+      : Math.max(1, this.options.queryPageSize ?? 2000);
+    return sfJson(200, this.page(records, 0, pageSize, version, undefined));
+  }
+
+  /** The records a SOQL query selects (filtered, ordered, offset and limited); shared by REST and Bulk queries. */
+  private select(soql: string, includeDeleted: boolean): Selected {
     const query = parseSoql(soql);
     const def = findObject(this.store.schema, query.from);
     if (!def) {
@@ -770,13 +809,7 @@ class SalesforceApi implements VendorApi {
       .filter((r) => !query.where || evaluate(query.where, r, read));
     rows = sortRecords(rows, query, read).slice(query.offset ?? 0);
     if (query.limit !== undefined) rows = rows.slice(0, query.limit);
-    if (query.count) return sfJson(200, { totalSize: rows.length, done: true, records: [] });
-    const records = rows.map((r) => this.project(def, r, query, version, read));
-    const header = /batchSize=(\d+)/i.exec(String(req.headers['sforce-query-options'] ?? ''));
-    const pageSize = header
-      ? Math.min(2000, Math.max(200, Number(header[1])))
-      : Math.max(1, this.options.queryPageSize ?? 2000);
-    return sfJson(200, this.page(records, 0, pageSize, version, undefined));
+    return { def, query, rows, read };
   }
 
   private queryMore(locatorWithOffset: string): SandboxResponse {
