@@ -42,6 +42,9 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
   let project: TempProject;
   let loaded: LoadedConfig;
   const warehouses: DuckdbAdapter[] = [];
+  /** The same records pulled through SOQL + queryMore only: what every Bulk pull must come to. */
+  let viaRest: DuckdbAdapter;
+  let restResult: Awaited<ReturnType<typeof pull>>;
 
   /** A reader of the project's destination with this threshold; Bulk status checks do not wait. */
   const readerWith =
@@ -136,6 +139,8 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
       records: [{ Name: 'No amount', StageName: 'Prospecting', CloseDate: '2026-04-02' }],
     });
     clock.tick();
+    viaRest = await warehouse('rest');
+    restResult = await pull(viaRest, rest);
   }, 120_000);
 
   afterAll(async () => {
@@ -154,8 +159,6 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
   });
 
   it('reads the large objects with one query job each and writes the rows the REST path writes', async () => {
-    const viaRest = await warehouse('rest');
-    const restResult = await pull(viaRest, rest);
     expect(restResult.status).toBe('success');
     expect(readCounts(restResult)).toEqual({ Task: PEOPLE, Lead: PEOPLE, Opportunity: 4 });
 
@@ -233,7 +236,7 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
   });
 
   it('moves the watermark only with the rows: a pull killed between them is followed by one that converges', async () => {
-    const reference = await tables(warehouses[0]!);
+    const reference = await tables(viaRest);
     const wh = await warehouse('crash');
     // The second result set of the Task job: its rows are inserted, then the process dies before the watermark.
     const faulty = new FaultyWarehouse(wh, [
