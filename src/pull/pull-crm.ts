@@ -2,7 +2,8 @@
  * `pqlsync pull [sync...]`: reads back from each destination of the given syncs (all syncs when none) what
  * happened after the handoff (tasks, people, opportunities) into the read-back tables, incrementally: each object
  * from its watermark on, one transaction per page (rows + the watermark), so a pull that dies resumes where it
- * stopped and a rerun with nothing changed reads nothing. Orchestrator: returns one result per destination and
+ * stopped and a rerun with nothing changed reads nothing. The watermark written with a page never passes a
+ * record not yet written: records sharing the page's newest time may follow on the next page. Orchestrator: returns one result per destination and
  * never throws for a CRM's or the warehouse's failure (config errors about the arguments do throw).
  */
 import type { LoadedConfig } from '../config/load-config.js';
@@ -11,7 +12,7 @@ import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
 import { StateStore } from '../state/state-store.js';
 import type { WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
 import type { CrmReader, ScoredObject } from './crm-reader.js';
-import { ensureReadbackTables, readWatermarks, upsertReadback } from './readback-tables.js';
+import { ensureReadbackTables, readWatermarks, upsertReadback, type ReadbackRow } from './readback-tables.js';
 
 export interface PullOptions {
   loaded: LoadedConfig;
@@ -94,16 +95,29 @@ export async function pullCrm(options: PullOptions): Promise<PullResult[]> {
       for (const object of reader.objects(target.scored)) {
         let watermark = watermarks.get(object.object) ?? null;
         let read = 0;
-        for await (const page of reader.read(object, target.scored, watermark)) {
-          if (page.rows.length === 0) continue;
-          read += page.rows.length;
-          if (page.newest && (!watermark || page.newest > watermark)) watermark = page.newest;
-          await upsertReadback(state, object.table, destination, page.rows, {
+        // The newest modification time read so far. Records sharing it may still follow on the next page, so a
+        // page's rows go with the newest time of an earlier page only (every record at or before it is read);
+        // the newest time itself is written once the reader is done.
+        let newest: Date | null = null;
+        const write = (rows: ReadbackRow[]) =>
+          upsertReadback(state, object.table, destination, rows, {
             object: object.object,
             value: watermark,
             records: read,
             at: now(),
           });
+        for await (const page of reader.read(object, target.scored, watermark)) {
+          if (page.rows.length === 0) continue;
+          read += page.rows.length;
+          if (page.newest) {
+            if (newest && newest < page.newest && (!watermark || newest > watermark)) watermark = newest;
+            if (!newest || page.newest > newest) newest = page.newest;
+          }
+          await write(page.rows);
+        }
+        if (newest && (!watermark || newest > watermark)) {
+          watermark = newest;
+          await write([]);
         }
         objects.push({ object: object.object, read, watermark: watermark?.toISOString() ?? null });
       }

@@ -235,6 +235,30 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
     expect(readCounts(again)).toEqual({ Task: PEOPLE, Lead: PEOPLE, Opportunity: 4 });
   });
 
+  it('SOQL path: a pull killed after a page whose last second goes on in the next page converges', async () => {
+    const wh = await warehouse('crash-rest');
+    // 2,595 tasks share 09:00:00 (5 were completed a second later): the first page of 2,000 ends inside that
+    // second. The second page's transaction dies at its watermark.
+    const faulty = new FaultyWarehouse(wh, [
+      {
+        method: 'insertRows',
+        match: /crm_watermarks/,
+        nth: 2,
+        fail: new Error('killed between the rows and the watermark'),
+      },
+    ]);
+    const crashed = await pull(faulty, rest);
+    expect(crashed.status).toBe('failed');
+    const after = await wh.query(
+      "select (select count(*) from pqlsync_state.crm_tasks) as n, watermark from pqlsync_state.crm_watermarks where object = 'Task'",
+    );
+    // The first page's 2,000 rows, with a watermark that does not claim the 595 records of their second not read.
+    expect(after.rows).toEqual([{ n: 2000, watermark: null }]);
+    const rerun = await pull(wh, rest);
+    expect(readCounts(rerun)).toEqual({ Task: PEOPLE, Lead: PEOPLE, Opportunity: 4 });
+    expect(await tables(wh)).toEqual(await tables(viaRest));
+  });
+
   it('moves the watermark only with the rows: a pull killed between them is followed by one that converges', async () => {
     const reference = await tables(viaRest);
     const wh = await warehouse('crash');
