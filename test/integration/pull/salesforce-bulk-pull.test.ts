@@ -235,10 +235,12 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
     expect(readCounts(again)).toEqual({ Task: PEOPLE, Lead: PEOPLE, Opportunity: 4 });
   });
 
-  it('SOQL path: a pull killed after a page whose last second goes on in the next page converges', async () => {
-    const wh = await warehouse('crash-rest');
-    // 2,595 tasks share 09:00:00 (5 were completed a second later): the first page of 2,000 ends inside that
-    // second. The second page's transaction dies at its watermark.
+  /**
+   * Pulls into a new warehouse whose second Task watermark write dies (after that transaction's rows), then
+   * checks what was kept and that a rerun converges to the SOQL reference; returns the rows and watermark kept.
+   */
+  async function crashThenRerun(name: string, reader: typeof bulk): Promise<unknown[]> {
+    const wh = await warehouse(name);
     const faulty = new FaultyWarehouse(wh, [
       {
         method: 'insertRows',
@@ -247,43 +249,28 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
         fail: new Error('killed between the rows and the watermark'),
       },
     ]);
-    const crashed = await pull(faulty, rest);
+    const crashed = await pull(faulty, reader);
     expect(crashed.status).toBe('failed');
-    const after = await wh.query(
+    expect(crashed.error?.message).toContain('killed between the rows and the watermark');
+    const kept = await wh.query(
       "select (select count(*) from pqlsync_state.crm_tasks) as n, watermark from pqlsync_state.crm_watermarks where object = 'Task'",
     );
-    // The first page's 2,000 rows, with a watermark that does not claim the 595 records of their second not read.
-    expect(after.rows).toEqual([{ n: 2000, watermark: null }]);
-    const rerun = await pull(wh, rest);
+    const rerun = await pull(wh, reader);
+    expect(rerun.status).toBe('success');
     expect(readCounts(rerun)).toEqual({ Task: PEOPLE, Lead: PEOPLE, Opportunity: 4 });
     expect(await tables(wh)).toEqual(await tables(viaRest));
+    return kept.rows;
+  }
+
+  it('SOQL path: a pull killed after a page whose last second goes on in the next page converges', async () => {
+    // 2,595 tasks share 09:00:00 (5 were completed a second later): the first page of 2,000 ends inside that
+    // second. Its rows were kept with a watermark that does not claim the 595 records of that second not read.
+    expect(await crashThenRerun('crash-rest', rest)).toEqual([{ n: 2000, watermark: null }]);
   });
 
   it('moves the watermark only with the rows: a pull killed between them is followed by one that converges', async () => {
-    const reference = await tables(viaRest);
-    const wh = await warehouse('crash');
-    // The second result set of the Task job: its rows are inserted, then the process dies before the watermark.
-    const faulty = new FaultyWarehouse(wh, [
-      {
-        method: 'insertRows',
-        match: /crm_watermarks/,
-        nth: 2,
-        fail: new Error('killed between the rows and the watermark'),
-      },
-    ]);
-    const crashed = await pull(faulty, bulk);
-    expect(crashed.status).toBe('failed');
-    expect(crashed.error?.message).toContain('killed between the rows and the watermark');
     // The first result set was written with the watermark where it was (none): a Bulk read moves it only with
     // its last set, so no row newer than the watermark is ever missing.
-    const after = await wh.query(
-      "select (select count(*) from pqlsync_state.crm_tasks) as n, watermark from pqlsync_state.crm_watermarks where object = 'Task'",
-    );
-    expect(after.rows).toEqual([{ n: SET, watermark: null }]);
-
-    const rerun = await pull(wh, bulk);
-    expect(rerun.status).toBe('success');
-    expect(readCounts(rerun)).toEqual({ Task: PEOPLE, Lead: PEOPLE, Opportunity: 4 });
-    expect(await tables(wh)).toEqual(reference);
+    expect(await crashThenRerun('crash-bulk', bulk)).toEqual([{ n: SET, watermark: null }]);
   });
 });
