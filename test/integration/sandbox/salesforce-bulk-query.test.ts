@@ -2,8 +2,11 @@
  * The sandbox's Bulk API 2.0 query routes, over plain HTTP so the headers are visible: a job starts
  * UploadComplete and completes over status checks; results come in sets of `maxRecords` with a header row each,
  * `Sforce-NumberOfRecords` and `Sforce-Locator` (the string `null` on the last set); a null is an empty field;
- * a job can be made to end Failed; COUNT() is refused; results before completion are refused.
+ * a job can be made to end Failed; COUNT() is refused; results before completion are refused. And why pqlsync
+ * reads the sets itself: jsforce 3.10.16's `conn.bulk2.query()` crashes its process on results of several sets.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../../src/sandbox/sandbox-server.js';
@@ -155,5 +158,41 @@ describe('Bulk API 2.0 query', () => {
     expect(aborted.json().state).toBe('Aborted');
     expect((await call('DELETE', `${base}/${id}`)).status).toBe(204);
     expect((await call('GET', `${base}/${id}`)).status).toBe(404);
+  });
+
+  it("crashes jsforce 3.10.16's bulk2.query when the results come in several sets (jsforce#1546)", async () => {
+    // A small default set makes the sandbox answer the 3 records in 3 sets, as Salesforce does for large results.
+    const small = await start({
+      now: () => new Date('2026-03-02T09:00:00Z'),
+      salesforce: { bulkQueryPageSize: 1 },
+    });
+    await admin(small, 'POST', '/_sandbox/salesforce/Opportunity', {
+      records: ['A', 'B', 'C'].map((Name) => ({ Name, StageName: 'Prospecting', CloseDate: '2026-04-01' })),
+    });
+    const script = `
+      for (const name of ['https_proxy', 'http_proxy', 'HTTPS_PROXY', 'HTTP_PROXY']) delete process.env[name];
+      const { default: jsforce } = await import('jsforce');
+      const conn = new jsforce.Connection({ instanceUrl: process.argv[1], accessToken: process.argv[2], version: '62.0' });
+      const records = await conn.bulk2.query('SELECT Id FROM Opportunity', { pollInterval: 1, pollTimeout: 60000 });
+      const got = [];
+      records.on('record', (r) => got.push(r));
+      await new Promise((resolve) => records.on('end', resolve));
+      console.log('read ' + got.length);`;
+    try {
+      const run = await promisify(execFile)(
+        process.execPath,
+        ['--input-type=module', '-e', script, small.url, small.token],
+        { timeout: 60_000 },
+      ).then(
+        (out) => ({ code: 0, stderr: out.stderr, stdout: out.stdout }),
+        (e: { code: number; stderr: string; stdout: string }) => e,
+      );
+      // If a jsforce release reads several sets, this fails: bulk2.query could then replace our own reading.
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain('ERR_STREAM_WRITE_AFTER_END');
+      expect(run.stdout).toBe('');
+    } finally {
+      await small.close();
+    }
   });
 });
