@@ -191,6 +191,8 @@ describe('pull from Salesforce through Bulk API 2.0 query', () => {
       ...job,
       'GET /services/data/v62.0/query',
     ]);
+    // Every request is counted, the Bulk ones too.
+    expect(bulkResult.apiCalls).toBe(calls.length);
 
     // Row for row the same tables, nulls included.
     const [a, b] = [await tables(viaRest), await tables(viaBulk)];
