@@ -8,6 +8,8 @@
  *   limit (node-pg-cursor#14), so it uses `DECLARE ... CURSOR` + `FETCH FORWARD n` inside a transaction.
  * - insertRows: Postgres sends one `insert ... select from unnest($1::type[], ...)` per slice (one round trip,
  *   typed arrays); Redshift has no array binds, so it sends multi-row `insert ... values`.
+ * - Redshift literals: Redshift binds only in SELECT/INSERT/UPDATE/DELETE, so other statements with values (the
+ *   plan's CREATE TABLE AS, the cursor's DECLARE) get them inlined as literals (redshift-literals.ts).
  *
  * We bind with pg's `$N` directly and never use knex.raw: its named-binding regex also rewrites `:name` inside
  * strings and comments (warehouses.md §5).
@@ -17,6 +19,7 @@ import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { quoteParts, SerialQueue } from '../session-support.js';
+import { inlineRedshiftParams, redshiftRefusesBinds } from './redshift-literals.js';
 import { registerSecret } from '../../errors/secrets.js';
 import { exactDecimal, OutOfRangeValue, timestampValue } from '../row-values.js';
 import type {
@@ -251,7 +254,11 @@ export class PostgresAdapter implements WarehouseAdapter {
     const { text, values } = this.toPg(sql);
     return this.queue.run(async () => {
       try {
-        const res = await this.client().query(oneStatement(text, values));
+        const res = await this.client().query(
+          this.dialect === 'redshift' && values.length > 0 && redshiftRefusesBinds(text)
+            ? oneStatement(inlineRedshiftParams(text, values), [])
+            : oneStatement(text, values),
+        );
         return {
           rows: res.rows as Row[],
           columns: (res.fields ?? []).map((f) => f.name),
@@ -319,17 +326,19 @@ export class PostgresAdapter implements WarehouseAdapter {
     values: unknown[],
     chunkSize: number,
   ): AsyncIterable<Row[]> {
-    const run = async (t: string, v?: unknown[]) => {
+    const run = async (t: string, shown = t) => {
       try {
-        return await client.query(oneStatement(t, v ?? []));
+        return await client.query(oneStatement(t, []));
       } catch (err) {
-        throw this.queryError(err, t);
+        throw this.queryError(err, shown);
       }
     };
     await run('begin');
     let open = false;
     try {
-      await run(`declare pqlsync_stream no scroll cursor for ${text}`, values);
+      // No binds in a DECLARE on Redshift (redshift-literals.ts); errors show the statement with its `$N`.
+      const declare = (q: string) => `declare pqlsync_stream no scroll cursor for ${q}`;
+      await run(declare(inlineRedshiftParams(text, values)), declare(text));
       open = true;
       // Redshift rejects a 1-row FETCH after a suspended portal (node-pg-cursor#55); read at least 2.
       const n = Math.max(2, Math.trunc(chunkSize));
