@@ -11,6 +11,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
+import { scrubSecrets } from '../../../src/errors/secrets.js';
 import { createWarehouse, redshiftIam } from '../../../src/warehouse/create-warehouse.js';
 import { PostgresAdapter } from '../../../src/warehouse/postgres/postgres-adapter.js';
 import { RedshiftCredentialsSandbox } from '../../../src/warehouse/postgres/sandbox/redshift-credentials-sandbox.js';
@@ -167,6 +168,8 @@ describe('Redshift IAM login', () => {
     try {
       expect((await wh.query('select current_user as u')).rows).toEqual([{ u: 'IAM:newcomer' }]);
       expect(sandbox.calls.map((c) => c.params.AutoCreate)).toEqual(['true']);
+      // The answered password is a registered secret: masked wherever a message might carry it.
+      expect(scrubSecrets(`login with ${passwords()[0]!}`)).toBe('login with [redacted]');
     } finally {
       await wh.close();
     }
