@@ -71,7 +71,10 @@ beforeAll(async () => {
   );
   await admin.query('grant usage on schema src to public');
   await admin.query('grant select on all tables in schema src to public');
-  await admin.query(`create role "IAM:pqlsync"`);
+  // Roles are the server's, not the database's: a shared server (PQLSYNC_TEST_POSTGRES_URL) may have it already.
+  await admin.query(
+    `do $$ begin create role "IAM:pqlsync"; exception when duplicate_object then null; end $$`,
+  );
   await admin.end();
   sandbox = new RedshiftCredentialsSandbox({
     adminUrl: server.adminUrl,
