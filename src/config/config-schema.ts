@@ -111,44 +111,43 @@ export function warehouseHost(wh: {
   }
 }
 
-export const postgresWarehouseSchema = z
-  .strictObject({
-    type: z.enum(['postgres', 'redshift']),
-    /** A connection URL (`postgres://user@host:5432/db`); put the password in an env var. */
-    url: z.string().optional(),
-    host: z.string().optional(),
-    port: z.number().int().optional(),
-    database: z.string().optional(),
-    user: z.string().optional(),
-    password: z.string().optional(),
-    /** TLS: `true` (verified against the system's CAs) or `{ ca_path, reject_unauthorized }`. (Default: none) */
-    ssl: z.union([z.boolean(), postgresSslSchema]).optional(),
-    pool_max: z.number().int().min(1).max(100).optional(),
-    /** Redshift only: log in with temporary credentials from the Redshift API instead of a password. */
-    iam: redshiftIamSchema.optional(),
-  })
-  .superRefine((wh, ctx) => {
-    if (!wh.iam) return;
-    const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-    if (wh.type !== 'redshift') return issue(['iam'], 'is for type: redshift only');
-    if (wh.password !== undefined) issue(['password'], 'give either password or iam, not both');
-    const target = redshiftIamTarget(wh.iam, warehouseHost(wh));
-    if (!target.clusterId)
-      issue(
-        ['iam', 'cluster_id'],
-        'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): the cluster identifier',
-      );
-    if (!target.region)
-      issue(
-        ['iam', 'region'],
-        'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): e.g. us-east-1',
-      );
-    if (wh.iam.identity === 'db_user' && !wh.iam.db_user && !wh.user && !urlUser(wh.url))
-      issue(
-        ['iam', 'db_user'],
-        'is required (or warehouse.user): the database user the temporary password is for',
-      );
-  });
+const postgresWarehouseFields = z.strictObject({
+  type: z.enum(['postgres', 'redshift']),
+  /** A connection URL (`postgres://user@host:5432/db`); put the password in an env var. */
+  url: z.string().optional(),
+  host: z.string().optional(),
+  port: z.number().int().optional(),
+  database: z.string().optional(),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  /** TLS: `true` (verified against the system's CAs) or `{ ca_path, reject_unauthorized }`. (Default: none) */
+  ssl: z.union([z.boolean(), postgresSslSchema]).optional(),
+  pool_max: z.number().int().min(1).max(100).optional(),
+  /** Redshift only: log in with temporary credentials from the Redshift API instead of a password. */
+  iam: redshiftIamSchema.optional(),
+});
+export const postgresWarehouseSchema = postgresWarehouseFields.superRefine((wh, ctx) => {
+  if (!wh.iam) return;
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (wh.type !== 'redshift') return issue(['iam'], 'is for type: redshift only');
+  if (wh.password !== undefined) issue(['password'], 'give either password or iam, not both');
+  const target = redshiftIamTarget(wh.iam, warehouseHost(wh));
+  if (!target.clusterId)
+    issue(
+      ['iam', 'cluster_id'],
+      'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): the cluster identifier',
+    );
+  if (!target.region)
+    issue(
+      ['iam', 'region'],
+      'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): e.g. us-east-1',
+    );
+  if (wh.iam.identity === 'db_user' && !wh.iam.db_user && !wh.user && !urlUser(wh.url))
+    issue(
+      ['iam', 'db_user'],
+      'is required (or warehouse.user): the database user the temporary password is for',
+    );
+});
 
 export function urlUser(url: string | undefined): string | undefined {
   try {
