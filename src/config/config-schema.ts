@@ -68,7 +68,50 @@ export const postgresSslSchema = z.strictObject({
   reject_unauthorized: z.boolean().optional(),
 });
 
-export const postgresWarehouseSchema = z.strictObject({
+/** Redshift IAM login (GetClusterCredentials / GetClusterCredentialsWithIAM), signed by the AWS credential chain. */
+export const redshiftIamSchema = z.strictObject({
+  /** The cluster identifier. (Default: the first label of a Redshift endpoint `host`) */
+  cluster_id: z.string().optional(),
+  /** The cluster's AWS region. (Default: the region in a Redshift endpoint `host`) */
+  region: z.string().optional(),
+  /** `db_user`: a password for db_user (GetClusterCredentials); `iam`: for the IAM identity's own database user (GetClusterCredentialsWithIAM). (Default: db_user) */
+  identity: z.enum(['db_user', 'iam']).default('db_user'),
+  /** The database user the password is for. (Default: warehouse.user) */
+  db_user: z.string().optional(),
+  /** Create db_user at login when it does not exist. (Default: false) */
+  auto_create: z.boolean().optional(),
+  /** How long each password is valid; pqlsync asks for a new one before it expires. (Default: 900) */
+  duration_seconds: z.number().int().min(900).max(3600).optional(),
+});
+
+/** `<cluster>.<id>.<region>.redshift.amazonaws.com`: a provisioned cluster's endpoint. */
+const REDSHIFT_ENDPOINT = /^([a-z0-9-]+)\.[a-z0-9]+\.([a-z0-9-]+)\.redshift\.amazonaws\.com(\.cn)?$/i;
+
+/** The IAM login's cluster and region: as configured, else read from a Redshift endpoint host. */
+export function redshiftIamTarget(
+  iam: { cluster_id?: string | undefined; region?: string | undefined },
+  host: string | undefined,
+): { clusterId?: string; region?: string } {
+  const m = host ? REDSHIFT_ENDPOINT.exec(host) : null;
+  const clusterId = iam.cluster_id ?? m?.[1];
+  const region = iam.region ?? m?.[2];
+  return { ...(clusterId ? { clusterId } : {}), ...(region ? { region } : {}) };
+}
+
+/** The host a Postgres/Redshift config names (`host`, else the URL's). */
+export function warehouseHost(wh: {
+  host?: string | undefined;
+  url?: string | undefined;
+}): string | undefined {
+  if (wh.host) return wh.host;
+  try {
+    return wh.url ? new URL(wh.url).hostname || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const postgresWarehouseFields = z.strictObject({
   type: z.enum(['postgres', 'redshift']),
   /** A connection URL (`postgres://user@host:5432/db`); put the password in an env var. */
   url: z.string().optional(),
@@ -80,7 +123,39 @@ export const postgresWarehouseSchema = z.strictObject({
   /** TLS: `true` (verified against the system's CAs) or `{ ca_path, reject_unauthorized }`. (Default: none) */
   ssl: z.union([z.boolean(), postgresSslSchema]).optional(),
   pool_max: z.number().int().min(1).max(100).optional(),
+  /** Redshift only: log in with temporary credentials from the Redshift API instead of a password. */
+  iam: redshiftIamSchema.optional(),
 });
+export const postgresWarehouseSchema = postgresWarehouseFields.superRefine((wh, ctx) => {
+  if (!wh.iam) return;
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (wh.type !== 'redshift') return issue(['iam'], 'is for type: redshift only');
+  if (wh.password !== undefined) issue(['password'], 'give either password or iam, not both');
+  const target = redshiftIamTarget(wh.iam, warehouseHost(wh));
+  if (!target.clusterId)
+    issue(
+      ['iam', 'cluster_id'],
+      'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): the cluster identifier',
+    );
+  if (!target.region)
+    issue(
+      ['iam', 'region'],
+      'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): e.g. us-east-1',
+    );
+  if (wh.iam.identity === 'db_user' && !wh.iam.db_user && !wh.user && !urlUser(wh.url))
+    issue(
+      ['iam', 'db_user'],
+      'is required (or warehouse.user): the database user the temporary password is for',
+    );
+});
+
+export function urlUser(url: string | undefined): string | undefined {
+  try {
+    return url ? decodeURIComponent(new URL(url).username) || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const bigqueryWarehouseSchema = z.strictObject({
   type: z.literal('bigquery'),

@@ -2,10 +2,17 @@
  * Builds the warehouse adapter from the config. The only place that knows every warehouse type.
  */
 import path from 'node:path';
-import { DEFAULT_MEMORY_LIMIT } from '../config/config-schema.js';
+import {
+  DEFAULT_MEMORY_LIMIT,
+  redshiftIamTarget,
+  urlUser,
+  warehouseHost,
+  type WarehouseConfig,
+} from '../config/config-schema.js';
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { PostgresSsl } from './postgres/postgres-adapter.js';
+import type { RedshiftIamOptions } from './postgres/redshift-iam.js';
 import type { WarehouseAdapter } from './warehouse-adapter.js';
 
 /** The DuckDB adapter's option for the config's `stream_memory_limit` (`none`: no option, one limit throughout). */
@@ -22,6 +29,30 @@ export function postgresSsl(
   return {
     ...(ssl.ca_path ? { caPath: path.resolve(projectDir, ssl.ca_path) } : {}),
     ...(ssl.reject_unauthorized !== undefined ? { rejectUnauthorized: ssl.reject_unauthorized } : {}),
+  };
+}
+
+/** The adapter's IAM options for a Redshift config with `iam` (the schema checked cluster, region and user). */
+export function redshiftIam(
+  wh: Extract<WarehouseConfig, { type: 'postgres' | 'redshift' }>,
+): RedshiftIamOptions {
+  const iam = wh.iam!;
+  const { clusterId, region } = redshiftIamTarget(iam, warehouseHost(wh));
+  const dbUser = iam.db_user ?? wh.user ?? urlUser(wh.url);
+  let dbName = wh.database;
+  try {
+    dbName ??= wh.url ? new URL(wh.url).pathname.replace(/^\//, '') || undefined : undefined;
+  } catch {
+    // an unparsable URL is reported by pg itself
+  }
+  return {
+    clusterId: clusterId!,
+    region: region!,
+    identity: iam.identity,
+    ...(iam.identity === 'db_user' && dbUser ? { dbUser } : {}),
+    ...(dbName ? { dbName } : {}),
+    ...(iam.auto_create ? { autoCreate: true } : {}),
+    ...(iam.duration_seconds ? { durationSeconds: iam.duration_seconds } : {}),
   };
 }
 
@@ -53,6 +84,7 @@ export async function createWarehouse(loaded: LoadedConfig): Promise<WarehouseAd
         ...(wh.password ? { password: wh.password } : {}),
         ...(wh.ssl !== undefined ? { ssl: postgresSsl(wh.ssl, loaded.projectDir) } : {}),
         ...(wh.pool_max ? { poolMax: wh.pool_max } : {}),
+        ...(wh.iam ? { iam: redshiftIam(wh) } : {}),
       });
     }
     case 'bigquery': {

@@ -8,6 +8,8 @@
  *   limit (node-pg-cursor#14), so it uses `DECLARE ... CURSOR` + `FETCH FORWARD n` inside a transaction.
  * - insertRows: Postgres sends one `insert ... select from unnest($1::type[], ...)` per slice (one round trip,
  *   typed arrays); Redshift has no array binds, so it sends multi-row `insert ... values`.
+ * - Redshift literals: Redshift binds only in SELECT/INSERT/UPDATE/DELETE, so other statements with values (the
+ *   plan's CREATE TABLE AS, the cursor's DECLARE) get them inlined as literals (redshift-literals.ts).
  *
  * We bind with pg's `$N` directly and never use knex.raw: its named-binding regex also rewrites `:name` inside
  * strings and comments (warehouses.md §5).
@@ -17,6 +19,8 @@ import pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { quoteParts, SerialQueue } from '../session-support.js';
+import type { RedshiftIamCredentials, RedshiftIamOptions } from './redshift-iam.js';
+import { inlineRedshiftParams, redshiftRefusesBinds } from './redshift-literals.js';
 import { registerSecret } from '../../errors/secrets.js';
 import { exactDecimal, OutOfRangeValue, timestampValue } from '../row-values.js';
 import type {
@@ -43,6 +47,8 @@ export interface PostgresAdapterOptions {
   ssl?: boolean | PostgresSsl;
   /** Connections in the pool (the main one, plus streams and transactions). (Default: 4) */
   poolMax?: number;
+  /** Redshift IAM login: user and password from the Redshift API instead of `user`/`password` (redshift-iam.ts). */
+  iam?: RedshiftIamOptions;
 }
 
 /** TLS against a server whose certificate a CA of your own signed. */
@@ -162,12 +168,30 @@ function withUrlPort(url: string, port: number): string {
   }
 }
 
+/**
+ * The URL pg connects with: Redshift's port when it names none, and no user or password with an IAM login (pg lets
+ * a URL's parts override the pool's own settings, which hold the IAM user and password).
+ */
+function connectionUrl(url: string, port: number | undefined, iam: boolean): string {
+  const withPort = port ? withUrlPort(url, port) : url;
+  if (!iam) return withPort;
+  try {
+    const u = new URL(withPort);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return withPort; // pg reports an unparsable URL itself
+  }
+}
+
 export class PostgresAdapter implements WarehouseAdapter {
   readonly dialect: 'postgres' | 'redshift';
   private pool: pg.Pool | undefined;
   private main: pg.PoolClient | undefined;
   private readonly queue = new SerialQueue();
   private readonly columnTypes = new Map<string, Map<string, string>>();
+  private iamCredentials: RedshiftIamCredentials | undefined;
 
   constructor(
     private readonly options: PostgresAdapterOptions,
@@ -191,13 +215,15 @@ export class PostgresAdapter implements WarehouseAdapter {
     }
     // Redshift listens on 5439, not Postgres's 5432: the default when neither `port` nor the URL names one.
     const redshiftPort = this.dialect === 'redshift' && !o.port && !urlPort(o.url) ? 5439 : undefined;
+    const iam = o.iam ? await this.iamLogin(o.iam) : undefined;
     const pool = new pg.Pool({
-      ...(o.url ? { connectionString: redshiftPort ? withUrlPort(o.url, redshiftPort) : o.url } : {}),
+      ...(o.url ? { connectionString: connectionUrl(o.url, redshiftPort, !!iam) } : {}),
       ...(o.host ? { host: o.host } : {}),
       ...(o.port || redshiftPort ? { port: o.port ?? redshiftPort } : {}),
       ...(o.database ? { database: o.database } : {}),
       ...(o.user ? { user: o.user } : {}),
       ...(o.password ? { password: o.password } : {}),
+      ...(iam ?? {}),
       ...(o.ssl ? { ssl: tlsOptions(o.ssl) } : {}),
       max: o.poolMax ?? 4,
       types: typeParsers,
@@ -215,11 +241,36 @@ export class PostgresAdapter implements WarehouseAdapter {
           cause: err,
           hint: certificateRefused(err)
             ? "the server's certificate was not verified: set warehouse.ssl.ca_path to the PEM file of the CA that signed it"
-            : 'check warehouse.url (or host, port, database, user) and that the password env var is set',
+            : o.iam
+              ? "check warehouse.host, port and database, and that the IAM credentials' user exists (or set warehouse.iam.auto_create: true)"
+              : 'check warehouse.url (or host, port, database, user) and that the password env var is set',
         },
       );
     }
     this.pool = pool;
+  }
+
+  /**
+   * The pool's user and password for an IAM login: the user from the first credentials (fetched now, so a refusal
+   * is reported before any connection), the password asked for at each new connection (fresh near expiry).
+   */
+  private async iamLogin(
+    options: RedshiftIamOptions,
+  ): Promise<{ user: string; password: () => Promise<string> }> {
+    const { RedshiftIamCredentials } = await import('./redshift-iam.js');
+    const creds = new RedshiftIamCredentials(options);
+    const first = await creds.get();
+    this.iamCredentials = creds;
+    return { user: first.user, password: async () => (await creds.get()).password };
+  }
+
+  /**
+   * A pool connection. With an IAM login, credentials near their expiry are renewed first: the server reads a role's
+   * password when the login starts, so a password fetched during the handshake would be checked against the old one.
+   */
+  private async newConnection(pool: pg.Pool): Promise<pg.PoolClient> {
+    await this.iamCredentials?.get();
+    return pool.connect();
   }
 
   /** host:port/database without credentials, for messages. */
@@ -251,7 +302,11 @@ export class PostgresAdapter implements WarehouseAdapter {
     const { text, values } = this.toPg(sql);
     return this.queue.run(async () => {
       try {
-        const res = await this.client().query(oneStatement(text, values));
+        const res = await this.client().query(
+          this.dialect === 'redshift' && values.length > 0 && redshiftRefusesBinds(text)
+            ? oneStatement(inlineRedshiftParams(text, values), [])
+            : oneStatement(text, values),
+        );
         return {
           rows: res.rows as Row[],
           columns: (res.fields ?? []).map((f) => f.name),
@@ -273,7 +328,7 @@ export class PostgresAdapter implements WarehouseAdapter {
       for (let i = 0; i < rows.length; i += chunkSize) yield rows.slice(i, i + chunkSize);
       return;
     }
-    const client = await this.pool.connect();
+    const client = await this.newConnection(this.pool);
     try {
       if (this.dialect === 'redshift') {
         yield* this.fetchCursor(client, text, values, chunkSize);
@@ -319,17 +374,19 @@ export class PostgresAdapter implements WarehouseAdapter {
     values: unknown[],
     chunkSize: number,
   ): AsyncIterable<Row[]> {
-    const run = async (t: string, v?: unknown[]) => {
+    const run = async (t: string, shown = t) => {
       try {
-        return await client.query(oneStatement(t, v ?? []));
+        return await client.query(oneStatement(t, []));
       } catch (err) {
-        throw this.queryError(err, t);
+        throw this.queryError(err, shown);
       }
     };
     await run('begin');
     let open = false;
     try {
-      await run(`declare pqlsync_stream no scroll cursor for ${text}`, values);
+      // No binds in a DECLARE on Redshift (redshift-literals.ts); errors show the statement with its `$N`.
+      const declare = (q: string) => `declare pqlsync_stream no scroll cursor for ${q}`;
+      await run(declare(inlineRedshiftParams(text, values)), declare(text));
       open = true;
       // Redshift rejects a 1-row FETCH after a suspended portal (node-pg-cursor#55); read at least 2.
       const n = Math.max(2, Math.trunc(chunkSize));
@@ -349,7 +406,7 @@ export class PostgresAdapter implements WarehouseAdapter {
   async transaction<T>(fn: (tx: WarehouseAdapter) => Promise<T>): Promise<T> {
     if (this.txClient) return fn(this);
     if (!this.pool) throw new PqlsyncError('INTERNAL', `${this.label} adapter used before connect()`);
-    const client = await this.pool.connect();
+    const client = await this.newConnection(this.pool);
     const tx = new PostgresAdapter(this.options, client);
     try {
       await tx.query('begin');

@@ -20,6 +20,7 @@ const VENDOR = [
   '@google-cloud/bigquery',
   'snowflake-sdk',
   '@aws-sdk/client-s3',
+  '@aws-sdk/client-redshift',
   '@smithy/smithy-client',
   'pg',
   'prom-client',
