@@ -62,15 +62,22 @@ function table(title: string, rows: readonly LoopMetrics[], base: LoopMetrics): 
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
+/** What the hour columns count. */
+function hoursLabel(r: LoopReport): string {
+  return r.hours === 'business'
+    ? "business hours (the routing calendar's working time)"
+    : 'clock hours (the sync has no routing calendar)';
+}
+
 /** The report for a terminal. */
 export function renderLoopText(r: LoopReport): string {
   const weekly = r.weekly.map(
     (w) =>
-      `  ${w.week}  flagged ${w.flagged} (${showPct(w.flagRatePct)} of ${r.population})  opportunities ${w.opportunities} (${showPct(w.pqlToOppPct)})`,
+      `  ${w.week}  flagged ${w.flagged} (${showPct(w.flagRatePct)} of ${w.population})  opportunities ${w.opportunities} (${showPct(w.pqlToOppPct)})`,
   );
   return [
     `closed loop of ${r.sync} (${r.destination}), ${r.since.slice(0, 10)} to ${r.until.slice(0, 10)}; scored population ${r.population}`,
-    `times to completion in clock hours (no business-hours calendar yet); read back from the CRM ${r.pulledAt ? `at ${r.pulledAt}` : 'never: run pqlsync pull first'}`,
+    `times to completion in ${hoursLabel(r)}; read back from the CRM ${r.pulledAt ? `at ${r.pulledAt}` : 'never: run pqlsync pull first'}`,
     '',
     table('tier', r.byTier, r.base),
     '',
@@ -124,7 +131,7 @@ function trendChart(weekly: readonly WeeklyTrend[]): string {
     )
     .join('');
   return `<svg id="trend-chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="weekly flag rate and conversion">${ticks}${labels}${line((t) => t.flagRatePct, 'flag')}${line((t) => t.pqlToOppPct, 'conv')}</svg>
-<p class="legend"><span class="flag">■</span> flag rate (flagged that week / scored population) <span class="conv">■</span> PQL → opportunity</p>`;
+<p class="legend"><span class="flag">■</span> flag rate (flagged that week / that week's scored population) <span class="conv">■</span> PQL → opportunity</p>`;
 }
 
 /** The report as a self-contained HTML page. */
@@ -140,7 +147,7 @@ th:first-child,td:first-child{text-align:left}thead th{background:#f3f4f6}tr.bas
 polyline.conv{stroke:#d97706;stroke-width:2}circle.conv{fill:#d97706}span.flag{color:#2563eb}span.conv{color:#d97706}
 </style></head><body>
 <h1>Closed loop: ${e(r.sync)}</h1>
-<p id="period">${e(r.destination)}, ${e(r.since.slice(0, 10))} to ${e(r.until.slice(0, 10))}; scored population ${r.population}. Times to completion in clock hours (no business-hours calendar yet). Read back ${r.pulledAt ? `at ${e(r.pulledAt)}` : 'never'}.</p>
+<p id="period">${e(r.destination)}, ${e(r.since.slice(0, 10))} to ${e(r.until.slice(0, 10))}; scored population ${r.population}. Times to completion in ${e(hoursLabel(r))}. Read back ${r.pulledAt ? `at ${e(r.pulledAt)}` : 'never'}.</p>
 ${htmlTable('tier', r.byTier, r.base, 'by-tier')}
 ${htmlTable('route', r.byRoute, r.base, 'by-route')}
 ${htmlTable('owner', r.byOwner, r.base, 'by-owner')}
