@@ -20,6 +20,7 @@
 import type { LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import { BusinessCalendar } from '../routing/calendar.js';
+import { ownerNames } from './owner-names.js';
 import { StateStore, toDate } from '../state/state-store.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
@@ -30,6 +31,8 @@ export type ReportGrouping = (typeof REPORT_GROUPINGS)[number];
 export interface LoopMetrics {
   /** The tier, route (routing rule) or owner id; `not flagged` for the base row. */
   group: string;
+  /** By owner: the owner's name in the CRM (crm_owners), when known; the tables show it instead of the id. */
+  name?: string;
   entities: number;
   tasksCreated: number;
   tasksDone: number;
@@ -168,10 +171,17 @@ export async function buildLoopReport(options: ReportOptions): Promise<LoopRepor
     base,
     byTier: withLift(await groups('tier')),
     byRoute: withLift(await groups('route')),
-    byOwner: withLift(await groups('owner')),
+    byOwner: withNames(withLift(await groups('owner')), await ownerNames(state, destination)),
     weekly: await weeklyTrend(state, sync, destination, since, until, population),
     pulledAt: at === null || at === undefined ? null : toDate(at).toISOString(),
   };
+}
+
+function withNames(rows: LoopMetrics[], names: ReadonlyMap<string, string>): LoopMetrics[] {
+  return rows.map((r) => {
+    const name = names.get(r.group);
+    return name === undefined ? r : { ...r, name };
+  });
 }
 
 /**

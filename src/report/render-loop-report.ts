@@ -33,6 +33,11 @@ function showNum(v: number | null): string {
   return v === null ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 
+/** What a row is called: the owner's name when known, else the group (tier, route, owner id). */
+export function groupLabel(m: LoopMetrics): string {
+  return m.name ?? m.group;
+}
+
 /** The cells of one metrics row, in HEADER's order. */
 export function metricCells(m: LoopMetrics): string[] {
   return [
@@ -54,7 +59,7 @@ export function metricCells(m: LoopMetrics): string[] {
 
 function table(title: string, rows: readonly LoopMetrics[], base: LoopMetrics): string {
   const all = [...rows, base];
-  const cells = all.map((m) => [m.group, ...metricCells(m)]);
+  const cells = all.map((m) => [groupLabel(m), ...metricCells(m)]);
   const header = [title, ...HEADER];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
@@ -93,7 +98,7 @@ export function renderLoopText(r: LoopReport): string {
 
 function htmlTable(title: string, rows: readonly LoopMetrics[], base: LoopMetrics, id: string): string {
   const tr = (m: LoopMetrics, cls: string) =>
-    `<tr class="${cls}" data-group="${e(m.group)}"><th scope="row">${e(m.group)}</th>${metricCells(m)
+    `<tr class="${cls}" data-group="${e(m.group)}"><th scope="row">${e(groupLabel(m))}</th>${metricCells(m)
       .map((c) => `<td>${e(c)}</td>`)
       .join('')}</tr>`;
   return `<section><h2>By ${e(title)}</h2><table id="${id}"><thead><tr><th>${e(title)}</th>${HEADER.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>${rows
