@@ -58,6 +58,8 @@ export interface BatchWriterResult {
   rejected: number;
   /** Changes still retryable after the last try; recorded as failures. */
   retryable: number;
+  /** Changes the CRM can never take (a converted Lead): kept in the snapshot, not failures. Absent when none. */
+  skipped?: number;
   /** Changes never attempted because the run stopped. */
   notAttempted: number;
   /** The error that stopped the run (auth, daily limit...), if any. */
@@ -180,6 +182,7 @@ export async function writeChanges(
       for (const o of written) {
         if (o.status === 'applied') result.applied++;
         else if (o.status === 'rejected') result.rejected++;
+        else if (o.status === 'skipped') result.skipped = (result.skipped ?? 0) + 1;
         else result.retryable++;
       }
       done += changes.length;

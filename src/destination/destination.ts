@@ -73,7 +73,13 @@ export interface Change {
 export type RecordOutcome =
   | { key: string; status: 'applied'; destinationId?: string; created?: boolean }
   | { key: string; status: 'rejected'; reason: string; code?: string }
-  | { key: string; status: 'retryable'; reason: string; code?: string };
+  | { key: string; status: 'retryable'; reason: string; code?: string }
+  /**
+   * The CRM record can never take the change (a converted Salesforce Lead: CANNOT_UPDATE_CONVERTED_LEAD). Not a
+   * failure: the key enters the snapshot with its values as an applied one would (so it is not sent again until
+   * they change), leaves failures, and gets no routing task.
+   */
+  | { key: string; status: 'skipped'; reason: string; code: string; destinationId?: string };
 
 export interface DestinationCapabilities {
   /** Records per API call. */

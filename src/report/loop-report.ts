@@ -7,15 +7,20 @@
  * - flagged entity: a model key that got a task logged in the period (its tier, route and owner are the task's).
  * - not-flagged base: the snapshot's keys without a task in the period; their rates are the base rates.
  * - time to completion: CompletedDateTime (hs_task_completion_date) minus the time pqlsync logged the task, in
- *   clock hours (no business-hours calendar exists yet).
+ *   business hours of the sync's routing calendar (routing.calendar, as the SLAs count them) when it has one, else
+ *   in clock hours; the percentiles interpolate as SQL's percentile_cont does.
  * - SLA met: a task completed at or before its due time; an open task counts as not met.
  * - reached opportunity: the entity's record converted into an opportunity, or an opportunity/deal on its account
  *   (or associated with it), or on the account of its task (Task.AccountId / the task's company: an account task),
  *   was created at or after the entity was flagged (for the base: within the period).
  * - won: such an opportunity is closed won; pipeline and won amount sum the distinct opportunities' amounts.
+ * - week's population: the rows the model scored at the newest run started before the week ended (the flag-rate
+ *   guard's per-tier counts in runs.tier_shares); a week before any such run uses the snapshot's size today.
  */
 import type { LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { BusinessCalendar } from '../routing/calendar.js';
+import { ownerNames } from './owner-names.js';
 import { StateStore, toDate } from '../state/state-store.js';
 import { SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { Row, WarehouseAdapter } from '../warehouse/warehouse-adapter.js';
@@ -26,6 +31,8 @@ export type ReportGrouping = (typeof REPORT_GROUPINGS)[number];
 export interface LoopMetrics {
   /** The tier, route (routing rule) or owner id; `not flagged` for the base row. */
   group: string;
+  /** By owner: the owner's name in the CRM (crm_owners), when known; the tables show it instead of the id. */
+  name?: string;
   entities: number;
   tasksCreated: number;
   tasksDone: number;
@@ -49,7 +56,9 @@ export interface WeeklyTrend {
   /** Monday of the week, `YYYY-MM-DD`. */
   week: string;
   flagged: number;
-  /** Flagged this week over the scored population (the snapshot today), percent. */
+  /** The scored population of the week (see the glossary). */
+  population: number;
+  /** Flagged this week over the week's population, percent. */
   flagRatePct: number | null;
   opportunities: number;
   pqlToOppPct: number | null;
@@ -60,8 +69,8 @@ export interface LoopReport {
   destination: string;
   since: string;
   until: string;
-  /** Always `clock`: business hours need a working calendar, which pqlsync does not have yet. */
-  hours: 'clock';
+  /** `business`: times to completion count the routing calendar's working hours; `clock` without a calendar. */
+  hours: 'business' | 'clock';
   population: number;
   base: LoopMetrics;
   byTier: LoopMetrics[];
@@ -115,8 +124,26 @@ export async function buildLoopReport(options: ReportOptions): Promise<LoopRepor
       },
     );
   const destination = config.destination;
-  const groups = async (by: ReportGrouping | 'base'): Promise<LoopMetrics[]> =>
-    (await warehouse.query(metricsSql(state, by, sync, destination, since, until))).rows.map(toMetrics);
+  const cal = config.routing?.calendar;
+  const calendar = cal
+    ? new BusinessCalendar(
+        cal,
+        cal.time_zone ?? config.timezone ?? loaded.config.scheduler?.timezone ?? 'UTC',
+      )
+    : undefined;
+  const groups = async (by: ReportGrouping | 'base'): Promise<LoopMetrics[]> => {
+    const rows = (await warehouse.query(metricsSql(state, by, sync, destination, since, until))).rows;
+    if (by === 'base') return rows.map(toMetrics);
+    const times = await completionHours(state, by, sync, destination, since, until, calendar);
+    return rows.map((r) => {
+      const hours = times.get(String(r.grp)) ?? [];
+      return {
+        ...toMetrics(r),
+        medianHoursToDone: percentile(hours, 0.5),
+        p90HoursToDone: percentile(hours, 0.9),
+      };
+    });
+  };
   const [base = emptyBase()] = await groups('base');
   const withLift = (rows: LoopMetrics[]): LoopMetrics[] =>
     rows.map((r) => ({
@@ -139,17 +166,22 @@ export async function buildLoopReport(options: ReportOptions): Promise<LoopRepor
     destination,
     since: since.toISOString(),
     until: until.toISOString(),
-    hours: 'clock',
+    hours: calendar ? 'business' : 'clock',
     population,
     base,
     byTier: withLift(await groups('tier')),
     byRoute: withLift(await groups('route')),
-    byOwner: withLift(await groups('owner')),
-    weekly: (await warehouse.query(weeklySql(state, sync, destination, since, until))).rows.map((r) =>
-      toWeekly(r, population),
-    ),
+    byOwner: withNames(withLift(await groups('owner')), await ownerNames(state, destination)),
+    weekly: await weeklyTrend(state, sync, destination, since, until, population),
     pulledAt: at === null || at === undefined ? null : toDate(at).toISOString(),
   };
+}
+
+function withNames(rows: LoopMetrics[], names: ReadonlyMap<string, string>): LoopMetrics[] {
+  return rows.map((r) => {
+    const name = names.get(r.group);
+    return name === undefined ? r : { ...r, name };
+  });
 }
 
 /**
@@ -172,18 +204,7 @@ function metricsSql(
     until: () => b.param(until, 'timestamp'),
   };
   const t = (name: string): string => state.table(name);
-  const groupExpr =
-    by === 'tier'
-      ? 'l.tier'
-      : by === 'route'
-        ? "coalesce(l.rule, '(none)')"
-        : "coalesce(ct.owner_id, l.owner_id, '(none)')";
-  const hours = (a: string, from: string): string => `extract(epoch from (${a} - ${from})) / 3600.0`;
-  const tasks = `select l.entity_key, ${by === 'base' ? "'not flagged'" : groupExpr} as grp, l.task_key, l.logged_at, l.due_at,
-        ct.is_closed, ct.completed_at, ct.person_id, ct.account_id
-      from ${t('task_log')} l
-      left join ${t('crm_tasks')} ct on ct.destination = ${p.dest()} and ct.task_key = l.task_key
-      where l.sync = ${p.sync()} and l.status = 'created' and l.logged_at >= ${p.since()} and l.logged_at < ${p.until()}`;
+  const tasks = tasksSql(state, b, by, sync, destination, since, until);
   const entities =
     by === 'base'
       ? `select s.key as entity_key, 'not flagged' as grp, s.destination_id,
@@ -202,11 +223,8 @@ function metricsSql(
       where o.created_at >= e.flagged_at and o.created_at < ${p.until()}`;
   const taskStats =
     by === 'base'
-      ? `select 'not flagged' as grp, 0 as created, 0 as done, cast(null as double precision) as median_h,
-           cast(null as double precision) as p90_h, 0 as sla_met`
+      ? `select 'not flagged' as grp, 0 as created, 0 as done, 0 as sla_met`
       : `select grp, count(*) as created, count(*) filter (where is_closed) as done,
-           percentile_cont(0.5) within group (order by ${hours('completed_at', 'logged_at')}) filter (where is_closed) as median_h,
-           percentile_cont(0.9) within group (order by ${hours('completed_at', 'logged_at')}) filter (where is_closed) as p90_h,
            count(*) filter (where is_closed and completed_at <= due_at) as sla_met
          from (${tasks}) x group by grp`;
   return b.build(
@@ -217,13 +235,79 @@ function metricsSql(
                  from (select distinct grp, opportunity_id, amount, is_won from (${opps}) y) z group by grp),
      ts as (${taskStats})
      select ent.grp, ent.entities, coalesce(ts.created, 0) as created, coalesce(ts.done, 0) as done,
-       ts.median_h, ts.p90_h, coalesce(ts.sla_met, 0) as sla_met,
+       coalesce(ts.sla_met, 0) as sla_met,
        coalesce(opp_ent.opportunities, 0) as opportunities, coalesce(opp_ent.won, 0) as won,
        coalesce(opp_amt.pipeline, 0) as pipeline, coalesce(opp_amt.won_amount, 0) as won_amount
      from ent left join ts on ts.grp = ent.grp left join opp_ent on opp_ent.grp = ent.grp
        left join opp_amt on opp_amt.grp = ent.grp
      order by ent.grp`,
   );
+}
+
+/** The tasks pqlsync created in the period, each with its group (`grp`) and what was read back of it. */
+function tasksSql(
+  state: StateStore,
+  b: SqlBuilder,
+  by: ReportGrouping | 'base',
+  sync: string,
+  destination: string,
+  since: Date,
+  until: Date,
+): string {
+  const groupExpr =
+    by === 'tier'
+      ? 'l.tier'
+      : by === 'route'
+        ? "coalesce(l.rule, '(none)')"
+        : "coalesce(ct.owner_id, l.owner_id, '(none)')";
+  return `select l.entity_key, ${by === 'base' ? "'not flagged'" : groupExpr} as grp, l.task_key, l.logged_at, l.due_at,
+        ct.is_closed, ct.completed_at, ct.person_id, ct.account_id
+      from ${state.table('task_log')} l
+      left join ${state.table('crm_tasks')} ct on ct.destination = ${b.param(destination, 'string')} and ct.task_key = l.task_key
+      where l.sync = ${b.param(sync, 'string')} and l.status = 'created'
+        and l.logged_at >= ${b.param(since, 'timestamp')} and l.logged_at < ${b.param(until, 'timestamp')}`;
+}
+
+/**
+ * The hours from logging to completion of each group's completed tasks: working hours of the calendar when there
+ * is one (computed here, as the warehouse has no calendar), else clock hours.
+ */
+async function completionHours(
+  state: StateStore,
+  by: ReportGrouping,
+  sync: string,
+  destination: string,
+  since: Date,
+  until: Date,
+  calendar: BusinessCalendar | undefined,
+): Promise<Map<string, number[]>> {
+  const b = new SqlBuilder(state.d);
+  const { rows } = await state.wh.query(
+    b.build(
+      `select grp, logged_at, completed_at from (${tasksSql(state, b, by, sync, destination, since, until)}) x
+       where is_closed and completed_at is not null`,
+    ),
+  );
+  const byGroup = new Map<string, number[]>();
+  for (const r of rows) {
+    const from = toDate(r.logged_at);
+    const to = toDate(r.completed_at);
+    const ms = calendar ? calendar.workingMs(from, to) : to.getTime() - from.getTime();
+    const list = byGroup.get(String(r.grp)) ?? [];
+    list.push(ms / 3_600_000);
+    byGroup.set(String(r.grp), list);
+  }
+  return byGroup;
+}
+
+/** The `q` quantile with linear interpolation between the closest ranks (SQL's percentile_cont); null when empty. */
+export function percentile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((x, y) => x - y);
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return round(sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo), 1);
 }
 
 function weeklySql(state: StateStore, sync: string, destination: string, since: Date, until: Date) {
@@ -266,7 +350,6 @@ function reachedOpportunity(e: string, pp: string, o: string): string {
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
-const maybe = (v: unknown): number | null => (v === null || v === undefined ? null : round(Number(v), 1));
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
@@ -284,8 +367,8 @@ function toMetrics(r: Row): LoopMetrics {
     entities,
     tasksCreated: created,
     tasksDone: num(r.done),
-    medianHoursToDone: maybe(r.median_h),
-    p90HoursToDone: maybe(r.p90_h),
+    medianHoursToDone: null,
+    p90HoursToDone: null,
     slaMetPct: pct(num(r.sla_met), created),
     opportunities,
     pqlToOppPct: pct(opportunities, entities),
@@ -301,15 +384,54 @@ function emptyBase(): LoopMetrics {
   return toMetrics({ grp: 'not flagged' });
 }
 
-function toWeekly(r: Row, population: number): WeeklyTrend {
-  const flagged = num(r.flagged);
-  const opportunities = num(r.opportunities);
-  const week = r.week instanceof Date ? r.week.toISOString() : String(r.week);
-  return {
-    week: week.slice(0, 10),
-    flagged,
-    flagRatePct: pct(flagged, population),
-    opportunities,
-    pqlToOppPct: pct(opportunities, flagged),
-  };
+/**
+ * The weekly trend: keys by the week they were first flagged, each week's flag rate over that week's population
+ * (the model's rows at the newest run started before the week ended, from runs.tier_shares; else `current`).
+ */
+async function weeklyTrend(
+  state: StateStore,
+  sync: string,
+  destination: string,
+  since: Date,
+  until: Date,
+  current: number,
+): Promise<WeeklyTrend[]> {
+  const weeks = (await state.wh.query(weeklySql(state, sync, destination, since, until))).rows;
+  const b = new SqlBuilder(state.d);
+  const runs = (
+    await state.wh.query(
+      b.build(
+        `select started_at, tier_shares from ${state.table('runs')}
+         where sync = ${b.param(sync, 'string')} and tier_shares is not null and started_at < ${b.param(until, 'timestamp')}
+         order by started_at`,
+      ),
+    )
+  ).rows
+    .map((r) => ({ at: toDate(r.started_at).getTime(), rows: modelRows(String(r.tier_shares)) }))
+    .filter((r) => r.rows > 0);
+  return weeks.map((r) => {
+    const week = (r.week instanceof Date ? r.week.toISOString() : String(r.week)).slice(0, 10);
+    const end = Date.parse(`${week}T00:00:00Z`) + 7 * 86_400_000;
+    const population = runs.findLast((x) => x.at < end)?.rows ?? current;
+    const flagged = num(r.flagged);
+    const opportunities = num(r.opportunities);
+    return {
+      week,
+      flagged,
+      population,
+      flagRatePct: pct(flagged, population),
+      opportunities,
+      pqlToOppPct: pct(opportunities, flagged),
+    };
+  });
+}
+
+/** The model's rows a run counted: the sum of its tier counts (`{"hot": 12, "pql": 40, "nurture": 600}`). */
+function modelRows(tierShares: string): number {
+  try {
+    const counts = JSON.parse(tierShares) as Record<string, unknown>;
+    return Object.values(counts).reduce<number>((n, v) => n + (typeof v === 'number' ? v : 0), 0);
+  } catch {
+    return 0;
+  }
 }

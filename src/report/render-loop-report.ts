@@ -33,6 +33,11 @@ function showNum(v: number | null): string {
   return v === null ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 
+/** What a row is called: the owner's name when known, else the group (tier, route, owner id). */
+export function groupLabel(m: LoopMetrics): string {
+  return m.name ?? m.group;
+}
+
 /** The cells of one metrics row, in HEADER's order. */
 export function metricCells(m: LoopMetrics): string[] {
   return [
@@ -54,7 +59,7 @@ export function metricCells(m: LoopMetrics): string[] {
 
 function table(title: string, rows: readonly LoopMetrics[], base: LoopMetrics): string {
   const all = [...rows, base];
-  const cells = all.map((m) => [m.group, ...metricCells(m)]);
+  const cells = all.map((m) => [groupLabel(m), ...metricCells(m)]);
   const header = [title, ...HEADER];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
@@ -62,15 +67,22 @@ function table(title: string, rows: readonly LoopMetrics[], base: LoopMetrics): 
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
+/** What the hour columns count. */
+function hoursLabel(r: LoopReport): string {
+  return r.hours === 'business'
+    ? "business hours (the routing calendar's working time)"
+    : 'clock hours (the sync has no routing calendar)';
+}
+
 /** The report for a terminal. */
 export function renderLoopText(r: LoopReport): string {
   const weekly = r.weekly.map(
     (w) =>
-      `  ${w.week}  flagged ${w.flagged} (${showPct(w.flagRatePct)} of ${r.population})  opportunities ${w.opportunities} (${showPct(w.pqlToOppPct)})`,
+      `  ${w.week}  flagged ${w.flagged} (${showPct(w.flagRatePct)} of ${w.population})  opportunities ${w.opportunities} (${showPct(w.pqlToOppPct)})`,
   );
   return [
     `closed loop of ${r.sync} (${r.destination}), ${r.since.slice(0, 10)} to ${r.until.slice(0, 10)}; scored population ${r.population}`,
-    `times to completion in clock hours (no business-hours calendar yet); read back from the CRM ${r.pulledAt ? `at ${r.pulledAt}` : 'never: run pqlsync pull first'}`,
+    `times to completion in ${hoursLabel(r)}; read back from the CRM ${r.pulledAt ? `at ${r.pulledAt}` : 'never: run pqlsync pull first'}`,
     '',
     table('tier', r.byTier, r.base),
     '',
@@ -86,7 +98,7 @@ export function renderLoopText(r: LoopReport): string {
 
 function htmlTable(title: string, rows: readonly LoopMetrics[], base: LoopMetrics, id: string): string {
   const tr = (m: LoopMetrics, cls: string) =>
-    `<tr class="${cls}" data-group="${e(m.group)}"><th scope="row">${e(m.group)}</th>${metricCells(m)
+    `<tr class="${cls}" data-group="${e(m.group)}"><th scope="row">${e(groupLabel(m))}</th>${metricCells(m)
       .map((c) => `<td>${e(c)}</td>`)
       .join('')}</tr>`;
   return `<section><h2>By ${e(title)}</h2><table id="${id}"><thead><tr><th>${e(title)}</th>${HEADER.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>${rows
@@ -124,7 +136,7 @@ function trendChart(weekly: readonly WeeklyTrend[]): string {
     )
     .join('');
   return `<svg id="trend-chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="weekly flag rate and conversion">${ticks}${labels}${line((t) => t.flagRatePct, 'flag')}${line((t) => t.pqlToOppPct, 'conv')}</svg>
-<p class="legend"><span class="flag">■</span> flag rate (flagged that week / scored population) <span class="conv">■</span> PQL → opportunity</p>`;
+<p class="legend"><span class="flag">■</span> flag rate (flagged that week / that week's scored population) <span class="conv">■</span> PQL → opportunity</p>`;
 }
 
 /** The report as a self-contained HTML page. */
@@ -140,7 +152,7 @@ th:first-child,td:first-child{text-align:left}thead th{background:#f3f4f6}tr.bas
 polyline.conv{stroke:#d97706;stroke-width:2}circle.conv{fill:#d97706}span.flag{color:#2563eb}span.conv{color:#d97706}
 </style></head><body>
 <h1>Closed loop: ${e(r.sync)}</h1>
-<p id="period">${e(r.destination)}, ${e(r.since.slice(0, 10))} to ${e(r.until.slice(0, 10))}; scored population ${r.population}. Times to completion in clock hours (no business-hours calendar yet). Read back ${r.pulledAt ? `at ${e(r.pulledAt)}` : 'never'}.</p>
+<p id="period">${e(r.destination)}, ${e(r.since.slice(0, 10))} to ${e(r.until.slice(0, 10))}; scored population ${r.population}. Times to completion in ${e(hoursLabel(r))}. Read back ${r.pulledAt ? `at ${e(r.pulledAt)}` : 'never'}.</p>
 ${htmlTable('tier', r.byTier, r.base, 'by-tier')}
 ${htmlTable('route', r.byRoute, r.base, 'by-route')}
 ${htmlTable('owner', r.byOwner, r.base, 'by-owner')}

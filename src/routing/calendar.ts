@@ -85,6 +85,26 @@ export class BusinessCalendar {
     throw new Error(`the business calendar has no working time in ${MAX_DAYS} days (days, hours, holidays)`);
   }
 
+  /**
+   * The working time between two instants, in ms (0 when `to` is not after `from`): the report's time to
+   * completion in business hours. Spans longer than the search limit count its first MAX_DAYS days.
+   */
+  workingMs(from: Date, to: Date): number {
+    const end = to.getTime();
+    let at = from.getTime();
+    let total = 0;
+    for (let i = 0; i < MAX_DAYS && at < end; i++) {
+      const p = this.local(new Date(at));
+      if (this.isWorkingDay(p.date, p.weekday)) {
+        const open = Math.max(at, this.instant(p.date, this.openMin));
+        const close = Math.min(end, this.instant(p.date, this.closeMin));
+        if (close > open) total += close - open;
+      }
+      at = this.instant(nextDate(p.date), 0);
+    }
+    return total;
+  }
+
   private local(at: Date): LocalParts {
     const all = this.parts.formatToParts(at);
     const pick = (type: string) => all.find((x) => x.type === type)?.value ?? '';

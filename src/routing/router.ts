@@ -21,6 +21,7 @@ import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Logger } from '../util/logger.js';
 import { accountColumns, accountValue, listedUsers, snapshotRows, type ListedUser } from './account-users.js';
+import { recordOwners } from '../report/owner-names.js';
 import { BusinessCalendar } from './calendar.js';
 import { assignOwner, OwnerDirectory } from './owners.js';
 import { entryKey, recordKey, RouteStore, type AccountOwner, type TaskLogEntry } from './route-store.js';
@@ -168,6 +169,14 @@ export class Router {
     if (this.tablesReady) this.cursors = await this.routes.cursors(sync);
     if (writer) {
       this.directory = new OwnerDirectory(await writer.listOwners());
+      // The names the loop report shows by owner.
+      if (!dryRun)
+        await recordOwners(
+          this.options.state,
+          this.options.destination,
+          this.directory.owners,
+          this.options.now(),
+        );
       this.directory.resolveConfig(routing, sync);
       for (const ref of routing.account?.ignore_owners ?? []) {
         const owner = this.directory.find(ref);

@@ -150,9 +150,15 @@ export async function sendStep(ctx: RunContext, planned: PlannedRun): Promise<Pq
   });
   ctx.counts.applied = result.applied;
   ctx.counts.rejected = result.rejected + result.retryable;
+  const skipped = result.skipped ?? 0;
+  if (skipped > 0)
+    ctx.log.info(
+      { skipped },
+      `${skipped} records skipped: the CRM refuses them for good (converted Leads); kept in the snapshot, not failures`,
+    );
   let stopError = result.stopError;
   if (!stopError && result.aborted) {
-    const committed = result.applied + result.rejected + result.retryable;
+    const committed = result.applied + result.rejected + result.retryable + skipped;
     stopError = new PqlsyncError(
       'RUN_ABORTED',
       `stopped by shutdown after ${committed} of ${toSend} records were written and committed; the rest is sent by the next run`,

@@ -18,11 +18,15 @@
  *   an INSERT on the snapshot; DELETE, UPDATE and INSERT on failures.
  * Then one DELETE of the folded journal rows. A key appears once per run; should it appear more than once (a run
  * that lost its lock and wrote on), the latest outcome wins.
+ *
+ * A `skipped` outcome (a converted Lead, which the CRM refuses for good) folds as an applied one: the key enters
+ * the snapshot with its values (so it is not sent again until they change) and leaves failures. Its journal row
+ * keeps the record id the snapshot held when the CRM did not name it, so the read-back still finds the record.
  */
 import { scrubSecrets } from '../errors/secrets.js';
 import type { Change, RecordOutcome } from '../destination/destination.js';
 import { snapshotValues } from '../plan/plan-table.js';
-import { SqlBuilder } from '../warehouse/sql-dialect.js';
+import { queryByList, SqlBuilder } from '../warehouse/sql-dialect.js';
 import type { StateStore } from './state-store.js';
 
 export const JOURNAL_COLUMNS = [
@@ -44,6 +48,9 @@ export const JOURNAL_COLUMNS = [
 /** Warehouses whose MERGE takes conditional WHEN clauses (`when matched and ... then delete`). */
 const MERGE_DIALECTS: ReadonlySet<string> = new Set(['duckdb', 'bigquery', 'snowflake']);
 
+/** The outcomes the snapshot takes (and failures drop): applied, and skipped for good. */
+const SENT = "('applied', 'skipped')";
+
 export function journalTableName(sync: string): string {
   return `${sync}__journal`;
 }
@@ -59,8 +66,9 @@ export async function ensureJournalTable(store: StateStore, sync: string): Promi
 }
 
 /**
- * Appends one acknowledged batch's outcomes to the journal: one insert, nothing read or deleted. Changes without
- * an outcome are left out, so they are planned again next run.
+ * Appends one acknowledged batch's outcomes to the journal: one insert, nothing deleted (and nothing read, unless
+ * a skipped outcome lacks its record id: then the snapshot's ids of those keys). Changes without an outcome are
+ * left out, so they are planned again next run.
  */
 export async function journalOutcomes(
   store: StateStore,
@@ -75,12 +83,23 @@ export async function journalOutcomes(
   },
 ): Promise<void> {
   const byKey = new Map(input.outcomes.map((o) => [o.key, o]));
+  const unnamed = input.outcomes.filter((o) => o.status === 'skipped' && !o.destinationId).map((o) => o.key);
+  const known = new Map<string, unknown>();
+  if (unnamed.length > 0)
+    for (const r of await queryByList(
+      store.wh,
+      store.d,
+      unnamed,
+      (b, list) =>
+        `select key, destination_id from ${store.snapshotTable(input.sync)} where ${store.d.inList('key', b, list)}`,
+    ))
+      known.set(String(r.key), r.destination_id);
   const rows: unknown[][] = [];
   for (const c of input.changes) {
     const o = byKey.get(c.key);
     if (!o) continue;
-    const applied = o.status === 'applied';
-    const kept = applied && c.kind !== 'removed';
+    const sent = o.status === 'applied' || o.status === 'skipped';
+    const kept = sent && c.kind !== 'removed';
     rows.push([
       input.runId,
       input.batchNo,
@@ -90,9 +109,9 @@ export async function journalOutcomes(
       c.rowHash,
       kept ? JSON.stringify(snapshotValues(c)) : null,
       kept ? input.tierOf(c) : null,
-      applied ? (o.destinationId ?? null) : null,
-      applied ? null : scrubSecrets(o.reason).slice(0, 4000),
-      applied ? null : (o.code ?? null),
+      sent ? (o.destinationId ?? known.get(c.key) ?? null) : null,
+      o.status === 'applied' ? null : scrubSecrets(o.reason).slice(0, 4000),
+      o.status === 'applied' ? null : (o.code ?? null),
       c.attempts,
       input.at,
     ]);
@@ -142,31 +161,31 @@ export async function foldJournal(store: StateStore, sync: string): Promise<Fold
       : `(select * from ${journal} j1 where recorded_at <= ${at(b)}${where})`;
   const statements: ((b: SqlBuilder) => string)[] = MERGE_DIALECTS.has(d.name)
     ? [
-        (b) => `merge into ${snapshot} s using ${latest(b, ` and status = 'applied'`)} j on s.key = j.key
+        (b) => `merge into ${snapshot} s using ${latest(b, ` and status in ${SENT}`)} j on s.key = j.key
 when matched and j.kind = 'removed' then delete
 when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
   destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
 when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
   values (j.key, j.row_hash, j.values_json, j.tier, j.destination_id, j.recorded_at, j.run_id)`,
         (b) => `merge into ${failures} f using ${latest(b)} j on f.key = j.key
-when matched and j.status = 'applied' then delete
+when matched and j.status in ${SENT} then delete
 when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
   run_id = j.run_id, row_hash = j.row_hash
-when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+when not matched and j.status not in ${SENT} then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
   values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)`,
       ]
     : [
         (b) =>
-          `delete from ${snapshot} where key in (select key from ${latest(b, ` and status = 'applied'`)} j)`,
+          `delete from ${snapshot} where key in (select key from ${latest(b, ` and status in ${SENT}`)} j)`,
         (b) => `insert into ${snapshot} (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
-select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from ${latest(b, ` and status = 'applied' and kind <> 'removed'`)} j`,
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from ${latest(b, ` and status in ${SENT} and kind <> 'removed'`)} j`,
         (b) =>
-          `delete from ${failures} where key in (select key from ${latest(b, ` and status = 'applied'`)} j)`,
+          `delete from ${failures} where key in (select key from ${latest(b, ` and status in ${SENT}`)} j)`,
         (b) => `update ${failures} set reason = j.reason, code = j.code, attempts = ${failures}.attempts + 1,
   last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
-from ${latest(b, ` and status <> 'applied'`)} j where ${failures}.key = j.key`,
+from ${latest(b, ` and status not in ${SENT}`)} j where ${failures}.key = j.key`,
         (b) => `insert into ${failures} (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
-select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from ${latest(b, ` and status <> 'applied'`)} j
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from ${latest(b, ` and status not in ${SENT}`)} j
 where not exists (select 1 from ${failures} f where f.key = j.key)`,
       ];
   statements.push((b) => `delete from ${journal} where recorded_at <= ${at(b)}`);

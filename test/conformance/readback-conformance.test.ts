@@ -4,6 +4,7 @@
  * id, and watermarks read back as written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calendarSchema } from '../../src/config/config-schema.js';
 import type { LoadedConfig } from '../../src/config/load-config.js';
 import {
   ensureReadbackTables,
@@ -69,6 +70,25 @@ const opportunity = (id: string, amount: number, created: string, stage: string)
   modified_at: at('20:00'),
 });
 
+/** A state schema with the tables a report reads and a snapshot of `[key, destination id]` rows. */
+async function seedState(
+  wh: WarehouseAdapter,
+  schema: string,
+  snapshot: Array<[string, string]>,
+): Promise<StateStore> {
+  const state = new StateStore(wh, schema);
+  await state.ensureStateTables();
+  await state.ensureSyncTables('users');
+  await new RouteStore(state).ensureTables();
+  await ensureReadbackTables(state);
+  await wh.insertRows(
+    `${schema}.users__snapshot`,
+    ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'],
+    snapshot.map(([key, id]) => [key, 'h', '{}', null, id, at('09:00'), 'r']),
+  );
+  return state;
+}
+
 describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
   'read-back tables on $name',
   (w) => {
@@ -77,24 +97,11 @@ describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
     beforeAll(async () => {
       await w.start();
       wh = await w.open();
-      const state = new StateStore(wh, SCHEMA);
-      await state.ensureStateTables();
-      await state.ensureSyncTables('users');
-      await new RouteStore(state).ensureTables();
-      await ensureReadbackTables(state);
       // k1, k2 hot (due in 1 h); k3, k4 pql (due in 4 h); k5..k8 never flagged.
-      await wh.insertRows(
-        `${SCHEMA}.users__snapshot`,
-        ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'],
-        ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'].map((k, i) => [
-          k,
-          'h',
-          '{}',
-          null,
-          `L${i + 1}`,
-          at('09:00'),
-          'r',
-        ]),
+      const state = await seedState(
+        wh,
+        SCHEMA,
+        ['k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8'].map((k, i): [string, string] => [k, `L${i + 1}`]),
       );
       const log = (key: string, tier: string, due: string, owner: string) => [
         'users',
@@ -281,7 +288,7 @@ describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
       ]);
       expect(report.population).toBe(8);
       expect(report.weekly).toEqual([
-        { week: '2026-03-02', flagged: 4, flagRatePct: 50, opportunities: 2, pqlToOppPct: 50 },
+        { week: '2026-03-02', flagged: 4, population: 8, flagRatePct: 50, opportunities: 2, pqlToOppPct: 50 },
       ]);
       expect(report.pulledAt).toBe('2026-03-02T21:00:00.000Z');
     });
@@ -297,16 +304,7 @@ describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
       const accountKey = (a: string) => `pqlsync:Account:${a}:hot:2026-03-02`;
 
       beforeAll(async () => {
-        const state = new StateStore(wh, schema);
-        await state.ensureStateTables();
-        await state.ensureSyncTables('users');
-        await new RouteStore(state).ensureTables();
-        await ensureReadbackTables(state);
-        await wh.insertRows(
-          `${schema}.users__snapshot`,
-          ['key', 'row_hash', 'values_json', 'tier', 'destination_id', 'synced_at', 'run_id'],
-          [['u1', 'h', '{}', null, 'L1', at('09:00'), 'r']],
-        );
+        const state = await seedState(wh, schema, [['u1', 'L1']]);
         // acme gets an opportunity on its account after its task, beta one before it, gamma one after the period.
         const logged = ['acme', 'beta', 'gamma'].map((a) => ({
           sync: 'users',
@@ -373,7 +371,119 @@ describe.each<WarehouseUnderTest>([duckdbUnderTest(), postgresUnderTest()])(
         // The base is the snapshot's users without a task: u1, who reached no opportunity.
         expect([report.base.entities, report.base.opportunities]).toEqual([1, 0]);
         expect(report.weekly).toEqual([
-          { week: '2026-03-02', flagged: 3, flagRatePct: 300, opportunities: 1, pqlToOppPct: 33.3 },
+          {
+            week: '2026-03-02',
+            flagged: 3,
+            population: 1,
+            flagRatePct: 300,
+            opportunities: 1,
+            pqlToOppPct: 33.3,
+          },
+        ]);
+      });
+    });
+
+    /**
+     * Times to completion in the routing calendar's working hours (New York, 09:00-17:00, across the 2026-03-08
+     * daylight-saving change), and the weekly flag rate over each week's population (runs.tier_shares) while the
+     * population doubles.
+     */
+    describe('business hours and weekly populations', () => {
+      const schema = 'pqlsync_hours';
+      const calendar = calendarSchema.parse({ time_zone: 'America/New_York' });
+      const withCalendar = (cal: typeof calendar | undefined) =>
+        ({
+          ...loaded,
+          config: {
+            ...loaded.config,
+            state: { schema },
+            syncs: { users: { destination: 'crm', routing: cal ? { calendar: cal } : undefined } },
+          },
+        }) as unknown as LoadedConfig;
+      const report = (cal: typeof calendar | undefined) =>
+        buildLoopReport({
+          loaded: withCalendar(cal),
+          warehouse: wh,
+          sync: 'users',
+          since: new Date('2026-03-01T00:00:00Z'),
+          until: new Date('2026-03-31T00:00:00Z'),
+        });
+
+      beforeAll(async () => {
+        // Today's snapshot: 40 keys; the model scored 20 rows in the week of 2 March and 40 in the next.
+        const state = await seedState(
+          wh,
+          schema,
+          Array.from({ length: 40 }, (_, i): [string, string] => [`k${i + 1}`, `L${i + 1}`]),
+        );
+        await wh.insertRows(
+          `${schema}.runs`,
+          ['run_id', 'sync', 'status', 'started_at', 'tier_shares'],
+          [
+            ['r1', 'users', 'success', new Date('2026-03-02T08:00:00Z'), '{"hot":2,"pql":3,"nurture":15}'],
+            ['r2', 'users', 'success', new Date('2026-03-09T08:00:00Z'), '{"hot":4,"pql":6,"nurture":30}'],
+            ['r3', 'users', 'failed', new Date('2026-03-09T09:00:00Z'), null],
+          ],
+        );
+        // [key, logged, completed]: Friday 16:00 EST → Monday 10:00 EDT is 2 working hours (65 clock hours);
+        // Tuesday 09:00 → 13:00 EDT 4; Tuesday 16:00 → Wednesday 09:30 EDT 1.5 (17.5 clock hours).
+        const tasks: Array<[string, string, string]> = [
+          ['k1', '2026-03-06T21:00:00Z', '2026-03-09T14:00:00Z'],
+          ['k2', '2026-03-06T21:00:00Z', '2026-03-09T14:00:00Z'],
+          ['k3', '2026-03-10T13:00:00Z', '2026-03-10T17:00:00Z'],
+          ['k4', '2026-03-10T20:00:00Z', '2026-03-11T13:30:00Z'],
+        ];
+        const taskKey = (k: string) => `pqlsync:Lead:${k}:hot:2026-03`;
+        const logged = tasks.map(([k, loggedAt]) => ({
+          sync: 'users',
+          entity_key: k,
+          tier: 'hot',
+          task_key: taskKey(k),
+          status: 'created',
+          owner_id: 'U1',
+          due_at: new Date('2026-03-20T00:00:00Z'),
+          task_json: '{}',
+          run_id: 'r',
+          logged_at: new Date(loggedAt),
+          updated_at: new Date(loggedAt),
+        }));
+        await wh.insertRows(
+          `${schema}.task_log`,
+          Object.keys(logged[0]!),
+          logged.map((l) => Object.values(l)),
+        );
+        await upsertReadback(
+          state,
+          'crm_tasks',
+          'crm',
+          tasks.map(([k, , done]) => ({
+            ...task(`T-${k}`, taskKey(k), null, 'U1'),
+            is_closed: true,
+            completed_at: new Date(done),
+          })),
+          { object: 'Task', value: at('20:00'), records: 4, at: at('21:00') },
+        );
+      });
+
+      it('counts the time to completion in working hours of the calendar, in clock hours without one', async () => {
+        const business = await report(calendar);
+        expect(business.hours).toBe('business');
+        // [1.5, 2, 2, 4]: median 2, p90 2 + 0.7 * (4 - 2)
+        expect(
+          business.byTier.map((m) => [m.group, m.tasksDone, m.medianHoursToDone, m.p90HoursToDone]),
+        ).toEqual([['hot', 4, 2, 3.4]]);
+        const clock = await report(undefined);
+        expect(clock.hours).toBe('clock');
+        // [4, 17.5, 65, 65]
+        expect(clock.byTier.map((m) => [m.medianHoursToDone, m.p90HoursToDone])).toEqual([[41.3, 65]]);
+      });
+
+      it("divides each week's flagged keys by that week's population", async () => {
+        expect(
+          (await report(undefined)).weekly.map((w) => [w.week, w.flagged, w.population, w.flagRatePct]),
+        ).toEqual([
+          ['2026-03-02', 2, 20, 10],
+          ['2026-03-09', 2, 40, 5],
         ]);
       });
     });

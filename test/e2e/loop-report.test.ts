@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/cli/commands/demo.js';
 import type { LoopReport } from '../../src/report/loop-report.js';
-import { metricCells } from '../../src/report/render-loop-report.js';
+import { groupLabel, metricCells } from '../../src/report/render-loop-report.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/sandbox-server.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
@@ -60,6 +60,8 @@ describe('the loop report in Chromium', () => {
     expect(requests).toEqual([pathToFileURL(reportPath).href]);
     expect(report.byTier.map((t) => t.group)).toEqual(['hot', 'pql']);
     expect(report.byTier.every((t) => t.tasksDone > 0)).toBe(true);
+    // Owners by their CRM names (the sandbox's Users), their ids in the JSON.
+    expect(report.byOwner.every((o) => o.name && /^[A-Z][a-z]+ [A-Z][a-z]+$/.test(o.name))).toBe(true);
     for (const [id, rows] of [
       ['#by-tier', report.byTier],
       ['#by-route', report.byRoute],
@@ -69,7 +71,7 @@ describe('the loop report in Chromium', () => {
       const expected = [...rows, report.base];
       expect(shown.length).toBe(expected.length);
       for (const [i, row] of shown.entries()) {
-        expect(await row.locator('th').textContent()).toBe(expected[i]!.group);
+        expect(await row.locator('th').textContent()).toBe(groupLabel(expected[i]!));
         expect(await row.locator('td').allTextContents()).toEqual(metricCells(expected[i]!));
       }
     }

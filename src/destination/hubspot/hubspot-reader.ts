@@ -82,7 +82,14 @@ export class HubspotReader implements CrmReader {
               'hubspot_owner_id',
               modified,
             ]
-          : [match ?? 'hs_object_id', 'lifecyclestage', 'hs_lead_status', 'hubspot_owner_id', modified];
+          : [
+              match ?? 'hs_object_id',
+              'lifecyclestage',
+              ...CONVERSION_DATES,
+              'hs_lead_status',
+              'hubspot_owner_id',
+              modified,
+            ];
     let lower: { ms: number; inclusive: boolean } | null = since
       ? { ms: since.getTime(), inclusive: false }
       : null;
@@ -205,14 +212,18 @@ export class HubspotReader implements CrmReader {
     }
     return found.map((r) => {
       const stage = p(r, 'lifecyclestage');
+      const converted = stage === 'opportunity' || stage === 'customer';
       return {
         destination,
         record_id: r.id,
         object: type,
         match_value: match ? p(r, match) : null,
         status: stage,
-        is_converted: stage === 'opportunity' || stage === 'customer',
-        converted_at: null,
+        is_converted: converted,
+        // When it became an opportunity (a deal), else a customer: HubSpot stamps each the first time.
+        converted_at: converted
+          ? (CONVERSION_DATES.map((d) => time(p(r, d))).find((t) => t !== null) ?? null)
+          : null,
         converted_opportunity_id: null,
         account_id: type === 'companies' ? r.id : null,
         owner_id: p(r, 'hubspot_owner_id'),
@@ -260,6 +271,9 @@ function personObject(object: string): string {
     );
   return found;
 }
+
+/** The lifecycle-stage dates that say when a contact or company converted, first found first. */
+const CONVERSION_DATES = ['hs_lifecyclestage_opportunity_date', 'hs_lifecyclestage_customer_date'];
 
 function time(v: string | null): Date | null {
   if (v === null) return null;

@@ -39,11 +39,15 @@ export interface RecordError {
   fields?: string[];
 }
 
-/** The outcome for a record Salesforce refused. */
+/**
+ * The outcome for a record Salesforce refused. A converted Lead (CANNOT_UPDATE_CONVERTED_LEAD: Salesforce refuses
+ * every update of it, for good) is `skipped`, not rejected: retrying it can never succeed.
+ */
 export function recordFailure(key: string, errors: readonly RecordError[]): RecordOutcome {
   const first = errors.find((e) => codeOf(e) !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK') ?? errors[0];
   const code = first ? codeOf(first) : 'UNKNOWN_EXCEPTION';
   const reason = describeRecordErrors(errors);
+  if (code === 'CANNOT_UPDATE_CONVERTED_LEAD') return { key, status: 'skipped', reason, code };
   return (RETRYABLE_RECORD_CODES as readonly string[]).includes(code)
     ? { key, status: 'retryable', reason, code }
     : { key, status: 'rejected', reason, code };

@@ -34,7 +34,7 @@ import {
   SYSTEM_PROPERTIES,
   type ObjectType,
 } from './hubspot-schema.js';
-import type { HubspotRecord, HubspotStore } from './hubspot-store.js';
+import { lifecycleDate, type HubspotRecord, type HubspotStore } from './hubspot-store.js';
 
 /** HubSpot's batch endpoints accept at most 100 inputs per request. */
 export const MAX_BATCH_INPUTS = 100;
@@ -744,7 +744,13 @@ export class ObjectRoutes {
     const system = SYSTEM_PROPERTIES[type];
     const record: HubspotRecord = {
       id,
-      properties: { ...input.values, [system.created]: now, [system.modified]: now, hs_object_id: id },
+      properties: {
+        ...lifecycleDate(type, {}, { ...input.values, [system.modified]: now }),
+        ...input.values,
+        [system.created]: now,
+        [system.modified]: now,
+        hs_object_id: id,
+      },
       createdAt: now,
       updatedAt: now,
       archived: false,

@@ -108,7 +108,19 @@ export function openDeal(
       toId: company.toId,
       typeId: 341,
     });
-  touch(store, 'contacts', contact, { lifecyclestage: 'opportunity' }, now);
+  // The contact became an opportunity when the deal was created (its business time, not the sandbox clock).
+  touch(
+    store,
+    'contacts',
+    contact,
+    {
+      lifecyclestage: 'opportunity',
+      ...(contact.properties.hs_lifecyclestage_opportunity_date
+        ? {}
+        : { hs_lifecyclestage_opportunity_date: created }),
+    },
+    now,
+  );
   return deal;
 }
 

@@ -165,6 +165,22 @@ export const DEAL_STAGES = [
   'closedlost',
 ] as const;
 
+/** The dates HubSpot stamps when a record first enters a lifecycle stage (read-only; hubspot-store.ts sets them). */
+const LIFECYCLE_DATES: StandardProperty[] = [
+  {
+    name: 'hs_lifecyclestage_opportunity_date',
+    label: 'Became an Opportunity Date',
+    type: 'datetime',
+    readOnly: true,
+  },
+  {
+    name: 'hs_lifecyclestage_customer_date',
+    label: 'Became a Customer Date',
+    type: 'datetime',
+    readOnly: true,
+  },
+];
+
 const OWNER: StandardProperty = {
   name: 'hubspot_owner_id',
   label: 'Owner',
@@ -186,6 +202,7 @@ const STANDARD: Record<ObjectType, { group: PropertyGroup; properties: StandardP
       { name: 'phone', label: 'Phone Number', type: 'string', fieldType: 'phonenumber' },
       { name: 'website', label: 'Website URL', type: 'string' },
       { name: 'lifecyclestage', label: 'Lifecycle Stage', type: 'enumeration', options: LIFECYCLE_STAGES },
+      ...LIFECYCLE_DATES,
       {
         name: 'hs_lead_status',
         label: 'Lead Status',
@@ -221,6 +238,7 @@ const STANDARD: Record<ObjectType, { group: PropertyGroup; properties: StandardP
       { name: 'numberofemployees', label: 'Number of Employees', type: 'number' },
       { name: 'annualrevenue', label: 'Annual Revenue', type: 'number' },
       { name: 'lifecyclestage', label: 'Lifecycle Stage', type: 'enumeration', options: LIFECYCLE_STAGES },
+      ...LIFECYCLE_DATES,
       OWNER,
       { name: 'createdate', label: 'Create Date', type: 'datetime', readOnly: true },
       { name: 'hs_lastmodifieddate', label: 'Last Modified Date', type: 'datetime', readOnly: true },

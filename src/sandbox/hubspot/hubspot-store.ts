@@ -14,6 +14,7 @@ import {
   type PropertyDefinition,
   type PropertyGroup,
   isObjectType,
+  SYSTEM_PROPERTIES,
   seededOwners,
   standardGroups,
   standardProperties,
@@ -110,7 +111,7 @@ export class HubspotStore {
 
   /** Sets property values on a stored record. */
   assign(type: ObjectType, record: HubspotRecord, values: Record<string, string>): void {
-    Object.assign(record.properties, values);
+    Object.assign(record.properties, lifecycleDate(type, record.properties, values), values);
     this.indexRecord(type, record);
   }
 
@@ -248,4 +249,25 @@ function isStateFile(value: unknown): value is HubspotStateFile {
     Array.isArray(v.owners) &&
     Array.isArray(v.associations)
   );
+}
+
+/** The stages whose dates the sandbox keeps (HubSpot keeps one per stage; the read-back needs these two). */
+const STAGES_DATED: ReadonlySet<string> = new Set(['opportunity', 'customer']);
+
+/**
+ * The date property HubSpot stamps the first time a contact or company enters a lifecycle stage
+ * (`hs_lifecyclestage_{stage}_date`, e.g. "Became an Opportunity Date"), when `values` move it into a stage whose
+ * date is still empty: the write's modification time, unless `values` set the date themselves.
+ */
+export function lifecycleDate(
+  type: ObjectType,
+  current: Readonly<Record<string, string | null | undefined>>,
+  values: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const stage = values.lifecyclestage;
+  if ((type !== 'contacts' && type !== 'companies') || !STAGES_DATED.has(stage ?? '')) return {};
+  if (!stage || stage === current.lifecyclestage) return {};
+  const name = `hs_lifecyclestage_${stage}_date`;
+  const at = values[SYSTEM_PROPERTIES[type].modified];
+  return current[name] || values[name] !== undefined || !at ? {} : { [name]: at };
 }

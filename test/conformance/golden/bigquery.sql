@@ -262,7 +262,7 @@ select count(*) - count(distinct key) as repeats from `pqlsync_state`.`users__jo
 
 -- begin transaction;
 
-merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status = 'applied') j on s.key = j.key
+merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status in ('applied', 'skipped')) j on s.key = j.key
 when matched and j.kind = 'removed' then delete
 when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
   destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
@@ -271,10 +271,10 @@ when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json
 -- params: 1:cutoff:timestamp;
 
 merge into `pqlsync_state`.`users__failures` f using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP)) j on f.key = j.key
-when matched and j.status = 'applied' then delete
+when matched and j.status in ('applied', 'skipped') then delete
 when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
   run_id = j.run_id, row_hash = j.row_hash
-when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+when not matched and j.status not in ('applied', 'skipped') then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
   values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
 -- params: 1:cutoff:timestamp;
 
@@ -465,7 +465,7 @@ select count(*) - count(distinct key) as repeats from `pqlsync_state`.`users__jo
 
 -- begin transaction;
 
-merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status = 'applied') j on s.key = j.key
+merge into `pqlsync_state`.`users__snapshot` s using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP) and status in ('applied', 'skipped')) j on s.key = j.key
 when matched and j.kind = 'removed' then delete
 when matched then update set row_hash = j.row_hash, values_json = j.values_json, tier = j.tier,
   destination_id = j.destination_id, synced_at = j.recorded_at, run_id = j.run_id
@@ -474,10 +474,10 @@ when not matched and j.kind <> 'removed' then insert (key, row_hash, values_json
 -- params: 1:cutoff:timestamp;
 
 merge into `pqlsync_state`.`users__failures` f using (select * from `pqlsync_state`.`users__journal` j1 where recorded_at <= cast(@cutoff as TIMESTAMP)) j on f.key = j.key
-when matched and j.status = 'applied' then delete
+when matched and j.status in ('applied', 'skipped') then delete
 when matched then update set reason = j.reason, code = j.code, attempts = f.attempts + 1, last_seen = j.recorded_at,
   run_id = j.run_id, row_hash = j.row_hash
-when not matched and j.status <> 'applied' then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
+when not matched and j.status not in ('applied', 'skipped') then insert (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
   values (j.key, j.reason, j.code, j.attempts + 1, j.recorded_at, j.recorded_at, j.run_id, j.row_hash)
 -- params: 1:cutoff:timestamp;
 

@@ -276,23 +276,23 @@ select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__jo
 
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status in ('applied', 'skipped')) j)
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
-select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status in ('applied', 'skipped') and kind <> 'removed') j
 -- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status in ('applied', 'skipped')) j)
 -- params: 1:cutoff:timestamp;
 
 update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
   last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
-from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status not in ('applied', 'skipped')) j where "pqlsync_state"."users__failures".key = j.key
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
-select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status not in ('applied', 'skipped')) j
 where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
 -- params: 1:cutoff:timestamp;
 
@@ -492,23 +492,23 @@ select count(*) - count(distinct key) as repeats from "pqlsync_state"."users__jo
 
 -- begin transaction;
 
-delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+delete from "pqlsync_state"."users__snapshot" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status in ('applied', 'skipped')) j)
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__snapshot" (key, row_hash, values_json, tier, destination_id, synced_at, run_id)
-select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied' and kind <> 'removed') j
+select key, row_hash, values_json, tier, destination_id, recorded_at, run_id from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status in ('applied', 'skipped') and kind <> 'removed') j
 -- params: 1:cutoff:timestamp;
 
-delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status = 'applied') j)
+delete from "pqlsync_state"."users__failures" where key in (select key from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status in ('applied', 'skipped')) j)
 -- params: 1:cutoff:timestamp;
 
 update "pqlsync_state"."users__failures" set reason = j.reason, code = j.code, attempts = "pqlsync_state"."users__failures".attempts + 1,
   last_seen = j.recorded_at, run_id = j.run_id, row_hash = j.row_hash
-from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j where "pqlsync_state"."users__failures".key = j.key
+from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status not in ('applied', 'skipped')) j where "pqlsync_state"."users__failures".key = j.key
 -- params: 1:cutoff:timestamp;
 
 insert into "pqlsync_state"."users__failures" (key, reason, code, attempts, first_seen, last_seen, run_id, row_hash)
-select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status <> 'applied') j
+select key, reason, code, attempts + 1, recorded_at, recorded_at, run_id, row_hash from (select * from "pqlsync_state"."users__journal" j1 where recorded_at <= cast($1 as timestamptz) and status not in ('applied', 'skipped')) j
 where not exists (select 1 from "pqlsync_state"."users__failures" f where f.key = j.key)
 -- params: 1:cutoff:timestamp;
 

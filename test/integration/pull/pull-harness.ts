@@ -14,6 +14,7 @@ import {
   type RunningSandbox,
   type SandboxOptions,
 } from '../../../src/sandbox/sandbox-server.js';
+import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
 import type { WarehouseAdapter } from '../../../src/warehouse/warehouse-adapter.js';
 import { tempProject, type TempProject } from '../../helpers/temp-project.js';
 
@@ -142,4 +143,31 @@ export function advancedDemo(crm: Crm, sandboxOptions: SandboxOptions, users = 1
     if (demo.dir) rmSync(demo.dir, { recursive: true, force: true });
   });
   return demo;
+}
+
+/** A sandbox on `clock`, a pull project for `crm` and its DuckDB warehouse, for one suite; closed after it. */
+export function duckdbPullSuite(
+  crm: Crm,
+  clock: TestClock,
+): { sandbox(): RunningSandbox; loaded(): LoadedConfig; wh(): WarehouseAdapter } {
+  let sandbox: RunningSandbox | undefined;
+  let project: TempProject | undefined;
+  let loaded: LoadedConfig | undefined;
+  let wh: DuckdbAdapter | undefined;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ seed: 3, now: clock.now });
+    ({ project, loaded } = pullProject(crm, sandbox, 'warehouse: { type: duckdb, path: wh.duckdb }'));
+    wh = new DuckdbAdapter({ path: path.join(project.dir, 'wh.duckdb') });
+    await wh.connect();
+  });
+  afterAll(async () => {
+    await wh?.close();
+    await sandbox?.close();
+    project?.cleanup();
+  });
+  const ready = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('the pull suite has not started');
+    return v;
+  };
+  return { sandbox: () => ready(sandbox), loaded: () => ready(loaded), wh: () => ready(wh) };
 }

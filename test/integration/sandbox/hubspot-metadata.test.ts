@@ -31,6 +31,8 @@ describe('HubSpot sandbox: properties and groups', () => {
       'phone',
       'website',
       'lifecyclestage',
+      'hs_lifecyclestage_opportunity_date',
+      'hs_lifecyclestage_customer_date',
       'hs_lead_status',
       'hubspot_owner_id',
       'hubspotscore',

@@ -37,6 +37,18 @@ describe('BusinessCalendar', () => {
     expect(ny.isWorkingTime(at('2026-03-09T12:59:00Z'))).toBe(false);
   });
 
+  it("measures the working time between two instants (the report's business hours)", () => {
+    // Thursday 2026-12-24 16:00 EST to Monday 2026-12-28 10:00 EST: 1 h Thursday, the holiday and the weekend
+    // skipped, 1 h Monday.
+    expect(ny.workingMs(at('2026-12-24T21:00:00Z'), at('2026-12-28T15:00:00Z'))).toBe(hours(2));
+    // Inside one day, and nothing when the end is not after the start.
+    expect(ny.workingMs(at('2026-12-01T15:00:00Z'), at('2026-12-01T16:30:00Z'))).toBe(hours(1.5));
+    expect(ny.workingMs(at('2026-12-01T16:30:00Z'), at('2026-12-01T15:00:00Z'))).toBe(0);
+    // add and workingMs agree.
+    const from = at('2026-12-04T20:00:00Z');
+    expect(ny.workingMs(from, ny.add(from, hours(11)))).toBe(hours(11));
+  });
+
   it('SLA durations count working time with a calendar and clock time without one', () => {
     const friday = at('2026-12-04T21:00:00Z'); // 16:00 EST
     const sla = { due_in: '1h', reminder_in: '30m', priority: 'high' as const };
