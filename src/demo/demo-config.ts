@@ -122,7 +122,7 @@ function demoRouting(crm: {
         - name: sales
           assign: { strategy: round_robin, pool: ${pool} }
       task:
-        subject: "{{ tier }} PQL account: {{ company_name }} ({{ count(user_count, 'qualified user') }}, top score {{ pql_score }})"
+        subject: "{{ upper(tier) }} account: {{ company_name }} ({{ count(user_count, 'qualified user') }}, top score {{ pql_score }})"
         user_line: "- {{ first_name }} {{ last_name }} ({{ pql_tier }}, score {{ pql_score }}): active {{ count(active_days, 'day') }} of the last {{ lookback_days }}{{#last_active_on}}, last on {{ date(last_active_on) }}{{/last_active_on}}{{#qualified_at}}, qualified on {{ date(qualified_at) }}{{/qualified_at}}{{#feature_names}}; features: {{ feature_names }}{{/feature_names}}{{#integration_names}}; integrations: {{ integration_names }}{{/integration_names}}{{#invites_sent}}; invited {{ count(invites_sent, 'teammate') }}{{/invites_sent}}{{#pricing_views_30d}}; viewed pricing {{ times(pricing_views_30d) }}{{/pricing_views_30d}}. Signals: {{ reasons }}"
         body: |-
           {{ company_name }} ({{#employee_count}}{{ count(employee_count, 'employee') }}, {{/employee_count}}{{#industry}}{{ industry }}, {{/industry}}{{ plan }} plan{{#seats_limit}}, {{ seats_used }} of {{ seats_limit }} seats used{{/seats_limit}}{{#${crm.accountTier}}}; PQA tier {{ ${crm.accountTier} }}{{/${crm.accountTier}}}) has qualified users:
