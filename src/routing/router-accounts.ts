@@ -8,7 +8,7 @@
  *   of the account goes to the same rep.
  * - ignored owner: a CRM owner listed in `routing.account.ignore_owners`, never taken as an account's owner.
  */
-import type { FieldChange, AccountRecord, RoutedRecord } from './task-writer.js';
+import type { RoutingConfig } from '../config/config-schema.js';
 import { accountColumns, accountValue, listedUsers } from './account-users.js';
 import { assignOwner } from './owners.js';
 import { entryKey, type AccountOwner, type RouteStore, type TaskLogEntry } from './route-store.js';
@@ -16,7 +16,7 @@ import { pendingEntry, resentEntry } from './router-pending.js';
 import type { RouteTasks } from './router-tasks.js';
 import type { Candidate, RouteResult, RouterOptions, RouterRun } from './router-types.js';
 import { matchRule, type MatchedRule } from './rules.js';
-import type { RoutingConfig } from '../config/config-schema.js';
+import type { AccountRecord, FieldChange, RoutedRecord } from './task-writer.js';
 import { tierRank } from './tiers.js';
 
 /** What per-account routing adds to a batch's prepared route. */
