@@ -3,6 +3,8 @@
  * address read from the environment (README: "Your own project in 10 minutes"). Routing is left out: it names
  * the CRM's own users, which only the project knows.
  */
+import { EXAMPLE_SYNCS, fieldsYaml, targetYaml } from '../demo/example-mappings.js';
+
 export const INIT_CRMS = ['file', 'salesforce', 'hubspot'] as const;
 export type InitCrm = (typeof INIT_CRMS)[number];
 /** `file` writes the package's own config/pqlsync.yml (with the CRMs commented out). */
@@ -36,66 +38,18 @@ const destinations: Record<CrmOnly, string> = {
 `,
 };
 
-/** Object, match field and field mapping per CRM. */
-const users: Record<CrmOnly, string> = {
-  salesforce: `    object: Lead
-    match: { field: Product_User_Id__c, column: user_id }
-    mode: upsert
-    fields:
-      Email: { column: email, skip_null: true }
-      FirstName: { column: first_name, skip_null: true }
-      LastName: { column: last_name, skip_null: true }
-      Company: { column: company_name, skip_null: true }
-      PQL_Score__c: pql_score
-      PQL_Tier__c: pql_tier
-      Is_PQL__c: is_pql
-      PQL_Reasons__c: reasons
-`,
-  hubspot: `    object: contacts
-    match: { field: product_user_id, column: user_id }
-    mode: upsert
-    fields:
-      email: email
-      firstname: first_name
-      lastname: last_name
-      company: company_name
-      pql_score: pql_score
-      pql_tier: pql_tier
-      is_pql: is_pql
-      pql_reasons: reasons
-`,
-};
-
-const accounts: Record<CrmOnly, string> = {
-  salesforce: `    object: Account
-    match: { field: Product_Account_Id__c, column: account_id }
-    mode: upsert
-    fields:
-      Name: { column: name, skip_null: true }
-      PQA_Score__c: pqa_score
-      PQA_Tier__c: pqa_tier
-`,
-  hubspot: `    object: companies
-    match: { field: product_account_id, column: account_id }
-    mode: upsert
-    fields:
-      name: name
-      pqa_score: pqa_score
-      pqa_tier: pqa_tier
-`,
-};
-
 /** The config text `init` writes for a CRM. */
 export function initConfigText(crm: CrmOnly): string {
+  const { users, accounts } = EXAMPLE_SYNCS[crm];
   return `${header}${destinations[crm]}syncs:
   pql_users:
     model: pql_users
     destination: crm
-${users[crm]}    schedule: "0 */4 * * *"    # every 4 hours (UTC) under \`pqlsync schedule\`
+${targetYaml(users)}${fieldsYaml(users, { demo: false })}    schedule: "0 */4 * * *"    # every 4 hours (UTC) under \`pqlsync schedule\`
   pqa_accounts:
     model: pqa_accounts
     destination: crm
     depends_on: [pql_users]
-${accounts[crm]}    schedule: "15 */4 * * *"
+${targetYaml(accounts)}${fieldsYaml(accounts, { demo: false })}    schedule: "15 */4 * * *"
 `;
 }

@@ -1,6 +1,10 @@
 /**
- * The demo project's config, per CRM.
+ * The demo project's config, per CRM. The syncs' objects and field mappings are example-mappings.ts's, shared with
+ * `pqlsync init`.
  */
+import { EXAMPLE_SYNCS, fieldsYaml, targetYaml } from './example-mappings.js';
+
+const { salesforce, hubspot } = EXAMPLE_SYNCS;
 export const DEMO_CRMS = ['file', 'salesforce', 'hubspot'] as const;
 export type DemoCrm = (typeof DEMO_CRMS)[number];
 
@@ -22,6 +26,8 @@ state:
   schema: pqlsync_state
 `;
 
+// The file destination writes the Salesforce demo's records as they would be sent (no skip_null: it writes what it
+// gets).
 const fileSyncs = `destinations:
   crm:
     type: file
@@ -30,31 +36,11 @@ syncs:
   pql_users:
     model: pql_users
     destination: crm
-    object: Lead
-    match: { field: Product_User_Id__c, column: user_id }
-    mode: upsert
-    fields:
-      Email: email
-      FirstName: first_name
-      LastName: last_name
-      Company: company_name
-      PQL_Score__c: pql_score
-      PQL_Tier__c: pql_tier
-      Is_PQL__c: is_pql
-      PQL_Reasons__c: reasons
-      PQL_Qualified_At__c: qualified_at
-  pqa_accounts:
+${targetYaml(salesforce.users)}${fieldsYaml(salesforce.users, { demo: true, skipNull: false })}  pqa_accounts:
     model: pqa_accounts
     destination: crm
-    object: Account
-    match: { field: Product_Account_Id__c, column: account_id }
-    mode: upsert
-    depends_on: [pql_users]
-    fields:
-      Name: name
-      PQA_Score__c: pqa_score
-      PQA_Tier__c: pqa_tier
-`;
+${targetYaml(salesforce.accounts)}    depends_on: [pql_users]
+${fieldsYaml(salesforce.accounts, { demo: true, skipNull: false })}`;
 
 /**
  * The pql_users routing of the CRM demos: the same tiers, routes and task text, with that CRM's sandbox owners (the
@@ -122,7 +108,7 @@ function demoRouting(crm: {
         - name: sales
           assign: { strategy: round_robin, pool: ${pool} }
       task:
-        subject: "{{ tier }} PQL account: {{ company_name }} ({{ count(user_count, 'qualified user') }}, top score {{ pql_score }})"
+        subject: "{{ upper(tier) }} account: {{ company_name }} ({{ count(user_count, 'qualified user') }}, top score {{ pql_score }})"
         user_line: "- {{ first_name }} {{ last_name }} ({{ pql_tier }}, score {{ pql_score }}): active {{ count(active_days, 'day') }} of the last {{ lookback_days }}{{#last_active_on}}, last on {{ date(last_active_on) }}{{/last_active_on}}{{#qualified_at}}, qualified on {{ date(qualified_at) }}{{/qualified_at}}{{#feature_names}}; features: {{ feature_names }}{{/feature_names}}{{#integration_names}}; integrations: {{ integration_names }}{{/integration_names}}{{#invites_sent}}; invited {{ count(invites_sent, 'teammate') }}{{/invites_sent}}{{#pricing_views_30d}}; viewed pricing {{ times(pricing_views_30d) }}{{/pricing_views_30d}}. Signals: {{ reasons }}"
         body: |-
           {{ company_name }} ({{#employee_count}}{{ count(employee_count, 'employee') }}, {{/employee_count}}{{#industry}}{{ industry }}, {{/industry}}{{ plan }} plan{{#seats_limit}}, {{ seats_used }} of {{ seats_limit }} seats used{{/seats_limit}}{{#${crm.accountTier}}}; PQA tier {{ ${crm.accountTier} }}{{/${crm.accountTier}}}) has qualified users:
@@ -144,21 +130,8 @@ syncs:
   pql_users:
     model: pql_users
     destination: crm
-    object: contacts
-    match: { field: product_user_id, column: user_id }
-    mode: upsert
-    depends_on: [pqa_accounts]
-    fields:
-      email: email
-      firstname: first_name
-      lastname: last_name
-      company: company_name
-      pql_score: pql_score
-      pql_tier: pql_tier
-      is_pql: is_pql
-      pql_reasons: reasons
-      pql_qualified_at: qualified_at
-${demoRouting({
+${targetYaml(hubspot.users)}    depends_on: [pqa_accounts]
+${fieldsYaml(hubspot.users, { demo: true })}${demoRouting({
   owners: [
     'ada.lovelace@example.com',
     'grace.hopper@example.com',
@@ -171,17 +144,7 @@ ${demoRouting({
 })}  pqa_accounts:
     model: pqa_accounts
     destination: crm
-    object: companies
-    match: { field: product_account_id, column: account_id }
-    mode: upsert
-    fields:
-      name: name
-      domain: domain
-      pqa_score: pqa_score
-      pqa_tier: pqa_tier
-      is_pqa: is_pqa
-      pqa_reasons: reasons
-`;
+${targetYaml(hubspot.accounts)}${fieldsYaml(hubspot.accounts, { demo: true })}`;
 
 // Users → Leads and accounts → Accounts in the sandbox's Salesforce, upserted by the External ID fields. Name
 // fields are skip_null, so a null never blanks a value in the CRM; a new Lead for a user with no company gets
@@ -197,22 +160,9 @@ syncs:
   pql_users:
     model: pql_users
     destination: crm
-    object: Lead
-    match: { field: Product_User_Id__c, column: user_id }
-    mode: upsert
-    depends_on: [pqa_accounts]
+${targetYaml(salesforce.users)}    depends_on: [pqa_accounts]
     on_remove: { Is_PQL__c: false }
-    fields:
-      Email: { column: email, skip_null: true }
-      FirstName: { column: first_name, skip_null: true }
-      LastName: { column: last_name, skip_null: true }
-      Company: { column: company_name, skip_null: true }
-      PQL_Score__c: pql_score
-      PQL_Tier__c: pql_tier
-      Is_PQL__c: is_pql
-      PQL_Reasons__c: reasons
-      PQL_Qualified_At__c: qualified_at
-${demoRouting({
+${fieldsYaml(salesforce.users, { demo: true })}${demoRouting({
   owners: [
     'ava.patel@example.com',
     'ben.okafor@example.com',
@@ -226,14 +176,7 @@ ${demoRouting({
 })}  pqa_accounts:
     model: pqa_accounts
     destination: crm
-    object: Account
-    match: { field: Product_Account_Id__c, column: account_id }
-    mode: upsert
-    fields:
-      Name: { column: name, skip_null: true }
-      PQA_Score__c: pqa_score
-      PQA_Tier__c: pqa_tier
-`;
+${targetYaml(salesforce.accounts)}${fieldsYaml(salesforce.accounts, { demo: true })}`;
 
 /** The demo config text for a CRM. Salesforce and HubSpot configs are added by their connectors. */
 export function demoConfigText(crm: DemoCrm): string {

@@ -6,7 +6,10 @@ import path from 'node:path';
 import type { DestinationConfig } from '../config/config-schema.js';
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
+import { createTaskWriter } from './create-task-writer.js';
+import { CrmLogins } from './crm-logins.js';
 import type { Destination } from './destination.js';
+import type { TaskWriter } from '../routing/task-writer.js';
 import { FileDestination } from './file/file-destination.js';
 
 /** Command-line settings that override a destination's config. */
@@ -15,10 +18,12 @@ export interface DestinationOverrides {
   createProperties?: boolean;
 }
 
+/** `logins`: the run's, shared with its task writers. (Default: the destination logs in on its own) */
 export async function createDestination(
   name: string,
   loaded: LoadedConfig,
   overrides: DestinationOverrides = {},
+  logins?: CrmLogins,
 ): Promise<Destination> {
   const config: DestinationConfig | undefined = loaded.config.destinations[name];
   if (!config) {
@@ -42,7 +47,11 @@ export async function createDestination(
     case 'salesforce': {
       // Loaded on demand: jsforce is large, and only Salesforce syncs need it.
       const { SalesforceDestination } = await import('./salesforce/salesforce-destination.js');
-      return new SalesforceDestination({ name, config, projectDir: loaded.projectDir });
+      const options = { name, config, projectDir: loaded.projectDir };
+      return new SalesforceDestination({
+        ...options,
+        ...(logins ? { login: await logins.salesforce(options) } : {}),
+      });
     }
     default:
       throw new PqlsyncError(
@@ -55,9 +64,13 @@ export async function createDestination(
   }
 }
 
-/** Caches destinations per name for one CLI invocation, and closes them at the end. */
+/**
+ * Caches destinations per name for one CLI invocation (one run of its syncs), and closes them at the end. Its
+ * destinations and task writers share one CRM login per destination (crm-logins.ts).
+ */
 export class DestinationPool {
   private readonly made = new Map<string, Promise<Destination>>();
+  private readonly logins = new CrmLogins();
 
   constructor(
     private readonly loaded: LoadedConfig,
@@ -67,10 +80,15 @@ export class DestinationPool {
   get(name: string): Promise<Destination> {
     let d = this.made.get(name);
     if (!d) {
-      d = createDestination(name, this.loaded, this.overrides);
+      d = createDestination(name, this.loaded, this.overrides, this.logins);
       this.made.set(name, d);
     }
     return d;
+  }
+
+  /** A new task writer of destination `name` (closed by its run), on the destination's login. */
+  taskWriter(name: string): Promise<TaskWriter | undefined> {
+    return createTaskWriter(name, this.loaded, this.logins);
   }
 
   async closeAll(): Promise<void> {

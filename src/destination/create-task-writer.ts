@@ -5,6 +5,7 @@
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { TaskWriter } from '../routing/task-writer.js';
+import type { CrmLogins } from './crm-logins.js';
 
 /** A destination's config, its secrets resolved; CONFIG_INVALID when no destination has the name. */
 export function destinationConfig(
@@ -21,12 +22,21 @@ export function destinationConfig(
   return config;
 }
 
-export async function createTaskWriter(name: string, loaded: LoadedConfig): Promise<TaskWriter | undefined> {
+/** `logins`: the run's, shared with its destinations. (Default: the writer logs in on its own) */
+export async function createTaskWriter(
+  name: string,
+  loaded: LoadedConfig,
+  logins?: CrmLogins,
+): Promise<TaskWriter | undefined> {
   const config = destinationConfig(name, loaded);
   switch (config.type) {
     case 'salesforce': {
       const { SalesforceTaskWriter } = await import('./salesforce/salesforce-tasks.js');
-      return new SalesforceTaskWriter({ name, config, projectDir: loaded.projectDir });
+      const options = { name, config, projectDir: loaded.projectDir };
+      return new SalesforceTaskWriter({
+        ...options,
+        ...(logins ? { login: await logins.salesforce(options) } : {}),
+      });
     }
     case 'hubspot': {
       const { HubspotTaskWriter } = await import('./hubspot/hubspot-tasks.js');

@@ -13,137 +13,51 @@
  * - candidate: an applied row whose tier entered a task tier from a lower tier (or none).
  * - resumed: a candidate whose pending or failed task_log row (inside the cooldown) is sent again as it was.
  * - cooldown: a created task for the same record and tier inside `cooldown_days` stops a new one.
+ *
+ * Files: this one routes users one by one and sends; router-accounts.ts routes per account; router-tasks.ts
+ * builds the task text, keys and plan rows; router-pending.ts the pending task_log rows; router-types.ts the types
+ * they share.
  */
-import { createHash } from 'node:crypto';
 import type { RoutingConfig } from '../config/config-schema.js';
-import type { Change, RecordOutcome, SyncTarget } from '../destination/destination.js';
+import type { Change, RecordOutcome } from '../destination/destination.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 import type { StateStore } from '../state/state-store.js';
-import type { Logger } from '../util/logger.js';
-import { accountColumns, accountValue, listedUsers, snapshotRows, type ListedUser } from './account-users.js';
+import { accountValue, snapshotRows } from './account-users.js';
 import { recordOwners } from '../report/owner-names.js';
-import { BusinessCalendar } from './calendar.js';
 import { assignOwner, OwnerDirectory } from './owners.js';
-import { entryKey, recordKey, RouteStore, type AccountOwner, type TaskLogEntry } from './route-store.js';
-import { matchRule, type MatchedRule } from './rules.js';
-import { localDate, slaTimes } from './sla.js';
-import { defaultBody, renderTemplate } from './task-template.js';
-import { createsTask, tierOfRow, tierRank } from './tiers.js';
-import type {
-  AccountRecord,
-  FieldChange,
-  RoutedRecord,
-  TaskOutcome,
-  TaskSpec,
-  TaskWriter,
-} from './task-writer.js';
+import { entryKey, RouteStore, type AccountOwner, type TaskLogEntry } from './route-store.js';
+import { AccountRouter } from './router-accounts.js';
+import { pendingEntry, resentEntry } from './router-pending.js';
+import { RouteTasks } from './router-tasks.js';
+import {
+  emptyRouteResult,
+  type Candidate,
+  type PreparedRoute,
+  type RouteResult,
+  type RouterOptions,
+  type RouterRun,
+} from './router-types.js';
+import { matchRule } from './rules.js';
+import { createsTask, tierOfRow } from './tiers.js';
+import type { AccountRecord, FieldChange, RoutedRecord, TaskOutcome } from './task-writer.js';
 
-/** A task a plan would create (or a run created), as listed in the plan summary. */
-export interface PlannedTask {
-  key: string;
-  tier: string;
-  previousTier: string | null;
-  rule: string;
-  ownerId: string | null;
-  /** `Name <email>` of the owner, or how it will be chosen when the record does not exist yet. */
-  owner: string;
-  dueAt: string;
-  dueDate: string;
-  priority: string;
-  subject: string;
-  taskKey: string;
-  /** Sent again under its earlier key (a pending or failed task_log row). */
-  resumed: boolean;
-}
-
-export interface RouteResult {
-  /** Tasks the CRM created in this call (existing ones found by key are not counted). */
-  created: number;
-  /** Tasks that could not be created (logged; resent when the transition is routed again). */
-  failed: number;
-  /** Transitions skipped: a task inside the cooldown, or a rule without tasks. */
-  cooldown: number;
-  noTask: number;
-  planned: PlannedTask[];
-  /** New tasks of rules with `alert: true` (posted to the alerts webhook by the caller). */
-  alerts: PlannedTask[];
-}
-
-export interface RouterOptions {
-  sync: string;
-  /** The destination's name in the config (for messages). */
-  destination: string;
-  routing: RoutingConfig;
-  target: SyncTarget;
-  state: StateStore;
-  /** The CRM side; undefined for destinations without tasks (only a plan can route then). */
-  writer: TaskWriter | undefined;
-  runId: string;
-  now: () => Date;
-  /** IANA zone of due dates. (Default: UTC) */
-  timeZone?: string;
-  /**
-   * The run's plan table (plan-sync.ts): per-account routing lists an account's qualified users from it, across
-   * batches. (Default: only the batch's own users are listed)
-   */
-  planTable?: string;
-  dryRun: boolean;
-  log: Logger;
-}
-
-/** Salesforce text fields hold 255 characters; long entity keys are hashed to keep the key unique and short. */
-const MAX_TASK_KEY = 255;
-
-/**
- * `pqlsync:<object>:<match value>:<tier>:<transition date>`: the CRM record's, not the sync's, so a renamed sync
- * (or another sync writing the same record) sends the same key for the same transition on the same day. Keys
- * written before (`pqlsync:<sync>:<entity key>:…`) stay in task_log rows, which are resent under their own key.
- */
-export function taskKey(object: string, matchValue: string, tier: string, date: string): string {
-  const key = `pqlsync:${object}:${matchValue}:${tier}:${date}`;
-  if (key.length <= MAX_TASK_KEY) return key;
-  const hash = createHash('sha256').update(matchValue).digest('hex');
-  return `pqlsync:${object}:sha256-${hash}:${tier}:${date}`;
-}
-
-/** A batch's routing between `prepare` (before the commit) and `send` (after it). */
-export interface PreparedRoute {
-  result: RouteResult;
-  /** The task_log rows written as pending, to send. */
-  entries: TaskLogEntry[];
-  /** Record id → owner id to set. */
-  ownerChanges: Map<string, string>;
-  /** Record id → field values a rule's `set` writes. */
-  fieldChanges?: Map<string, FieldChange['fields']>;
-}
-
-interface Candidate {
-  change: Change;
-  row: Record<string, unknown>;
-  previous: string | null;
-  tier: string;
-  matched: MatchedRule;
-}
+export { taskKey } from './router-tasks.js';
+export type { PlannedTask, PreparedRoute, RouteResult, RouterOptions } from './router-types.js';
 
 export class Router {
   private readonly routes: RouteStore;
-  private directory = new OwnerDirectory([]);
-  private cursors = new Map<string, number>();
-  private tablesReady = false;
-  private readonly timeZone: string;
-  private readonly calendar: BusinessCalendar | undefined;
-  /** Per-account routing: CRM owners that never own an account (ids). */
-  private ignoredOwners = new Set<string>();
-  /** Per-account routing: owners kept for accounts (by record key), read or assigned in this run. */
-  private readonly accountOwners = new Map<string, string>();
-  /** Per-account routing: `account value + tier` whose task this run prepared (a later batch adds none). */
-  private readonly accountTiers = new Set<string>();
+  private readonly run: RouterRun = {
+    directory: new OwnerDirectory([]),
+    cursors: new Map(),
+    tablesReady: false,
+  };
+  private readonly tasks: RouteTasks;
+  private readonly accounts: AccountRouter;
 
   constructor(private readonly options: RouterOptions) {
     this.routes = new RouteStore(options.state);
-    this.timeZone = options.timeZone ?? 'UTC';
-    const cal = options.routing.calendar;
-    this.calendar = cal ? new BusinessCalendar(cal, cal.time_zone ?? this.timeZone) : undefined;
+    this.tasks = new RouteTasks(options, this.run);
+    this.accounts = new AccountRouter(options, this.routes, this.run, this.tasks);
   }
 
   /** The tier a change's row is in (stored in the snapshot). */
@@ -165,23 +79,20 @@ export class Router {
       );
     }
     if (!dryRun) await this.routes.ensureTables();
-    this.tablesReady = dryRun ? await this.routes.tablesExist() : true;
-    if (this.tablesReady) this.cursors = await this.routes.cursors(sync);
+    this.run.tablesReady = dryRun ? await this.routes.tablesExist() : true;
+    if (this.run.tablesReady) this.run.cursors = await this.routes.cursors(sync);
     if (writer) {
-      this.directory = new OwnerDirectory(await writer.listOwners());
+      this.run.directory = new OwnerDirectory(await writer.listOwners());
       // The names the loop report shows by owner.
       if (!dryRun)
         await recordOwners(
           this.options.state,
           this.options.destination,
-          this.directory.owners,
+          this.run.directory.owners,
           this.options.now(),
         );
-      this.directory.resolveConfig(routing, sync);
-      for (const ref of routing.account?.ignore_owners ?? []) {
-        const owner = this.directory.find(ref);
-        if (owner) this.ignoredOwners.add(owner.id);
-      }
+      this.run.directory.resolveConfig(routing, sync);
+      this.accounts.resolveIgnoredOwners();
     }
   }
 
@@ -197,16 +108,13 @@ export class Router {
    */
   async resumeOutstanding(): Promise<RouteResult> {
     const { sync, routing, dryRun, writer } = this.options;
-    const empty: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [], alerts: [] };
-    if (dryRun || !writer || !this.tablesReady) return empty;
+    const empty = emptyRouteResult();
+    if (dryRun || !writer || !this.run.tablesReady) return empty;
     const now = this.options.now();
     const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
-    const entries = (await this.routes.outstanding(sync, since)).map((e) => ({
-      ...e,
-      status: 'pending' as const,
-      runId: this.options.runId,
-      updatedAt: now,
-    }));
+    const entries = (await this.routes.outstanding(sync, since)).map((e) =>
+      resentEntry(e, { runId: this.options.runId, now }),
+    );
     if (entries.length === 0) return empty;
     this.options.log.info({ tasks: entries.length }, 'sending tasks not created by earlier runs again');
     await this.routes.write(entries);
@@ -219,7 +127,7 @@ export class Router {
    */
   async prepare(changes: readonly Change[], outcomes: readonly RecordOutcome[]): Promise<PreparedRoute> {
     const { routing, sync, dryRun, writer, target } = this.options;
-    const result: RouteResult = { created: 0, failed: 0, cooldown: 0, noTask: 0, planned: [], alerts: [] };
+    const result = emptyRouteResult();
     const ownerChanges = new Map<string, string>();
     const none: PreparedRoute = { result, entries: [], ownerChanges };
     const applied = new Set(outcomes.filter((o) => o.status === 'applied').map((o) => o.key));
@@ -250,10 +158,10 @@ export class Router {
     const perUser = accountColumn
       ? candidates.filter((c) => accountValue(c.row, accountColumn) === '')
       : candidates;
-    const recent = this.tablesReady
+    const recent = this.run.tablesReady
       ? await this.routes.recentEntries(
           sync,
-          perUser.map((c) => ({ entityKey: c.change.key, recordKey: this.recordKeyOf(c) })),
+          perUser.map((c) => ({ entityKey: c.change.key, recordKey: this.tasks.recordKeyOf(c) })),
           since,
         )
       : new Map<string, TaskLogEntry>();
@@ -286,21 +194,18 @@ export class Router {
     const accounts = await this.accountsOf(lookups);
 
     const moved = new Map<string, number>();
-    const entries: TaskLogEntry[] = resumed.map(({ candidate, entry }) => ({
-      ...entry,
-      // The history follows the record: a row another sync name wrote (a renamed sync) becomes this sync's.
-      sync,
-      entityKey: candidate.change.key,
-      recordKey: this.recordKeyOf(candidate),
-      status: 'pending',
-      runId: this.options.runId,
-      updatedAt: now,
-    }));
+    const entries: TaskLogEntry[] = resumed.map(({ candidate, entry }) =>
+      resentEntry(
+        entry,
+        { runId: this.options.runId, now },
+        { sync, entityKey: candidate.change.key, recordKey: this.tasks.recordKeyOf(candidate) },
+      ),
+    );
     for (const { candidate, entry } of resumed) {
       if (candidate.matched.rule.set_owner && entry.task.ownerId) {
         ownerChanges.set(entry.task.record.id, entry.task.ownerId);
       }
-      result.planned.push(this.plannedOf(candidate, entry.task, true));
+      result.planned.push(this.tasks.plannedOf(candidate, entry.task, true));
     }
     for (const c of [...fresh, ...ownerOnly]) {
       const record = records.get(c.change.matchValue);
@@ -309,8 +214,8 @@ export class Router {
       const assignment = assignOwner(c.matched.rule.assign, {
         record,
         account,
-        directory: this.directory,
-        cursor: this.cursors.get(cursorName) ?? 0,
+        directory: this.run.directory,
+        cursor: this.run.cursors.get(cursorName) ?? 0,
       });
       if ('error' in assignment) {
         result.failed++;
@@ -321,7 +226,7 @@ export class Router {
         continue;
       }
       if (assignment.cursor !== undefined) {
-        this.cursors.set(cursorName, assignment.cursor);
+        this.run.cursors.set(cursorName, assignment.cursor);
         moved.set(cursorName, assignment.cursor);
       }
       if (c.matched.rule.set_owner && record && assignment.ownerId && assignment.ownerId !== record.ownerId) {
@@ -337,30 +242,27 @@ export class Router {
         );
         continue;
       }
-      const task = this.taskOf(c, now, assignment.ownerId, record, account, assignment.via);
-      entries.push({
-        sync,
-        entityKey: c.change.key,
-        recordKey: this.recordKeyOf(c),
-        tier: c.tier,
-        previousTier: c.previous,
-        taskKey: task.taskKey,
-        status: 'pending',
-        rule: c.matched.name,
-        task,
-        taskId: null,
-        reason: null,
-        runId: this.options.runId,
-        loggedAt: now,
-        updatedAt: now,
-      });
-      const planned = this.plannedOf(c, task, false, record ? undefined : assignment.via);
+      const task = this.tasks.taskOf(c, now, assignment.ownerId, record, account, assignment.via);
+      entries.push(
+        pendingEntry(
+          task,
+          { sync, runId: this.options.runId, now },
+          {
+            entityKey: c.change.key,
+            recordKey: this.tasks.recordKeyOf(c),
+            tier: c.tier,
+            previousTier: c.previous,
+            rule: c.matched.name,
+          },
+        ),
+      );
+      const planned = this.tasks.plannedOf(c, task, false, record ? undefined : assignment.via);
       result.planned.push(planned);
       if (c.matched.rule.alert) result.alerts.push(planned);
     }
     const owners: AccountOwner[] = [];
     if (byAccount.length > 0) {
-      await this.prepareAccounts(byAccount, now, since, {
+      await this.accounts.prepare(byAccount, now, since, {
         result,
         entries,
         ownerChanges,
@@ -454,230 +356,6 @@ export class Router {
     return result;
   }
 
-  /**
-   * Per-account routing of a batch's candidates that have an account: one route per account (the first rule any of
-   * its users matches, with the account's columns), one owner per account (its CRM owner, else the owner kept for
-   * it, else one chosen by that rule and kept), and at most one task per account per tier entry: none when a task
-   * of the same or a higher tier was created inside the cooldown or prepared earlier in this run. The task lists
-   * the account's top qualified users and is linked to the account and its top user.
-   */
-  private async prepareAccounts(
-    candidates: Candidate[],
-    now: Date,
-    since: Date,
-    out: {
-      result: RouteResult;
-      entries: TaskLogEntry[];
-      ownerChanges: Map<string, string>;
-      fieldChanges: Map<string, FieldChange['fields']>;
-      moved: Map<string, number>;
-      owners: AccountOwner[];
-    },
-  ): Promise<void> {
-    const { routing, sync, writer, target, dryRun } = this.options;
-    const account = routing.account;
-    if (!account) return;
-    const { result } = out;
-    const values = [...new Set(candidates.map((c) => accountValue(c.row, account.column)))];
-    const columns = await accountColumns(this.options.state, routing.account?.sync, values);
-    const groups = new Map<string, Candidate[]>();
-    for (const c of candidates) {
-      const value = accountValue(c.row, account.column);
-      c.row = { ...c.row, ...columns.get(value) };
-      c.matched = matchRule(c.row, routing.rules);
-      groups.set(value, [...(groups.get(value) ?? []), c]);
-    }
-    const listed = await listedUsers(
-      {
-        state: this.options.state,
-        routing,
-        target,
-        sync,
-        ...(this.options.planTable ? { planTable: this.options.planTable } : {}),
-      },
-      [...groups].map(([value, cs]) => [value, cs.map((c) => ({ row: c.row, key: c.change.key }))]),
-    );
-    const recent = this.tablesReady
-      ? await this.routes.recentEntries(
-          sync,
-          values.map((v) => ({ entityKey: v, recordKey: this.accountKey(v) })),
-          since,
-        )
-      : new Map<string, TaskLogEntry>();
-    const stored = this.tablesReady
-      ? await this.routes.accountOwners(
-          values.map((v) => this.accountKey(v)).filter((k) => !this.accountOwners.has(k)),
-        )
-      : new Map<string, string>();
-    for (const [k, v] of stored) this.accountOwners.set(k, v);
-
-    const matchValues = new Set(candidates.map((c) => c.change.matchValue));
-    for (const users of listed.values()) {
-      const top = users[0];
-      if (top) matchValues.add(top.matchValue);
-    }
-    const records =
-      writer && matchValues.size > 0
-        ? await writer.findRecords(target, [...matchValues])
-        : new Map<string, RoutedRecord>();
-    const accounts =
-      writer && values.length > 0
-        ? await writer.findAccounts(account.field, values)
-        : new Map<string, AccountRecord>();
-
-    for (const [value, group] of groups) {
-      // The account's tier: the highest its users entered; its rule: the first any of them matches.
-      const tier = group.reduce(
-        (a, c) => (tierRank(c.tier, routing) < tierRank(a, routing) ? c.tier : a),
-        group[0]?.tier ?? '',
-      );
-      const lead = [...group].sort(
-        (a, b) => ruleOrder(a.matched, routing) - ruleOrder(b.matched, routing),
-      )[0];
-      if (!lead) continue;
-      const first = group.find((c) => c.tier === tier) ?? lead;
-      const c: Candidate = { ...first, tier, matched: lead.matched };
-      const rule = c.matched.rule;
-      const setOn = (ids: Iterable<string>) => {
-        if (rule.set) for (const id of ids) out.fieldChanges.set(id, rule.set);
-      };
-      const groupRecords = group.map((g) => records.get(g.change.matchValue)).filter((r) => r !== undefined);
-      if (!rule.task) {
-        // Self-serve: no rep task; the rule's fields mark the users instead.
-        result.noTask += group.length;
-        setOn(groupRecords.map((r) => r.id));
-        continue;
-      }
-      const seen = `${value}\u0000${tier}`;
-      const higherOrSame = routing.task_tiers.filter((t) => tierRank(t, routing) <= tierRank(tier, routing));
-      const earlier = higherOrSame.map((t) => recent.get(entryKey(value, t))).filter((e) => e !== undefined);
-      if (
-        this.accountTiers.has(seen) ||
-        earlier.some((e) => e.status === 'created' || e.runId === this.options.runId)
-      ) {
-        result.cooldown += group.length;
-        continue;
-      }
-      this.accountTiers.add(seen);
-      const resumed = recent.get(entryKey(value, tier));
-      if (resumed) {
-        // A pending or failed task of an earlier run: sent again as it was.
-        out.entries.push({ ...resumed, sync, status: 'pending', runId: this.options.runId, updatedAt: now });
-        result.planned.push(this.plannedOf(c, resumed.task, true, undefined, value));
-        continue;
-      }
-      const crmAccount = accounts.get(value);
-      const users = listed.get(value) ?? [];
-      const topRecord = users[0] ? records.get(users[0].matchValue) : records.get(c.change.matchValue);
-      const owner = this.accountOwner(value, crmAccount, c, topRecord, out);
-      if ('error' in owner) {
-        result.failed++;
-        this.options.log.warn(
-          { account: value, rule: c.matched.name, tier },
-          `no task for account ${value}: ${owner.error}`,
-        );
-        continue;
-      }
-      if (rule.set_owner && owner.ownerId) {
-        for (const r of groupRecords)
-          if (r.ownerId !== owner.ownerId) out.ownerChanges.set(r.id, owner.ownerId);
-      }
-      setOn(groupRecords.map((r) => r.id));
-      if (!topRecord && !crmAccount && !dryRun) {
-        result.failed++;
-        this.options.log.warn(
-          { account: value },
-          `no task for account ${value}: neither the account (${account.field} = ${value}) nor its users were found after the write`,
-        );
-        continue;
-      }
-      const task = this.taskOf(c, now, owner.ownerId, topRecord, crmAccount, owner.via, {
-        value,
-        vars: { ...this.accountVars(value, users), ...(users[0]?.row ?? {}), ...columns.get(value) },
-      });
-      out.entries.push({
-        sync,
-        entityKey: value,
-        recordKey: this.accountKey(value),
-        tier,
-        previousTier: c.previous,
-        taskKey: task.taskKey,
-        status: 'pending',
-        rule: c.matched.name,
-        task,
-        taskId: null,
-        reason: null,
-        runId: this.options.runId,
-        loggedAt: now,
-        updatedAt: now,
-      });
-      const planned = this.plannedOf(c, task, false, topRecord || crmAccount ? undefined : owner.via, value);
-      result.planned.push(planned);
-      if (rule.alert) result.alerts.push(planned);
-    }
-  }
-
-  /** The account's owner: its CRM owner (unless ignored), else the one kept for it, else one its rule chooses (kept). */
-  private accountOwner(
-    value: string,
-    crmAccount: AccountRecord | undefined,
-    c: Candidate,
-    record: RoutedRecord | undefined,
-    out: { moved: Map<string, number>; owners: AccountOwner[] },
-  ): { ownerId: string | null; via: string } | { error: string } {
-    const crmOwner = this.directory.get(crmAccount?.ownerId);
-    if (crmOwner?.active && !this.ignoredOwners.has(crmOwner.id))
-      return { ownerId: crmOwner.id, via: 'account owner' };
-    const key = this.accountKey(value);
-    const kept = this.directory.get(this.accountOwners.get(key));
-    if (kept?.active) return { ownerId: kept.id, via: 'account owner (kept)' };
-    const cursorName = c.matched.name;
-    const assignment = assignOwner(c.matched.rule.assign, {
-      record,
-      account: crmOwner && !this.ignoredOwners.has(crmOwner.id) ? crmAccount : undefined,
-      directory: this.directory,
-      cursor: this.cursors.get(cursorName) ?? 0,
-    });
-    if ('error' in assignment) return assignment;
-    if (assignment.cursor !== undefined) {
-      this.cursors.set(cursorName, assignment.cursor);
-      out.moved.set(cursorName, assignment.cursor);
-    }
-    if (assignment.ownerId) {
-      this.accountOwners.set(key, assignment.ownerId);
-      out.owners.push({
-        recordKey: key,
-        ownerId: assignment.ownerId,
-        sync: this.options.sync,
-        rule: c.matched.name,
-        assignedAt: this.options.now(),
-      });
-    }
-    return { ownerId: assignment.ownerId, via: assignment.via };
-  }
-
-  /** The account task's own template values: the listed users' lines, their count and the account. */
-  private accountVars(value: string, users: readonly ListedUser[]): Record<string, unknown> {
-    const { routing, sync } = this.options;
-    const line = routing.task.user_line ?? '- {{ key }} ({{ tier }})';
-    const at = { sync, path: `syncs.${sync}.routing.task.user_line` };
-    return {
-      account: value || null,
-      user_count: users.length,
-      users: users.map((u) => renderTemplate(line, { ...u.row, tier: u.tier, key: u.key }, at)).join('\n'),
-    };
-  }
-
-  /** The CRM account a per-account task is about: destination, account object and the account's value. */
-  private accountKey(value: string): string {
-    return recordKey(this.options.destination, this.options.writer?.accountObject ?? 'Account', value);
-  }
-
-  /** The CRM record a candidate is about: destination, object and match value. */
-  private recordKeyOf(c: Candidate): string {
-    return recordKey(this.options.destination, this.options.target.object, c.change.matchValue);
-  }
-
   /** Tiers stored in the snapshot (the tiers the CRM holds) for these keys. */
   private async previousTiers(keys: readonly string[]): Promise<Map<string, string | null>> {
     const rows = await snapshotRows(this.options.state, this.options.sync, keys, 'key, tier');
@@ -701,92 +379,6 @@ export class Router {
     const column = this.options.routing.account?.column;
     return column ? accounts.get(accountValue(c.row, column)) : undefined;
   }
-
-  private taskOf(
-    c: Candidate,
-    now: Date,
-    ownerId: string | null,
-    record: RoutedRecord | undefined,
-    account: AccountRecord | undefined,
-    via: string,
-    group?: { value: string; vars: Record<string, unknown> },
-  ): TaskSpec {
-    const { routing, sync } = this.options;
-    const sla = c.matched.rule.sla?.[c.tier] ?? routing.sla[c.tier];
-    if (!sla)
-      throw new PqlsyncError('CONFIG_INVALID', `task tier '${c.tier}' has no sla`, {
-        location: { sync, path: `syncs.${sync}.routing.sla` },
-      });
-    const times = slaTimes(now, sla, this.timeZone, this.calendar);
-    const owner = this.directory.get(ownerId);
-    const vars: Record<string, unknown> = {
-      // An account the account sync has not written (yet) has no `account_<field>` values: empty, not unknown.
-      ...accountPlaceholders(routing),
-      ...Object.fromEntries(Object.entries(c.row).filter(([k]) => !k.startsWith('__pqlsync'))),
-      tier: c.tier,
-      previous_tier: c.previous,
-      key: c.change.key,
-      sync,
-      rule: c.matched.name,
-      due_date: times.dueDate,
-      due_at: times.dueAt,
-      owner: owner ? owner.name : via,
-      // Per-account routing's template values; a user without an account is listed alone.
-      ...(routing.account?.tasks === 'per_account' && !group
-        ? this.accountVars('', [
-            { row: c.row, tier: c.tier, key: c.change.key, matchValue: c.change.matchValue },
-          ])
-        : {}),
-      ...group?.vars,
-    };
-    const at = (field: string) => ({ sync, path: `syncs.${sync}.routing.task.${field}` });
-    const keyObject = group ? (this.options.writer?.accountObject ?? 'Account') : this.options.target.object;
-    return {
-      taskKey: taskKey(
-        keyObject,
-        group ? group.value : c.change.matchValue,
-        c.tier,
-        localDate(now, this.timeZone),
-      ),
-      entityKey: group ? group.value : c.change.key,
-      subject: renderTemplate(routing.task.subject, vars, at('subject')),
-      body: routing.task.body ? renderTemplate(routing.task.body, vars, at('body')) : defaultBody(c.row),
-      ownerId,
-      dueAt: times.dueAt,
-      dueDate: times.dueDate,
-      reminderAt: times.reminderAt,
-      priority: times.priority,
-      record: record ?? { id: '', ownerId: null, object: this.options.target.object },
-      ...(account ? { account } : {}),
-      ...(group ? { about: 'account' as const } : {}),
-    };
-  }
-
-  private plannedOf(
-    c: Candidate,
-    task: TaskSpec,
-    resumed: boolean,
-    pendingOwner?: string,
-    account?: string,
-  ): PlannedTask {
-    const owner = this.directory.get(task.ownerId);
-    return {
-      key: account === undefined ? c.change.key : `account ${account}`,
-      tier: c.tier,
-      previousTier: c.previous,
-      rule: c.matched.name,
-      ownerId: task.ownerId,
-      owner: owner
-        ? `${owner.name} <${owner.email}>`
-        : (task.ownerId ?? `(${pendingOwner ?? 'record owner'})`),
-      dueAt: task.dueAt.toISOString(),
-      dueDate: task.dueDate,
-      priority: task.priority,
-      subject: task.subject,
-      taskKey: task.taskKey,
-      resumed,
-    };
-  }
 }
 
 /** True when task_log holds pending or failed tasks of `sync` inside the cooldown (to send again). */
@@ -798,16 +390,4 @@ export async function hasOutstandingTasks(
 ): Promise<boolean> {
   const since = new Date(now.getTime() - routing.cooldown_days * 86_400_000);
   return (await new RouteStore(state).outstanding(sync, since)).length > 0;
-}
-
-/** Rule position for choosing an account's route: the implicit default comes last. */
-function ruleOrder(m: MatchedRule, routing: RoutingConfig): number {
-  return m.index < 0 ? routing.rules.length : m.index;
-}
-
-/** `account_<field>: null` for each such name the task templates use, when routing reads an account sync. */
-function accountPlaceholders(routing: RoutingConfig): Record<string, null> {
-  if (routing.account?.tasks !== 'per_account' || routing.account.sync === undefined) return {};
-  const text = [routing.task.subject, routing.task.body, routing.task.user_line].join('\n');
-  return Object.fromEntries([...text.matchAll(/\baccount_[A-Za-z0-9_]+/g)].map((m) => [m[0], null]));
 }

@@ -121,6 +121,7 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
           warehouse,
           syncName: name,
           destination: options.destination ?? ((n) => pool.get(n)),
+          taskWriter: (n) => pool.taskWriter(n),
           ...(options.vars ? { vars: options.vars } : {}),
           dryRun: options.dryRun ?? false,
           allowMassRemoval: options.allowMassRemoval ?? false,

@@ -210,6 +210,7 @@ export class Scheduler {
         warehouse,
         syncName: sync,
         destination: this.options.destination ?? ((n) => pool.get(n)),
+        taskWriter: (n) => pool.taskWriter(n),
         signal: this.abort.signal,
         ...(this.options.retry ? { retry: this.options.retry } : {}),
         ...(gate ? { gate: (g) => gate.blockReason(g.model, g.sql) } : {}),

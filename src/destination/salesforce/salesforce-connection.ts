@@ -8,6 +8,8 @@
  *   failing call: when the new token is refused too, the call fails with DESTINATION_AUTH_FAILED instead of
  *   jsforce refreshing forever.
  * - request count: every HTTP request jsforce sends (REST, Bulk, OAuth), counted at its transport.
+ * - login: the OAuth tokens of one destination (`SalesforceLogin`). The sessions of one run (destination, task
+ *   writer) share one, so the run logs in once; each session keeps its own connection and request count.
  */
 import { createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -50,40 +52,37 @@ export interface SessionOptions {
   /** Base directory for `private_key_path`. */
   projectDir: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * The run's login of this destination, shared with its other sessions (`createLogin`). (Default: a login of
+   * this session's own)
+   */
+  login?: SalesforceLogin;
 }
 
-export function createSession(options: SessionOptions): SalesforceSession {
+/**
+ * The OAuth tokens of one destination, shared by the sessions of one run. A token request goes through the
+ * connection of the session that needs it (counted there).
+ */
+export interface SalesforceLogin {
+  /** The latest token got, if any (a session opened after a login starts with it). */
+  latest(): TokenResponse | undefined;
+  /** The first token: one request, however many sessions ask at once. */
+  first(conn: Connection): Promise<TokenResponse>;
+  /**
+   * A token to replace `refused` (on a 401): the latest when another session got it since; else one new request,
+   * however many sessions ask at once.
+   */
+  renew(conn: Connection, refused: string | undefined): Promise<TokenResponse>;
+}
+
+/** The login of a destination, for its sessions of one run; logs in on first use. */
+export function createLogin(options: SessionOptions): SalesforceLogin {
   const { config, name } = options;
-  const env = options.env ?? process.env;
-  const version = Number(config.api_version);
-  if (!(version >= MIN_API_VERSION)) {
-    throw new PqlsyncError(
-      'DESTINATION_CONFIG_INVALID',
-      `api_version ${config.api_version} is older than ${MIN_API_VERSION}.0, the oldest version pqlsync supports`,
-      {
-        location: { path: `destinations.${name}.api_version` },
-        hint: `set api_version: '${MIN_API_VERSION}.0' or later`,
-      },
-    );
-  }
   const auth = config.auth;
   registerAuthSecrets(auth);
   const instanceUrl = config.instance_url.replace(/\/+$/, '');
-  const loginUrl = (
-    'login_url' in auth && auth.login_url ? auth.login_url : defaultLoginUrl(auth, instanceUrl)
-  ).replace(/\/+$/, '');
+  const loginUrl = loginUrlOf(auth, instanceUrl);
   const privateKey = auth.type === 'jwt' ? readPrivateKey(auth, options.projectDir, name) : undefined;
-
-  let refreshedSinceSuccess = false;
-  let requests = 0;
-  const oauth2 =
-    auth.type === 'access_token'
-      ? undefined
-      : {
-          clientId: auth.client_id,
-          ...('client_secret' in auth && auth.client_secret ? { clientSecret: auth.client_secret } : {}),
-          loginUrl,
-        };
 
   /** One token request for the configured flow. */
   const requestToken = async (conn: Connection): Promise<TokenResponse> => {
@@ -101,13 +100,69 @@ export function createSession(options: SessionOptions): SalesforceSession {
         throw new PqlsyncError('DESTINATION_AUTH_FAILED', 'an access token cannot be refreshed');
     }
   };
+  let latest: TokenResponse | undefined;
+  let pending: Promise<TokenResponse> | undefined;
+  /** One request at a time: sessions that ask meanwhile get its answer. */
+  const request = (conn: Connection): Promise<TokenResponse> =>
+    (pending ??= requestToken(conn).then(
+      (res) => {
+        registerSecret(res.access_token);
+        latest = res;
+        pending = undefined;
+        return res;
+      },
+      (err: unknown) => {
+        pending = undefined;
+        throw err;
+      },
+    ));
+  return {
+    latest: () => latest,
+    first: (conn) => (latest ? Promise.resolve(latest) : request(conn)),
+    renew: (conn, refused) =>
+      latest && latest.access_token !== refused ? Promise.resolve(latest) : request(conn),
+  };
+}
+
+export function createSession(options: SessionOptions): SalesforceSession {
+  const { config, name } = options;
+  const env = options.env ?? process.env;
+  const version = Number(config.api_version);
+  if (!(version >= MIN_API_VERSION)) {
+    throw new PqlsyncError(
+      'DESTINATION_CONFIG_INVALID',
+      `api_version ${config.api_version} is older than ${MIN_API_VERSION}.0, the oldest version pqlsync supports`,
+      {
+        location: { path: `destinations.${name}.api_version` },
+        hint: `set api_version: '${MIN_API_VERSION}.0' or later`,
+      },
+    );
+  }
+  const auth = config.auth;
+  const login = options.login ?? createLogin(options);
+  const instanceUrl = config.instance_url.replace(/\/+$/, '');
+  const loginUrl = loginUrlOf(auth, instanceUrl);
+  const latest = login.latest();
+
+  let refreshedSinceSuccess = false;
+  let requests = 0;
+  const oauth2 =
+    auth.type === 'access_token'
+      ? undefined
+      : {
+          clientId: auth.client_id,
+          ...('client_secret' in auth && auth.client_secret ? { clientSecret: auth.client_secret } : {}),
+          loginUrl,
+        };
 
   const conn = new jsforce.Connection({
-    instanceUrl,
+    instanceUrl: latest?.instance_url?.replace(/\/+$/, '') ?? instanceUrl,
     version: config.api_version,
     callOptions: { client: 'pqlsync' },
     ...(auth.type === 'access_token' ? { accessToken: auth.access_token } : {}),
     ...(auth.type === 'refresh_token' && auth.access_token ? { accessToken: auth.access_token } : {}),
+    // A session opened after the run logged in starts with the run's token.
+    ...(latest ? { accessToken: latest.access_token } : {}),
     ...(oauth2 ? { oauth2 } : {}),
     ...(auth.type === 'access_token'
       ? {}
@@ -121,11 +176,8 @@ export function createSession(options: SessionOptions): SalesforceSession {
               return;
             }
             refreshedSinceSuccess = true;
-            requestToken(c).then(
-              (res) => {
-                registerSecret(res.access_token);
-                callback(null, res.access_token, res);
-              },
+            login.renew(c, c.accessToken ?? undefined).then(
+              (res) => callback(null, res.access_token, res),
               (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
             );
           },
@@ -158,27 +210,26 @@ export function createSession(options: SessionOptions): SalesforceSession {
     };
   }
 
-  let tokenPromise: Promise<void> | undefined;
   return {
     conn,
     requests: () => requests,
     succeeded: () => {
       refreshedSinceSuccess = false;
     },
-    ensureToken: () => {
-      if (conn.accessToken) return Promise.resolve();
-      tokenPromise ??= (async () => {
-        const res = await requestToken(conn);
-        registerSecret(res.access_token);
-        conn.accessToken = res.access_token;
-        if (res.instance_url) conn.instanceUrl = res.instance_url.replace(/\/+$/, '');
-      })().catch((err: unknown) => {
-        tokenPromise = undefined;
-        throw err;
-      });
-      return tokenPromise;
+    ensureToken: async () => {
+      if (conn.accessToken) return;
+      const res = await login.first(conn);
+      conn.accessToken = res.access_token;
+      if (res.instance_url) conn.instanceUrl = res.instance_url.replace(/\/+$/, '');
     },
   };
+}
+
+/** Where the configured flow asks for tokens, without a trailing slash. */
+function loginUrlOf(auth: SalesforceAuth, instanceUrl: string): string {
+  return (
+    'login_url' in auth && auth.login_url ? auth.login_url : defaultLoginUrl(auth, instanceUrl)
+  ).replace(/\/+$/, '');
 }
 
 function registerAuthSecrets(auth: SalesforceAuth): void {

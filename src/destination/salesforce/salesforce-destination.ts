@@ -28,6 +28,7 @@ import { BULK_RECORDS_PER_DAY, BULK_UPLOAD_MAX_BYTES, runBulkJob, uploadParts } 
 import {
   createSession,
   type SalesforceDestinationConfig,
+  type SalesforceLogin,
   type SalesforceSession,
 } from './salesforce-connection.js';
 import { authHint, recordFailure, requestError, unreachable, type RecordError } from './salesforce-errors.js';
@@ -51,6 +52,8 @@ export interface SalesforceDestinationOptions {
   /** Project directory (for `private_key_path`). */
   projectDir: string;
   env?: NodeJS.ProcessEnv;
+  /** The run's login of this destination, shared with its task writer. (Default: one of its own) */
+  login?: SalesforceLogin;
   /** Waits between Bulk status checks (tests inject a fake clock). (Default: setTimeout) */
   sleep?: (ms: number) => Promise<void>;
   /** (Default: Date.now) */
@@ -96,7 +99,7 @@ export class SalesforceDestination implements Destination {
   private readonly now: () => number;
 
   constructor(private readonly options: SalesforceDestinationOptions) {
-    // createSession reads only the name, config, project directory and env of these options.
+    // createSession reads only the name, config, project directory, env and login of these options.
     this.session = createSession(options);
     this.conn = this.session.conn;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));

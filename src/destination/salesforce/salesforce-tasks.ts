@@ -25,6 +25,7 @@ import type { SyncTarget } from '../destination.js';
 import {
   createSession,
   type SalesforceDestinationConfig,
+  type SalesforceLogin,
   type SalesforceSession,
 } from './salesforce-connection.js';
 import { describeRecordErrors, requestError, type RecordError } from './salesforce-errors.js';
@@ -43,6 +44,8 @@ export interface SalesforceTaskWriterOptions {
   config: SalesforceDestinationConfig;
   projectDir: string;
   env?: NodeJS.ProcessEnv;
+  /** The run's login of this destination, shared with the destination. (Default: one of its own) */
+  login?: SalesforceLogin;
   /** Backoff of transient request failures. (Default: 3 attempts from 500 ms) */
   retry?: { attempts: number; minDelayMs: number };
 }
@@ -52,7 +55,7 @@ export class SalesforceTaskWriter implements TaskWriter {
   private readonly conn: Connection;
 
   constructor(private readonly options: SalesforceTaskWriterOptions) {
-    // createSession reads only the name, config, project directory and env of these options.
+    // createSession reads only the name, config, project directory, env and login of these options.
     this.session = createSession(options);
     this.conn = this.session.conn;
   }

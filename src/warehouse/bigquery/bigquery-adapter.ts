@@ -231,6 +231,10 @@ export class BigqueryAdapter implements WarehouseAdapter {
     return quoteParts(name, (p) => this.quoteIdentifier(p));
   }
 
+  // Not information-schema.ts's SQL: BigQuery has no project-wide `information_schema.tables` (its TABLES view is
+  // per dataset, `<dataset>.INFORMATION_SCHEMA.TABLES`, and fails when the dataset is missing), and each lookup
+  // would be a query job; tables.get / datasets.get answer without one, and the dataset is created in the
+  // configured location (`locationOpt`).
   async tableExists(schema: string, table: string): Promise<boolean> {
     try {
       const [exists] = await this.client().dataset(schema).table(table).exists();

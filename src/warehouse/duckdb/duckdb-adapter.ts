@@ -39,6 +39,7 @@ import {
 } from '../row-values.js';
 import { lexSql } from '../../model/sql-lexer.js';
 import { DUCKDB_SCRATCH } from '../sql-dialect.js';
+import { createSchemaIfMissing, informationSchemaTableExists } from '../information-schema.js';
 
 // @duckdb/node-api is CommonJS: required, not imported, so Node does not lex its 120 files for their named exports
 // (an ES import of it cost about twice the CPU time, a third of a no-op run's start-up, and 11 MB more RSS).
@@ -299,20 +300,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
       .join('.');
   }
 
-  async tableExists(schema: string, table: string): Promise<boolean> {
-    const { rows } = await this.query({
-      dialect: 'duckdb',
-      sql: 'select count(*) as n from information_schema.tables where table_schema = $schema and table_name = $table',
-      params: [
-        { name: 'schema', type: 'string', value: schema },
-        { name: 'table', type: 'string', value: table },
-      ],
-    });
-    return Number(rows[0]?.n ?? 0) > 0;
+  tableExists(schema: string, table: string): Promise<boolean> {
+    return informationSchemaTableExists(this, schema, table);
   }
 
-  async ensureSchema(schema: string): Promise<void> {
-    await this.query(`create schema if not exists ${this.quoteIdentifier(schema)}`);
+  ensureSchema(schema: string): Promise<void> {
+    return createSchemaIfMissing(this, schema);
   }
 
   async insertRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {

@@ -21,6 +21,7 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { quoteParts, SerialQueue } from '../session-support.js';
 import type { RedshiftIamCredentials, RedshiftIamOptions } from './redshift-iam.js';
 import { inlineRedshiftParams, redshiftRefusesBinds } from './redshift-literals.js';
+import { createSchemaIfMissing, informationSchemaTableExists } from '../information-schema.js';
 import { registerSecret } from '../../errors/secrets.js';
 import { exactDecimal, OutOfRangeValue, timestampValue } from '../row-values.js';
 import type {
@@ -429,20 +430,12 @@ export class PostgresAdapter implements WarehouseAdapter {
     return quoteParts(name, (p) => this.quoteIdentifier(p));
   }
 
-  async tableExists(schema: string, table: string): Promise<boolean> {
-    const { rows } = await this.query({
-      dialect: this.dialect,
-      sql: 'select count(*) as n from information_schema.tables where table_schema = $1 and table_name = $2',
-      params: [
-        { name: 'schema', type: 'string', value: schema },
-        { name: 'table', type: 'string', value: table },
-      ],
-    });
-    return Number(rows[0]?.n ?? 0) > 0;
+  tableExists(schema: string, table: string): Promise<boolean> {
+    return informationSchemaTableExists(this, schema, table);
   }
 
-  async ensureSchema(schema: string): Promise<void> {
-    await this.query(`create schema if not exists ${this.quoteIdentifier(schema)}`);
+  ensureSchema(schema: string): Promise<void> {
+    return createSchemaIfMissing(this, schema);
   }
 
   async insertRows(table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {

@@ -15,6 +15,7 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
 import { quoteParts, SerialQueue, SessionTransaction } from '../session-support.js';
 import { snowflakeQuote } from '../sql-dialect.js';
+import { createSchemaIfMissing, informationSchemaTableExists } from '../information-schema.js';
 import { exactDecimal } from '../row-values.js';
 import type {
   BoundParam,
@@ -188,21 +189,14 @@ export class SnowflakeAdapter implements WarehouseAdapter {
     return quoteParts(name, (p) => this.quoteIdentifier(p));
   }
 
-  async tableExists(schema: string, table: string): Promise<boolean> {
+  tableExists(schema: string, table: string): Promise<boolean> {
+    // The catalog lists a name in its stored case: a plain name quoted by `snowflakeQuote` is stored upper-cased.
     const stored = (id: string) => this.quoteIdentifier(id).slice(1, -1).replace(/""/g, '"');
-    const { rows } = await this.query({
-      dialect: 'snowflake',
-      sql: 'select count(*) as n from information_schema.tables where table_schema = :1 and table_name = :2',
-      params: [
-        { name: 'schema', type: 'string', value: stored(schema) },
-        { name: 'table', type: 'string', value: stored(table) },
-      ],
-    });
-    return Number(rows[0]?.n ?? 0) > 0;
+    return informationSchemaTableExists(this, schema, table, stored);
   }
 
-  async ensureSchema(schema: string): Promise<void> {
-    await this.query(`create schema if not exists ${this.quoteIdentifier(schema)}`);
+  ensureSchema(schema: string): Promise<void> {
+    return createSchemaIfMissing(this, schema);
   }
 
   /** Multi-row `insert ... values` with positional binds, in slices well below the driver's stage-upload threshold. */
