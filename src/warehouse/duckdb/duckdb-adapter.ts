@@ -326,7 +326,17 @@ export class DuckdbAdapter implements WarehouseAdapter {
     await this.serial(async () => {
       const conn = this.connection();
       let appender: DuckDBAppender | undefined;
+      // Outside a transaction the appender's flush would commit, writing and syncing the WAL inside a synchronous
+      // call: the event loop stood still for it (6-25 ms a batch here; a sync's journal appends one per batch, and
+      // the CRM's answers and the next requests waited). In a transaction the flush only fills the transaction,
+      // and the COMMIT, the write and sync, runs on DuckDB's side like any statement.
+      const own = !this.sharedConnection;
+      let open = false;
       try {
+        if (own) {
+          await conn.run('BEGIN TRANSACTION');
+          open = true;
+        }
         const describe = async () => {
           const described = await conn.runAndReadAll(
             'select column_name from duckdb_columns() where schema_name = $schema and table_name = $name order by column_index',
@@ -363,6 +373,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
           appender.endRow();
         }
         appender.flushSync();
+        appender.closeSync();
+        appender = undefined;
+        if (open) {
+          open = false;
+          await conn.run('COMMIT');
+        }
         const appended = this.shared?.appended;
         appended?.set(table, (appended.get(table) ?? 0) + rows.length);
       } catch (err) {
@@ -373,6 +389,13 @@ export class DuckdbAdapter implements WarehouseAdapter {
           appender?.closeSync();
         } catch {
           // a failed flush already reported the error; closing flushes nothing more
+        }
+        if (open) {
+          try {
+            await conn.run('ROLLBACK');
+          } catch {
+            // the transaction may already be aborted
+          }
         }
       }
     });
@@ -422,8 +445,10 @@ export class DuckdbAdapter implements WarehouseAdapter {
     const lowering = want === 'stream' && shared.applied === shared.planLimit;
     shared.applied = limit;
     // What DuckDB cannot evict (deletes and appends since the last checkpoint) goes to disk first; if another
-    // connection's transaction keeps the checkpoint from running, lowering may fail (see below).
-    if (lowering) await this.checkpoint();
+    // connection's transaction keeps the checkpoint from running, lowering may fail (see below). Not when DuckDB
+    // already holds less than the lower limit (a plan of a few thousand rows): nothing needs evicting, and the
+    // checkpoint's writes and syncs cost a small run more than anything else it did to start streaming.
+    if (lowering && (await this.memoryInUse()) > streamBytes) await this.checkpoint();
     // Set by value: after `reset memory_limit` DuckDB 1.5 reports its default again but keeps its buffer pool at
     // the lower limit (a 1M-row plan then runs 1.8x slower). DuckDB's own default comes back as it reported it,
     // rounded to a tenth of its unit (18.8 GiB is set as 18.7 GiB).
@@ -451,6 +476,12 @@ export class DuckdbAdapter implements WarehouseAdapter {
   private async checkpointFullRowGroups(): Promise<void> {
     const appended = this.shared?.appended;
     if (appended && [...appended.values()].some((n) => n >= ROW_GROUP_ROWS)) await this.checkpoint();
+  }
+
+  /** Bytes DuckDB's buffer manager holds now, over all its uses (the base tables, in-memory tables, hash tables). */
+  private async memoryInUse(): Promise<number> {
+    const { rows } = await this.query('select sum(memory_usage_bytes) as used from duckdb_memory()');
+    return Number(rows[0]?.used ?? 0);
   }
 
   /** A checkpoint now, if DuckDB can take one; the appended-row counts start over. */
