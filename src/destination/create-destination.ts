@@ -65,6 +65,21 @@ export async function createDestination(
 }
 
 /**
+ * Starts loading the client code of a destination's type (a vendor SDK: @hubspot/api-client, jsforce) without
+ * building the destination or calling its API, so the load overlaps the warehouse's plan instead of following it.
+ * A failed load is left to `createDestination`, which loads again and reports it.
+ */
+export function preloadDestination(config: DestinationConfig | undefined): void {
+  const load =
+    config?.type === 'hubspot'
+      ? import('./hubspot/hubspot-destination.js')
+      : config?.type === 'salesforce'
+        ? import('./salesforce/salesforce-destination.js')
+        : undefined;
+  load?.catch(() => undefined);
+}
+
+/**
  * Caches destinations per name for one CLI invocation (one run of its syncs), and closes them at the end. Its
  * destinations and task writers share one CRM login per destination (crm-logins.ts).
  */

@@ -3,7 +3,11 @@
  * the scheduler call. A sync whose dependency failed is not run (its summary says so).
  */
 import { requireSection, type LoadedConfig } from '../config/load-config.js';
-import { DestinationPool, type DestinationOverrides } from '../destination/create-destination.js';
+import {
+  DestinationPool,
+  preloadDestination,
+  type DestinationOverrides,
+} from '../destination/create-destination.js';
 import type { RetryPolicy } from '../destination/batch-writer.js';
 import type { Destination } from '../destination/destination.js';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
@@ -89,6 +93,9 @@ export async function runSyncs(options: RunSyncsOptions): Promise<RunSummary[]> 
   if (!options.destination) {
     for (const name of order)
       requireSection(loaded, `destinations.${loaded.config.syncs[name]!.destination}`);
+    // The CRM clients load while the warehouse opens and plans (DuckDB works on threads of its own meanwhile).
+    for (const name of order)
+      preloadDestination(loaded.config.destinations[loaded.config.syncs[name]!.destination]);
   }
   const ownWarehouse = !options.warehouse;
   const warehouse = options.warehouse ?? (await createWarehouse(loaded));

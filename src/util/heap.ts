@@ -47,6 +47,11 @@ export function trimHeap(): void {
   if (v8.getHeapStatistics().used_heap_size >= threshold) collectGarbage();
 }
 
+/** True while a stream of changes runs (see streamingHeap): it trims the heap itself, chunk by chunk. */
+export function heapTrimmed(): boolean {
+  return streams > 0;
+}
+
 /**
  * Marks a stream of changes as running (streams may overlap, in the scheduler); returns the function that ends it.
  * V8's new space grows by `--semi-space-growth-factor` (2) when much of it survives; 1 keeps it as it is. Where a V8

@@ -12,13 +12,14 @@ let lookups: number;
 
 beforeEach(async () => {
   lookups = 0;
-  const run = DuckDBConnection.prototype.runAndReadAll;
-  vi.spyOn(DuckDBConnection.prototype, 'runAndReadAll').mockImplementation(function (
+  // The adapter's own statements go through extractStatements; only the column lookup prepares on the connection.
+  const prepare = DuckDBConnection.prototype.prepare;
+  vi.spyOn(DuckDBConnection.prototype, 'prepare').mockImplementation(function (
     this: DuckDBConnection,
-    ...args: Parameters<typeof run>
+    ...args: Parameters<typeof prepare>
   ) {
-    if (String(args[0]).includes('duckdb_columns()')) lookups++;
-    return run.apply(this, args);
+    lookups++;
+    return prepare.apply(this, args);
   });
   duck = new DuckdbAdapter({ path: ':memory:' });
   await duck.connect();
@@ -73,6 +74,14 @@ describe('DuckDB column lookup per table', () => {
       }),
     ).rejects.toThrow('give up');
     await expect(duck.insertRows('u', ['id'], [[1]])).rejects.toThrow('DuckDB: no table u');
+  });
+
+  it("reads the columns of the table it appends to, not those of another database's table of the same name", async () => {
+    // The adapter's scratch database has a schema `main` too; a lookup by schema and table name over every
+    // attached database (duckdb_columns()) mixed both tables' columns.
+    await duck.query('create table pqlsync_scratch.main.t (other integer, columns varchar, here integer)');
+    await duck.insertRows('t', ['id', 'name'], [[1, 'a']]);
+    expect(await rowsOf('select id, name from t')).toEqual([{ id: 1, name: 'a' }]);
   });
 
   it('still refuses a column the table does not have, after looking again', async () => {
