@@ -2,7 +2,7 @@
  * The shared batch writer on its own (no warehouse): re-chunking, retries, splitting, stops and aborts, with the
  * in-memory destination or a scripted one. Fast enough to run against every StrykerJS mutant of batch-writer.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { writeChanges, type BatchWriterOptions } from '../../../src/destination/batch-writer.js';
 import type {
   Change,
@@ -265,17 +265,35 @@ describe('writeChanges', () => {
     });
   });
 
-  it('keeps to the rate limit: no more requests per window than allowed', async () => {
-    const dest = new ScriptedDestination([applied], {
-      batchSize: 1,
-      rateLimit: { requests: 2, perMs: 60_000 },
-    });
-    const pending = write(dest, stream(changes(3)));
-    // Two requests fit the window; the third waits for the next one (a minute away).
-    await expect(
-      Promise.race([pending, new Promise((r) => setTimeout(() => r('waiting'), 300))]),
-    ).resolves.toBe('waiting');
-    expect(dest.calls).toEqual([['1'], ['2']]);
+  /*
+   * The limiter's clock is vitest's fake one (Bottleneck reads Date.now and its own timers), so the test counts the
+   * requests the limiter let through at given instants instead of racing the wall clock (it once raced 300 ms and
+   * failed on a busy machine). Fails with the limit ignored (`rateLimit` not turned into a limiter: all five sent at
+   * t=0) and with the refill amount off by one (three in the first window): both checked by hand.
+   */
+  it('keeps to the rate limit: no more requests per window than allowed, the rest in the next windows', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const dest = new ScriptedDestination([applied], {
+        batchSize: 1,
+        rateLimit: { requests: 2, perMs: 60_000 },
+      });
+      let settled = false;
+      const pending = write(dest, stream(changes(5))).finally(() => (settled = true));
+      // Two requests fit the first window; the third waits for the next one, a minute after the first.
+      await vi.advanceTimersByTimeAsync(59_000);
+      expect(dest.calls).toEqual([['1'], ['2']]);
+      expect(settled).toBe(false);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(dest.calls).toEqual([['1'], ['2'], ['3'], ['4']]);
+      await vi.advanceTimersByTimeAsync(60_000);
+      const { result, commits } = await pending;
+      expect(dest.calls).toEqual([['1'], ['2'], ['3'], ['4'], ['5']]);
+      expect(result).toEqual({ applied: 5, rejected: 0, retryable: 0, notAttempted: 0 });
+      expect(commits.map((c) => c.keys)).toEqual([['1'], ['2'], ['3'], ['4'], ['5']]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
