@@ -12,6 +12,7 @@ import { defineConfig } from 'vitest/config';
 const FAST = [
   'test/unit/destination/batch-writer.test.ts',
   'test/unit/errors/secrets.test.ts',
+  'test/unit/errors/secret-encodings.test.ts',
   'test/unit/plan/hash-columns.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/routing-logic.test.ts',

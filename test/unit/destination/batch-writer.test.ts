@@ -298,6 +298,73 @@ describe('writeChanges', () => {
 });
 
 /*
+ * Record retries wait with exponential backoff and jitter: min(maxDelayMs, initialDelayMs * 2^(attempt-1)) times a
+ * factor from 0.5 to 1 (Math.random). On vitest's fake clock, with Math.random held at 0.5 (a factor of 0.75), each
+ * try starts at an exact instant. Written against the six mutants of the delay formula StrykerJS left alive
+ * (min → max, * → /, attempt - 1 → attempt + 1, 0.5 + r/2 → 0.5 - r/2 and → 0.5 + r*2) and the one that waits once
+ * more after the last retryable record was applied (`retryKeys.size === 0` → false): each fails here, checked by
+ * hand.
+ */
+describe('writeChanges record-retry backoff', () => {
+  /** Runs `write` on a fake clock; returns the instants (ms from the start) of each call and of the result. */
+  async function onFakeClock(dest: ScriptedDestination, retry: Partial<BatchWriterOptions['retry']>) {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      const start = Date.now();
+      const calls: number[] = [];
+      const recording = new Proxy(dest, {
+        get: (target, prop, receiver) =>
+          prop === 'write'
+            ? (b: WriteBatch) => {
+                calls.push(Date.now() - start);
+                return target.write(b);
+              }
+            : Reflect.get(target, prop, receiver),
+      });
+      let endedAt = -1;
+      const pending = write(recording, stream(changes(1)), { retry }).then((r) => {
+        endedAt = Date.now() - start;
+        return r;
+      });
+      await vi.advanceTimersByTimeAsync(100_000);
+      const { result } = await pending;
+      return { calls, endedAt, result };
+    } finally {
+      random.mockRestore();
+      vi.useRealTimers();
+    }
+  }
+  const retryable = (b: WriteBatch): RecordOutcome[] =>
+    b.changes.map((c) => ({ key: c.key, status: 'retryable', reason: 'UNABLE_TO_LOCK_ROW' }));
+
+  it('doubles the wait after each try, times the jitter factor, up to maxDelayMs', async () => {
+    const dest = new ScriptedDestination([retryable]);
+    const { calls, endedAt, result } = await onFakeClock(dest, {
+      maxAttempts: 5,
+      initialDelayMs: 1_000,
+      maxDelayMs: 3_000,
+    });
+    // Waits of 750 (1,000 x 0.75), 1,500 (2,000 x 0.75), then 2,250 twice (4,000 and 8,000 capped at 3,000).
+    expect(calls).toEqual([0, 750, 2_250, 4_500, 6_750]);
+    expect(endedAt).toBe(6_750);
+    expect(result).toEqual({ applied: 0, rejected: 0, retryable: 1, notAttempted: 0 });
+  });
+
+  it('waits for nothing once no record is retryable', async () => {
+    const dest = new ScriptedDestination([retryable, applied]);
+    const { calls, endedAt, result } = await onFakeClock(dest, {
+      maxAttempts: 5,
+      initialDelayMs: 1_000,
+      maxDelayMs: 3_000,
+    });
+    expect(calls).toEqual([0, 750]);
+    expect(endedAt).toBe(750);
+    expect(result).toEqual({ applied: 1, rejected: 0, retryable: 0, notAttempted: 0 });
+  });
+});
+
+/*
  * The batch writer keeps nothing of a batch once it is committed (issue 22, whole-process peak RSS): with a cancel
  * signal (the CLI always passes one), each batch was raced against a promise pending for the whole run, which kept
  * every batch's outcomes reachable (about 100 MB of heap by the end of a 1M-row first sync). Counted with weak
