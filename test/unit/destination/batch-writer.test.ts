@@ -69,6 +69,7 @@ async function write(
 class ScriptedDestination implements Destination {
   readonly type = 'scripted';
   readonly calls: string[][] = [];
+  checkChange?: Destination['checkChange'];
   constructor(
     private readonly handlers: Array<(b: WriteBatch) => RecordOutcome[] | Promise<RecordOutcome[]>>,
     private readonly caps: Partial<DestinationCapabilities> = {},
@@ -294,6 +295,118 @@ describe('writeChanges', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/*
+ * Transport failures, hard stops and changes refused before sending: paths only the CLI-level fault tests reached
+ * before, so StrykerJS's fast run left their mutants alive. Each test below fails with the mutant named in its
+ * comment applied by hand.
+ */
+describe('writeChanges: no answer, hard stop, refused before sending', () => {
+  const unreachable = () => {
+    throw new PqlsyncError('DESTINATION_UNREACHABLE', 'connect ECONNREFUSED 127.0.0.1:1', {
+      kind: 'transient',
+    });
+  };
+  const unavailable = refuse('HTTP 503', { kind: 'transient' });
+
+  // Mutants: the counter not reset by an answer (`unanswered = 0` removed), `>=` → `>`, the message emptied.
+  it('opens the circuit after maxAttempts requests in a row got no answer: the run stops, nothing is lost', async () => {
+    const dest = new ScriptedDestination([unreachable], { batchSize: 2 });
+    const { result, commits } = await write(dest, stream(changes(5)), { retry: { ...FAST, maxAttempts: 3 } });
+    expect(dest.calls).toEqual([
+      ['1', '2'],
+      ['1', '2'],
+      ['1', '2'],
+    ]);
+    expect(commits).toEqual([]);
+    expect(result.applied + result.rejected + result.retryable).toBe(0);
+    expect(result.notAttempted).toBe(5);
+    expect(result.stopError?.code).toBe('DESTINATION_UNREACHABLE');
+    expect(result.stopError?.kind).toBe('system');
+    expect(result.stopError?.message).toBe(
+      'the CRM stopped answering: 3 requests in a row got no answer (circuit breaker open); the run stopped after committing what the CRM had acknowledged, and the next run sends the rest. Last failure: connect ECONNREFUSED 127.0.0.1:1',
+    );
+  });
+
+  it('any answer, even a failure, resets the count of requests without one', async () => {
+    // Two without an answer, then a 503, then two more, then success: never three in a row.
+    const dest = new ScriptedDestination(
+      [unreachable, unreachable, unavailable, unreachable, unreachable, applied],
+      {
+        batchSize: 2,
+      },
+    );
+    const { result } = await write(dest, stream(changes(2)), { retry: { ...FAST, maxAttempts: 6 } });
+    expect(result).toEqual({ applied: 2, rejected: 0, retryable: 0, notAttempted: 0 });
+    expect(dest.calls).toHaveLength(6);
+
+    const answered = new ScriptedDestination(
+      [unreachable, unreachable, applied, unreachable, unreachable, applied],
+      {
+        batchSize: 2,
+      },
+    );
+    const second = await write(answered, stream(changes(4)), { retry: { ...FAST, maxAttempts: 3 } });
+    expect(second.result).toEqual({ applied: 4, rejected: 0, retryable: 0, notAttempted: 0 });
+  });
+
+  // Mutants: `cancel?.aborted` checks forced false, `orCancelled` returning the work alone.
+  it('a hard stop drops the answer still awaited: that batch is not committed and counts as not attempted', async () => {
+    const cancel = new AbortController();
+    let answer = (_: RecordOutcome[]) => {};
+    const dest = new ScriptedDestination(
+      [applied, (b) => new Promise<RecordOutcome[]>((resolve) => (answer = () => resolve(applied(b))))],
+      { batchSize: 2 },
+    );
+    const commits: string[][] = [];
+    const { result } = await write(dest, stream(changes(2), changes(6).slice(2)), {
+      cancel: cancel.signal,
+      commit: async (cs) => {
+        commits.push(cs.map((c) => c.key));
+        // The second batch is on its way once the first is committed; stop hard while it waits.
+        setImmediate(() => {
+          cancel.abort();
+          answer([]);
+        });
+      },
+    });
+    expect(commits).toEqual([['1', '2']]);
+    expect(result).toEqual({ applied: 2, rejected: 0, retryable: 0, notAttempted: 4, aborted: true });
+    expect(dest.calls).toEqual([
+      ['1', '2'],
+      ['3', '4'],
+    ]);
+  });
+
+  it('a hard stop before the first request sends nothing', async () => {
+    const cancel = new AbortController();
+    cancel.abort();
+    const dest = new ScriptedDestination([applied], { batchSize: 2 });
+    const { result, commits } = await write(dest, stream(changes(3)), { cancel: cancel.signal });
+    expect(dest.calls).toEqual([]);
+    expect(commits).toEqual([]);
+    expect(result).toEqual({ applied: 0, rejected: 0, retryable: 0, notAttempted: 3, aborted: true });
+  });
+
+  // Mutants: `refused.length >= size` → `>`/true/false, `flushRefused` skipping, `change.invalid` ignored.
+  it("commits changes refused before sending in batches of the destination's size, and never sends them", async () => {
+    const dest = new ScriptedDestination([applied], { batchSize: 2 });
+    dest.checkChange = (_t, c) =>
+      Number(c.key) % 2 === 0
+        ? { key: c.key, status: 'rejected', reason: 'no email', code: 'BAD' }
+        : undefined;
+    const input = changes(7);
+    input[0] = { ...input[0]!, invalid: { reason: 'NaN in Score__c', code: 'INVALID_VALUE' } };
+    const { result, commits } = await write(dest, stream(input));
+    expect(dest.calls).toEqual([['3', '5'], ['7']]);
+    expect(commits.map((c) => c.keys).sort()).toEqual([['1', '2'], ['3', '5'], ['4', '6'], ['7']]);
+    expect(commits.find((c) => c.keys[0] === '1')?.outcomes).toEqual([
+      { key: '1', status: 'rejected', reason: 'NaN in Score__c', code: 'INVALID_VALUE' },
+      { key: '2', status: 'rejected', reason: 'no email', code: 'BAD' },
+    ]);
+    expect(result).toEqual({ applied: 3, rejected: 4, retryable: 0, notAttempted: 0 });
   });
 });
 
