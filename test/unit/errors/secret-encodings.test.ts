@@ -2,7 +2,9 @@
  * Secret scrubbing's encodings (src/errors/secrets.ts), each form asserted as the exact text that comes out, so
  * that StrykerJS's mutants of the per-character pattern, the base64 fragment arithmetic and the Bearer / Basic /
  * userinfo patterns change an output here (test/reliability/secret-encodings.test.ts checks the same forms by a
- * looser pattern, together with the CLI, and is not in the mutation test list).
+ * looser pattern, together with the CLI, and is not in the mutation test list). Checked by hand against 25 such
+ * mutants (each survives test/unit/errors/secrets.test.ts): this file fails with 24 of them; the 25th, hexPattern's
+ * `i` flag dropped, is equivalent (`toString(16)` only writes lower-case hex).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearSecretsForTests, registerSecret, scrubSecrets } from '../../../src/errors/secrets.js';
@@ -45,6 +47,11 @@ describe('scrubSecrets: each character of a secret in each encoding', () => {
     );
   });
 
+  it('a character up to U+FFFF as a JSON \\u escape (U+FFFF included)', () => {
+    registerSecret('abc\uffff');
+    expect(scrubSecrets('abc\\uffff abc\\uFFFF')).toBe('[redacted] [redacted]');
+  });
+
   it('regular-expression characters in a secret stand for themselves', () => {
     registerSecret('a.b*c?d(e)[f]{g}|h^i$j');
     expect(scrubSecrets('a.b*c?d(e)[f]{g}|h^i$j / aXbbcd(e)[f]{g}|h^i$j')).toBe(
@@ -61,6 +68,12 @@ describe('scrubSecrets: base64 of a secret inside a longer base64 text', () => {
     expect(scrubSecrets(`<${base64(`a${TOKEN}`)}>`)).toBe('<YW[redacted]Q==>');
     expect(scrubSecrets(`<${base64(`ab${TOKEN}`)}>`)).toBe('<YWJ[redacted]k=>');
     expect(scrubSecrets(`<${Buffer.from(`ab${TOKEN}`).toString('base64url')}>`)).toBe('<YWJ[redacted]k>');
+  });
+
+  it('base64url where the standard alphabet has + and /', () => {
+    registerSecret('~~~???~~~???');
+    expect(Buffer.from('~~~???~~~???').toString('base64')).toBe('fn5+Pz8/fn5+Pz8/');
+    expect(scrubSecrets('fn5+Pz8/fn5+Pz8/ fn5-Pz8_fn5-Pz8_')).toBe('[redacted] [redacted]');
   });
 
   it('a fragment of 8 characters is masked, a shorter one is not (it would mask unrelated text)', () => {
@@ -83,8 +96,8 @@ describe('scrubSecrets: credentials it masks unregistered', () => {
     expect(scrubSecrets(`Authorization: Basic ${base64('svc:hunter2-password')}`)).toBe(
       'Authorization: Basic [redacted]',
     );
-    expect(scrubSecrets('Basic  Ab+/=_-9 and Basic Ab+/=_- and basic 1234567')).toBe(
-      'Basic  [redacted] and Basic Ab+/=_- and basic 1234567',
+    expect(scrubSecrets('Basic  Ab+/=_-9 and Basic Ab+/=_- and basic 1234567 and Basic 12345678')).toBe(
+      'Basic  [redacted] and Basic Ab+/=_- and basic 1234567 and Basic [redacted]',
     );
   });
 
