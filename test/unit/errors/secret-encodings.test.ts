@@ -52,6 +52,14 @@ describe('scrubSecrets: each character of a secret in each encoding', () => {
     expect(scrubSecrets('abc\\uffff abc\\uFFFF')).toBe('[redacted] [redacted]');
   });
 
+  it('a + stands for a space only, and a character above U+FFFF has no \\u form of its own', () => {
+    registerSecret('abcd1234');
+    registerSecret('\u{1F600}wxyz');
+    expect(scrubSecrets('abcd+234 ab+d1234 \\u1f600wxyz \\u1F600wxyz')).toBe(
+      'abcd+234 ab+d1234 \\u1f600wxyz \\u1F600wxyz',
+    );
+  });
+
   it('regular-expression characters in a secret stand for themselves', () => {
     registerSecret('a.b*c?d(e)[f]{g}|h^i$j');
     expect(scrubSecrets('a.b*c?d(e)[f]{g}|h^i$j / aXbbcd(e)[f]{g}|h^i$j')).toBe(
