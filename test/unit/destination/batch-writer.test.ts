@@ -380,6 +380,39 @@ describe('writeChanges: no answer, hard stop, refused before sending', () => {
     ]);
   });
 
+  // Mutants: the stream loop's `while (inFlight.size > …)` wait removed; `result.stopError ||` dropped from its break.
+  it('reads the change stream only one batch ahead of the request in flight, and stops reading on a stop error', async () => {
+    let pulled = 0;
+    async function* chunks(): AsyncIterable<Change[]> {
+      for (let i = 0; i < 5; i++) {
+        pulled++;
+        yield [change(2 * i + 1), change(2 * i + 2)];
+      }
+    }
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const stop = new PqlsyncError('DESTINATION_AUTH_FAILED', 'token revoked', { kind: 'system' });
+    const dest = new ScriptedDestination(
+      [
+        async () => {
+          await held;
+          throw stop;
+        },
+      ],
+      { batchSize: 2 },
+    );
+    const pending = write(dest, chunks());
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    // The first batch is in flight and the second queued behind it: nothing more is read meanwhile.
+    expect(pulled).toBe(2);
+    release();
+    const { result, commits } = await pending;
+    expect(pulled).toBe(2);
+    expect(commits).toEqual([]);
+    expect(result).toEqual({ applied: 0, rejected: 0, retryable: 0, notAttempted: 4, stopError: stop });
+    expect(dest.calls).toEqual([['1', '2']]);
+  });
+
   it('a hard stop before the first request sends nothing', async () => {
     const cancel = new AbortController();
     cancel.abort();
