@@ -12,7 +12,10 @@ import { defineConfig } from 'vitest/config';
 const FAST = [
   'test/unit/destination/batch-writer.test.ts',
   'test/unit/errors/secrets.test.ts',
+  'test/unit/errors/secret-encodings.test.ts',
   'test/unit/plan/hash-columns.test.ts',
+  'test/unit/plan/resolve-columns.test.ts',
+  'test/unit/plan/change-values.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/routing-logic.test.ts',
 ];
