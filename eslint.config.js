@@ -11,6 +11,7 @@ export default tseslint.config(
       'node_modules/**',
       'pqlsync-demo/**',
       'coverage/**',
+      '.test-dist-*/**',
       '**/*.js',
       '!eslint.config.js',
     ],

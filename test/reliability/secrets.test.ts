@@ -157,7 +157,7 @@ describe('secrets never appear in logs, errors, state or files', () => {
       await leftBehind(p.project.dir, p.dbPath),
     ].join('\n');
     expect(leaked(all, secrets)).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it('HubSpot: a run with rejected rows, then a 401 mid-run', async () => {
     const p = await reliabilityProject('hubspot', { rows: 30, sandbox: { token: HUBSPOT_TOKEN } });
@@ -201,7 +201,7 @@ describe('secrets never appear in logs, errors, state or files', () => {
       '\n',
     );
     expect(leaked(all, { HUBSPOT_TOKEN })).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it('Postgres: a password in ${VAR} stays out of the connection error', async () => {
     // No real Postgres quotes a password back, but a pooler or proxy in front of one may: this server asks for
@@ -245,7 +245,7 @@ syncs:
       project.cleanup();
       await echo.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
 
 /**

@@ -47,7 +47,7 @@ describe.skipIf(skip !== undefined)('postgres ssl with a CA file', () => {
   let certs: string;
 
   beforeAll(async () => {
-    server = await startTestPostgres();
+    server = await startTestPostgres({ own: true });
     url = await server.createDatabase(`pg_ssl_${process.pid}`);
     const keep = tempProject();
     certs = path.join(keep.dir, 'certs');

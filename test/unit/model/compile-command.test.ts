@@ -5,13 +5,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CLI_NODE_ARGS } from '../../helpers/cli.js';
 
 const ROOT = process.cwd();
 const FIXTURES = path.join(ROOT, 'test/golden/fixtures/models');
 /** tsx's loader by absolute URL, so the CLI also starts from a cwd outside the repository. */
-const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 interface CliResult {
   code: number;
@@ -23,7 +22,7 @@ function cli(args: string[], cwd = ROOT): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', TSX, path.join(ROOT, 'src/cli/main.ts'), 'compile', ...args],
+      [...CLI_NODE_ARGS, 'compile', ...args],
       { cwd, env: { ...process.env, PQLSYNC_CONFIG: '' } },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );

@@ -7,11 +7,10 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CLI_NODE_ARGS } from '../../helpers/cli.js';
 
 const ROOT = process.cwd();
-const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const PAGE = readFileSync(path.join(ROOT, 'docs/readme/models.md'), 'utf8');
 
 const blocks = (lang: string): string[] =>
@@ -25,11 +24,8 @@ function run(args: string[], cwd: string): Promise<string> {
   return new Promise((resolve) => {
     const env = { ...process.env };
     delete env.PQLSYNC_CONFIG;
-    execFile(
-      process.execPath,
-      ['--import', TSX, path.join(ROOT, 'src/cli/main.ts'), ...args],
-      { cwd, env },
-      (_e, out, err) => resolve(out + err),
+    execFile(process.execPath, [...CLI_NODE_ARGS, ...args], { cwd, env }, (_e, out, err) =>
+      resolve(out + err),
     );
   });
 }
