@@ -7,19 +7,39 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const srcDir = path.join(root, 'src');
+
 /** Packages compiled into the bundle; any other bare import stays a runtime import or require. */
-export const BUNDLED = new Set(
-  (
-    process.env.PQLSYNC_BUNDLED ??
-    'zod,yaml,commander,dotenv,bottleneck,fastest-levenshtein,p-limit,p-retry,yocto-queue,is-network-error,' +
-      'csv-parse,csv-stringify,@duckdb/node-api,pino,pino-std-serializers,sonic-boom,on-exit-leak-free,' +
-      'atomic-sleep,safe-stable-stringify,quick-format-unescaped,@pinojs/redact'
-  )
-    .split(',')
-    .filter(Boolean),
-);
+const BUNDLED = new Set([
+  ...[
+    'zod',
+    'yaml',
+    'commander',
+    'dotenv',
+    'bottleneck',
+    'fastest-levenshtein',
+    'csv-parse',
+    'csv-stringify',
+  ],
+  ...['p-limit', 'yocto-queue', 'p-retry', 'is-network-error'],
+  // DuckDB's JavaScript client (129 CommonJS files); its native bindings stay external.
+  '@duckdb/node-api',
+  // pino and what it loads for a plain stream (pino's transports, run in a worker by thread-stream, are unused).
+  ...[
+    'pino',
+    'pino-std-serializers',
+    'sonic-boom',
+    'on-exit-leak-free',
+    'atomic-sleep',
+    'safe-stable-stringify',
+  ],
+  ...['quick-format-unescaped', '@pinojs/redact'],
+]);
 
 const packageOf = (specifier) =>
   specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
@@ -30,21 +50,23 @@ const LAZY_REQUIRE = /createRequire\(import\.meta\.url\)\((['"])([^'"]+)\1\)/g;
 /** `new URL('<relative>', import.meta.url)`: a file of the package (package.json, models/, sql/) found from src/. */
 const RELATIVE_URL = /new URL\((['"])(\.\.?\/[^'"]*)\1, import\.meta\.url\)/g;
 
-const outdir = process.env.PQLSYNC_BUNDLE_OUT ?? 'dist/bundle';
+/** `PQLSYNC_BUNDLE_OUT` (relative to the package) builds elsewhere: the start-up test's own bundle. */
+const outdir = path.resolve(root, process.env.PQLSYNC_BUNDLE_OUT ?? 'dist/bundle');
 
 /**
  * A relative URL written for `dist/<dir>/<file>.js` (tsc's output of `src/<dir>/<file>.ts`), rewritten for the
  * bundle's directory, where every chunk lives.
  */
 function fromBundle(sourceFile, relative) {
-  const compiled = path.resolve('dist', path.relative(path.resolve('src'), path.dirname(sourceFile)));
+  const compiled = path.resolve(root, 'dist', path.relative(srcDir, path.dirname(sourceFile)));
   const target = path.resolve(compiled, relative);
-  const rewritten = path.relative(path.resolve(outdir), target).split(path.sep).join('/') || '.';
+  const rewritten = path.relative(outdir, target).split(path.sep).join('/') || '.';
   return relative.endsWith('/') ? `${rewritten}/` : rewritten;
 }
+
 await rm(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli/main.ts'],
+  entryPoints: [path.join(root, 'src', 'cli', 'main.ts')],
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -66,7 +88,8 @@ await build({
             ? { external: true }
             : undefined,
         );
-        b.onLoad({ filter: /[/\\]src[/\\].*\.ts$/ }, async (args) => {
+        b.onLoad({ filter: /\.ts$/ }, async (args) => {
+          if (!args.path.startsWith(srcDir + path.sep)) return undefined;
           const source = await readFile(args.path, 'utf8');
           return {
             loader: 'ts',
