@@ -154,7 +154,8 @@ export function parseConfig(
     },
     (p) => lineOf(doc, lineCounter, p),
   );
-  const parsed = projectConfigSchema.safeParse(interpolated, { reportInput: true });
+  // jitless: zod would otherwise compile a fast parser for every object schema (a Function each) to use once.
+  const parsed = projectConfigSchema.safeParse(interpolated, { reportInput: true, jitless: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       for (const one of describeZodIssue(issue, interpolated)) {

@@ -376,7 +376,7 @@ function parseFrontMatter(
     return { params: {}, issues: [{ location: { file, line }, message: js.problem }] };
   }
   const raw: unknown = js.value ?? {};
-  const parsed = frontMatterSchema.safeParse(raw, { reportInput: true });
+  const parsed = frontMatterSchema.safeParse(raw, { reportInput: true, jitless: true }); // parsed once: see load-config
   if (!parsed.success) {
     // Still run the semantic checks on the parts that are well-formed, so one pass reports everything.
     const structural = parsed.error.issues.flatMap(zodIssueMessage);

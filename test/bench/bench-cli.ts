@@ -127,7 +127,7 @@ async function benchProject(users: number): Promise<{ dir: string; exec: (sql: s
   return { dir, exec };
 }
 
-/** Builds dist/ (as `npm run build` does) unless another bin is measured, and runs every CLI case. */
+/** Builds dist/ and the bundle (as `npm run build` does) unless another bin is measured, and runs every CLI case. */
 export async function runCliBench(options: { oneMillion?: boolean } = {}): Promise<CliCase[]> {
   let bin = process.env.BENCH_PQLSYNC_BIN && path.resolve(process.env.BENCH_PQLSYNC_BIN);
   if (!bin) {
@@ -140,6 +140,10 @@ export async function runCliBench(options: { oneMillion?: boolean } = {}): Promi
       ],
       { stdio: 'inherit' },
     );
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'build-bundle.mjs')], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     bin = path.join(root, 'bin', 'pqlsync.js');
   }
   const out: CliCase[] = [];

@@ -3,12 +3,13 @@
  * vendor SDK, prom-client or OpenTelemetry; DuckDB loads only for a command that opens the warehouse. The CLI runs
  * in a child process with a hook that logs every npm package it loads; the test asserts package names, never times.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
-import { runCli } from '../../helpers/cli.js';
+import { collect, REPO_DIR, runCli } from '../../helpers/cli.js';
 import { tempProject, type TempProject } from '../../helpers/temp-project.js';
 
 const HOOK = fileURLToPath(new URL('../../helpers/loaded-packages-hook.mjs', import.meta.url));
@@ -31,15 +32,25 @@ const DUCKDB = '@duckdb/node-api';
 let project: TempProject;
 let run = 0;
 
-/** Runs `pqlsync <args>` in the project and returns the packages it loaded (and its result). */
-async function packagesLoadedBy(args: string[]) {
+/**
+ * Runs `pqlsync <args>` in the project and returns the packages it loaded (and its result): from source, or the
+ * bundle's `main.js` (scripts/build-bundle.mjs) when given.
+ */
+async function packagesLoadedBy(args: string[], bundle?: string) {
   const log = path.join(project.dir, `packages-${++run}.log`);
-  const result = await runCli(args, {
-    cwd: project.dir,
-    env: { NODE_OPTIONS: `--import ${HOOK}`, PQLSYNC_TEST_PACKAGE_LOG: log, HUBSPOT_TOKEN: 'unused' },
-  });
-  const packages = new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean));
-  rmSync(log);
+  const env = { NODE_OPTIONS: `--import ${HOOK}`, PQLSYNC_TEST_PACKAGE_LOG: log, HUBSPOT_TOKEN: 'unused' };
+  const result = bundle
+    ? await collect(
+        spawn(process.execPath, [bundle, ...args], {
+          cwd: project.dir,
+          env: { ...process.env, PQLSYNC_LOG_LEVEL: 'warn', NODE_NO_WARNINGS: '1', ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      )
+    : await runCli(args, { cwd: project.dir, env });
+  // No log at all: the process loaded no package from node_modules (the bundle's --help).
+  const packages = new Set(existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
+  rmSync(log, { force: true });
   return { result, packages };
 }
 
@@ -109,6 +120,56 @@ describe('what each command loads', () => {
       counts: { applied: 10 },
     });
     expect(packages).toContain(DUCKDB);
+    for (const heavy of VENDOR) expect(packages, heavy).not.toContain(heavy);
+  });
+});
+
+/**
+ * The bundle bin/pqlsync.js runs: the pure JavaScript packages (zod, yaml, pino, DuckDB's client...) are compiled in,
+ * so the hook sees only what stays external: the vendor SDKs and DuckDB's native bindings. Its chunks split at every
+ * dynamic import, so a command still loads only what it needs.
+ */
+describe('what each command loads from the bundle', () => {
+  const out = path.join(REPO_DIR, 'dist', `bundle-test-${process.pid}`);
+  const main = path.join(out, 'main.js');
+  const NATIVE = '@duckdb/node-bindings';
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [path.join(REPO_DIR, 'scripts', 'build-bundle.mjs')], {
+      cwd: REPO_DIR,
+      env: { ...process.env, PQLSYNC_BUNDLE_OUT: out },
+      stdio: 'pipe',
+    });
+  }, 60_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('--help loads commander from the bundle, and neither DuckDB nor a vendor SDK', async () => {
+    const { result, packages } = await packagesLoadedBy(['--help'], main);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: pqlsync');
+    expect(packages).not.toContain('commander');
+    for (const heavy of [...VENDOR, DUCKDB, NATIVE]) expect(packages, heavy).not.toContain(heavy);
+  });
+
+  it('compile loads neither DuckDB nor a vendor SDK', async () => {
+    const { result, packages } = await packagesLoadedBy(['compile', 'users'], main);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('from app.users');
+    for (const heavy of [...VENDOR, DUCKDB, NATIVE]) expect(packages, heavy).not.toContain(heavy);
+  });
+
+  it('a run to the file destination loads DuckDB, and not the SDK of a destination it does not use', async () => {
+    const { result, packages } = await packagesLoadedBy(['run', 'users', '--json'], main);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      sync: 'users',
+      status: 'success',
+      counts: { applied: 0 },
+    });
+    expect(packages).toContain(NATIVE);
+    expect(packages).not.toContain(DUCKDB); // its JavaScript client is in the bundle
     for (const heavy of VENDOR) expect(packages, heavy).not.toContain(heavy);
   });
 });
