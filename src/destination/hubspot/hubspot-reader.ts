@@ -272,8 +272,18 @@ function personObject(object: string): string {
   return found;
 }
 
-/** The lifecycle-stage dates that say when a contact or company converted, first found first. */
-const CONVERSION_DATES = ['hs_lifecyclestage_opportunity_date', 'hs_lifecyclestage_customer_date'];
+/**
+ * The lifecycle-stage dates that say when a contact or company converted, first found first. Portals name them
+ * `hs_lifecyclestage_<stage>_date` ("Became an Opportunity Date"); newer ones also, or instead, keep
+ * `hs_v2_date_entered_<stage>` ("Date entered 'Opportunity (Lifecycle Stage Pipeline)'"). Both are asked for: a
+ * property a portal does not define is left out of the answer, not refused.
+ */
+const CONVERSION_DATES = [
+  'hs_lifecyclestage_opportunity_date',
+  'hs_v2_date_entered_opportunity',
+  'hs_lifecyclestage_customer_date',
+  'hs_v2_date_entered_customer',
+];
 
 function time(v: string | null): Date | null {
   if (v === null) return null;

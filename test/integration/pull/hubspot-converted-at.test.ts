@@ -69,4 +69,28 @@ describe('HubSpot converted_at', () => {
       ['u4', null, false, null],
     ]);
   });
+
+  it("reads a portal's `hs_v2_date_entered_<stage>` dates when the older properties are empty", async () => {
+    // Fails with CONVERSION_DATES holding only the hs_lifecyclestage_* names (converted_at null): checked by hand.
+    await admin('POST', '/_sandbox/hubspot/contacts', {
+      records: [
+        {
+          properties: {
+            lastname: 'v2',
+            product_user_id: 'v2',
+            lifecyclestage: 'opportunity',
+            hs_v2_date_entered_opportunity: '2026-02-20T08:30:00.000Z',
+          },
+        },
+      ],
+    });
+    clock.tick();
+    await pullOnce(suite.loaded(), suite.wh(), clock);
+    const { rows } = await suite
+      .wh()
+      .query(`select is_converted, converted_at from pqlsync_state.crm_people where match_value = 'v2'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.is_converted).toBe(true);
+    expect(new Date(String(rows[0]!.converted_at)).toISOString()).toBe('2026-02-20T08:30:00.000Z');
+  });
 });
