@@ -14,6 +14,7 @@ import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { scrubSecrets } from '../../../src/errors/secrets.js';
 import { createWarehouse, redshiftIam } from '../../../src/warehouse/create-warehouse.js';
 import { PostgresAdapter } from '../../../src/warehouse/postgres/postgres-adapter.js';
+import { RedshiftIamCredentials } from '../../../src/warehouse/postgres/redshift-iam.js';
 import { RedshiftCredentialsSandbox } from '../../../src/warehouse/postgres/sandbox/redshift-credentials-sandbox.js';
 import { runCli } from '../../helpers/cli.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/postgres.js';
@@ -311,6 +312,39 @@ describe('Redshift Serverless IAM login', () => {
       expect(scrubSecrets(`login with ${passwords()[0]!}`)).toBe('login with [redacted]');
     } finally {
       await wh.close();
+    }
+  });
+
+  it('asks GetCredentials again only within a minute of the expiry', async () => {
+    let clock = new Date('2026-01-05T10:00:00.000Z').getTime();
+    const sbx = new RedshiftCredentialsSandbox({
+      adminUrl: server.adminUrl,
+      clusters: {},
+      workgroups: { reporting: { region: 'eu-west-1' } },
+      accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID,
+      now: () => new Date(clock),
+    });
+    process.env.AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS = await sbx.start();
+    const creds = new RedshiftIamCredentials({
+      workgroup: 'reporting',
+      region: 'eu-west-1',
+      dbName: db,
+      now: () => new Date(clock),
+    });
+    try {
+      const first = await creds.get();
+      expect(first.expiresAt).toEqual(new Date(clock + 900_000));
+      clock += 13 * 60_000;
+      expect((await creds.get()).password).toBe(first.password);
+      clock += 90_000;
+      expect((await creds.get()).password).not.toBe(first.password);
+      expect(sbx.calls.map((c) => c.action)).toEqual([
+        'RedshiftServerless.GetCredentials',
+        'RedshiftServerless.GetCredentials',
+      ]);
+    } finally {
+      await sbx.stop();
+      process.env.AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS = sandbox.url;
     }
   });
 
