@@ -68,11 +68,13 @@ export const postgresSslSchema = z.strictObject({
   reject_unauthorized: z.boolean().optional(),
 });
 
-/** Redshift IAM login (GetClusterCredentials / GetClusterCredentialsWithIAM), signed by the AWS credential chain. */
+/** Redshift IAM login (GetClusterCredentials / GetClusterCredentialsWithIAM, Serverless GetCredentials), signed by the AWS credential chain. */
 export const redshiftIamSchema = z.strictObject({
   /** The cluster identifier. (Default: the first label of a Redshift endpoint `host`) */
   cluster_id: z.string().optional(),
-  /** The cluster's AWS region. (Default: the region in a Redshift endpoint `host`) */
+  /** Redshift Serverless: the workgroup name (GetCredentials). (Default: the first label of a Serverless endpoint `host`) */
+  workgroup: z.string().optional(),
+  /** The cluster's or workgroup's AWS region. (Default: the region in a Redshift endpoint `host`) */
   region: z.string().optional(),
   /** `db_user`: a password for db_user (GetClusterCredentials); `iam`: for the IAM identity's own database user (GetClusterCredentialsWithIAM). (Default: db_user) */
   identity: z.enum(['db_user', 'iam']).default('db_user'),
@@ -87,15 +89,28 @@ export const redshiftIamSchema = z.strictObject({
 /** `<cluster>.<id>.<region>.redshift.amazonaws.com`: a provisioned cluster's endpoint. */
 const REDSHIFT_ENDPOINT = /^([a-z0-9-]+)\.[a-z0-9]+\.([a-z0-9-]+)\.redshift\.amazonaws\.com(\.cn)?$/i;
 
-/** The IAM login's cluster and region: as configured, else read from a Redshift endpoint host. */
+/** `<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com`: a Serverless workgroup's endpoint. */
+const SERVERLESS_ENDPOINT =
+  /^([a-z0-9-]+)\.[0-9]+\.([a-z0-9-]+)\.redshift-serverless\.amazonaws\.com(\.cn)?$/i;
+
+/**
+ * The IAM login's cluster (or Serverless workgroup) and region: as configured, else read from a Redshift endpoint
+ * host. A workgroup (configured or from a Serverless host) means Serverless, unless a cluster_id is configured.
+ */
 export function redshiftIamTarget(
-  iam: { cluster_id?: string | undefined; region?: string | undefined },
+  iam: { cluster_id?: string | undefined; workgroup?: string | undefined; region?: string | undefined },
   host: string | undefined,
-): { clusterId?: string; region?: string } {
-  const m = host ? REDSHIFT_ENDPOINT.exec(host) : null;
-  const clusterId = iam.cluster_id ?? m?.[1];
+): { clusterId?: string; workgroup?: string; region?: string } {
+  const serverless = !iam.cluster_id && host ? SERVERLESS_ENDPOINT.exec(host) : null;
+  const m = serverless ?? (host ? REDSHIFT_ENDPOINT.exec(host) : null);
+  const workgroup = iam.workgroup ?? (serverless ? m?.[1] : undefined);
+  const clusterId = workgroup ? undefined : (iam.cluster_id ?? m?.[1]);
   const region = iam.region ?? m?.[2];
-  return { ...(clusterId ? { clusterId } : {}), ...(region ? { region } : {}) };
+  return {
+    ...(clusterId ? { clusterId } : {}),
+    ...(workgroup ? { workgroup } : {}),
+    ...(region ? { region } : {}),
+  };
 }
 
 /** The host a Postgres/Redshift config names (`host`, else the URL's). */
@@ -132,10 +147,23 @@ export const postgresWarehouseSchema = postgresWarehouseFields.superRefine((wh, 
   if (wh.type !== 'redshift') return issue(['iam'], 'is for type: redshift only');
   if (wh.password !== undefined) issue(['password'], 'give either password or iam, not both');
   const target = redshiftIamTarget(wh.iam, warehouseHost(wh));
+  if (target.workgroup) {
+    // Serverless GetCredentials logs in as the caller's IAM identity: no cluster, database user or auto_create.
+    if (wh.iam.cluster_id) issue(['iam', 'workgroup'], 'give either cluster_id or workgroup, not both');
+    if (!target.region)
+      issue(
+        ['iam', 'region'],
+        'is required when host is not a Redshift Serverless endpoint (<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com): e.g. us-east-1',
+      );
+    for (const field of ['db_user', 'auto_create'] as const)
+      if (wh.iam[field] !== undefined)
+        issue(['iam', field], 'is for provisioned clusters only: Serverless logs in as the IAM identity');
+    return;
+  }
   if (!target.clusterId)
     issue(
       ['iam', 'cluster_id'],
-      'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): the cluster identifier',
+      'is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): the cluster identifier (or warehouse.iam.workgroup for Redshift Serverless)',
     );
   if (!target.region)
     issue(

@@ -37,13 +37,21 @@ export function redshiftIam(
   wh: Extract<WarehouseConfig, { type: 'postgres' | 'redshift' }>,
 ): RedshiftIamOptions {
   const iam = wh.iam!;
-  const { clusterId, region } = redshiftIamTarget(iam, warehouseHost(wh));
+  const { clusterId, workgroup, region } = redshiftIamTarget(iam, warehouseHost(wh));
   const dbUser = iam.db_user ?? wh.user ?? urlUser(wh.url);
   let dbName = wh.database;
   try {
     dbName ??= wh.url ? new URL(wh.url).pathname.replace(/^\//, '') || undefined : undefined;
   } catch {
     // an unparsable URL is reported by pg itself
+  }
+  if (workgroup) {
+    return {
+      workgroup,
+      region: region!,
+      ...(dbName ? { dbName } : {}),
+      ...(iam.duration_seconds ? { durationSeconds: iam.duration_seconds } : {}),
+    };
   }
   return {
     clusterId: clusterId!,

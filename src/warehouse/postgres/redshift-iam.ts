@@ -7,6 +7,8 @@
  *   `IAM:<db_user>`.
  * - GetClusterCredentialsWithIAM (`identity: iam`): a password for the database user mapped from the IAM identity
  *   itself; no db_user.
+ * - Redshift Serverless GetCredentials (`workgroup`, `@aws-sdk/client-redshift-serverless`): a password for the
+ *   database user mapped from the IAM identity (`IAM:<user>` / `IAMR:<role>`).
  *
  * The SDK loads only when this login is configured, at the first connection (`import()` here, never at the top of
  * a module a command loads otherwise). The password is fetched again when a new connection opens within a minute
@@ -17,8 +19,10 @@ import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { registerSecret } from '../../errors/secrets.js';
 
 export interface RedshiftIamOptions {
-  /** The provisioned cluster's identifier. */
-  clusterId: string;
+  /** The provisioned cluster's identifier (give this or workgroup). */
+  clusterId?: string;
+  /** Redshift Serverless: the workgroup's name (GetCredentials). */
+  workgroup?: string;
   /** Its AWS region. */
   region: string;
   /** `db_user`: GetClusterCredentials for `dbUser`; `iam`: GetClusterCredentialsWithIAM. (Default: db_user) */
@@ -64,6 +68,36 @@ export class RedshiftIamCredentials {
 
   private async fetch(): Promise<DatabaseCredentials> {
     const o = this.options;
+    const withIam = o.identity === 'iam';
+    const action = o.workgroup
+      ? 'GetCredentials'
+      : withIam
+        ? 'GetClusterCredentialsWithIAM'
+        : 'GetClusterCredentials';
+    const target = o.workgroup ? `workgroup ${o.workgroup}` : `cluster ${o.clusterId}`;
+    this.calls++;
+    let out: { DbUser?: string; DbPassword?: string; Expiration?: Date };
+    try {
+      out = o.workgroup ? await this.getServerless(o.workgroup) : await this.getProvisioned(withIam);
+    } catch (err) {
+      throw new PqlsyncError(
+        'WAREHOUSE_CONNECT_FAILED',
+        `cannot get Redshift credentials (${action}, ${target} in ${o.region}): ${describeAwsError(err)}`,
+        { cause: err, hint: hintFor(err, action) },
+      );
+    }
+    if (!out.DbUser || !out.DbPassword || !out.Expiration) {
+      throw new PqlsyncError(
+        'WAREHOUSE_CONNECT_FAILED',
+        `cannot get Redshift credentials (${action}, ${target}): the answer lacks DbUser, DbPassword or Expiration`,
+      );
+    }
+    registerSecret(out.DbPassword);
+    return { user: out.DbUser, password: out.DbPassword, expiresAt: out.Expiration };
+  }
+
+  private async getProvisioned(withIam: boolean) {
+    const o = this.options;
     const sdk = await import('@aws-sdk/client-redshift');
     this.client ??= new sdk.RedshiftClient({ region: o.region });
     const common = {
@@ -71,35 +105,30 @@ export class RedshiftIamCredentials {
       ...(o.dbName ? { DbName: o.dbName } : {}),
       ...(o.durationSeconds ? { DurationSeconds: o.durationSeconds } : {}),
     };
-    const withIam = o.identity === 'iam';
-    const action = withIam ? 'GetClusterCredentialsWithIAM' : 'GetClusterCredentials';
-    this.calls++;
-    let out: { DbUser?: string; DbPassword?: string; Expiration?: Date };
-    try {
-      out = (await this.client.send(
-        withIam
-          ? new sdk.GetClusterCredentialsWithIAMCommand(common)
-          : new sdk.GetClusterCredentialsCommand({
-              ...common,
-              DbUser: o.dbUser,
-              ...(o.autoCreate ? { AutoCreate: true } : {}),
-            }),
-      )) as typeof out;
-    } catch (err) {
-      throw new PqlsyncError(
-        'WAREHOUSE_CONNECT_FAILED',
-        `cannot get Redshift credentials (${action}, cluster ${o.clusterId} in ${o.region}): ${describeAwsError(err)}`,
-        { cause: err, hint: hintFor(err, action) },
-      );
-    }
-    if (!out.DbUser || !out.DbPassword || !out.Expiration) {
-      throw new PqlsyncError(
-        'WAREHOUSE_CONNECT_FAILED',
-        `cannot get Redshift credentials (${action}, cluster ${o.clusterId}): the answer lacks DbUser, DbPassword or Expiration`,
-      );
-    }
-    registerSecret(out.DbPassword);
-    return { user: out.DbUser, password: out.DbPassword, expiresAt: out.Expiration };
+    return (await this.client.send(
+      withIam
+        ? new sdk.GetClusterCredentialsWithIAMCommand(common)
+        : new sdk.GetClusterCredentialsCommand({
+            ...common,
+            DbUser: o.dbUser,
+            ...(o.autoCreate ? { AutoCreate: true } : {}),
+          }),
+    )) as { DbUser?: string; DbPassword?: string; Expiration?: Date };
+  }
+
+  /** Serverless GetCredentials (awsJson1_1), its camelCase answer as the provisioned one's fields. */
+  private async getServerless(workgroup: string) {
+    const o = this.options;
+    const sdk = await import('@aws-sdk/client-redshift-serverless');
+    this.client ??= new sdk.RedshiftServerlessClient({ region: o.region });
+    const out = (await this.client.send(
+      new sdk.GetCredentialsCommand({
+        workgroupName: workgroup,
+        ...(o.dbName ? { dbName: o.dbName } : {}),
+        ...(o.durationSeconds ? { durationSeconds: o.durationSeconds } : {}),
+      }),
+    )) as { dbUser?: string; dbPassword?: string; expiration?: Date };
+    return { DbUser: out.dbUser, DbPassword: out.dbPassword, Expiration: out.expiration };
   }
 }
 
@@ -115,7 +144,11 @@ function hintFor(err: unknown, action: string): string {
   const name = err instanceof Error ? err.name : '';
   if (name === 'CredentialsProviderError')
     return 'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run where an IAM role is attached';
+  if (name === 'ResourceNotFoundException')
+    return 'check warehouse.iam.workgroup and warehouse.iam.region (the workgroup name, not its endpoint)';
   if (name === 'ClusterNotFoundFault')
     return 'check warehouse.iam.cluster_id and warehouse.iam.region (the cluster identifier, not its endpoint)';
+  if (action === 'GetCredentials')
+    return 'the AWS identity needs redshift-serverless:GetCredentials on the workgroup (and its dbname resource); check warehouse.iam';
   return `the AWS identity needs redshift:${action} on the cluster (and its dbuser/dbname resources); check warehouse.iam`;
 }

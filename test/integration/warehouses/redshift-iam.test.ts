@@ -14,6 +14,7 @@ import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { scrubSecrets } from '../../../src/errors/secrets.js';
 import { createWarehouse, redshiftIam } from '../../../src/warehouse/create-warehouse.js';
 import { PostgresAdapter } from '../../../src/warehouse/postgres/postgres-adapter.js';
+import { RedshiftIamCredentials } from '../../../src/warehouse/postgres/redshift-iam.js';
 import { RedshiftCredentialsSandbox } from '../../../src/warehouse/postgres/sandbox/redshift-credentials-sandbox.js';
 import { runCli } from '../../helpers/cli.js';
 import { startTestPostgres, type TestPostgres } from '../../helpers/postgres.js';
@@ -79,13 +80,23 @@ beforeAll(async () => {
   sandbox = new RedshiftCredentialsSandbox({
     adminUrl: server.adminUrl,
     clusters: { analytics: { region: 'eu-west-1' } },
+    workgroups: { reporting: { region: 'eu-west-1' } },
     accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID,
     iamUserName: 'pqlsync-runner',
   });
   await sandbox.start();
-  for (const k of [...Object.keys(AWS_ENV), 'AWS_ENDPOINT_URL_REDSHIFT', 'AWS_REGION', 'AWS_PROFILE'])
+  for (const k of [
+    ...Object.keys(AWS_ENV),
+    'AWS_ENDPOINT_URL_REDSHIFT',
+    'AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS',
+    'AWS_REGION',
+    'AWS_PROFILE',
+  ])
     saved[k] = process.env[k];
-  Object.assign(process.env, AWS_ENV, { AWS_ENDPOINT_URL_REDSHIFT: sandbox.url });
+  Object.assign(process.env, AWS_ENV, {
+    AWS_ENDPOINT_URL_REDSHIFT: sandbox.url,
+    AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS: sandbox.url,
+  });
   delete process.env.AWS_REGION;
   delete process.env.AWS_PROFILE;
   p = tempProject();
@@ -268,6 +279,88 @@ describe('Redshift IAM login', () => {
   });
 });
 
+describe('Redshift Serverless IAM login', () => {
+  it('`pqlsync run` logs in with GetCredentials for the workgroup; no password or secret key in its output', async () => {
+    const { result, packages } = await packagesAndRun(
+      // Its own state schema: the provisioned run's belongs to another database user.
+      config(
+        '{ workgroup: reporting, region: eu-west-1, duration_seconds: 1800 }',
+        'state: { schema: serverless_state }\n',
+      ),
+      { ...AWS_ENV, AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS: sandbox.url },
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'success', counts: { added: 3, applied: 3 } });
+    expect(result.code).toBe(0);
+    expect(sandbox.calls.map((c) => [c.action, c.params])).toEqual([
+      [
+        'RedshiftServerless.GetCredentials',
+        { workgroupName: 'reporting', dbName: db, durationSeconds: '1800' },
+      ],
+    ]);
+    expect(packages).toContain('@aws-sdk/client-redshift-serverless');
+    expect(packages).not.toContain('@aws-sdk/client-redshift');
+    const output = result.stdout + result.stderr;
+    for (const secret of [...passwords(), SECRET_KEY]) expect(output).not.toContain(secret);
+  }, 120_000);
+
+  it('logs in as the IAM identity, the password a registered secret', async () => {
+    p.writeConfig(config('{ workgroup: reporting, region: eu-west-1 }'));
+    const wh = await createWarehouse(loadConfig(p.configPath));
+    await wh.connect();
+    try {
+      expect((await wh.query('select current_user as u')).rows).toEqual([{ u: 'IAM:pqlsync-runner' }]);
+      expect(scrubSecrets(`login with ${passwords()[0]!}`)).toBe('login with [redacted]');
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it('asks GetCredentials again only within a minute of the expiry', async () => {
+    let clock = new Date('2026-01-05T10:00:00.000Z').getTime();
+    const sbx = new RedshiftCredentialsSandbox({
+      adminUrl: server.adminUrl,
+      clusters: {},
+      workgroups: { reporting: { region: 'eu-west-1' } },
+      accessKeyId: AWS_ENV.AWS_ACCESS_KEY_ID,
+      now: () => new Date(clock),
+    });
+    process.env.AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS = await sbx.start();
+    const creds = new RedshiftIamCredentials({
+      workgroup: 'reporting',
+      region: 'eu-west-1',
+      dbName: db,
+      now: () => new Date(clock),
+    });
+    try {
+      const first = await creds.get();
+      expect(first.expiresAt).toEqual(new Date(clock + 900_000));
+      clock += 13 * 60_000;
+      expect((await creds.get()).password).toBe(first.password);
+      clock += 90_000;
+      expect((await creds.get()).password).not.toBe(first.password);
+      expect(sbx.calls.map((c) => c.action)).toEqual([
+        'RedshiftServerless.GetCredentials',
+        'RedshiftServerless.GetCredentials',
+      ]);
+    } finally {
+      await sbx.stop();
+      process.env.AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS = sandbox.url;
+    }
+  });
+
+  it('an unknown workgroup: the API error, with the fields to check', async () => {
+    p.writeConfig(config('{ workgroup: nope, region: eu-west-1 }'));
+    const wh = await createWarehouse(loadConfig(p.configPath));
+    const err = (await wh.connect().catch((e: unknown) => e)) as PqlsyncError;
+    expect([err.code, err.format()]).toEqual([
+      'WAREHOUSE_CONNECT_FAILED',
+      'cannot get Redshift credentials (GetCredentials, workgroup nope in eu-west-1): ResourceNotFoundException: Workgroup nope not found.\n' +
+        '  hint: check warehouse.iam.workgroup and warehouse.iam.region (the workgroup name, not its endpoint)',
+    ]);
+    expect(err.format()).not.toContain(SECRET_KEY);
+  });
+});
+
 describe('Redshift IAM config', () => {
   const refusal = (text: string) => {
     p.writeConfig(text);
@@ -282,7 +375,7 @@ describe('Redshift IAM config', () => {
   it('names cluster_id and region when the host cannot give them, and db_user when no user is given', () => {
     expect(refusal(config('{ duration_seconds: 900 }'))).toBe(
       `3 problems in ${p.configPath}:\n` +
-        `  ${p.configPath}:7: warehouse.iam.cluster_id: is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): the cluster identifier\n` +
+        `  ${p.configPath}:7: warehouse.iam.cluster_id: is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): the cluster identifier (or warehouse.iam.workgroup for Redshift Serverless)\n` +
         `  ${p.configPath}:7: warehouse.iam.region: is required when host is not a Redshift endpoint (<cluster>.<id>.<region>.redshift.amazonaws.com): e.g. us-east-1\n` +
         `  ${p.configPath}:7: warehouse.iam.db_user: is required (or warehouse.user): the database user the temporary password is for`,
     );
@@ -300,6 +393,31 @@ describe('Redshift IAM config', () => {
     expect(refusal(config('{ cluster_id: a, region: eu-west-1, db_user: u }', '  password: pw\n'))).toBe(
       `1 problem in ${p.configPath}:\n  ${p.configPath}:8: warehouse.password: give either password or iam, not both`,
     );
+  });
+
+  it('Serverless: names region when the host cannot give it, and refuses db_user and cluster_id beside workgroup', () => {
+    expect(refusal(config('{ workgroup: reporting, db_user: u, cluster_id: c }'))).toBe(
+      `3 problems in ${p.configPath}:\n` +
+        `  ${p.configPath}:7: warehouse.iam.workgroup: give either cluster_id or workgroup, not both\n` +
+        `  ${p.configPath}:7: warehouse.iam.region: is required when host is not a Redshift Serverless endpoint (<workgroup>.<account>.<region>.redshift-serverless.amazonaws.com): e.g. us-east-1\n` +
+        `  ${p.configPath}:7: warehouse.iam.db_user: is for provisioned clusters only: Serverless logs in as the IAM identity`,
+    );
+  });
+
+  it('reads workgroup and region from a Serverless endpoint host', () => {
+    p.writeConfig(
+      config('{ duration_seconds: 900 }').replace(
+        'host: 127.0.0.1',
+        'host: reporting.123456789012.eu-central-1.redshift-serverless.amazonaws.com',
+      ),
+    );
+    const wh = loadConfig(p.configPath).config.warehouse;
+    expect(wh?.type === 'redshift' && redshiftIam(wh)).toEqual({
+      workgroup: 'reporting',
+      region: 'eu-central-1',
+      dbName: db,
+      durationSeconds: 900,
+    });
   });
 
   it('reads cluster and region from a Redshift endpoint host, the user from warehouse.user', () => {

@@ -9,6 +9,11 @@
  * - GetClusterCredentialsWithIAM
  *   (https://docs.aws.amazon.com/redshift/latest/APIReference/API_GetClusterCredentialsWithIAM.html): DbUser is
  *   the caller's IAM identity (`IAM:<name>`), plus NextRefreshTime.
+ * - Redshift Serverless GetCredentials (https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_GetCredentials.html)
+ *   for `@aws-sdk/client-redshift-serverless` (AWS_ENDPOINT_URL_REDSHIFT_SERVERLESS): awsJson1_1, `X-Amz-Target:
+ *   RedshiftServerless.GetCredentials`, body {workgroupName, dbName, durationSeconds (900-3600, default 900)};
+ *   answers {dbUser `IAM:<iamUserName>`, dbPassword, expiration, nextRefreshTime} (epoch seconds), errors as
+ *   {__type, message}: ResourceNotFoundException (unknown workgroup), ValidationException (400).
  * - errors as the Query API's `ErrorResponse` (https://docs.aws.amazon.com/redshift/latest/APIReference/CommonErrors.html):
  *   ClusterNotFound (404), InvalidParameterValue / MissingParameter (400), InvalidClientTokenId (403).
  *
@@ -28,6 +33,8 @@ export interface RedshiftCredentialsSandboxOptions {
   adminUrl: string;
   /** Cluster identifier → its region. */
   clusters: Record<string, { region: string }>;
+  /** Serverless workgroup name → its region. (Default: none) */
+  workgroups?: Record<string, { region: string }>;
   /** The AWS access key id the sandbox accepts. */
   accessKeyId: string;
   /** The IAM user name of that key (the database user of GetClusterCredentialsWithIAM). (Default: pqlsync) */
@@ -83,6 +90,7 @@ export class RedshiftCredentialsSandbox {
     const requestId = randomUUID();
     let body = '';
     for await (const chunk of req) body += String(chunk);
+    if (req.headers['x-amz-target']) return this.handleJson(req, res, body, requestId);
     const params = Object.fromEntries(new URLSearchParams(body));
     const call: CredentialsCall = { action: params.Action ?? '', params };
     this.calls.push(call);
@@ -106,13 +114,76 @@ export class RedshiftCredentialsSandbox {
     }
   }
 
-  /** The SigV4 credential scope: the access key must be the sandbox's, the service `redshift`. */
-  private authorize(header: string | undefined): { region: string } {
+  /** The Serverless API (awsJson1_1): GetCredentials only. */
+  private async handleJson(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: string,
+    requestId: string,
+  ): Promise<void> {
+    const target = String(req.headers['x-amz-target']);
+    const call: CredentialsCall = { action: target, params: {} };
+    this.calls.push(call);
+    try {
+      const auth = this.authorize(req.headers.authorization, 'redshift-serverless');
+      if (target !== 'RedshiftServerless.GetCredentials')
+        throw new ApiError(400, 'UnknownOperationException', `${target} is not served`);
+      const input = JSON.parse(body || '{}') as Record<string, unknown>;
+      call.params = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, String(v)]));
+      const result = await this.getCredentials(call, auth);
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
+      res.end(JSON.stringify(result));
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalServerException', String(err));
+      res.writeHead(e.status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': requestId,
+      });
+      res.end(JSON.stringify({ __type: e.code, message: e.message }));
+    }
+  }
+
+  private async getCredentials(call: CredentialsCall, auth: { region: string }) {
+    const p = call.params;
+    if (!p.workgroupName && !p.customDomainName)
+      throw new ApiError(
+        400,
+        'ValidationException',
+        'The workgroup name or custom domain name must be included.',
+      );
+    const workgroup = this.options.workgroups?.[p.workgroupName ?? ''];
+    if (!workgroup || workgroup.region !== auth.region)
+      throw new ApiError(400, 'ResourceNotFoundException', `Workgroup ${p.workgroupName ?? ''} not found.`);
+    const duration = this.duration(p.durationSeconds, 'ValidationException');
+    const dbUser = `IAM:${this.options.iamUserName ?? 'pqlsync'}`;
+    const password = `AQ${randomBytes(24).toString('base64url')}`;
+    await this.setPassword(dbUser, password, true);
+    call.password = password;
+    const now = (this.options.now ?? (() => new Date()))().getTime() / 1000;
+    return {
+      dbUser,
+      dbPassword: password,
+      expiration: now + duration,
+      nextRefreshTime: now + duration / 2,
+    };
+  }
+
+  /** DurationSeconds / durationSeconds: 900-3600, default 900. */
+  private duration(value: string | undefined, code = 'InvalidParameterValue'): number {
+    const duration = value ? Number(value) : 900;
+    if (!Number.isInteger(duration) || duration < 900 || duration > 3600) {
+      throw new ApiError(400, code, 'DurationSeconds must be between 900 and 3600 seconds.');
+    }
+    return duration;
+  }
+
+  /** The SigV4 credential scope: the access key must be the sandbox's, the service the API's. */
+  private authorize(header: string | undefined, service = 'redshift'): { region: string } {
     const m =
       /^AWS4-HMAC-SHA256 Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=[^,]+, ?Signature=[0-9a-f]{64}$/.exec(
         header ?? '',
       );
-    if (!m || m[1] !== this.options.accessKeyId || m[3] !== 'redshift') {
+    if (!m || m[1] !== this.options.accessKeyId || m[3] !== service) {
       throw new ApiError(
         403,
         'InvalidClientTokenId',
@@ -145,14 +216,7 @@ export class RedshiftCredentialsSandbox {
     if (!cluster || cluster.region !== auth.region) {
       throw new ApiError(404, 'ClusterNotFound', `Cluster ${clusterId} not found.`);
     }
-    const duration = p.DurationSeconds ? Number(p.DurationSeconds) : 900;
-    if (!Number.isInteger(duration) || duration < 900 || duration > 3600) {
-      throw new ApiError(
-        400,
-        'InvalidParameterValue',
-        'DurationSeconds must be between 900 and 3600 seconds.',
-      );
-    }
+    const duration = this.duration(p.DurationSeconds);
     const dbUser = `IAM:${withIam ? (this.options.iamUserName ?? 'pqlsync') : p.DbUser!}`;
     const password = `AQ${randomBytes(24).toString('base64url')}`;
     // The IAM identity's database user is created at its first login (the sandbox's reading of "mapped 1:1 to the
