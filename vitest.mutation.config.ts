@@ -17,6 +17,9 @@ const FAST = [
   'test/unit/plan/resolve-columns.test.ts',
   'test/unit/plan/change-values.test.ts',
   'test/unit/routing/router.test.ts',
+  'test/unit/routing/router-pending.test.ts',
+  'test/unit/routing/router-tasks.test.ts',
+  'test/unit/routing/account-routing.test.ts',
   'test/unit/routing/routing-logic.test.ts',
 ];
 /** Whole syncs on DuckDB with the in-memory destination: what covers run-sync.ts, state/ and plan/. */
