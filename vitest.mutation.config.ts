@@ -15,6 +15,7 @@ const FAST = [
   'test/unit/errors/secret-encodings.test.ts',
   'test/unit/plan/hash-columns.test.ts',
   'test/unit/plan/resolve-columns.test.ts',
+  'test/unit/plan/resolve-columns-mutants.test.ts',
   'test/unit/plan/change-values.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/router-pending.test.ts',
