@@ -203,3 +203,33 @@ describe('account_<field> placeholders', () => {
     expect(() => tasksFor(routing).taskOf(c, now, null, undefined, undefined, 'x')).toThrow(/account_name/);
   });
 });
+
+describe('task template errors', () => {
+  const row = { user_id: 'u1', score: 90 };
+  const errorOf = (routing: Record<string, unknown>) => {
+    try {
+      tasksFor(routing).taskOf(candidate(routing, row), now, null, undefined, undefined, 'x');
+    } catch (e) {
+      return (e as Error & { format(): string }).format();
+    }
+    throw new Error('expected an error');
+  };
+
+  // Fails with `at`'s path emptied, or with `at('subject')` / `at('body')` given ''.
+  it('name the template they are in', () => {
+    expect(errorOf({ task: { subject: '{{ seats }}' } })).toMatch(
+      /^sync users, syncs\.users\.routing\.task\.subject: /,
+    );
+    expect(errorOf({ task: { subject: 's', body: '{{ seats }}' } })).toMatch(
+      /^sync users, syncs\.users\.routing\.task\.body: /,
+    );
+  });
+
+  // Fails with the per-account condition forced true or `&&` → `||` (a user's task would list `{{ users }}`
+  // without per-account routing).
+  it('know no per-account values without per-account routing', () => {
+    expect(errorOf({ task: { subject: '{{ users }}' } })).toContain("'users'");
+    // Fails with `accountPlaceholders`' first condition forced false (blanked without per-account routing).
+    expect(errorOf({ task: { subject: '{{ account_name }}' } })).toContain("'account_name'");
+  });
+});
