@@ -133,3 +133,70 @@ describe('cell', () => {
     expect(cell({ Score: undefined, score: 2 }, 'Score')).toBeUndefined();
   });
 });
+
+describe('resolveSyncColumns errors', () => {
+  const columns = ['user_id', 'score', 'email'];
+  const failing = (over: {
+    target?: Partial<SyncTarget>;
+    routing?: Record<string, unknown>;
+    columns?: string[];
+  }) =>
+    messageOf(() =>
+      resolveSyncColumns({
+        target: { ...target, ...over.target },
+        keyColumn: 'user_id',
+        routing: over.routing ? routingSchema.parse(over.routing) : undefined,
+        columns: over.columns ?? columns,
+        ctx,
+        rowKeysLowerCase: false,
+      }),
+    ).split(', which')[0];
+
+  // Fails with each use's config path or wording emptied (score, tier, rule, account and match columns).
+  it('name each column use by its config path and wording', () => {
+    expect(
+      [
+        failing({ routing: { score_column: 'pql' } }),
+        failing({ routing: { tier_column: 'tier', tiers: [{ name: 'hot' }, { name: 'pql' }] } }),
+        failing({ routing: { rules: [{ when: { plan: 'pro' } }] } }),
+        failing({ routing: { account: { column: 'acct', field: 'A__c' } } }),
+        failing({ target: { matchColumn: 'ext' } }),
+      ].map((m) => m.replace('config/pqlsync.yml (sync users, ', '')),
+    ).toEqual([
+      "syncs.users.routing.score_column): routing.score_column is 'pql'",
+      "syncs.users.routing.tier_column): routing.tier_column is 'tier'",
+      "syncs.users.routing.rules.0.when.plan): the routing rule tests column 'plan'",
+      "syncs.users.routing.account.column): routing.account.column is 'acct'",
+      "syncs.users.match.column): match.column is 'ext'",
+    ]);
+    // Fails with the body's or user_line's template path emptied.
+    expect(failing({ routing: { task: { subject: 's', body: '{{ seats }}' } } })).toContain('task.body)');
+    expect(failing({ routing: { task: { subject: 's', user_line: '{{ seats }}' } } })).toContain(
+      'task.user_line)',
+    );
+    // The key's wording where it matches several columns only by case.
+    expect(failing({ columns: ['USER_ID', 'User_Id'] })).toBe(
+      "models/scores.sql (sync users): the key column 'user_id'",
+    );
+  });
+
+  // Fails with `target.matchColumn === options.keyColumn` forced true or negated (the match column would be the key).
+  it('resolves a match column other than the key on its own', () => {
+    const r = resolveSyncColumns({
+      target: { ...target, matchColumn: 'Email' },
+      keyColumn: 'user_id',
+      routing: undefined,
+      columns,
+      ctx,
+      rowKeysLowerCase: false,
+    });
+    expect([r.keyColumn, r.target.matchColumn, r.misread]).toEqual(['user_id', 'email', true]);
+  });
+
+  // Fails with the nearest column's sort dropped or `a.d - b.d` → `a.d + b.d` (the first column suggested).
+  it('suggests the nearest column, not the first', () => {
+    expect(messageOf(() => resolveColumn(use('scroe'), ['user_id', 'scores', 'score'], ctx))).toContain(
+      "did you mean 'score'?",
+    );
+  });
+});
