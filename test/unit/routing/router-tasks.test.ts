@@ -225,6 +225,33 @@ describe('task template errors', () => {
     );
   });
 
+  // Fails with the user line's path emptied in `accountVars`, and with the missing-SLA error's text or location
+  // emptied (a config that skipped the schema: the schema itself requires an SLA for every task tier).
+  it('name the user line, and a tier without an SLA', () => {
+    const perAccount = { account: { column: 'acct', field: 'A__c', tasks: 'per_account' } };
+    const formatted = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as Error & { format(): string }).format();
+      }
+      return '';
+    };
+    const lines = tasksFor({ ...perAccount, task: { subject: 's', user_line: '{{ seats }}' } });
+    expect(
+      formatted(() => lines.accountVars('acme', [{ row: {}, tier: 'hot', key: 'u1', matchValue: 'u1' }])),
+    ).toMatch(/^sync users, syncs\.users\.routing\.task\.user_line: /);
+    const t = tasksFor({});
+    (t as unknown as { options: RouterOptions }).options.routing.sla = {};
+    let message = '';
+    try {
+      t.taskOf(candidate({}, row), now, null, undefined, undefined, 'x');
+    } catch (e) {
+      message = (e as Error & { format(): string }).format();
+    }
+    expect(message).toBe("sync users, syncs.users.routing.sla: task tier 'hot' has no sla");
+  });
+
   // Fails with the per-account condition forced true or `&&` → `||` (a user's task would list `{{ users }}`
   // without per-account routing).
   it('know no per-account values without per-account routing', () => {
