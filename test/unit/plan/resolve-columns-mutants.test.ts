@@ -150,7 +150,7 @@ describe('resolveSyncColumns errors', () => {
         ctx,
         rowKeysLowerCase: false,
       }),
-    ).split(', which')[0];
+    ).split(', which')[0] ?? '';
 
   // Fails with each use's config path or wording emptied (score, tier, rule, account and match columns).
   it('name each column use by its config path and wording', () => {
