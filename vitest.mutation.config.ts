@@ -15,8 +15,12 @@ const FAST = [
   'test/unit/errors/secret-encodings.test.ts',
   'test/unit/plan/hash-columns.test.ts',
   'test/unit/plan/resolve-columns.test.ts',
+  'test/unit/plan/resolve-columns-mutants.test.ts',
   'test/unit/plan/change-values.test.ts',
   'test/unit/routing/router.test.ts',
+  'test/unit/routing/router-pending.test.ts',
+  'test/unit/routing/router-tasks.test.ts',
+  'test/unit/routing/account-routing.test.ts',
   'test/unit/routing/routing-logic.test.ts',
 ];
 /** Whole syncs on DuckDB with the in-memory destination: what covers run-sync.ts, state/ and plan/. */
