@@ -12,7 +12,7 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { RecordFault, SandboxContext, SandboxRequest, SandboxResponse } from '../sandbox-types.js';
 import { KEY_PREFIXES } from './salesforce-ids.js';
-import { asObject, notFound, sfError, sfJson } from './salesforce-http.js';
+import { asObject, methodNotAllowed, notFound, sfError, sfJson } from './salesforce-http.js';
 import { findField, findObject, type ObjectDef } from './salesforce-schema.js';
 import { formatDateTime, type SalesforceStore, type WriteOutcome } from './salesforce-store.js';
 
@@ -83,17 +83,8 @@ export class BulkIngest {
     const parts = rest.split('/').filter(Boolean);
     if (parts.length === 0) {
       if (req.method === 'POST') return this.create(req, version, userId);
-      if (req.method === 'GET')
-        return sfJson(200, {
-          done: true,
-          records: [...this.jobs.values()].map((j) => j.info),
-          nextRecordsUrl: null,
-        });
-      return sfError(
-        405,
-        'METHOD_NOT_ALLOWED',
-        `HTTP Method '${req.method}' not allowed. Allowed are GET,POST`,
-      );
+      if (req.method === 'GET') return jobList(this.jobs.values());
+      return methodNotAllowed(req.method, ['GET', 'POST']);
     }
     const job = this.jobs.get(parts[0] ?? '');
     if (!job) return notFound();
@@ -332,6 +323,11 @@ export class BulkIngest {
  * A status check moves a Bulk 2.0 job (ingest or query) along: UploadComplete → InProgress → after
  * `pollsBeforeComplete` more checks, `finish` (which sets the final state).
  */
+/** `GET /jobs/ingest` or `/jobs/query`: every job of the kind, on one page. */
+export function jobList(jobs: Iterable<{ info: Record<string, unknown> }>): SandboxResponse {
+  return sfJson(200, { done: true, records: [...jobs].map((j) => j.info), nextRecordsUrl: null });
+}
+
 export function advanceJob(
   job: { info: { state: string }; polls: number },
   pollsBeforeComplete: number,

@@ -16,7 +16,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { SandboxContext, SandboxRequest, SandboxResponse } from '../sandbox-types.js';
-import { advanceJob, CLOSED_STATES } from './bulk-ingest.js';
+import { advanceJob, CLOSED_STATES, jobList } from './bulk-ingest.js';
 import { KEY_PREFIXES } from './salesforce-ids.js';
 import { asObject, methodNotAllowed, notFound, sfError, sfJson } from './salesforce-http.js';
 import { findField, type ObjectDef } from './salesforce-schema.js';
@@ -96,12 +96,7 @@ export class BulkQuery {
     const [id, sub, ...more] = rest.split('/').filter(Boolean);
     if (id === undefined) {
       if (req.method === 'POST') return this.create(req, version, userId);
-      if (req.method === 'GET')
-        return sfJson(200, {
-          done: true,
-          records: [...this.jobs.values()].map((j) => j.info),
-          nextRecordsUrl: null,
-        });
+      if (req.method === 'GET') return jobList(this.jobs.values());
       return methodNotAllowed(req.method, ['GET', 'POST']);
     }
     const job = this.jobs.get(id);
