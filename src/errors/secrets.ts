@@ -5,7 +5,7 @@
  *
  * Glossary:
  * - encoding: the forms a secret takes when a CRM or client echoes it back: as is, URL-encoded (`%2F`, either hex
- *   case; `+` for a space), JSON-escaped (`\/`, `\"`, `\u002f`), HTML entities, and base64 / base64url anywhere in
+ *   case; `+` for a space), JSON-escaped (`\/`, `\"`, `\u002f`, a surrogate pair above U+FFFF), HTML entities, and base64 / base64url anywhere in
  *   a longer base64 text (a Basic auth header holds `base64(user:secret)`, so the secret sits at any of three byte
  *   alignments). Each registered secret is matched in all of them, character by character, so a mix (one URL-encoded
  *   character in an otherwise plain token) is masked too.
@@ -78,7 +78,9 @@ function charPattern(ch: string): string {
   if (ch === ' ') alternatives.add('\\+');
   const short = JSON_SHORT[ch];
   if (short) alternatives.add(escapeRegExp(short));
-  if (code <= 0xffff) alternatives.add(`\\\\u${hexPattern(code.toString(16).padStart(4, '0'))}`);
+  // JSON's \\u escape: one for a character up to U+FFFF, its UTF-16 surrogate pair above (RFC 8259 §7).
+  const units = code <= 0xffff ? [code] : [ch.charCodeAt(0), ch.charCodeAt(1)];
+  alternatives.add(units.map((u) => `\\\\u${hexPattern(u.toString(16).padStart(4, '0'))}`).join(''));
   const named = HTML_NAMED[ch];
   if (named) alternatives.add(escapeRegExp(named));
   alternatives.add(`&#0*${code};`);

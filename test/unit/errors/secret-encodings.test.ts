@@ -60,6 +60,14 @@ describe('scrubSecrets: each character of a secret in each encoding', () => {
     );
   });
 
+  // Fails without the surrogate-pair form in charPattern (the secret came out whole): checked by hand.
+  it('a character above U+FFFF as its JSON surrogate-pair escape, either case, as Python json.dumps writes it', () => {
+    registerSecret('\u{1F600}wxyz');
+    expect(scrubSecrets('<\\ud83d\\ude00wxyz> <\\uD83D\\uDE00wxyz>')).toBe('<[redacted]> <[redacted]>');
+    // Half a pair is not the character.
+    expect(scrubSecrets('\\ud83dwxyz \\ude00wxyz')).toBe('\\ud83dwxyz \\ude00wxyz');
+  });
+
   it('regular-expression characters in a secret stand for themselves', () => {
     registerSecret('a.b*c?d(e)[f]{g}|h^i$j');
     expect(scrubSecrets('a.b*c?d(e)[f]{g}|h^i$j / aXbbcd(e)[f]{g}|h^i$j')).toBe(
