@@ -98,7 +98,8 @@ describe('demo data determinism', () => {
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
     }
-  });
+    // Three generations and three advances: a few seconds on a quiet machine, over 60 s at load average 37.
+  }, 240_000);
 });
 
 describe('demo data, 20,000 users', () => {
