@@ -28,6 +28,11 @@ let streams = 0;
 const gc: () => void = (() => {
   v8.setFlagsFromString('--expose-gc');
   const fn: unknown = runInNewContext('gc');
+  // The new context keeps its `gc`; the flag goes back to what the process started with (unless it started with
+  // it), since V8 refuses a code cache made under other flags than its own (bin/bundle-loader.js takes the CLI's
+  // at exit: with the flag left on, every run's cache was refused by the next run).
+  if (!process.execArgv.includes('--expose-gc') && !/--expose[-_]gc/.test(process.env.NODE_OPTIONS ?? ''))
+    v8.setFlagsFromString('--no-expose-gc');
   return typeof fn === 'function' ? (fn as () => void) : () => undefined;
 })();
 
