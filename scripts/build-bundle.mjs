@@ -94,6 +94,17 @@ const result = await build({
     {
       name: 'pqlsync-externals',
       setup(b) {
+        // zod's `z.locales` and `z.core.locales` (its 40-odd translations, a tenth of a run's module initialisation time here) is
+        // unused: zod's English messages come from its own import of locales/en.js, not from this namespace.
+        b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+          /[\\/]zod[\\/]v4[\\/](?:classic[\\/]external|core[\\/]index)\.js$/.test(args.importer)
+            ? { path: 'zod-locales', namespace: 'pqlsync-empty' }
+            : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'pqlsync-empty' }, () => ({
+          contents: 'export {};',
+          loader: 'js',
+        }));
         b.onResolve({ filter: /^[^./]/ }, (args) =>
           args.path.startsWith('node:') || !BUNDLED.has(packageOf(args.path))
             ? { external: true }

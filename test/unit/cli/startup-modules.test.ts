@@ -180,6 +180,28 @@ describe('what each command loads from the bundle', () => {
     for (const heavy of VENDOR) expect(packages, heavy).not.toContain(heavy);
   });
 
+  it("a config's errors read as they do from the source (zod's English messages, without its other locales)", async () => {
+    const bad = tempProject('pqlsync-startup-bad-');
+    try {
+      bad.writeConfig(
+        `warehouse: { type: duckdb, path: wh.duckdb, threads: many }\ndestinations: { out: { type: filee } }\nsyncs: {}\n`,
+      );
+      const fromSource = await runCli(['compile', 'x'], { cwd: bad.dir });
+      const fromBundle = await collect(
+        spawn(process.execPath, [path.join(REPO_DIR, 'bin', 'pqlsync.js'), 'compile', 'x'], {
+          cwd: bad.dir,
+          env: { ...process.env, PQLSYNC_BUNDLE_OUT: out, PQLSYNC_CODE_CACHE: 'off', NODE_NO_WARNINGS: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      expect(fromSource.code).toBe(2);
+      expect(fromSource.stderr).toContain('warehouse.threads: expected number, got string "many"');
+      expect(fromBundle).toEqual(fromSource);
+    } finally {
+      bad.cleanup();
+    }
+  });
+
   it("a run's code cache, taken at its exit, is used by the next run", async () => {
     const debug = { PQLSYNC_DEBUG_CODE_CACHE: '1', PQLSYNC_CODE_CACHE: path.join(project.dir, 'run-cache') };
     const first = await packagesLoadedBy(['run', 'users', '--json'], out, debug);
