@@ -129,6 +129,8 @@ describe('what each command loads', () => {
     });
     expect(packages).toContain(DUCKDB);
     for (const heavy of VENDOR) expect(packages, heavy).not.toContain(heavy);
+    // The batch writer's rate limiter, for destinations that have a rate limit: a file has none.
+    expect(packages).not.toContain('bottleneck');
   });
 });
 
