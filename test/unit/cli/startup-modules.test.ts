@@ -208,7 +208,7 @@ describe('what each command loads from the bundle', () => {
     const debug = { PQLSYNC_DEBUG_CODE_CACHE: '1', PQLSYNC_CODE_CACHE: path.join(project.dir, 'run-cache') };
     const first = await packagesLoadedBy(['run', 'users', '--json'], out, debug);
     expect(first.result.stderr).toBe('pqlsync code cache: miss\n');
-    // Accepted only if the run leaves V8's flags as it found them (the heap module sets --expose-gc to get gc()).
+    // Accepted only if the run leaves V8's flags as a fresh process has them (see test/unit/util/heap-flags.test.ts).
     const second = await packagesLoadedBy(['run', 'users', '--json'], out, debug);
     expect(second.result.stderr).toBe('pqlsync code cache: hit\n');
     expect(second.result.code).toBe(0);
