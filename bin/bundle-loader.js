@@ -11,15 +11,28 @@
 // bundle never meets an old cache (V8 itself checks only the source's length). Each file starts with the SHA-256
 // of the rest: V8 does not verify its checksum in release builds, and a damaged cache crashed the process. A cache
 // that is missing, damaged or rejected by V8 is written again (to a temporary file, then renamed) at exit; a
-// directory that cannot be made, or that another user could write to, means no cache, never an error.
+// directory that cannot be made, or that another user could write to, means no cache, never an error. Writing a
+// cache removes those not written for a week (each build of the bundle leaves its own).
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 
 const DIGEST_BYTES = 32;
+
+/** Cache files not written for this long are removed when a new one is written (old builds' caches pile up). */
+const KEEP_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The cache directory the environment names, or undefined when caching is off. */
 export function codeCacheDir(env = process.env) {
@@ -107,6 +120,7 @@ export function compileBundle(file, { argv = process.argv.slice(2), env = proces
         const digest = createHash('sha256').update(data).digest();
         writeFileSync(temporary, Buffer.concat([digest, data]), { mode: 0o600 });
         renameSync(temporary, cacheFile);
+        pruneOld(path.dirname(cacheFile));
       } catch {
         try {
           rmSync(temporary, { force: true });
@@ -116,4 +130,18 @@ export function compileBundle(file, { argv = process.argv.slice(2), env = proces
       }
     },
   };
+}
+
+/** Removes the directory's cache (and temporary) files written more than KEEP_MS ago. */
+function pruneOld(dir) {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (!/\.(bin|tmp)$/.test(name)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (now - statSync(file).mtimeMs > KEEP_MS) rmSync(file, { force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
 }

@@ -6,7 +6,7 @@
  * could write to, costs a compile and never a failure.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collect, REPO_DIR } from '../../helpers/cli.js';
@@ -128,6 +128,24 @@ describe('the code cache of the bundled CLI', () => {
     expect(refused.cache).toBe('rejected');
     expect(refused.stdout).toContain('a longer bundle');
     expect((await bin(['run'])).cache).toBe('hit');
+  });
+
+  it("removes caches not written for a week (an old build's) when it writes one", async () => {
+    mkdirSync(cacheDir);
+    const eightDaysAgo = new Date(Date.now() - 8 * 24 * 60 * 60 * 1000);
+    for (const name of ['0123456789abcdef0123-run.bin', '0123456789abcdef0123-run.bin.77.tmp']) {
+      writeFileSync(path.join(cacheDir, name), 'old');
+      utimesSync(path.join(cacheDir, name), eightDaysAgo, eightDaysAgo);
+    }
+    writeFileSync(path.join(cacheDir, 'fedcba9876543210fedc-run.bin'), 'recent');
+    writeFileSync(path.join(cacheDir, 'notes.txt'), 'not a cache');
+    utimesSync(path.join(cacheDir, 'notes.txt'), eightDaysAgo, eightDaysAgo);
+    expect((await bin(['run'])).cache).toBe('miss');
+    const left = cacheFiles();
+    expect(left).toHaveLength(3);
+    expect(left).toContain('fedcba9876543210fedc-run.bin');
+    expect(left).toContain('notes.txt');
+    expect(left.filter((f) => f.startsWith('0123456789abcdef0123'))).toEqual([]);
   });
 
   it('is off in a directory other users can write to, or when turned off; the CLI runs either way', async () => {
