@@ -8,7 +8,8 @@
  * whole batch is retried, never split and never rejected, and `maxAttempts` of them in a row, across all
  * batches, open the circuit breaker: the run stops with what was committed (the next run sends the rest).
  */
-import Bottleneck from 'bottleneck';
+import type Bottleneck from 'bottleneck';
+import { createRequire } from 'node:module';
 import pLimit from 'p-limit';
 import pRetry, { AbortError } from 'p-retry';
 import { PqlsyncError, toPqlsyncError } from '../errors/pqlsync-error.js';
@@ -75,8 +76,9 @@ export async function writeChanges(
   const { destination, target, capabilities } = options;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   const size = Math.max(1, capabilities.batchSize);
+  // Loaded only for a destination with a rate limit (a file destination has none; a run saved its load time).
   const limiter = capabilities.rateLimit
-    ? new Bottleneck({
+    ? new (createRequire(import.meta.url)('bottleneck') as typeof Bottleneck)({
         reservoir: capabilities.rateLimit.requests,
         reservoirRefreshAmount: capabilities.rateLimit.requests,
         reservoirRefreshInterval: capabilities.rateLimit.perMs,

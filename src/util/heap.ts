@@ -25,11 +25,24 @@ let policy = IDLE;
 let threshold = IDLE.floor;
 let streams = 0;
 
-const gc: () => void = (() => {
+/** V8's `gc()`, from a new context made at the first collection (making one took a small run 5-8 ms it never used). */
+let gcFunction: (() => void) | undefined;
+
+function gc(): void {
+  gcFunction ??= exposeGc();
+  gcFunction();
+}
+
+function exposeGc(): () => void {
   v8.setFlagsFromString('--expose-gc');
   const fn: unknown = runInNewContext('gc');
+  // The new context keeps its `gc`; the flag goes back to what the process started with (unless it started with
+  // it), since V8 refuses a code cache made under other flags than its own (bin/bundle-loader.js takes the CLI's
+  // at exit: with the flag left on, every run's cache was refused by the next run).
+  if (!process.execArgv.includes('--expose-gc') && !/--expose[-_]gc/.test(process.env.NODE_OPTIONS ?? ''))
+    v8.setFlagsFromString('--no-expose-gc');
   return typeof fn === 'function' ? (fn as () => void) : () => undefined;
-})();
+}
 
 /** The next collection's trigger under the current policy, from the heap used now. */
 function resetThreshold(): void {

@@ -107,6 +107,8 @@ interface SharedState {
   marks: Record<WarehousePhase, number>;
   /** Rows appended per table since the last checkpoint. */
   appended: Map<string, number>;
+  /** The file's catalog (DuckDB names it after the file): `tableExists` qualifies names with it. */
+  catalog: string;
   /**
    * Each table's columns in order, as `insertRows` last looked them up (a lookup before every append took a sixth of
    * a 1M-row first sync). Cleared by the adapter's own DDL and by a rollback; the adapter is the file's only writer.
@@ -155,14 +157,18 @@ export class DuckdbAdapter implements WarehouseAdapter {
       this.conn = await this.instance.connect();
       // Per-run working tables live here: in memory, shared by this instance's connections, never on disk.
       await this.conn.run(`attach if not exists ':memory:' as ${DUCKDB_SCRATCH}`);
-      const reader = await this.conn.runAndReadAll(`select current_setting('memory_limit')`);
-      const planLimit = this.options.memoryLimit ?? String(reader.getRows()[0]?.[0]);
+      const reader = await this.conn.runAndReadAll(
+        `select current_setting('memory_limit'), current_database()`,
+      );
+      const [limit, catalog] = reader.getRows()[0] ?? [];
+      const planLimit = this.options.memoryLimit ?? String(limit);
       const streamLimit = this.options.streamMemoryLimit;
       this.shared = {
         planLimit,
         planBytes: parseByteSize(planLimit),
         streamBytes: streamLimit ? parseByteSize(streamLimit) : undefined,
         applied: planLimit,
+        catalog: String(catalog),
         reserved: 0,
         marks: { plan: 0, stream: 0 },
         appended: new Map(),
@@ -300,8 +306,30 @@ export class DuckdbAdapter implements WarehouseAdapter {
       .join('.');
   }
 
-  tableExists(schema: string, table: string): Promise<boolean> {
-    return informationSchemaTableExists(this, schema, table);
+  /**
+   * Whether DuckDB binds `<file>.schema.table` (a table or view of the file, prepared as `select *`, never run):
+   * 0.1 ms, where the `information_schema.tables` lookup took 2-6 ms (it lists every table of every attached
+   * database, the scratch one included) and a run made four. Names match as DuckDB matches them (case-insensitively).
+   * Any other refusal than the table's or schema's absence (a view over a dropped table) asks the information schema.
+   */
+  async tableExists(schema: string, table: string): Promise<boolean> {
+    const catalog = this.shared?.catalog;
+    if (catalog === undefined) return informationSchemaTableExists(this, schema, table);
+    const name = [catalog, schema, table].map((p) => this.quoteIdentifier(p)).join('.');
+    const bound = await this.serial(async () => {
+      try {
+        (await this.connection().prepare(`select * from ${name}`)).destroySync();
+        return true;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        const absent = [
+          `Catalog Error: Table with name ${table} does not exist!`,
+          `Catalog Error: Table with name "${schema}.${table}" does not exist because schema "${schema}" does not exist.`,
+        ];
+        return absent.some((a) => message.startsWith(a)) ? false : undefined;
+      }
+    });
+    return bound ?? informationSchemaTableExists(this, schema, table);
   }
 
   ensureSchema(schema: string): Promise<void> {

@@ -33,17 +33,25 @@ let project: TempProject;
 let run = 0;
 
 /**
- * Runs `pqlsync <args>` in the project and returns the packages it loaded (and its result): from source, or the
- * bundle's `main.js` (scripts/build-bundle.mjs) when given.
+ * Runs `pqlsync <args>` in the project and returns the packages it loaded (and its result): from source, or, given
+ * a bundle directory (scripts/build-bundle.mjs), the bundle as bin/pqlsync.js runs it (with a code cache of its own).
  */
-async function packagesLoadedBy(args: string[], bundle?: string) {
+async function packagesLoadedBy(args: string[], bundle?: string, extraEnv: NodeJS.ProcessEnv = {}) {
   const log = path.join(project.dir, `packages-${++run}.log`);
   const env = { NODE_OPTIONS: `--import ${HOOK}`, PQLSYNC_TEST_PACKAGE_LOG: log, HUBSPOT_TOKEN: 'unused' };
   const result = bundle
     ? await collect(
-        spawn(process.execPath, [bundle, ...args], {
+        spawn(process.execPath, [path.join(REPO_DIR, 'bin', 'pqlsync.js'), ...args], {
           cwd: project.dir,
-          env: { ...process.env, PQLSYNC_LOG_LEVEL: 'warn', NODE_NO_WARNINGS: '1', ...env },
+          env: {
+            ...process.env,
+            PQLSYNC_LOG_LEVEL: 'warn',
+            NODE_NO_WARNINGS: '1',
+            PQLSYNC_BUNDLE_OUT: bundle,
+            PQLSYNC_CODE_CACHE: path.join(project.dir, 'code-cache'),
+            ...env,
+            ...extraEnv,
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
         }),
       )
@@ -121,17 +129,18 @@ describe('what each command loads', () => {
     });
     expect(packages).toContain(DUCKDB);
     for (const heavy of VENDOR) expect(packages, heavy).not.toContain(heavy);
+    // The batch writer's rate limiter, for destinations that have a rate limit: a file has none.
+    expect(packages).not.toContain('bottleneck');
   });
 });
 
 /**
  * The bundle bin/pqlsync.js runs: the pure JavaScript packages (zod, yaml, pino, DuckDB's client...) are compiled in,
- * so the hook sees only what stays external: the vendor SDKs and DuckDB's native bindings. Its chunks split at every
- * dynamic import, so a command still loads only what it needs.
+ * so the hook sees only what stays external: the vendor SDKs and DuckDB's native bindings. Its modules are initialised
+ * at their first import, so a command still loads only what it needs.
  */
 describe('what each command loads from the bundle', () => {
   const out = path.join(REPO_DIR, 'dist', `bundle-test-${process.pid}`);
-  const main = path.join(out, 'main.js');
   const NATIVE = '@duckdb/node-bindings';
 
   beforeAll(() => {
@@ -144,7 +153,7 @@ describe('what each command loads from the bundle', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('--help loads commander from the bundle, and neither DuckDB nor a vendor SDK', async () => {
-    const { result, packages } = await packagesLoadedBy(['--help'], main);
+    const { result, packages } = await packagesLoadedBy(['--help'], out);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: pqlsync');
     expect(packages).not.toContain('commander');
@@ -152,7 +161,7 @@ describe('what each command loads from the bundle', () => {
   });
 
   it('compile loads neither DuckDB nor a vendor SDK', async () => {
-    const { result, packages } = await packagesLoadedBy(['compile', 'users'], main);
+    const { result, packages } = await packagesLoadedBy(['compile', 'users'], out);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('from app.users');
@@ -160,7 +169,7 @@ describe('what each command loads from the bundle', () => {
   });
 
   it('a run to the file destination loads DuckDB, and not the SDK of a destination it does not use', async () => {
-    const { result, packages } = await packagesLoadedBy(['run', 'users', '--json'], main);
+    const { result, packages } = await packagesLoadedBy(['run', 'users', '--json'], out);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
@@ -171,5 +180,38 @@ describe('what each command loads from the bundle', () => {
     expect(packages).toContain(NATIVE);
     expect(packages).not.toContain(DUCKDB); // its JavaScript client is in the bundle
     for (const heavy of VENDOR) expect(packages, heavy).not.toContain(heavy);
+  });
+
+  it("a config's errors read as they do from the source (zod's English messages, without its other locales)", async () => {
+    const bad = tempProject('pqlsync-startup-bad-');
+    try {
+      bad.writeConfig(
+        `warehouse: { type: duckdb, path: wh.duckdb, threads: many }\ndestinations: { out: { type: filee } }\nsyncs: {}\n`,
+      );
+      const fromSource = await runCli(['compile', 'x'], { cwd: bad.dir });
+      const fromBundle = await collect(
+        spawn(process.execPath, [path.join(REPO_DIR, 'bin', 'pqlsync.js'), 'compile', 'x'], {
+          cwd: bad.dir,
+          env: { ...process.env, PQLSYNC_BUNDLE_OUT: out, PQLSYNC_CODE_CACHE: 'off', NODE_NO_WARNINGS: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      expect(fromSource.code).toBe(2);
+      expect(fromSource.stderr).toContain('warehouse.threads: expected number, got string "many"');
+      expect(fromBundle).toEqual(fromSource);
+    } finally {
+      bad.cleanup();
+    }
+  });
+
+  it("a run's code cache, taken at its exit, is used by the next run", async () => {
+    const debug = { PQLSYNC_DEBUG_CODE_CACHE: '1', PQLSYNC_CODE_CACHE: path.join(project.dir, 'run-cache') };
+    const first = await packagesLoadedBy(['run', 'users', '--json'], out, debug);
+    expect(first.result.stderr).toBe('pqlsync code cache: miss\n');
+    // Accepted only if the run leaves V8's flags as a fresh process has them (see test/unit/util/heap-flags.test.ts).
+    const second = await packagesLoadedBy(['run', 'users', '--json'], out, debug);
+    expect(second.result.stderr).toBe('pqlsync code cache: hit\n');
+    expect(second.result.code).toBe(0);
+    expect(JSON.parse(second.result.stdout)).toMatchObject({ sync: 'users', status: 'success' });
   });
 });
