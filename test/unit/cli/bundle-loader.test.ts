@@ -168,3 +168,43 @@ describe('the code cache of the bundled CLI', () => {
     expect(unusable.code).toBe(0);
   });
 });
+
+describe('bin/pqlsync.js: which build it runs', () => {
+  /** A package of its own: the real bin files, a bundle and a tsc entry point that each say which they are. */
+  function fakePackage(): { bin: string; bundle: string; compiled: string } {
+    const pkg = path.join(dir.dir, 'pkg');
+    for (const sub of ['bin', 'dist/bundle', 'dist/cli']) mkdirSync(path.join(pkg, sub), { recursive: true });
+    for (const file of ['pqlsync.js', 'bundle-loader.js'])
+      writeFileSync(path.join(pkg, 'bin', file), readFileSync(path.join(REPO_DIR, 'bin', file)));
+    const bundle = path.join(pkg, 'dist', 'bundle', 'pqlsync.cjs');
+    const compiled = path.join(pkg, 'dist', 'cli', 'main.js');
+    writeFileSync(bundle, `"use strict";\nexports.done = (async () => { console.log('bundle'); })();\n`);
+    writeFileSync(compiled, `console.log('compiled');\n`);
+    return { bin: path.join(pkg, 'bin', 'pqlsync.js'), bundle, compiled };
+  }
+  const withoutBundleEnv = () =>
+    Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PQLSYNC_')));
+  const runBin = async (file: string) =>
+    (
+      await collect(
+        spawn(process.execPath, [file], {
+          cwd: dir.dir,
+          env: { ...withoutBundleEnv(), PQLSYNC_CODE_CACHE: 'off' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      )
+    ).stdout.trim();
+
+  // Fails with the bin choosing the bundle whenever it exists (the stale bundle ran after a tsc-only rebuild).
+  it('the bundle when it is at least as new as tsc output, tsc output when the bundle is older or turned off', async () => {
+    const pkg = fakePackage();
+    const t = Date.now() / 1000;
+    utimesSync(pkg.compiled, t - 60, t - 60);
+    utimesSync(pkg.bundle, t - 30, t - 30);
+    expect(await runBin(pkg.bin)).toBe('bundle');
+    utimesSync(pkg.compiled, t, t);
+    expect(await runBin(pkg.bin)).toBe('compiled');
+    utimesSync(pkg.bundle, t + 1, t + 1);
+    expect(await runBin(pkg.bin)).toBe('bundle');
+  });
+});
