@@ -8,7 +8,8 @@
  * alone never reaches node-fetch. Each API object we use keeps its configuration at `api.configuration`; its
  * `httpApi.send(context)` is wrapped to set the agent first, and to show each answer's rate-limit headers to the
  * limiter (the generated methods return only the body). Checked at construction, so a client version
- * shaped otherwise fails loudly instead of running without timeouts.
+ * shaped otherwise fails loudly instead of running without timeouts. Each caller names the API objects it calls
+ * (`uses`); one it calls without naming it would send without the timeout and unseen by the limiter.
  */
 import type http from 'node:http';
 import { Client } from '@hubspot/api-client';
@@ -36,7 +37,17 @@ export function hubspotBaseUrl(config: HubspotConfig): string {
   return (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
 }
 
-export function createHubspotClient(config: HubspotConfig, onResponse?: ResponseObserver): HubspotClient {
+/**
+ * A client whose API objects `uses` picks (every one its caller calls) send through the timeout agent and show
+ * their answers to `onResponse`. Only those are touched: the client loads each API's generated code when it is
+ * first touched (the records writer needs 4 of the 7 pqlsync uses; the owners and v4 associations code alone
+ * took 150-380 ms to load on the loaded 2-core machine, before a run's first request).
+ */
+export function createHubspotClient(
+  config: HubspotConfig,
+  uses: (client: Client) => unknown[],
+  onResponse?: ResponseObserver,
+): HubspotClient {
   const baseUrl = hubspotBaseUrl(config);
   // Configs built in code (not parsed) may lack the schema's default.
   const timeoutMs = config.request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -46,16 +57,7 @@ export function createHubspotClient(config: HubspotConfig, onResponse?: Response
     basePath: baseUrl,
     numberOfApiCallRetries: 0,
   });
-  const used = [
-    client.crm.objects.batchApi,
-    client.crm.properties.coreApi,
-    client.crm.properties.groupsApi,
-    client.crm.properties.batchApi,
-    client.crm.owners.ownersApi,
-    client.crm.objects.searchApi,
-    client.crm.associations.v4.batchApi,
-  ];
-  const configurations = new Set(used.map(configurationOf));
+  const configurations = new Set(uses(client).map(configurationOf));
   for (const configuration of configurations) {
     const library = configuration.httpApi;
     configuration.httpApi = {

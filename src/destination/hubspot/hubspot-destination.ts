@@ -103,20 +103,21 @@ export class HubspotDestination implements Destination {
       now: options.now ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     });
-    this.http = createHubspotClient(config, (status, headers) =>
-      this.limiter.limiter.observe(status, headers),
+    // The client's decorators are process-wide and bound when an API object is first touched: ours are touched
+    // now, while they are the ones this client (retries off) set.
+    this.http = createHubspotClient(
+      config,
+      (c) => [
+        c.crm.objects.batchApi,
+        c.crm.properties.coreApi,
+        c.crm.properties.groupsApi,
+        c.crm.properties.batchApi,
+      ],
+      (status, headers) => this.limiter.limiter.observe(status, headers),
     );
     this.baseUrl = this.http.baseUrl;
     this.client = this.http.client;
-    // The client's decorators are process-wide and bound when an API object is first touched: touch ours now,
-    // while they are the ones this client (retries off) set.
     this.crm = { objects: this.client.crm.objects, properties: this.client.crm.properties };
-    void [
-      this.crm.objects.batchApi,
-      this.crm.properties.coreApi,
-      this.crm.properties.groupsApi,
-      this.crm.properties.batchApi,
-    ];
   }
 
   capabilities(_target: SyncTarget, _plannedChanges: number): DestinationCapabilities {
