@@ -25,6 +25,11 @@ export interface HubspotClient {
   client: Client;
   /** The base URL without a trailing slash. */
   baseUrl: string;
+  /**
+   * The API object `pick` selects, made to send like those `uses` named (through the timeout agent, seen by the
+   * observer); for an API a caller needs only later (its generated code loads when first touched).
+   */
+  use<T>(pick: (client: Client) => T): T;
   /** Destroys the agent's sockets (kept alive between requests). */
   close(): void;
 }
@@ -38,10 +43,12 @@ export function hubspotBaseUrl(config: HubspotConfig): string {
 }
 
 /**
- * A client whose API objects `uses` picks (every one its caller calls) send through the timeout agent and show
- * their answers to `onResponse`. Only those are touched: the client loads each API's generated code when it is
- * first touched (the records writer needs 4 of the 7 pqlsync uses; the owners and v4 associations code alone
- * took 150-380 ms to load on the loaded 2-core machine, before a run's first request).
+ * A client whose API objects `uses` picks send through the timeout agent and show their answers to `onResponse`;
+ * a caller names every API it calls there, or with `use` before calling it. Only those are touched: the client
+ * loads each API's generated code when it is first touched (the owners and v4 associations code the records
+ * writer never calls took 150-380 ms to load on the loaded 2-core machine, before a run's first request). Every
+ * client pqlsync makes has the same settings, so the process-wide decorators an API is bound to when touched are
+ * the same whichever client set them last.
  */
 export function createHubspotClient(
   config: HubspotConfig,
@@ -57,8 +64,11 @@ export function createHubspotClient(
     basePath: baseUrl,
     numberOfApiCallRetries: 0,
   });
-  const configurations = new Set(uses(client).map(configurationOf));
-  for (const configuration of configurations) {
+  const wrapped = new WeakSet<GeneratedConfiguration>();
+  const wrap = (api: unknown): void => {
+    const configuration = configurationOf(api);
+    if (wrapped.has(configuration)) return;
+    wrapped.add(configuration);
     const library = configuration.httpApi;
     configuration.httpApi = {
       send(context) {
@@ -72,8 +82,18 @@ export function createHubspotClient(
           : answer;
       },
     };
-  }
-  return { client, baseUrl, close: () => agent.destroy() };
+  };
+  for (const api of uses(client)) wrap(api);
+  return {
+    client,
+    baseUrl,
+    use(pick) {
+      const api = pick(client);
+      wrap(api);
+      return api;
+    },
+    close: () => agent.destroy(),
+  };
 }
 
 /** The generated code's response: status and lower-case headers. */

@@ -86,7 +86,7 @@ export class HubspotDestination implements Destination {
   readonly type = 'hubspot';
   private readonly client: Client;
   private readonly http: HubspotClient;
-  private readonly crm: { objects: Client['crm']['objects']; properties: Client['crm']['properties'] };
+  private readonly propertyApis: Client['crm']['properties'];
   private readonly limiter: LimiterLease;
   private readonly baseUrl: string;
   private readonly createProperties: boolean;
@@ -103,21 +103,16 @@ export class HubspotDestination implements Destination {
       now: options.now ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     });
-    // The client's decorators are process-wide and bound when an API object is first touched: ours are touched
-    // now, while they are the ones this client (retries off) set.
+    // The properties APIs now, for the preflight; the records' batch API (the larger part of the client's code to
+    // load) at the first write, after the run's first request.
     this.http = createHubspotClient(
       config,
-      (c) => [
-        c.crm.objects.batchApi,
-        c.crm.properties.coreApi,
-        c.crm.properties.groupsApi,
-        c.crm.properties.batchApi,
-      ],
+      (c) => [c.crm.properties.coreApi, c.crm.properties.groupsApi, c.crm.properties.batchApi],
       (status, headers) => this.limiter.limiter.observe(status, headers),
     );
     this.baseUrl = this.http.baseUrl;
     this.client = this.http.client;
-    this.crm = { objects: this.client.crm.objects, properties: this.client.crm.properties };
+    this.propertyApis = this.client.crm.properties;
   }
 
   capabilities(_target: SyncTarget, _plannedChanges: number): DestinationCapabilities {
@@ -248,7 +243,7 @@ export class HubspotDestination implements Destination {
   ): Promise<RecordOutcome[]> {
     const object = target.object;
     const body = { inputs: items.map((i) => i.input) };
-    const batchApi = this.crm.objects.batchApi;
+    const batchApi = this.http.use((c) => c.crm.objects.batchApi);
     const response: BatchResult = await this.request(
       `POST /crm/v3/objects/${object}/batch/${kind}`,
       target,
@@ -333,7 +328,7 @@ export class HubspotDestination implements Destination {
   private async loadProperties(target: SyncTarget): Promise<Map<string, PropertyInfo>> {
     const object = target.object;
     const response = await this.request(`GET /crm/v3/properties/${object}`, target, false, () =>
-      this.crm.properties.coreApi.getAll(object, false),
+      this.propertyApis.coreApi.getAll(object, false),
     );
     return new Map(response.results.map((p) => [p.name, propertyInfo(p)]));
   }
@@ -342,12 +337,12 @@ export class HubspotDestination implements Destination {
     const object = target.object;
     const path = `/crm/v3/properties/${object}/groups`;
     const groups = await this.request(`GET ${path}`, target, false, () =>
-      this.crm.properties.groupsApi.getAll(object),
+      this.propertyApis.groupsApi.getAll(object),
     );
     if (groups.results.some((g) => g.name === group)) return;
     try {
       await this.request(`POST ${path}`, target, false, () =>
-        this.crm.properties.groupsApi.create(object, {
+        this.propertyApis.groupsApi.create(object, {
           name: group,
           label: group === 'pqlsync' ? 'PQL scores (pqlsync)' : group,
           displayOrder: -1,
@@ -390,7 +385,7 @@ export class HubspotDestination implements Destination {
       `POST /crm/v3/properties/${object}/batch/create`,
       target,
       false,
-      () => this.crm.properties.batchApi.create(object, { inputs }),
+      () => this.propertyApis.batchApi.create(object, { inputs }),
     )) as {
       results: Parameters<typeof propertyInfo>[0][];
       errors?: Array<{ category: string; message: string }>;
