@@ -92,6 +92,11 @@ export class HubspotDestination implements Destination {
   private readonly createProperties: boolean;
   /** objectType → property name → info, from the last preflight. */
   private readonly properties = new Map<string, Map<string, PropertyInfo>>();
+  /** The input `checkChange` made for a change it passed, with the property definitions it was made from. */
+  private readonly checked = new WeakMap<
+    Change,
+    { target: SyncTarget; props: Map<string, PropertyInfo>; input: UpsertInput }
+  >();
   private calls = 0;
 
   constructor(private readonly options: HubspotDestinationOptions) {
@@ -157,6 +162,8 @@ export class HubspotDestination implements Destination {
     const props = this.properties.get(target.object);
     if (!props) return undefined;
     const prepared = prepareInput(target, props, change);
+    // The batch writer checks every change before it batches it: `write` takes the input made here.
+    if ('input' in prepared) this.checked.set(change, { target, props, input: prepared.input });
     return 'outcome' in prepared ? prepared.outcome : undefined;
   }
 
@@ -172,7 +179,11 @@ export class HubspotDestination implements Destination {
     const updates: Prepared[] = [];
     const seen = new Map<string, string>();
     for (const change of changes) {
-      const prepared = prepareInput(target, props, change);
+      const checked = this.checked.get(change);
+      const prepared =
+        checked?.props === props && checked.target === target
+          ? { input: checked.input }
+          : prepareInput(target, props, change);
       if ('outcome' in prepared) {
         outcomes.push(prepared.outcome);
         continue;
