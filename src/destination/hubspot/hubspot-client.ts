@@ -8,7 +8,8 @@
  * alone never reaches node-fetch. Each API object we use keeps its configuration at `api.configuration`; its
  * `httpApi.send(context)` is wrapped to set the agent first, and to show each answer's rate-limit headers to the
  * limiter (the generated methods return only the body). Checked at construction, so a client version
- * shaped otherwise fails loudly instead of running without timeouts.
+ * shaped otherwise fails loudly instead of running without timeouts. Each caller names the API objects it calls
+ * (`uses`); one it calls without naming it would send without the timeout and unseen by the limiter.
  */
 import type http from 'node:http';
 import { Client } from '@hubspot/api-client';
@@ -24,6 +25,11 @@ export interface HubspotClient {
   client: Client;
   /** The base URL without a trailing slash. */
   baseUrl: string;
+  /**
+   * The API object `pick` selects, made to send like those `uses` named (through the timeout agent, seen by the
+   * observer); for an API a caller needs only later (its generated code loads when first touched).
+   */
+  use<T>(pick: (client: Client) => T): T;
   /** Destroys the agent's sockets (kept alive between requests). */
   close(): void;
 }
@@ -36,7 +42,19 @@ export function hubspotBaseUrl(config: HubspotConfig): string {
   return (config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
 }
 
-export function createHubspotClient(config: HubspotConfig, onResponse?: ResponseObserver): HubspotClient {
+/**
+ * A client whose API objects `uses` picks send through the timeout agent and show their answers to `onResponse`;
+ * a caller names every API it calls there, or with `use` before calling it. Only those are touched: the client
+ * loads each API's generated code when it is first touched (the owners and v4 associations code the records
+ * writer never calls took 150-380 ms to load on the loaded 2-core machine, before a run's first request). Every
+ * client pqlsync makes has the same settings, so the process-wide decorators an API is bound to when touched are
+ * the same whichever client set them last.
+ */
+export function createHubspotClient(
+  config: HubspotConfig,
+  uses: (client: Client) => unknown[],
+  onResponse?: ResponseObserver,
+): HubspotClient {
   const baseUrl = hubspotBaseUrl(config);
   // Configs built in code (not parsed) may lack the schema's default.
   const timeoutMs = config.request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -46,17 +64,11 @@ export function createHubspotClient(config: HubspotConfig, onResponse?: Response
     basePath: baseUrl,
     numberOfApiCallRetries: 0,
   });
-  const used = [
-    client.crm.objects.batchApi,
-    client.crm.properties.coreApi,
-    client.crm.properties.groupsApi,
-    client.crm.properties.batchApi,
-    client.crm.owners.ownersApi,
-    client.crm.objects.searchApi,
-    client.crm.associations.v4.batchApi,
-  ];
-  const configurations = new Set(used.map(configurationOf));
-  for (const configuration of configurations) {
+  const wrapped = new WeakSet<GeneratedConfiguration>();
+  const wrap = (api: unknown): void => {
+    const configuration = configurationOf(api);
+    if (wrapped.has(configuration)) return;
+    wrapped.add(configuration);
     const library = configuration.httpApi;
     configuration.httpApi = {
       send(context) {
@@ -70,8 +82,18 @@ export function createHubspotClient(config: HubspotConfig, onResponse?: Response
           : answer;
       },
     };
-  }
-  return { client, baseUrl, close: () => agent.destroy() };
+  };
+  for (const api of uses(client)) wrap(api);
+  return {
+    client,
+    baseUrl,
+    use(pick) {
+      const api = pick(client);
+      wrap(api);
+      return api;
+    },
+    close: () => agent.destroy(),
+  };
 }
 
 /** The generated code's response: status and lower-case headers. */

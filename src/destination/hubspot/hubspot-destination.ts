@@ -86,12 +86,17 @@ export class HubspotDestination implements Destination {
   readonly type = 'hubspot';
   private readonly client: Client;
   private readonly http: HubspotClient;
-  private readonly crm: { objects: Client['crm']['objects']; properties: Client['crm']['properties'] };
+  private readonly propertyApis: Client['crm']['properties'];
   private readonly limiter: LimiterLease;
   private readonly baseUrl: string;
   private readonly createProperties: boolean;
   /** objectType → property name → info, from the last preflight. */
   private readonly properties = new Map<string, Map<string, PropertyInfo>>();
+  /** The input `checkChange` made for a change it passed, with the property definitions it was made from. */
+  private readonly checked = new WeakMap<
+    Change,
+    { target: SyncTarget; props: Map<string, PropertyInfo>; input: UpsertInput }
+  >();
   private calls = 0;
 
   constructor(private readonly options: HubspotDestinationOptions) {
@@ -103,20 +108,16 @@ export class HubspotDestination implements Destination {
       now: options.now ?? Date.now,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     });
-    this.http = createHubspotClient(config, (status, headers) =>
-      this.limiter.limiter.observe(status, headers),
+    // The properties APIs now, for the preflight; the records' batch API (the larger part of the client's code to
+    // load) at the first write, after the run's first request.
+    this.http = createHubspotClient(
+      config,
+      (c) => [c.crm.properties.coreApi, c.crm.properties.groupsApi, c.crm.properties.batchApi],
+      (status, headers) => this.limiter.limiter.observe(status, headers),
     );
     this.baseUrl = this.http.baseUrl;
     this.client = this.http.client;
-    // The client's decorators are process-wide and bound when an API object is first touched: touch ours now,
-    // while they are the ones this client (retries off) set.
-    this.crm = { objects: this.client.crm.objects, properties: this.client.crm.properties };
-    void [
-      this.crm.objects.batchApi,
-      this.crm.properties.coreApi,
-      this.crm.properties.groupsApi,
-      this.crm.properties.batchApi,
-    ];
+    this.propertyApis = this.client.crm.properties;
   }
 
   capabilities(_target: SyncTarget, _plannedChanges: number): DestinationCapabilities {
@@ -161,6 +162,8 @@ export class HubspotDestination implements Destination {
     const props = this.properties.get(target.object);
     if (!props) return undefined;
     const prepared = prepareInput(target, props, change);
+    // The batch writer checks every change before it batches it: `write` takes the input made here.
+    if ('input' in prepared) this.checked.set(change, { target, props, input: prepared.input });
     return 'outcome' in prepared ? prepared.outcome : undefined;
   }
 
@@ -176,7 +179,11 @@ export class HubspotDestination implements Destination {
     const updates: Prepared[] = [];
     const seen = new Map<string, string>();
     for (const change of changes) {
-      const prepared = prepareInput(target, props, change);
+      const checked = this.checked.get(change);
+      const prepared =
+        checked?.props === props && checked.target === target
+          ? { input: checked.input }
+          : prepareInput(target, props, change);
       if ('outcome' in prepared) {
         outcomes.push(prepared.outcome);
         continue;
@@ -247,7 +254,7 @@ export class HubspotDestination implements Destination {
   ): Promise<RecordOutcome[]> {
     const object = target.object;
     const body = { inputs: items.map((i) => i.input) };
-    const batchApi = this.crm.objects.batchApi;
+    const batchApi = this.http.use((c) => c.crm.objects.batchApi);
     const response: BatchResult = await this.request(
       `POST /crm/v3/objects/${object}/batch/${kind}`,
       target,
@@ -332,7 +339,7 @@ export class HubspotDestination implements Destination {
   private async loadProperties(target: SyncTarget): Promise<Map<string, PropertyInfo>> {
     const object = target.object;
     const response = await this.request(`GET /crm/v3/properties/${object}`, target, false, () =>
-      this.crm.properties.coreApi.getAll(object, false),
+      this.propertyApis.coreApi.getAll(object, false),
     );
     return new Map(response.results.map((p) => [p.name, propertyInfo(p)]));
   }
@@ -341,12 +348,12 @@ export class HubspotDestination implements Destination {
     const object = target.object;
     const path = `/crm/v3/properties/${object}/groups`;
     const groups = await this.request(`GET ${path}`, target, false, () =>
-      this.crm.properties.groupsApi.getAll(object),
+      this.propertyApis.groupsApi.getAll(object),
     );
     if (groups.results.some((g) => g.name === group)) return;
     try {
       await this.request(`POST ${path}`, target, false, () =>
-        this.crm.properties.groupsApi.create(object, {
+        this.propertyApis.groupsApi.create(object, {
           name: group,
           label: group === 'pqlsync' ? 'PQL scores (pqlsync)' : group,
           displayOrder: -1,
@@ -389,7 +396,7 @@ export class HubspotDestination implements Destination {
       `POST /crm/v3/properties/${object}/batch/create`,
       target,
       false,
-      () => this.crm.properties.batchApi.create(object, { inputs }),
+      () => this.propertyApis.batchApi.create(object, { inputs }),
     )) as {
       results: Parameters<typeof propertyInfo>[0][];
       errors?: Array<{ category: string; message: string }>;

@@ -37,7 +37,10 @@ export class HubspotReader implements CrmReader {
   private requests = 0;
 
   constructor(private readonly options: { name: string; config: HubspotConfig }) {
-    this.hubspot = createHubspotClient(options.config);
+    this.hubspot = createHubspotClient(options.config, (c) => [
+      c.crm.objects.searchApi,
+      c.crm.associations.v4.batchApi,
+    ]);
   }
 
   objects(scored: readonly ScoredObject[]): PullObject[] {

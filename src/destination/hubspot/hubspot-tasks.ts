@@ -70,8 +70,10 @@ export class HubspotTaskWriter implements TaskWriter {
     registerSecret(config.access_token);
     const baseUrl = hubspotBaseUrl(config);
     this.limiter = acquireHubspotLimiter(baseUrl, config.access_token, config.rate_limit);
-    this.http = createHubspotClient(config, (status, headers) =>
-      this.limiter.limiter.observe(status, headers),
+    this.http = createHubspotClient(
+      config,
+      (c) => [c.crm.owners.ownersApi, c.crm.objects.batchApi, c.crm.properties.coreApi],
+      (status, headers) => this.limiter.limiter.observe(status, headers),
     );
     this.baseUrl = this.http.baseUrl;
     this.client = this.http.client;

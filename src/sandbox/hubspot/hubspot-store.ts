@@ -67,17 +67,38 @@ export class HubspotStore {
   owners: Owner[] = seededOwners();
   associations: AssociationEdge[] = [];
   /**
-   * `type.property` → normalised value → id of the record that held it, or ids when several did. One string, not
+   * type → property → normalised value → id of the record that held it, or ids when several did. One string, not
    * a Set, in the usual case (a unique property, an email): a Set per value cost about 100 bytes per record.
    */
-  private indexes = new Map<string, Map<string, IndexEntry>>();
+  private indexes = new Map<ObjectType, Map<string, Map<string, IndexEntry>>>();
+  /**
+   * Definitions by name, per type, for the list they were read from: a batch of 100 inputs looks up each of its
+   * properties a few times, and the custom ones sit at the end of a list of about 70.
+   */
+  private byName = new Map<
+    ObjectType,
+    { list: PropertyDefinition[]; size: number; map: Map<string, number> }
+  >();
 
   takeId(): string {
     return String(this.nextId++);
   }
 
   property(type: ObjectType, name: string): PropertyDefinition | undefined {
-    return this.properties[type].find((p) => p.name === name);
+    const list = this.properties[type];
+    let cached = this.byName.get(type);
+    // Definitions are only ever appended, or the lists replaced (import): either shows here.
+    if (cached?.list !== list || cached.size !== list.length) {
+      const map = new Map<string, number>();
+      list.forEach((p, i) => {
+        if (!map.has(p.name)) map.set(p.name, i);
+      });
+      cached = { list, size: list.length, map };
+      this.byName.set(type, cached);
+    }
+    const i = cached.map.get(name);
+    const found = i === undefined ? undefined : list[i];
+    return found?.name === name ? found : list.find((p) => p.name === name);
   }
 
   /** Live (not archived) record by id. */
@@ -116,21 +137,22 @@ export class HubspotStore {
   }
 
   private indexFor(type: ObjectType, property: string): Map<string, IndexEntry> {
-    const key = `${type}.${property}`;
-    let index = this.indexes.get(key);
+    let ofType = this.indexes.get(type);
+    if (!ofType) {
+      ofType = new Map();
+      this.indexes.set(type, ofType);
+    }
+    let index = ofType.get(property);
     if (!index) {
       index = new Map();
-      this.indexes.set(key, index);
+      ofType.set(property, index);
       for (const record of this.records[type].values()) addToIndex(index, property, record);
     }
     return index;
   }
 
   private indexRecord(type: ObjectType, record: HubspotRecord): void {
-    for (const [key, index] of this.indexes) {
-      const dot = key.indexOf('.');
-      if (key.slice(0, dot) === type) addToIndex(index, key.slice(dot + 1), record);
-    }
+    for (const [property, index] of this.indexes.get(type) ?? []) addToIndex(index, property, record);
   }
 
   live(type: ObjectType): HubspotRecord[] {
