@@ -34,17 +34,19 @@ describe('Salesforce destination: one Bulk job per run', () => {
     });
     const sent = await f.requests();
     expect(
-      sent.map((r) => `${r.method} ${r.path.replace(/ingest\/[^/]+/, 'ingest/ID')} ${r.records}`),
+      // With each answer's status: a request sent again after a failed answer, or one that was not pqlsync's,
+      // shows in the difference.
+      sent.map((r) => `${r.method} ${r.path.replace(/ingest\/[^/]+/, 'ingest/ID')} ${r.status} ${r.records}`),
     ).toEqual([
-      `GET ${V}/sobjects/Lead/describe 0`,
-      `POST ${V}/jobs/ingest 0`,
-      `PUT ${V}/jobs/ingest/ID/batches ${ROWS}`,
-      `PATCH ${V}/jobs/ingest/ID 0`,
-      `GET ${V}/jobs/ingest/ID 0`,
-      `GET ${V}/jobs/ingest/ID 0`,
-      `GET ${V}/jobs/ingest/ID/successfulResults 0`,
-      `GET ${V}/jobs/ingest/ID/failedResults 0`,
-      `GET ${V}/jobs/ingest/ID/unprocessedrecords 0`,
+      `GET ${V}/sobjects/Lead/describe 200 0`,
+      `POST ${V}/jobs/ingest 200 0`,
+      `PUT ${V}/jobs/ingest/ID/batches 201 ${ROWS}`,
+      `PATCH ${V}/jobs/ingest/ID 200 0`,
+      `GET ${V}/jobs/ingest/ID 200 0`,
+      `GET ${V}/jobs/ingest/ID 200 0`,
+      `GET ${V}/jobs/ingest/ID/successfulResults 200 0`,
+      `GET ${V}/jobs/ingest/ID/failedResults 200 0`,
+      `GET ${V}/jobs/ingest/ID/unprocessedrecords 200 0`,
     ]);
     expect(summary.apiCalls).toBe(9);
     const leads = await f.leads();
