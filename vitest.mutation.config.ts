@@ -21,6 +21,7 @@ const FAST = [
   'test/unit/plan/plan-sync-diff.test.ts',
   'test/unit/plan/plan-sync-recipe.test.ts',
   'test/unit/plan/plan-sync-errors.test.ts',
+  'test/unit/plan/plan-sync-statements.test.ts',
   'test/unit/plan/to-change.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/router-pending.test.ts',
