@@ -1,8 +1,7 @@
 /**
  * planSync's diff, called directly on an in-memory DuckDB, in each of the three plan shapes (plan-fixture.ts): the
- * counts it returns, the rows it plans and the changes streamed out of them. Written for `npm run mutation`
- * (docs/audits/mutation-plan.md): each assertion below was checked to fail with the plan-sync.ts mutant named in its
- * comment applied by hand.
+ * counts it returns, the rows it plans and the changes streamed out of them. For `npm run mutation`: Stryker's run
+ * with these tests is what shows they catch breaks (docs/audits/mutation-plan.md lists what survived them).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../../src/destination/destination.js';

@@ -1,7 +1,7 @@
 /**
  * What planSync says when the model cannot be planned (plan-sync.ts `probeModel`, `explainModelFailure`), and how
- * `streamChanges` ends, on an in-memory DuckDB. For `npm run mutation` (docs/audits/mutation-plan.md); each test was
- * checked to fail with the plan-sync.ts mutant named in it applied by hand.
+ * `streamChanges` ends, on an in-memory DuckDB. For `npm run mutation`: Stryker's run with these tests is what shows
+ * they catch breaks (docs/audits/mutation-plan.md lists what survived them).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';

@@ -1,8 +1,8 @@
 /**
  * planSync over a snapshot hashed by an older recipe (recipe 1), and over a dialect without scratch space (working
- * tables in the state schema, temporary tables for a dry run), on an in-memory DuckDB. For `npm run mutation`
- * (docs/audits/mutation-plan.md); each test was checked to fail with the plan-sync.ts mutant named in it applied by
- * hand.
+ * tables in the state schema, temporary tables for a dry run), on an in-memory DuckDB. For `npm run mutation`:
+ * Stryker's run with these tests is what shows they catch breaks (docs/audits/mutation-plan.md lists what survived
+ * them).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashColumns, HASH_RECIPE } from '../../../src/plan/plan-sync.js';

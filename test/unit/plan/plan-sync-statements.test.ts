@@ -1,9 +1,9 @@
 /**
  * What planSync computes and sends that the plan's counts alone do not show, on an in-memory DuckDB: the exact row
- * hash it stores (every snapshot holds it, so its input must not drift), and the statements it runs (the one-pass
- * plan writes once unless a key repeats; the repeated keys are only looked up when there are some). For `npm run
- * mutation` (docs/audits/mutation-plan.md); each test was checked to fail with the plan-sync.ts mutant named in it
- * applied by hand.
+ * hash it stores (every snapshot holds it, so its input must not drift), and the statements it runs (the one-pass plan
+ * writes once unless a key repeats; the repeated keys are only looked up when there are some). For `npm run mutation`:
+ * Stryker's run with these tests is what shows they catch breaks (docs/audits/mutation-plan.md lists what survived
+ * them).
  */
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * One plan-table row → one Change (plan-sync.ts `toChange`, `parsePrev`), and the snapshot's values for an applied
- * change (plan-table.ts `snapshotValues`): pure functions, called directly. For `npm run mutation`
- * (docs/audits/mutation-plan.md); each test was checked to fail with the mutant named in it applied by hand.
+ * change (plan-table.ts `snapshotValues`): pure functions, called directly. For `npm run mutation`: Stryker's run with
+ * these tests is what shows they catch breaks (docs/audits/mutation-plan.md lists what survived them).
  */
 import { describe, expect, it } from 'vitest';
 import type { SyncTarget } from '../../../src/destination/destination.js';
