@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncTarget } from '../../../src/destination/destination.js';
 import { hashColumns, planSync } from '../../../src/plan/plan-sync.js';
+import { StateStore } from '../../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
+import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
 import { FaultyWarehouse } from '../../helpers/faulty-warehouse.js';
 import { field, openFixture, PLAN_SHAPES, ShapedStore, TARGET, type Fixture } from './plan-fixture.js';
 
@@ -118,15 +120,39 @@ describe.each(PLAN_SHAPES)('statements of the plan, $name', ({ shape, steps }) =
     statements.filter((s) => /^create or replace table \S*users__plan"? as /.test(s)).length;
   const dupLookups = () => statements.filter((s) => /order by __pqlsync_\w+ limit 5$/.test(s)).length;
 
-  it('writes the plan once and looks up no repeated keys when none repeat', async () => {
+  /** Statements a plan of a current-recipe snapshot never runs: recipe upkeep, and drops (the scratch space is DuckDB's). */
+  const upkeep = () => statements.filter((s) => /^(update|delete|insert|drop) /.test(s));
+
+  it('writes the plan once, without the group-by, and looks up no repeated keys when none repeat', async () => {
     expect(await plan()).toMatchObject({ added: 2 });
     expect(writes()).toBe(1);
     expect(dupLookups()).toBe(0);
+    expect(upkeep()).toEqual([]);
+    if (!steps) expect(statements.find((s) => s.includes('users__plan'))).not.toMatch(/group by/);
     await f.sync();
-    statements.length = 0;
-    expect(await plan()).toMatchObject({ added: 0, changed: 0 });
-    expect(writes()).toBe(1);
-    expect(dupLookups()).toBe(0);
+    // Unchanged, then one row removed and one edited: still one write.
+    for (const edit of [
+      'select 1',
+      'delete from src.users where user_id = 1',
+      'update src.users set score = 5 where user_id = 2',
+    ]) {
+      await f.wh.query(edit);
+      statements.length = 0;
+      await plan();
+      expect(writes(), edit).toBe(1);
+      expect(dupLookups(), edit).toBe(0);
+      expect(upkeep(), edit).toEqual([]);
+    }
+    expect(await plan()).toMatchObject({ changed: 1, removed: 1 });
+  });
+
+  it('does not carry over an empty recipe-1 snapshot: only the recipe is recorded', async () => {
+    await f.wh.query(`delete from pqlsync_state.meta where name = 'row_hash_recipe:users'`);
+    expect(await plan()).toMatchObject({ added: 2 });
+    expect(upkeep().map((s) => s.split(' ').slice(0, 3).join(' '))).toEqual([
+      'delete from "pqlsync_state"."meta"',
+      'insert into "pqlsync_state"."meta"',
+    ]);
   });
 
   it('writes the one-pass plan again, with the group-by, when a synced key repeats', async () => {
@@ -137,4 +163,56 @@ describe.each(PLAN_SHAPES)('statements of the plan, $name', ({ shape, steps }) =
     expect(writes()).toBe(steps ? 1 : 2);
     expect(dupLookups()).toBe(1);
   });
+});
+
+/**
+ * Redshift's statements (no `create or replace table`: each working table is dropped first, by the dialect's
+ * `beforeCreateTableAs`) on DuckDB, in the one-pass and three-step shapes: planning twice must drop the first plan's
+ * tables before writing them again.
+ */
+describe.each(PLAN_SHAPES)('without create or replace, $name', ({ shape }) => {
+  let f: Fixture;
+  beforeEach(async () => {
+    f = await openFixture((d) => ({
+      ...shape(d),
+      createTableAs: (name, select, options) =>
+        `create ${options?.temporary ? 'temp ' : ''}table ${name} as ${select}`,
+      beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
+    }));
+    await f.insert([[1, 'e1', 'a@x.io', 1, null]]);
+  });
+  afterEach(async () => {
+    await f.close();
+  });
+
+  it('drops the last plan tables before writing them again', async () => {
+    expect(await f.sync()).toMatchObject({ added: 1 });
+    await f.insert([[1, 'e1', 'a@x.io', 1, null]]);
+    expect(await f.plan()).toMatchObject({ added: 0, invalid: { duplicateKeyRows: 2 } });
+    expect(await f.plan({ dryRun: true })).toMatchObject({ added: 0, invalid: { duplicateKeyRows: 2 } });
+    expect(await f.plan({ dryRun: true })).toMatchObject({ added: 0 });
+  });
+});
+
+it('plans a dry run on a warehouse with no state schema yet (`pqlsync plan` before the first run)', async () => {
+  const wh = new DuckdbAdapter({ path: ':memory:' });
+  await wh.connect();
+  try {
+    await wh.query('create schema src');
+    await wh.query(
+      `create table src.users as select 1 as user_id, 'e1' as ext_id, 'a@x.io' as email, 1 as score, null as tier`,
+    );
+    const p = await planSync({
+      store: new StateStore(wh, 'pqlsync_state'),
+      target: TARGET,
+      model: { dialect: wh.dialect, sql: 'select * from src.users', params: [] },
+      keyColumn: 'user_id',
+      modelFile: 'models/scores.sql',
+      dryRun: true,
+    });
+    expect(p).toMatchObject({ modelRows: 1, added: 1, snapshotRows: 0 });
+    expect(await wh.tableExists('pqlsync_state', 'meta')).toBe(false);
+  } finally {
+    await wh.close();
+  }
 });

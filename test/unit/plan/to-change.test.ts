@@ -99,6 +99,12 @@ describe('toChange', () => {
     });
   });
 
+  it('leaves out a skip_null field whose column the row does not have, and gives a row without its match column an empty match value', () => {
+    const c = toChange(planRow('added', null, { email: 'a@x.io' }), target);
+    expect(c.values).toEqual({ Email: 'a@x.io', Ext__c: null });
+    expect(c.matchValue).toBe('');
+  });
+
   it('marks a row with a value no CRM can hold as invalid, and a row without a match value with an empty one', () => {
     const c = toChange(planRow('added', null, { email: 'a@x.io', tier: Number.NaN, ext_id: null }), target);
     expect(c.matchValue).toBe('');
