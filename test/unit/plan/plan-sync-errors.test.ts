@@ -185,11 +185,19 @@ describe('streamChanges', () => {
     expect(heapTrimmed()).toBe(false);
   });
 
-  it('streams nothing for no kinds', async () => {
+  // With `kinds.length === 0` turned false, an empty stream was still read from the warehouse (checked by hand).
+  it('streams nothing for no kinds, without asking the warehouse', async () => {
     const p = await f.plan();
+    const streams: string[] = [];
+    const wh = new FaultyWarehouse(f.wh, [{ method: 'stream', before: ({ sql }) => void streams.push(sql) }]);
     const chunks: unknown[] = [];
-    for await (const chunk of streamChanges(f.store, TARGET, p.planTable, [], 0)) chunks.push(chunk);
+    for await (const chunk of streamChanges(new ShapedStore(wh), TARGET, p.planTable, [], 0))
+      chunks.push(chunk);
     expect(chunks).toEqual([]);
+    expect(streams).toEqual([]);
+    for await (const chunk of streamChanges(new ShapedStore(wh), TARGET, p.planTable, ['added'], 5))
+      chunks.push(chunk);
+    expect(streams).toHaveLength(1);
   });
 
   const short = async (store: ShapedStore | Fixture['store'], expected: number) => {
