@@ -2,7 +2,7 @@
  * The tests `npm run mutation` (StrykerJS) runs against each mutant: the in-process ones that cover the core
  * modules. No test here spawns the CLI or starts Postgres (a mutant lives in Stryker's process; a child process
  * would not see it). `PQLSYNC_MUTATION_TESTS=fast` runs the FAST list only, for quick runs over batch-writer.ts,
- * router.ts and secrets.ts (the SYNCS tests take seconds each on a busy machine, and a surviving mutant runs every
+ * router.ts, secrets.ts and plan/ (the SYNCS tests take seconds each on a busy machine, and a surviving mutant runs every
  * test that reaches it).
  */
 import { defineConfig } from 'vitest/config';
@@ -17,6 +17,12 @@ const FAST = [
   'test/unit/plan/resolve-columns.test.ts',
   'test/unit/plan/resolve-columns-mutants.test.ts',
   'test/unit/plan/change-values.test.ts',
+  // planSync on an in-memory DuckDB (and one Snowflake sandbox case): plan-sync.ts without whole syncs.
+  'test/unit/plan/plan-sync-diff.test.ts',
+  'test/unit/plan/plan-sync-recipe.test.ts',
+  'test/unit/plan/plan-sync-errors.test.ts',
+  'test/unit/plan/plan-sync-statements.test.ts',
+  'test/unit/plan/to-change.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/router-pending.test.ts',
   'test/unit/routing/router-tasks.test.ts',
