@@ -3,7 +3,8 @@
  * modules. No test here spawns the CLI or starts Postgres (a mutant lives in Stryker's process; a child process
  * would not see it). `PQLSYNC_MUTATION_TESTS=fast` runs the FAST list only, for quick runs over batch-writer.ts,
  * router.ts and secrets.ts (the SYNCS tests take seconds each on a busy machine, and a surviving mutant runs every
- * test that reaches it).
+ * test that reaches it). `PQLSYNC_MUTATION_TESTS=runner` runs RUNNER only: the smallest whole syncs that reach
+ * the runner's steps (src/runner/{run-sync,plan-step,send-step,commit-step,run-context}.ts).
  */
 import { defineConfig } from 'vitest/config';
 
@@ -29,10 +30,18 @@ const SYNCS = [
   'test/integration/guarantees.test.ts',
   'test/integration/backbone.test.ts',
 ];
+/** Whole syncs on DuckDB with the in-memory destination, for the runner's steps (docs/audits/mutation-runner.md). */
+const RUNNER = [
+  'test/integration/guarantees.test.ts',
+  'test/integration/backbone.test.ts',
+  'test/integration/runner/commit-step.test.ts',
+];
+
+const LISTS: Record<string, string[]> = { fast: FAST, runner: RUNNER };
 
 export default defineConfig({
   test: {
-    include: process.env.PQLSYNC_MUTATION_TESTS === 'fast' ? FAST : [...FAST, ...SYNCS],
+    include: LISTS[process.env.PQLSYNC_MUTATION_TESTS ?? ''] ?? [...FAST, ...SYNCS],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
