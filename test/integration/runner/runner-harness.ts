@@ -1,11 +1,21 @@
 /**
  * The smallest whole sync for the runner's mutation tests (docs/audits/mutation-runner.md): a temp project whose
  * model reads `src.users` (ten rows by default) in a real DuckDB file, `runSync` itself (not `runSyncs`) with the
- * in-memory destination, a clock the test moves, and the warehouse behind the fault-injecting wrapper, which also
- * records the warehouse phases a run marks. Each run takes well under a second, so a mutant of the runner is
+ * in-memory destination, a clock the test moves, the warehouse behind the fault-injecting wrapper, which also
+ * records the warehouse phases a run marks, and the run's log lines captured (level, message and fields). Each run takes well under a second, so a mutant of the runner is
  * checked in seconds.
  */
+import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/config/load-config.js';
+import type { SyncTarget } from '../../../src/destination/destination.js';
+import type {
+  AccountRecord,
+  CrmOwner,
+  RoutedRecord,
+  TaskOutcome,
+  TaskSpec,
+  TaskWriter,
+} from '../../../src/routing/task-writer.js';
 import { runSync, type RunSummary, type RunSyncOptions } from '../../../src/runner/run-sync.js';
 import { StateStore } from '../../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../../src/util/logger.js';
@@ -54,6 +64,8 @@ export interface RunnerHarness {
   clock: { t: number };
   /** Every phase the runs marked, in order, with `end` when its mark was ended. */
   phases: string[];
+  /** The log lines of the runs (info and above): level, msg and the fields, without time, pid and run id. */
+  logs: Record<string, unknown>[];
   run(options?: Partial<RunSyncOptions>): Promise<RunSummary>;
   keys(table: 'snapshot' | 'failures' | 'journal'): Promise<string[]>;
   runsRows(): Promise<Record<string, unknown>[]>;
@@ -61,9 +73,30 @@ export interface RunnerHarness {
 }
 
 export async function startRunnerHarness(
-  opts: { rows?: number; config?: string } = {},
+  opts: {
+    rows?: number;
+    config?: string;
+    /** The warehouse streams its rows in chunks of at most this many (as a cursor or a result page does). */
+    chunkRows?: number;
+  } = {},
 ): Promise<RunnerHarness> {
-  setLogger(createLogger({ level: 'silent' }));
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        const {
+          time: _t,
+          pid: _p,
+          runId: _r,
+          sync: _s,
+          ...entry
+        } = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+      }
+      done();
+    },
+  });
+  setLogger(createLogger({ level: 'info', destination: sink }));
   const project = tempProject('pqlsync-runner-');
   project.writeModel('scores', MODEL);
   project.writeConfig(opts.config ?? runnerConfig());
@@ -87,6 +120,14 @@ export async function startRunnerHarness(
       };
     },
   });
+  const chunkRows = opts.chunkRows;
+  if (chunkRows !== undefined) {
+    const stream = faulty.stream.bind(faulty);
+    faulty.stream = async function* (sql, options) {
+      for await (const rows of stream(sql, options))
+        for (let i = 0; i < rows.length; i += chunkRows) yield rows.slice(i, i + chunkRows);
+    };
+  }
   const clock = { t: T0.getTime() };
   const dest = new MemoryDestination();
   const store = new StateStore(wh, STATE);
@@ -98,6 +139,7 @@ export async function startRunnerHarness(
     store,
     clock,
     phases,
+    logs,
     run: (options = {}) =>
       runSync({
         loaded: loadConfig(project.configPath),
@@ -123,4 +165,51 @@ export async function startRunnerHarness(
       project.cleanup();
     },
   };
+}
+
+/**
+ * A CRM's tasks and owners held in memory (pqlsync's own TaskWriter interface; the CRM writers themselves are
+ * tested through the sandbox): one active owner, every record found, `refuse` fails each task with that reason.
+ * Every method call counts as one API call.
+ */
+export class MemoryTaskWriter implements TaskWriter {
+  readonly tasks = new Map<string, TaskSpec>();
+  refuse: string | undefined;
+  calls = 0;
+  readonly accountObject = 'Account';
+  async listOwners(): Promise<CrmOwner[]> {
+    this.calls++;
+    return [{ id: 'o1', email: 'ann@example.com', name: 'Ann', active: true }];
+  }
+  async findRecords(_t: SyncTarget, values: readonly string[]) {
+    this.calls++;
+    return new Map<string, RoutedRecord>(
+      values.map((v) => [v, { id: `rec-${v}`, ownerId: 'o1', object: 'Lead' }]),
+    );
+  }
+  async findAccounts() {
+    this.calls++;
+    return new Map<string, AccountRecord>();
+  }
+  async setOwners() {
+    this.calls++;
+    return new Map<string, string>();
+  }
+  async updateRecords() {
+    this.calls++;
+    return new Map<string, string>();
+  }
+  async writeTasks(tasks: readonly TaskSpec[]): Promise<TaskOutcome[]> {
+    this.calls++;
+    return tasks.map((t) => {
+      if (this.refuse) return { taskKey: t.taskKey, status: 'failed', reason: this.refuse };
+      const existed = this.tasks.has(t.taskKey);
+      this.tasks.set(t.taskKey, t);
+      return { taskKey: t.taskKey, status: 'created', taskId: `task-${this.tasks.size}`, existed };
+    });
+  }
+  apiCalls(): number {
+    return this.calls;
+  }
+  async close(): Promise<void> {}
 }
