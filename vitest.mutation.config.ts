@@ -34,7 +34,10 @@ const SYNCS = [
 const RUNNER = [
   'test/integration/guarantees.test.ts',
   'test/integration/backbone.test.ts',
+  'test/unit/runner/exit-code.test.ts',
   'test/integration/runner/commit-step.test.ts',
+  'test/integration/runner/send-step.test.ts',
+  'test/integration/runner/run-sync.test.ts',
 ];
 
 const LISTS: Record<string, string[]> = { fast: FAST, runner: RUNNER };

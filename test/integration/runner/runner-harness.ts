@@ -64,6 +64,8 @@ export interface RunnerHarness {
   clock: { t: number };
   /** Every phase the runs marked, in order, with `end` when its mark was ended. */
   phases: string[];
+  /** Ending the phase mark with this number (1-based, over the harness's life) fails ('phase end failed'). */
+  phaseEndFails: number | undefined;
   /** The log lines of the runs (info and above): level, msg and the fields, without time, pid and run id. */
   logs: Record<string, unknown>[];
   run(options?: Partial<RunSyncOptions>): Promise<RunSummary>;
@@ -117,6 +119,7 @@ export async function startRunnerHarness(
       return async () => {
         phases.push(`end ${kind}`);
         await end();
+        if (++phaseEnds === harness.phaseEndFails) throw new Error('phase end failed');
       };
     },
   });
@@ -131,7 +134,9 @@ export async function startRunnerHarness(
   const clock = { t: T0.getTime() };
   const dest = new MemoryDestination();
   const store = new StateStore(wh, STATE);
-  return {
+  let phaseEnds = 0;
+  const harness: RunnerHarness = {
+    phaseEndFails: undefined,
     project,
     wh,
     faulty,
@@ -165,6 +170,7 @@ export async function startRunnerHarness(
       project.cleanup();
     },
   };
+  return harness;
 }
 
 /**
