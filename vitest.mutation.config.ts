@@ -40,6 +40,8 @@ const RUNNER = [
   'test/integration/runner/commit-step.test.ts',
   'test/integration/runner/send-step.test.ts',
   'test/integration/runner/run-sync.test.ts',
+  'test/integration/runner/plan-step.test.ts',
+  'test/unit/runner/sync-target.test.ts',
 ];
 
 const LISTS: Record<string, string[]> = { fast: FAST, runner: RUNNER };

@@ -4,11 +4,8 @@
  * (docs/audits/mutation-runner.md).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WriteBatch } from '../../../src/destination/destination.js';
 import { exitCodeFor } from '../../../src/runner/run-sync.js';
-import { StateStore } from '../../../src/state/state-store.js';
-import { MemoryDestination } from '../../helpers/memory-destination.js';
-import { STATE, startRunnerHarness, type RunnerHarness } from './runner-harness.js';
+import { startRunnerHarness, type RunnerHarness } from './runner-harness.js';
 
 describe('commit step', () => {
   let h: RunnerHarness;
@@ -24,20 +21,7 @@ describe('commit step', () => {
   // the snapshot the new holder owns: the snapshot then has keys 1-5) and `?? null` → `&& null` on the error
   // written to the runs row (then null).
   it('a run that lost its lock leaves its journal unfolded for the run that holds the lock', async () => {
-    // A second run takes the expired lock while the CRM answers the second batch.
-    const later = new StateStore(h.wh, STATE, () => new Date(h.clock.t));
-    class TakenOver extends MemoryDestination {
-      override async write(batch: WriteBatch) {
-        if (this.batches === 1) {
-          h.clock.t += 120_000;
-          await later.acquireLock('users', 'run-b', 60);
-        }
-        return super.write(batch);
-      }
-    }
-    const dest = new TakenOver();
-    dest.batchSize = 5;
-    const s = await h.run({ destination: async () => dest });
+    const { summary: s, dest } = await h.runLosingLock();
     expect(s.status).toBe('failed');
     expect(s.error?.code).toBe('STATE_LOCK_HELD');
     expect(exitCodeFor([s])).toBe(4);

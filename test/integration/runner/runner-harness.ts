@@ -7,7 +7,7 @@
  */
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../../src/config/load-config.js';
-import type { SyncTarget } from '../../../src/destination/destination.js';
+import type { SyncTarget, WriteBatch } from '../../../src/destination/destination.js';
 import type {
   AccountRecord,
   CrmOwner,
@@ -69,6 +69,12 @@ export interface RunnerHarness {
   /** The log lines of the runs (info and above): level, msg and the fields, without time, pid and run id. */
   logs: Record<string, unknown>[];
   run(options?: Partial<RunSyncOptions>): Promise<RunSummary>;
+  /**
+   * A run of ten rows in batches of five that loses its lock while the CRM answers the second batch (a run
+   * `run-b` takes the expired lease, 120 s on): the first batch is journaled, never folded. The lock stays
+   * `run-b`'s until its lease ends (the clock stands at T0 + 120 s).
+   */
+  runLosingLock(): Promise<{ summary: RunSummary; dest: MemoryDestination }>;
   keys(table: 'snapshot' | 'failures' | 'journal'): Promise<string[]>;
   runsRows(): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -155,6 +161,21 @@ export async function startRunnerHarness(
         now: () => new Date(clock.t),
         ...options,
       }),
+    async runLosingLock() {
+      const later = new StateStore(wh, STATE, () => new Date(clock.t));
+      class TakenOver extends MemoryDestination {
+        override async write(batch: WriteBatch) {
+          if (this.batches === 1) {
+            clock.t += 120_000;
+            await later.acquireLock('users', 'run-b', 60);
+          }
+          return super.write(batch);
+        }
+      }
+      const taken = new TakenOver();
+      taken.batchSize = 5;
+      return { summary: await harness.run({ destination: async () => taken }), dest: taken };
+    },
     async keys(table) {
       if (!(await wh.tableExists(STATE, `users__${table}`))) return [];
       const { rows } = await wh.query(

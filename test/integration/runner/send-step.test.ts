@@ -172,9 +172,8 @@ describe('send step', () => {
     // Killed: `now() - sinceBeat > (lease * 1000) / 3` → `>=` (a beat at 20 s and 40 s), `/ 3` → `* 3` (none),
     // `lease * 1000` → `lease / 1000` (one per batch), `if (…)` → `true`/`false`, and `sinceBeat = now()` dropped
     // (beats at 30, 40 and 50 s).
-    it('is renewed once more than a third of it passed since the last renewal', async () => {
-      h = await startRunnerHarness();
-      // Each batch of 2 takes the CRM 10 s: the batches commit at 10, 20, 30, 40 and 50 s.
+    /** Runs ten rows in batches of 2, each taking the CRM 10 s; answers the run clock's seconds at each renewal. */
+    const beatsOf = async (): Promise<number[]> => {
       class Slow extends MemoryDestination {
         override async write(batch: WriteBatch) {
           h.clock.t += 10_000;
@@ -192,7 +191,21 @@ describe('send step', () => {
       const s = await h.run({ destination: async () => dest });
       expect(s.status).toBe('success');
       expect(dest.batches).toBe(5);
-      expect(beats).toEqual([30]);
+      return beats;
+    };
+
+    it('is renewed once more than a third of it passed since the last renewal', async () => {
+      h = await startRunnerHarness();
+      // The batches commit at 10, 20, 30, 40 and 50 s; the default lease is 60 s.
+      expect(await beatsOf()).toEqual([30]);
+    });
+
+    // Killed: run-context.ts `config.scheduler?.lock_lease_seconds ?? 60` → `60`.
+    it('follows scheduler.lock_lease_seconds', async () => {
+      h = await startRunnerHarness({
+        config: runnerConfig({ top: 'scheduler: { lock_lease_seconds: 30 }\n' }),
+      });
+      expect(await beatsOf()).toEqual([20, 40]);
     });
   });
 
