@@ -33,7 +33,8 @@ name: scores
 description: runner test scores
 key: user_id
 ---*/
-select user_id, email, score, case when score >= 70 then 'hot' else 'cold' end as tier from src.users
+select user_id, email, score, case when score >= 70 then 'hot' when score is not null then 'cold' end as tier
+from src.users
 `;
 
 /** A config with one sync `users` (fields Email and Score__c); `extra` is indented under the sync. */

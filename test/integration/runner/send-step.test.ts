@@ -10,6 +10,7 @@ import type { PlannedTask } from '../../../src/routing/router.js';
 import { MemoryDestination } from '../../helpers/memory-destination.js';
 import {
   MemoryTaskWriter,
+  MODEL,
   runnerConfig,
   startRunnerHarness,
   T0,
@@ -165,6 +166,34 @@ describe('send step', () => {
       const second = await h.run({ tierWatch: watch });
       expect(second.counts).toMatchObject({ changed: 3, retried: 1, applied: 4 });
       expect(calls.flat().sort((a, b) => Number(a) - Number(b))).toEqual(['1', '11']);
+    });
+  });
+
+  describe("the snapshot's tier", () => {
+    const tiers = async () =>
+      (
+        await h.wh.query(
+          `select key, tier from pqlsync_state.users__snapshot where key in ('2', '10') order by key`,
+        )
+      ).rows;
+
+    // Killed: tierOf's `v === null || v === undefined ? null : String(v)` → `String(v)` (the text 'null' is then
+    // stored for key 2, 'undefined' for a model without a tier column), and either test → `false`.
+    it("is the model's tier column, none where it is null or the model has none", async () => {
+      h = await startRunnerHarness();
+      await h.wh.query('update src.users set score = null where user_id = 2');
+      await h.run();
+      expect(await tiers()).toEqual([
+        { key: '10', tier: 'hot' },
+        { key: '2', tier: null },
+      ]);
+      h.project.writeModel('scores', MODEL.replace(/, case when .* as tier\n/s, '\n'));
+      await h.wh.query('update src.users set email = upper(email)'); // every row changed, stored again
+      expect((await h.run()).counts).toMatchObject({ changed: 10, applied: 10 });
+      expect(await tiers()).toEqual([
+        { key: '10', tier: null },
+        { key: '2', tier: null },
+      ]);
     });
   });
 
