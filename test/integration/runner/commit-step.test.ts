@@ -57,7 +57,8 @@ describe('commit step', () => {
   });
 
   // Killed: `ctx.finishing = true` → `false` (writing the end is then tried a second time, which succeeds, and
-  // the run's end is not kept locally).
+  // the run's end is not kept locally); run-sync.ts `if (ctx.finishing) throw thrown` → `false`, the kept run's
+  // object emptied, and its log line's fields or text emptied.
   it('a run whose end cannot be written does not try again: it keeps it for the next run', async () => {
     h.faulty.add({ method: 'query', match: /update .*runs.* set status = /s, nth: 1, fail: true });
     const s = await h.run();
@@ -65,6 +66,17 @@ describe('commit step', () => {
     expect(s.error?.message).toBe('injected failure: query call 1');
     // Not written by this run: still `running` until the next run settles it.
     expect(await h.runsRows()).toMatchObject([{ run_id: s.runId, status: 'running', error: null }]);
+    const errors = h.logs.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(2);
+    const keptIn = String(errors[0]?.keptIn);
+    expect(keptIn).toMatch(/unrecorded-runs/);
+    expect(errors[0]).toEqual({
+      level: 'error',
+      err: 'injected failure: query call 1',
+      runError: 'injected failure: query call 1',
+      keptIn,
+      msg: `could not record the failed run in the state tables; its error is kept in ${keptIn} and the next run of users writes it into the runs row`,
+    });
     h.faulty.clear();
     const next = await h.run();
     expect(next.status).toBe('success');
@@ -72,6 +84,9 @@ describe('commit step', () => {
     expect(rows).toHaveLength(2);
     expect(rows.find((r) => r.run_id === s.runId)).toMatchObject({
       status: 'failed',
+      added: 10,
+      applied: 10,
+      api_calls: 2,
       error:
         'injected failure: query call 1\n  (recorded by the next run: the state tables could not be written when this run ended)',
     });
