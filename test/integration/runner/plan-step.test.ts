@@ -210,7 +210,8 @@ describe('plan step', () => {
 
   // Killed: `dry && options.warehouse.estimateBytes ? …` → `true`/`||` (a run asks for an estimate) and the
   // `estimatedBytes` spread → `{}`; the plan's summary object emptied; `...(dry ? {} : { runId })` → `{}` for the
-  // flag rate (then not written to the runs row).
+  // flag rate (then not written to the runs row); send-step.ts previewStep's `if (!router)` → `false` (a task list
+  // then appears in a plan without routing).
   it("a plan reports what it would do and the warehouse's estimate; a run records its flag rate", async () => {
     h = await startRunnerHarness();
     const asked: string[] = [];
@@ -236,5 +237,8 @@ describe('plan step', () => {
     expect(s.status).toBe('success');
     expect(asked).toHaveLength(1);
     expect(await h.runsRows()).toMatchObject([{ flag_rate: 0.1 }]);
+    // Nothing to send and no routing: the same plan, of a synced model, with no task list.
+    const again = await h.run({ dryRun: true });
+    expect(again.plan).toEqual({ ...plan.plan, snapshotRows: 10 });
   });
 });

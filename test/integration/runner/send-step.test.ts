@@ -5,7 +5,7 @@
  * (docs/audits/mutation-runner.md).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Change, RecordOutcome, WriteBatch } from '../../../src/destination/destination.js';
+import type { Change, RecordOutcome, SyncTarget, WriteBatch } from '../../../src/destination/destination.js';
 import type { PlannedTask } from '../../../src/routing/router.js';
 import { MemoryDestination } from '../../helpers/memory-destination.js';
 import {
@@ -53,11 +53,13 @@ describe('send step', () => {
     });
 
     // Killed: previewStep's `ctx.apiCalls = destination.apiCalls() - ctx.callsBefore` → `+`, and that line dropped
-    // (a plan without routing then reports 0 calls).
+    // (a plan without routing then reports 0 calls); the preflight's `{ readOnly: true }` → `{}`.
     it("a plan without routing counts only its own preflight's calls of a destination used before", async () => {
       h = await startRunnerHarness();
+      const preflights: unknown[] = [];
       class Counting extends MemoryDestination {
-        override async preflight(): Promise<void> {
+        override async preflight(_t?: SyncTarget, options?: { readOnly?: boolean }): Promise<void> {
+          preflights.push(options);
           this.calls++;
         }
       }
@@ -65,6 +67,10 @@ describe('send step', () => {
       dest.calls = 7; // an earlier sync of the same CLI run
       const s = await h.run({ dryRun: true, destination: async () => dest });
       expect(s.status).toBe('planned');
+      // A plan's preflight is read-only (it creates no field or property); a run's may create what is missing.
+      expect(preflights).toEqual([{ readOnly: true }]);
+      expect((await h.run({ destination: async () => dest })).status).toBe('success');
+      expect(preflights).toEqual([{ readOnly: true }, undefined]);
       expect(s.plan).toMatchObject({ modelRows: 10, validRows: 10, destination: 'crm', object: 'Lead' });
       expect(s.apiCalls).toBe(1);
     });
@@ -195,6 +201,25 @@ describe('send step', () => {
         { key: '2', tier: null },
       ]);
     });
+
+    // Killed: tierOf's column names 'pql_tier' and 'pqa_tier' emptied (the next column in the list is then read).
+    it('prefers pql_tier, then pqa_tier, then tier', async () => {
+      h = await startRunnerHarness();
+      const model = (cols: string) => MODEL.replace(/ as tier\n/, ` as tier, ${cols}\n`);
+      h.project.writeModel('scores', model(`'pqa-' || tier as pqa_tier`));
+      await h.run();
+      expect(await tiers()).toEqual([
+        { key: '10', tier: 'pqa-hot' },
+        { key: '2', tier: 'pqa-cold' },
+      ]);
+      h.project.writeModel('scores', model(`'pqa-' || tier as pqa_tier, 'pql-' || tier as pql_tier`));
+      await h.wh.query('update src.users set email = upper(email)');
+      await h.run();
+      expect(await tiers()).toEqual([
+        { key: '10', tier: 'pql-hot' },
+        { key: '2', tier: 'pql-cold' },
+      ]);
+    });
   });
 
   describe('the lease', () => {
@@ -313,6 +338,15 @@ describe('send step', () => {
     });
   });
 
+  // Killed: retryFromConfig's `r ? … : undefined` → `true` (a destination without `retry` then fails the run).
+  it('retries with the default policy when neither the run nor the destination sets one', async () => {
+    h = await startRunnerHarness();
+    h.dest.flakyKeys.set('4', 1);
+    const s = await h.run({ retry: undefined });
+    expect(s.status).toBe('success');
+    expect(s.counts).toMatchObject({ applied: 10, rejected: 0 });
+  });
+
   describe('shutdowns', () => {
     /** The first batch answers applied, applied, rejected, retryable, skipped by position; the rest as usual. */
     class Mixed extends MemoryDestination {
@@ -376,6 +410,27 @@ describe('send step', () => {
       expect(s.status).toBe('failed');
       expect(s.error?.message).toBe('sync users: stopped by shutdown before anything was written');
       expect(h.dest.calls).toBe(0);
+    });
+
+    // Killed: `...(options.cancel ? { cancel: options.cancel } : {})` → `{}` (the writer then waits for an answer
+    // that never comes: a timeout).
+    it('a hard stop while a batch is unanswered ends the run without committing it', async () => {
+      h = await startRunnerHarness();
+      const cancel = new AbortController();
+      class Unanswered extends MemoryDestination {
+        override write(): Promise<RecordOutcome[]> {
+          this.calls++;
+          cancel.abort();
+          return new Promise<RecordOutcome[]>(() => undefined);
+        }
+      }
+      const s = await h.run({ destination: async () => new Unanswered(), cancel: cancel.signal });
+      expect(s.status).toBe('failed');
+      expect(s.error?.code).toBe('RUN_ABORTED');
+      expect(s.error?.message).toBe(
+        'sync users: stopped by shutdown after 0 of 10 records were written and committed; the rest is sent by the next run',
+      );
+      expect(await h.keys('snapshot')).toEqual([]);
     });
 
     // Killed: the abort listener not added (`cancel.addEventListener` dropped): the run then waits for a
