@@ -107,7 +107,8 @@ describe('send step', () => {
       ).toEqual(['6', '7', '8', '9', '10']);
     });
 
-    // Killed: startRouter's `!dry && planned.toSend === 0 ? … : false` → `false` and `!dry` → `dry`, the
+    // Killed: startRouter's `!dry && planned.toSend === 0 ? … : false` → `false`, `true` (a plan then starts the
+    // router for them and lists `tasks: []`) and `!dry` → `dry`, the
     // `outstanding` test `&& !outstanding` → `&& outstanding`, `ctx.countTasks(await router.resumeOutstanding())`
     // dropped, `if (router)` → `false`, and the `toSend === 0` branch's `ctx.countApiCalls()` dropped.
     it('tasks the CRM refused are sent again by the next run, even with no row changed', async () => {
@@ -122,6 +123,10 @@ describe('send step', () => {
         '5 tasks were not created; the next run sends them again',
       );
       writer.refuse = undefined;
+      // A plan does not look for them: it lists the tasks of the rows it would send (none).
+      const plan = await h.run({ dryRun: true, taskWriter: async () => writer });
+      expect(plan.counts.tasks).toBe(0);
+      expect(plan.plan).not.toHaveProperty('tasks');
       writer.calls = 0;
       const callsBefore = h.dest.calls;
       const second = await h.run({ taskWriter: async () => writer });
