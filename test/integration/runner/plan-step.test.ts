@@ -27,15 +27,23 @@ describe('plan step', () => {
   const messages = (level: string) => h.logs.filter((l) => l.level === level).map((l) => l.msg);
 
   describe('what stops a run before anything is written', () => {
-    // Killed: the unknown sync's message emptied, and `.join(', ') || 'none'` → `&&`.
-    it('an unknown sync name', async () => {
-      h = await startRunnerHarness();
+    // Killed: the unknown sync's message emptied, `.join(', ') || 'none'` → `&&`, the separator `', '` → `''`
+    // (Stryker survivor with one sync configured) and `'none'` → `''` (no coverage before: no test had a config
+    // without syncs).
+    it('an unknown sync name, with the syncs there are', async () => {
+      h = await startRunnerHarness({
+        config: runnerConfig() + runnerConfig().split('syncs:\n')[1]!.replace('  users:', '  leads:'),
+      });
       const s = await h.run({ syncName: 'nope' });
       expect(s.error).toMatchObject({
         code: 'ARGS_INVALID',
-        message: "no sync named 'nope' in the config (syncs: users)",
+        message: "no sync named 'nope' in the config (syncs: users, leads)",
       });
       expect(await stateWritten()).toBe(false);
+      h.project.writeConfig(runnerConfig().split('syncs:')[0]!);
+      expect((await h.run({ syncName: 'nope' })).error?.message).toBe(
+        "no sync named 'nope' in the config (syncs: none)",
+      );
     });
 
     // Killed: the gate's `{ sync, model, sql }` emptied, `blocked !== undefined` → `false`, and its message
