@@ -65,6 +65,9 @@ describe('plan step', () => {
         { sync: 'users', model: 'scores', sql: expect.stringContaining('from src.users') as unknown },
       ]);
       expect(await stateWritten()).toBe(false);
+      // No lock was taken, so none is released (run-context.ts `lockTaken = false` → `true`: releasing it fails
+      // on the missing state tables and logs an error).
+      expect(h.logs.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual(['run failed']);
       expect((await h.run({ gate: () => undefined })).status).toBe('success');
     });
 

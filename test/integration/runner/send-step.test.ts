@@ -138,6 +138,22 @@ describe('send step', () => {
       expect(second.apiCalls).toBe(writer.calls);
     });
 
+    // Killed: the router's `timeZone: sync.timezone ?? scheduler?.timezone ?? 'UTC'` → `(…) && 'UTC'` (Stryker
+    // survivor: every task then dated in UTC). At 09:00 UTC it is still the day before in Honolulu.
+    it("dates tasks in the sync's time zone, else the scheduler's", async () => {
+      for (const config of [
+        runnerConfig({ extra: ROUTING + '    timezone: Pacific/Honolulu\n' }),
+        runnerConfig({ extra: ROUTING, top: 'scheduler: { timezone: Pacific/Honolulu }\n' }),
+      ]) {
+        h = await startRunnerHarness({ config });
+        const writer = new MemoryTaskWriter();
+        expect((await h.run({ taskWriter: async () => writer })).counts.tasks).toBe(5);
+        expect([...writer.tasks.keys()]).toContain('pqlsync:Lead:10:hot:2026-03-01');
+        await h.close();
+      }
+      h = await startRunnerHarness();
+    });
+
     // Killed: tierOf's `if (sync.routing) return tierOfRow(…)` → `false` (the model's `tier` column, 'cold'/'hot',
     // is then read instead of the score bands: key 7, pql by its score, is never seen entering pql).
     it("tiers entered follow the routing's score bands when the sync routes", async () => {
