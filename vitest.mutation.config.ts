@@ -2,8 +2,9 @@
  * The tests `npm run mutation` (StrykerJS) runs against each mutant: the in-process ones that cover the core
  * modules. No test here spawns the CLI or starts Postgres (a mutant lives in Stryker's process; a child process
  * would not see it). `PQLSYNC_MUTATION_TESTS=fast` runs the FAST list only, for quick runs over batch-writer.ts,
- * router.ts, secrets.ts and plan/ (the SYNCS tests take seconds each on a busy machine, and a surviving mutant runs every
- * test that reaches it).
+ * router.ts, secrets.ts and plan/ (the SYNCS tests take seconds each on a busy machine, and a surviving mutant runs
+ * every test that reaches it). `PQLSYNC_MUTATION_TESTS=runner` runs RUNNER only: the small whole syncs written for
+ * the runner's steps (src/runner/{run-sync,plan-step,send-step,commit-step,run-context}.ts).
  */
 import { defineConfig } from 'vitest/config';
 
@@ -35,10 +36,25 @@ const SYNCS = [
   'test/integration/guarantees.test.ts',
   'test/integration/backbone.test.ts',
 ];
+/**
+ * The runner's own tests, for its steps (docs/audits/mutation-runner.md): ten-row syncs on DuckDB with the in-memory
+ * destination, under a second each. guarantees.test.ts and backbone.test.ts reach the runner too, but take about
+ * two minutes a pass on a loaded 2-core machine, which a surviving mutant would pay every time.
+ */
+const RUNNER = [
+  'test/unit/runner/exit-code.test.ts',
+  'test/integration/runner/commit-step.test.ts',
+  'test/integration/runner/send-step.test.ts',
+  'test/integration/runner/run-sync.test.ts',
+  'test/integration/runner/plan-step.test.ts',
+  'test/unit/runner/sync-target.test.ts',
+];
+
+const LISTS: Record<string, string[]> = { fast: FAST, runner: RUNNER };
 
 export default defineConfig({
   test: {
-    include: process.env.PQLSYNC_MUTATION_TESTS === 'fast' ? FAST : [...FAST, ...SYNCS],
+    include: LISTS[process.env.PQLSYNC_MUTATION_TESTS ?? ''] ?? [...FAST, ...SYNCS, ...RUNNER],
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

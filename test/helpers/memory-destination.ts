@@ -40,7 +40,7 @@ export class MemoryDestination implements Destination {
     return { batchSize: this.batchSize, modes: ['update', 'upsert', 'mirror'] };
   }
 
-  async preflight(): Promise<void> {}
+  async preflight(_t?: SyncTarget, _options?: { readOnly?: boolean }): Promise<void> {}
 
   async write(batch: WriteBatch): Promise<RecordOutcome[]> {
     this.calls++;
