@@ -4,7 +4,7 @@
  * cooldown against earlier runs and earlier batches, resending a refused account task, the owner (CRM, kept,
  * chosen; ignored and inactive ones) and what is kept for it, owner and field changes. Real DuckDB state; the CRM
  * is pqlsync's TaskWriter interface held in memory (router-harness.ts). Each test's comment names mutants of
- * router-accounts.ts it was seen to fail with, applied by hand.
+ * router-accounts.ts it was seen to fail with, each applied by hand.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Change } from '../../../src/destination/destination.js';
@@ -38,10 +38,10 @@ describe('per-account routing', () => {
     await w.close();
   });
 
-  // Kills: L119 `<` → `>` / `<=`... (the account's tier: the highest its users entered), L123's `ruleOrder(a) -
-  // ruleOrder(b)` → `+`, L253 `m.index < 0` → `<= 0` / → false (the default rule sorts first), L126's
-  // `c.tier === tier` → `!==` (the task is about the lead instead of the first user in the account's tier), L127
-  // `matched: lead.matched` dropped.
+  // Fails with (each applied by hand): the tier's `tierRank(c.tier) < tierRank(a)` → `>`; the lead's sort
+  // `ruleOrder(a) - ruleOrder(b)` → `+`; ruleOrder's `m.index < 0` → `<= 0` and → `false` (the default rule would
+  // lead); `group.find((c) => c.tier === tier)` → `!==` (the task would be about a user of another tier);
+  // `matched: lead.matched` dropped (the first user's rule instead of the lead's).
   it("takes the highest tier its users entered, the first rule any of them matches, and that tier's first user", async () => {
     const routing = perAccount([
       { name: 'big', when: { employees: { gte: 1000 } }, assign: { strategy: 'fixed', owner: 'b@x.io' } },
@@ -52,9 +52,10 @@ describe('per-account routing', () => {
     w.at(1);
     const r = w.router(routing);
     await r.start();
+    // The batch lists the default rule's user first: the rule order, not the batch order, picks the lead.
     const result = await w.routeAndCommit(r, [
-      at('acme', 'large', 45, { employees: 5000 }),
       at('acme', 'hotter', 80),
+      at('acme', 'large', 45, { employees: 5000 }),
     ]);
     expect(result.planned.map((p) => `${p.key} ${p.previousTier} -> ${p.tier} ${p.rule} ${p.owner}`)).toEqual(
       // Ann: the owner run 1 kept for acme (its rule then kept the user's record owner).
@@ -65,8 +66,9 @@ describe('per-account routing', () => {
     ]);
   });
 
-  // Kills: L74 `c.row = { ...c.row, ...columns.get(value) }` → `{}`-like and L75 `c.matched = matchRule(…)` removed
-  // (the account sync's values are not seen by the rules), L184 `...columns.get(value)` dropped from the vars.
+  // Fails with: `c.row = { ...c.row, ...columns.get(value) }` → `{ ...c.row }` and `c.matched =
+  // matchRule(c.row, routing.rules)` removed (the rules would not see the account sync's values). (Dropping
+  // `...columns.get(value)` from the task's vars is not seen: `c.row` and the listed users' rows carry them already.)
   it("routes by the account sync's last values, and names them in the task", async () => {
     await w.state.ensureSyncTables('accounts');
     const account: Change = {
@@ -101,9 +103,9 @@ describe('per-account routing', () => {
     ]);
   });
 
-  // Kills: L84 `...(this.options.planTable ? { planTable } : {})` → `{}` (only the batch's users are listed), L105
-  // `if (top) matchValues.add(top.matchValue)` removed (the top user of another batch has no record: the task is
-  // linked to the batch's user instead).
+  // Fails with: `...(this.options.planTable ? { planTable } : {})` → `{}` (only the batch's users are
+  // listed), `if (top) matchValues.add(top.matchValue)` removed (the top user of another batch would have no
+  // record: the task would be linked to the batch's user instead).
   it("lists the account's users of every batch from the plan table, and links the task to the top one", async () => {
     await w.wh.query(
       `create table main.plan_rows as select * from (values
@@ -122,8 +124,8 @@ describe('per-account routing', () => {
     ]);
   });
 
-  // Kills: L140 `<=` → `<` (a created task of the same tier in an earlier run is not a cooldown: it would be sent
-  // again), L146 `+= group.length` → `-=`.
+  // Fails with: `tierRank(t) <= tierRank(tier)` → `<` (a created task of the same tier in an earlier run
+  // would not stop a new one), `result.cooldown += group.length` → `-=`.
   it('adds no task for an account whose task of the same tier was created by an earlier run', async () => {
     const first = w.router(perAccount());
     await first.start();
@@ -140,8 +142,8 @@ describe('per-account routing', () => {
     expect(w.crm.calls.filter((c) => c.startsWith('writeTasks'))).toEqual([]);
   });
 
-  // Kills: L144 `e.runId === this.options.runId` → false (a task this run prepared for a higher tier, though
-  // refused, would not stop a lower one in a later batch).
+  // Fails with: `e.status === 'created' || e.runId === this.options.runId` → `… || false` (a task this run
+  // prepared for a higher tier, though refused, would not stop a lower one in a later batch).
   it('adds no lower-tier task in a later batch of the run that prepared a higher one, even one the CRM refused', async () => {
     const r = w.router(perAccount());
     await r.start();
@@ -152,8 +154,8 @@ describe('per-account routing', () => {
     expect(w.crm.tasks.size).toBe(0);
   });
 
-  // Kills: L151 `if (resumed)` → false (a new task with a new owner and text instead), L153 the resent entry's
-  // `{ sync }`, L154 `true` → false (resumed) and its account value.
+  // Fails with: `if (resumed)` → `if (false)` (a new task with a new owner and text instead), the resent
+  // entry's `{ sync }` → `{}` (the row would stay under the former sync name), plannedOf(…, true, …) → `false`.
   it("sends an earlier run's refused account task again as it was, when another user enters the tier", async () => {
     const routing = perAccount(
       [{ name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } }],
@@ -166,6 +168,8 @@ describe('per-account routing', () => {
     w.crm.writeTasksAnswer = refuseAll;
     await w.routeAndCommit(first, [at('acme', 'u1', 80)]);
     w.crm.writeTasksAnswer = undefined;
+    // As written under the sync's former name: the account's history follows its record key, and is taken over.
+    await w.wh.query(`update pqlsync_state.task_log set sync = 'old_users'`);
     w.at(1);
     const second = w.router(routing);
     await second.start();
@@ -177,9 +181,9 @@ describe('per-account routing', () => {
     expect(await log()).toEqual(['pqlsync:Account:acme:hot:2025-01-06 created run-2 acme null rr']);
   });
 
-  // Kills: L220 `crmOwner?.active` → `crmOwner` (an inactive CRM owner would own the account), L228
-  // `crmOwner && !this.ignored.has(crmOwner.id) ? crmAccount : undefined` → `crmAccount` (an ignored owner would
-  // reach account_owner), L224 `kept?.active` → `kept` (an inactive kept owner would be kept).
+  // Fails with: `crmOwner?.active && …` → `crmOwner && …` (an inactive CRM owner would own the account),
+  // the assignment's `account: crmOwner && !ignored ? crmAccount : undefined` → `crmAccount` (an ignored owner
+  // would reach account_owner), `kept?.active` → `kept` (an inactive kept owner would be kept).
   it('passes over an ignored or inactive CRM owner and an inactive kept owner', async () => {
     w.crm.accountOwners.set('ign', 'int');
     w.crm.accountOwners.set('off', 'oz');
@@ -209,9 +213,9 @@ describe('per-account routing', () => {
     ]);
   });
 
-  // Kills: L50-L54 (`resolveIgnoredOwners`: `if (owner)` → true, its `?? []`), L238-L245 the kept owner's row
-  // (record key, owner, sync, rule, time), L233 `assignment.cursor !== undefined` → false (the round robin
-  // restarts each run), L237 `if (assignment.ownerId)` → true.
+  // Fails with: resolveIgnoredOwners' `if (owner) this.ignored.add(owner.id)` removed (int would own acme:
+  // checked in the next test's sibling above too), the kept row's `rule` → `''`, `out.owners.push(…)` dropped (no
+  // kept row), `if (assignment.cursor !== undefined)` → `if (false)` (the rotation restarts each run).
   it('keeps the owner a round robin chose for an account, and continues the rotation in the next run', async () => {
     const routing = perAccount([
       { name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } },
@@ -244,7 +248,7 @@ describe('per-account routing', () => {
     ]);
   });
 
-  // Kills: L161 `'error' in owner` → false, L162 `result.failed++` removed, L165 the warning's text emptied.
+  // Fails with: `if ('error' in owner)` → `if (false)`, its `result.failed++` removed, its warning emptied.
   it('says why an account gets no task when its rule has no active owner', async () => {
     const r = w.router(perAccount([{ name: 'gone', assign: { strategy: 'fixed', owner: 'z@x.io' } }]));
     await r.start();
@@ -255,8 +259,8 @@ describe('per-account routing', () => {
     ]);
   });
 
-  // Kills: L169 `rule.set_owner && owner.ownerId` → true / `||`, L171 `r.ownerId !== owner.ownerId` → true, L130
-  // `if (rule.set)` → true.
+  // Fails with: `rule.set_owner && owner.ownerId` → `||`, `r.ownerId !== owner.ownerId` → `true`, setOn's
+  // `if (rule.set)` → `if (true)`.
   it("makes the account's owner the owner of its users' records that have another", async () => {
     w.crm.recordOwners.set('u2', 'ob');
     const r = w.router(
@@ -280,8 +284,8 @@ describe('per-account routing', () => {
     ]);
   });
 
-  // Kills: L174 `!topRecord && !crmAccount && !dryRun` → `… || …` / → false, L175 `result.failed++` removed,
-  // L178's text emptied; L203 `topRecord || crmAccount ? undefined : owner.via` → `… : undefined`.
+  // Fails with: `!topRecord && !crmAccount && !dryRun` → `… || !dryRun` and → `false`, its warning
+  // emptied; plannedOf's `topRecord || crmAccount ? undefined : owner.via` → `… : undefined`.
   it('makes no task when neither the account nor its users are found, and a plan says how it will be owned', async () => {
     w.crm.missing.add('u1');
     w.crm.missingAccounts.add('acme');

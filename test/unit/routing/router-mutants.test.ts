@@ -3,7 +3,7 @@
  * records, which rows are routed, resending earlier runs' tasks (`resumeOutstanding`, the cooldown's edge), owner
  * and field changes, the pending rows written before the CRM is called, and every way the CRM can refuse in `send`.
  * Real DuckDB state; the CRM is pqlsync's TaskWriter interface held in memory (router-harness.ts). Each test's
- * comment names mutants of router.ts it was seen to fail with, applied by hand (line numbers of router.ts).
+ * comment names the mutants of router.ts it was seen to fail with, each applied by hand.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { routingSchema } from '../../../src/config/config-schema.js';
@@ -33,7 +33,8 @@ describe('Router', () => {
   });
 
   describe('start', () => {
-    // Kills: L87 `if (!dryRun)` → false, and the recordOwners call removed (no names kept); → true (a plan writes them).
+    // Fails with (each applied by hand): `if (!dryRun) await recordOwners(…)` → `if (false)` (no names kept)
+    // and → `if (true)` (a plan writes them).
     it("records the CRM's owners for the loop report, except in a plan", async () => {
       await w.router({}, { dryRun: true }).start();
       expect(await w.wh.tableExists('pqlsync_state', 'crm_owners')).toBe(false);
@@ -48,7 +49,7 @@ describe('Router', () => {
       );
     });
 
-    // Kills: L94 `this.run.directory.resolveConfig(routing, sync)` removed.
+    // Fails with: `this.run.directory.resolveConfig(routing, sync)` removed.
     it('names an owner the routing config gives that the CRM does not know', async () => {
       const e = await w
         .router({ rules: [{ name: 'x', assign: { strategy: 'fixed', owner: 'nobody@x.io' } }] })
@@ -62,9 +63,8 @@ describe('Router', () => {
       );
     });
 
-    // Kills: L83 `if (this.run.tablesReady)` → false (the cursor is not read back: the next run starts at Ann
-    // again); L228 `if (assignment.cursor !== undefined)` → false; L218 `?? 0` → `?? 1`... (`?? 0` only matters
-    // for a rule without a stored cursor: the first task goes to the pool's first owner).
+    // Fails with: `if (this.run.tablesReady) this.run.cursors = …` → `if (false)` (the next run starts at Ann
+    // again); `if (assignment.cursor !== undefined)` → `if (false)` (the cursor is never moved).
     it("continues a round robin's rotation in the next run from the stored cursor", async () => {
       const routing = {
         rules: [{ name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } }],
@@ -83,8 +83,10 @@ describe('Router', () => {
       expect(await new RouteStore(w.state).cursors('users')).toEqual(new Map([['rr', 1]]));
     });
 
-    // Kills: L84 `if (writer)` → true (a plan without a CRM would list its owners), L102 and L274's `|| !writer`
-    // dropped, L188 `writer && …` → `true && …`, L369 `|| !writer` dropped.
+    // Fails with: `if (writer)` → `if (true)` in start (a plan without a CRM would list its owners); the
+    // records lookup's `writer && …` → `true && …`; accountsOf's `|| !writer` dropped; send's `if (!writer)
+    // return result` → `if (false)`. (Dropping route's `|| !this.options.writer` is equivalent: a router
+    // without a writer is always a plan, start refuses it otherwise.)
     it('plans tasks without a CRM to read (a destination that holds no tasks)', async () => {
       const r = w.router(
         { account: { column: 'account_id', field: 'Acct__c' } },
@@ -103,7 +105,7 @@ describe('Router', () => {
   });
 
   describe('which rows are routed', () => {
-    // Kills: L65 `change.row ? … : null` → `true ? …` (tierOfRow of no row throws).
+    // Fails with: tierOf's `change.row ? … : null` → `true ? …` (tierOfRow of no row throws).
     it('gives a removed row no tier', () => {
       const r = w.router();
       const removed: Change = { ...user('k', 80), kind: 'removed', row: undefined, rowHash: null };
@@ -111,8 +113,8 @@ describe('Router', () => {
       expect(r.tierOf(user('k', 80))).toBe('hot');
     });
 
-    // Kills: L133 `o.status === 'applied'` → true; L136 `c.kind !== 'removed'` → true, `c.row &&` → true, the
-    // ternary's `applied.has(c.key)` → true.
+    // Fails with: `o.status === 'applied'` → `true`; `c.kind !== 'removed'` → `true`; `c.row &&` → `true`;
+    // `applied.has(c.key)` → `true`.
     it('routes only rows the destination applied, never removed rows or rows without a model row', async () => {
       const r = w.router();
       await r.start();
@@ -133,7 +135,7 @@ describe('Router', () => {
       expect([...w.crm.tasks.keys()]).toEqual(['pqlsync:Lead:ok:hot:2025-01-06']);
     });
 
-    // Kills: L136 `dryRun ? !c.invalid : …` → `dryRun ? true : …` (a plan would list a row the run never sends).
+    // Fails with: `dryRun ? !c.invalid : …` → `dryRun ? true : …` (a plan would list a row the run never sends).
     it('plans no task for a row with a value that is never sent', async () => {
       const r = w.router({}, { dryRun: true });
       await r.start();
@@ -153,8 +155,9 @@ describe('Router', () => {
       w.crm.writeTasksAnswer = undefined;
     };
 
-    // Kills: L115-L120 (the resent entries, their pending write before the send: `await this.routes.write(entries)`
-    // removed, `resentEntry`'s run id), L118 `entries.length === 0` → true, L119's message emptied.
+    // Fails with: resumeOutstanding's `await this.routes.write(entries)` removed (the rows are pending under
+    // this run only after the send), `if (entries.length === 0) return empty` → `if (true)`, its log message
+    // emptied.
     it("sends an earlier run's refused task again under its key, written pending under this run first", async () => {
       await refusedOnDayZero();
       w.at(1);
@@ -179,8 +182,8 @@ describe('Router', () => {
       expect(w.logs.lines).toEqual(['info: sending tasks not created by earlier runs again']);
     });
 
-    // Kills: L114 `-` → `+` and `*` → `/` (the cooldown's start), L391 the same in hasOutstandingTasks, L392
-    // `> 0` → `>= 0`.
+    // Fails with: the cooldown's start `now - cooldown_days * 86_400_000` → `now + …` and → `… / 86_400_000`
+    // (resumeOutstanding), `now - …` → `now + …` in hasOutstandingTasks, and its `length > 0` → `>= 0`.
     it('sends it again up to exactly cooldown_days after it was logged, not a millisecond later', async () => {
       const routing = routingSchema.parse({});
       await refusedOnDayZero();
@@ -197,8 +200,8 @@ describe('Router', () => {
       expect(await onTime.resumeOutstanding()).toMatchObject({ created: 1, failed: 0 });
     });
 
-    // Kills: L112 `dryRun ||` dropped (a plan would send), L118 `entries.length === 0` → false (a run with nothing
-    // outstanding would log that it sends tasks again).
+    // Fails with: `if (dryRun || …) return empty` → `if (false || …)` (a plan would send), `if (entries.length
+    // === 0) return empty` → `if (false)` (a run with nothing outstanding would say it sends tasks again).
     it('sends nothing in a plan, and says nothing when nothing is outstanding', async () => {
       const quiet = w.router();
       await quiet.start();
@@ -215,10 +218,10 @@ describe('Router', () => {
   });
 
   describe('prepare', () => {
-    // Kills: L176 `if (c.matched.rule.set_owner)` → false (the owner-only rule never reaches the CRM), L232's
-    // `assignment.ownerId !== record.ownerId` → true (an owner the record already has is set again), L235
-    // `c.matched.rule.set && record` → `… || record`, L236 `if (!c.matched.rule.task) continue` removed (an
-    // owner-only rule would get a task).
+    // Fails with: `if (c.matched.rule.set_owner) ownerOnly.push(c)` → `if (false)` (the owner-only rule never
+    // reaches the CRM); `assignment.ownerId !== record.ownerId` → `true` (an owner the record already has is
+    // set again); `c.matched.rule.set && record` → `… || record`; `if (!c.matched.rule.task) continue;`
+    // removed (an owner-only rule would get a task).
     it("sets the owner a rule without tasks chooses, and only when it differs from the record's", async () => {
       w.crm.recordOwners.set('mine', 'ob');
       const r = w.router({
@@ -232,8 +235,9 @@ describe('Router', () => {
       expect(w.crm.calls.slice(1)).toEqual(['findRecords k,mine', 'setOwners rec-k=ob']);
     });
 
-    // Kills: L176's push taken away from rules with `set` (before the fix, a `task: false` rule with `set` but
-    // without `set_owner` wrote no field: failed with the fix reverted).
+    // A bug found here: a `task: false` rule with `set` but without `set_owner` wrote no field (routing.md:
+    // "field values written on the record when the rule routes it"). Failed before the fix (fieldChanges
+    // empty), and fails with `else if (c.matched.rule.set) fieldsOnly.push(c)` → `else if (false)`.
     it("writes a rule's fields on the record when the rule makes no task", async () => {
       const r = w.router({ rules: [{ name: 'self', task: false, set: { Route__c: 'self_serve' } }] });
       await r.start();
@@ -242,8 +246,8 @@ describe('Router', () => {
       expect(w.crm.ownerChanges).toEqual([]);
     });
 
-    // Kills: L237 `!record && !dryRun` → `!record || !dryRun` / → false, L238 `result.failed++` removed, L241's
-    // message emptied; L259 `record ? undefined : assignment.via` → `… : undefined` (the plan's "(round robin)").
+    // Fails with: `if (!record && !dryRun)` → `!record || !dryRun` and → `if (false)`, its message emptied;
+    // plannedOf's `record ? undefined : assignment.via` → `… : undefined` (the plan's "(existing owner)").
     it('makes no task when the written record is not found, and a plan names how its owner will be chosen', async () => {
       w.crm.missing.add('new');
       w.crm.missing.add('ghost');
@@ -270,7 +274,7 @@ describe('Router', () => {
       expect(byOwner.planned.map((p) => p.owner)).toEqual(['(existing owner)']);
     });
 
-    // Kills: L220-L226 (`result.failed++` removed, the warning's text emptied).
+    // Fails with: `result.failed++` removed after an assignment error, and its warning emptied.
     it('says why a record gets no task when its rule has no active owner', async () => {
       const r = w.router({
         rules: [{ name: 'pool', assign: { strategy: 'round_robin', pool: ['z@x.io'] } }],
@@ -283,9 +287,9 @@ describe('Router', () => {
       ]);
     });
 
-    // Kills: L205 `set_owner && entry.task.ownerId` → true / `||` (a resumed task of a rule without set_owner
-    // would set its owner) and → false; L208's `true` → false (resumed); L188 `lookups.length > 0` → `>= 0` (a
-    // batch of resumed tasks only looks no record up).
+    // Fails with: `candidate.matched.rule.set_owner && entry.task.ownerId` → `||` (a resumed task of a rule
+    // without set_owner would set its owner) and → `false`; plannedOf(candidate, entry.task, true) → `false`
+    // (resumed); the records lookup's `length > 0` → `>= 0` (resumed tasks alone look no record up).
     it('resends a refused task as it was, setting its owner again only for a set_owner rule', async () => {
       const routing = {
         rules: [
@@ -313,9 +317,9 @@ describe('Router', () => {
       ]);
     });
 
-    // Kills: L277 `await this.routes.write(entries, …)` removed (the rows are written only after the send: a
-    // crash in between would lose them), its cursors argument `moved` emptied; L249 run id, L251-L255 (the
-    // pending row's entity key, record key, tier, previous tier, rule).
+    // Fails with: prepare's `await this.routes.write(entries, { sync, moved, at: now }, owners)` removed (the
+    // rows would be written only after the send: a crash in between would lose them), its cursors argument
+    // → `undefined`, the pending row's `rule: c.matched.name` → `''`.
     it('writes the pending rows and the moved cursor before the CRM is called', async () => {
       const routing = {
         rules: [{ name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } }],
@@ -341,7 +345,8 @@ describe('Router', () => {
       ]);
     });
 
-    // Kills: L261 `if (c.matched.rule.alert)` → true, L355's filter → `true` (a refused task would be alerted on).
+    // Fails with: `if (c.matched.rule.alert)` → `if (true)`, and send's alert filter `made.has(a.taskKey)` →
+    // `true` (a refused task would be alerted on).
     it("alerts only on an alerting rule's tasks the CRM created", async () => {
       const routing = {
         rules: [{ name: 'vip', when: { employees: { gte: 1000 } }, alert: true }, { name: 'rest' }],
@@ -364,8 +369,8 @@ describe('Router', () => {
       expect(result.alerts.map((a) => a.key)).toEqual(['vip1']);
     });
 
-    // Kills: L372 `.filter((v) => v !== '')` → true, L375 `values.length > 0` → true (a batch of users without an
-    // account looks no account up), L380 `column ? … : undefined` → `undefined`.
+    // Fails with: accountsOf's `.filter((v) => v !== '')` → `true` and `values.length > 0 ?` → `true ?` (a
+    // batch of users without an account looks no account up), accountOf → `undefined`.
     it("looks up the accounts of the batch's users once, and takes an active account owner", async () => {
       w.crm.accountOwners.set('acme', 'ob');
       const r = w.router({
@@ -388,8 +393,8 @@ describe('Router', () => {
       ]);
     });
 
-    // Kills: L156 `!== ''` → `=== ''` / → true and L159 `=== ''` → `!== ''` / → true (a user without an account
-    // would get an account task, or none).
+    // Fails with: the byAccount filter `accountValue(…) !== ''` → `true` and the perUser filter `=== ''` →
+    // `true` (a user without an account would get an account task, or two tasks).
     it('routes a user without an account on their own under per_account', async () => {
       const r = w.router({ account: { column: 'account_id', field: 'Acct__c', tasks: 'per_account' } });
       await r.start();
@@ -405,8 +410,8 @@ describe('Router', () => {
   });
 
   describe('send', () => {
-    // Kills: L298 and L316 `!(err instanceof PqlsyncError)` → false (a defect is swallowed), L299 and L317 the
-    // failures built from the refusal, L301-L305 and L319-L323 the warnings' text.
+    // Fails with: both `if (!(err instanceof PqlsyncError)) throw err` → `if (false)` (a defect is swallowed),
+    // both failure maps built from a refusal → `new Map()`, both warnings emptied.
     it('logs each owner and field change the CRM refuses, and a whole refused request for each record', async () => {
       const routing = {
         rules: [
@@ -456,9 +461,8 @@ describe('Router', () => {
       await expect(r.route([user('e', 80)], applied([user('e', 80)]))).rejects.toThrow('another defect');
     });
 
-    // Kills: L332 `!(err instanceof PqlsyncError)` → false, L334 the failed outcome built from a refusal (status,
-    // reason), L344 `result.failed++` removed, L345 the default reason emptied, L346-L349 the warning's text,
-    // L341 `if (!o.existed)` → true (a task found by its key is not a new one).
+    // Fails with: writeTasks' `if (!(err instanceof PqlsyncError)) throw err` → `if (false)`, the refusal's
+    // `reason: err.message` → `''`, `result.failed++` removed, the default reason and the warning emptied.
     it('marks every task failed with the reason of a refused request, and a task the CRM said nothing about', async () => {
       const r = w.router();
       await r.start();
@@ -488,15 +492,28 @@ describe('Router', () => {
         'pqlsync:Lead:a:hot:2025-01-06 created run-1',
         'pqlsync:Lead:b:hot:2025-01-06 failed run-1 (the CRM returned no result for this task)',
       ]);
-      w.crm.writeTasksAnswer = undefined;
-      // a's task exists in the CRM already: found by its key, not counted as created.
-      expect(await r.route([user('a', 80)], applied([user('a', 80)]))).toMatchObject({
-        created: 0,
-        failed: 0,
-      });
       w.crm.writeTasksAnswer = () => Promise.reject(new RangeError('a defect'));
       await expect(r.route([user('c', 80)], applied([user('c', 80)]))).rejects.toThrow('a defect');
       expect(await entries()).toContain('pqlsync:Lead:c:hot:2025-01-06 pending run-1');
+    });
+
+    // Fails with: `if (!o.existed) result.created++` → `if (true)` (a task the CRM had already would count as created).
+    it('does not count a task the CRM had already (created before a crash) as created when it is resent', async () => {
+      const r = w.router();
+      await r.start();
+      w.crm.writeTasksAnswer = async (tasks) => {
+        for (const t of tasks) w.crm.create(t);
+        throw new Error('the process died after the CRM answered');
+      };
+      await expect(r.route([user('a', 80)], applied([user('a', 80)]))).rejects.toThrow('the process died');
+      expect(await entries()).toEqual(['pqlsync:Lead:a:hot:2025-01-06 pending run-1']);
+      w.crm.writeTasksAnswer = undefined;
+      w.at(1);
+      const next = w.router();
+      await next.start();
+      expect(await next.resumeOutstanding()).toMatchObject({ created: 0, failed: 0 });
+      expect(await entries()).toEqual(['pqlsync:Lead:a:hot:2025-01-06 created run-2']);
+      expect(w.crm.tasks.size).toBe(1);
     });
   });
 });
