@@ -215,7 +215,8 @@ describe('per-account routing', () => {
 
   // Fails with: resolveIgnoredOwners' `if (owner) this.ignored.add(owner.id)` removed (int would own acme:
   // checked in the next test's sibling above too), the kept row's `rule` → `''`, `out.owners.push(…)` dropped (no
-  // kept row), `if (assignment.cursor !== undefined)` → `if (false)` (the rotation restarts each run).
+  // kept row), `if (assignment.cursor !== undefined)` → `if (false)` (the rotation restarts each run), and
+  // `this.run.cursors.set(cursorName, assignment.cursor)` removed (gamma would get Bo too).
   it('keeps the owner a round robin chose for an account, and continues the rotation in the next run', async () => {
     const routing = perAccount([
       { name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } },
@@ -226,10 +227,11 @@ describe('per-account routing', () => {
     w.at(1);
     const next = w.router(routing);
     await next.start();
-    await w.routeAndCommit(next, [at('beta', 'v1', 80)]);
+    await w.routeAndCommit(next, [at('beta', 'v1', 80), at('gamma', 'g1', 80)]);
     expect([...w.crm.tasks.values()].map((t) => `${t.entityKey} ${t.ownerId}`)).toEqual([
       'acme oa',
       'beta ob',
+      'gamma oa',
     ]);
     const { rows } = await w.wh.query(
       'select record_key, owner_id, sync, rule, assigned_at from pqlsync_state.account_owners order by record_key',
@@ -245,18 +247,39 @@ describe('per-account routing', () => {
     ).toEqual([
       ['["crm","Account","acme"]', 'oa', 'users', 'rr', '2025-01-06T09:00:00.000Z'],
       ['["crm","Account","beta"]', 'ob', 'users', 'rr', '2025-01-07T09:00:00.000Z'],
+      ['["crm","Account","gamma"]', 'oa', 'users', 'rr', '2025-01-07T09:00:00.000Z'],
     ]);
   });
 
-  // Fails with: `if ('error' in owner)` → `if (false)`, its `result.failed++` removed, its warning emptied.
+  // Fails with: ownerOf's `this.owners.set(key, assignment.ownerId)` removed (a plan writes no account_owners row,
+  // so the owner chosen in its first batch is what keeps the account's later batches with the same rep).
+  it("plans one owner for an account across a plan's batches", async () => {
+    const plan = w.router(
+      perAccount([{ name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } }]),
+      {
+        dryRun: true,
+      },
+    );
+    await plan.start();
+    const first = await plan.route([at('acme', 'u1', 50)], []);
+    const second = await plan.route([at('acme', 'u2', 80)], []);
+    expect([...first.planned, ...second.planned].map((p) => `${p.key} ${p.tier} ${p.owner}`)).toEqual([
+      'account acme pql Ann <a@x.io>',
+      'account acme hot Ann <a@x.io>',
+    ]);
+  });
+
+  // Fails with: `if ('error' in owner)` → `if (false)`, its `result.failed++` removed, its warning emptied, the
+  // warning's `{ account: value, rule: c.matched.name, tier }` → `{}`.
   it('says why an account gets no task when its rule has no active owner', async () => {
     const r = w.router(perAccount([{ name: 'gone', assign: { strategy: 'fixed', owner: 'z@x.io' } }]));
     await r.start();
-    w.logs.lines.length = 0;
+    w.logs.clear();
     expect(await w.routeAndCommit(r, [at('acme', 'u1', 80)])).toMatchObject({ created: 0, failed: 1 });
     expect(w.logs.lines).toEqual([
       'warn: no task for account acme: the fixed owner z@x.io is not an active owner',
     ]);
+    expect(w.logs.fields).toEqual([{ account: 'acme', rule: 'gone', tier: 'hot' }]);
   });
 
   // Fails with: `rule.set_owner && owner.ownerId` → `||`, `r.ownerId !== owner.ownerId` → `true`, setOn's
@@ -285,7 +308,8 @@ describe('per-account routing', () => {
   });
 
   // Fails with: `!topRecord && !crmAccount && !dryRun` → `… || !dryRun` and → `false`, its warning
-  // emptied; plannedOf's `topRecord || crmAccount ? undefined : owner.via` → `… : undefined`.
+  // emptied (and its `{ account: value }` → `{}`); plannedOf's `topRecord || crmAccount ? undefined : owner.via`
+  // → `… : undefined`.
   it('makes no task when neither the account nor its users are found, and a plan says how it will be owned', async () => {
     w.crm.missing.add('u1');
     w.crm.missingAccounts.add('acme');
@@ -296,7 +320,7 @@ describe('per-account routing', () => {
     ]);
     const r = w.router(perAccount());
     await r.start();
-    w.logs.lines.length = 0;
+    w.logs.clear();
     expect(await w.routeAndCommit(r, [at('acme', 'u1', 80), at('beta', 'v1', 80)])).toMatchObject({
       created: 1,
       failed: 1,
@@ -304,5 +328,6 @@ describe('per-account routing', () => {
     expect(w.logs.lines).toEqual([
       'warn: no task for account acme: neither the account (Acct__c = acme) nor its users were found after the write',
     ]);
+    expect(w.logs.fields).toEqual([{ account: 'acme' }]);
   });
 });

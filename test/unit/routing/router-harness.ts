@@ -132,17 +132,24 @@ export const applied = (changes: readonly Change[]): RecordOutcome[] =>
 /** Log lines as `level: message`. */
 export function logLines() {
   const lines: string[] = [];
+  /** Each line's own fields (record ids, keys), without pino's. */
+  const fields: Array<Record<string, unknown>> = [];
   const log = createLogger({
     level: 'debug',
     destination: {
       write(s: string) {
-        const l = JSON.parse(s) as { level: string; msg: string };
-        lines.push(`${l.level}: ${l.msg}`);
+        const { level, msg, time: _t, pid: _p, ...own } = JSON.parse(s) as Record<string, unknown>;
+        lines.push(`${String(level)}: ${String(msg)}`);
+        fields.push(own);
         return true;
       },
     } as unknown as NodeJS.WritableStream,
   });
-  return { log, lines };
+  const clear = () => {
+    lines.length = 0;
+    fields.length = 0;
+  };
+  return { log, lines, fields, clear };
 }
 
 /** One in-memory DuckDB state schema with the users sync's tables, a clock, a CRM and a way to make routers. */

@@ -157,7 +157,7 @@ describe('Router', () => {
 
     // Fails with: resumeOutstanding's `await this.routes.write(entries)` removed (the rows are pending under
     // this run only after the send), `if (entries.length === 0) return empty` → `if (true)`, its log message
-    // emptied.
+    // emptied, its `{ tasks: entries.length }` → `{}`.
     it("sends an earlier run's refused task again under its key, written pending under this run first", async () => {
       await refusedOnDayZero();
       w.at(1);
@@ -168,7 +168,7 @@ describe('Router', () => {
       };
       const r = w.router();
       await r.start();
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(await r.resumeOutstanding()).toEqual({
         created: 1,
         failed: 0,
@@ -180,6 +180,7 @@ describe('Router', () => {
       expect(during).toEqual(['pqlsync:Lead:k:hot:2025-01-06 pending run-2 (UNABLE_TO_LOCK_ROW)']);
       expect(await entries()).toEqual(['pqlsync:Lead:k:hot:2025-01-06 created run-2']);
       expect(w.logs.lines).toEqual(['info: sending tasks not created by earlier runs again']);
+      expect(w.logs.fields).toEqual([{ tasks: 1 }]);
     });
 
     // Fails with: the cooldown's start `now - cooldown_days * 86_400_000` → `now + …` and → `… / 86_400_000`
@@ -205,7 +206,7 @@ describe('Router', () => {
     it('sends nothing in a plan, and says nothing when nothing is outstanding', async () => {
       const quiet = w.router();
       await quiet.start();
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(await quiet.resumeOutstanding()).toMatchObject({ created: 0, failed: 0 });
       expect(w.logs.lines).toEqual([]);
       await refusedOnDayZero();
@@ -237,17 +238,23 @@ describe('Router', () => {
 
     // A bug found here: a `task: false` rule with `set` but without `set_owner` wrote no field (routing.md:
     // "field values written on the record when the rule routes it"). Failed before the fix (fieldChanges
-    // empty), and fails with `else if (c.matched.rule.set) fieldsOnly.push(c)` → `else if (false)`.
+    // empty), and fails with `else if (c.matched.rule.set) fieldsOnly.push(c)` → `else if (false)`; send's
+    // `ownerChanges.size > 0` → `>= 0` and `if (entries.length === 0) return result` → `if (false)` (CRM calls with
+    // nothing to do).
     it("writes a rule's fields on the record when the rule makes no task", async () => {
       const r = w.router({ rules: [{ name: 'self', task: false, set: { Route__c: 'self_serve' } }] });
       await r.start();
       expect(await w.routeAndCommit(r, [user('k', 80)])).toMatchObject({ created: 0, noTask: 1 });
+      expect(w.crm.calls.slice(1)).toEqual([
+        'findRecords k',
+        'updateRecords rec-k={"Route__c":"self_serve"}',
+      ]);
       expect(w.crm.fieldChanges).toEqual([{ recordId: 'rec-k', fields: { Route__c: 'self_serve' } }]);
-      expect(w.crm.ownerChanges).toEqual([]);
     });
 
     // Fails with: `if (!record && !dryRun)` → `!record || !dryRun` and → `if (false)`, its message emptied;
-    // plannedOf's `record ? undefined : assignment.via` → `… : undefined` (the plan's "(existing owner)").
+    // plannedOf's `record ? undefined : assignment.via` → `… : undefined` (the plan's "(existing owner)"), the
+    // warning's `{ recordKey: c.change.key }` → `{}`.
     it('makes no task when the written record is not found, and a plan names how its owner will be chosen', async () => {
       w.crm.missing.add('new');
       w.crm.missing.add('ghost');
@@ -260,7 +267,7 @@ describe('Router', () => {
       expect(planned.planned.map((p) => `${p.key} ${p.ownerId} ${p.owner}`)).toEqual(['new ob Bo <b@x.io>']);
       const r = w.router(routing);
       await r.start();
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(await w.routeAndCommit(r, [user('new', 80), user('old', 80)])).toMatchObject({
         created: 1,
         failed: 1,
@@ -268,23 +275,26 @@ describe('Router', () => {
       expect(w.logs.lines).toEqual([
         'warn: no task for record new: no Lead with Ext__c = new was found after the write',
       ]);
+      expect(w.logs.fields).toEqual([{ recordKey: 'new' }]);
       const existing = w.router({}, { dryRun: true });
       await existing.start();
       const byOwner = await existing.route([user('ghost', 90)], []);
       expect(byOwner.planned.map((p) => p.owner)).toEqual(['(existing owner)']);
     });
 
-    // Fails with: `result.failed++` removed after an assignment error, and its warning emptied.
+    // Fails with: `result.failed++` removed after an assignment error, its warning emptied, the warning's
+    // `{ recordKey, rule, tier }` → `{}`.
     it('says why a record gets no task when its rule has no active owner', async () => {
       const r = w.router({
         rules: [{ name: 'pool', assign: { strategy: 'round_robin', pool: ['z@x.io'] } }],
       });
       await r.start();
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(await w.routeAndCommit(r, [user('k', 80)])).toMatchObject({ created: 0, failed: 1 });
       expect(w.logs.lines).toEqual([
         'warn: no task for record k: no owner of the round-robin pool is active (z@x.io)',
       ]);
+      expect(w.logs.fields).toEqual([{ recordKey: 'k', rule: 'pool', tier: 'hot' }]);
     });
 
     // Fails with: `candidate.matched.rule.set_owner && entry.task.ownerId` → `||` (a resumed task of a rule
@@ -411,7 +421,8 @@ describe('Router', () => {
 
   describe('send', () => {
     // Fails with: both `if (!(err instanceof PqlsyncError)) throw err` → `if (false)` (a defect is swallowed),
-    // both failure maps built from a refusal → `new Map()`, both warnings emptied.
+    // both failure maps built from a refusal → `new Map()`, both warnings emptied, the first warning's
+    // `{ recordId: id }` → `{}` (and the second's).
     it('logs each owner and field change the CRM refuses, and a whole refused request for each record', async () => {
       const routing = {
         rules: [
@@ -427,7 +438,7 @@ describe('Router', () => {
       await r.start();
       w.crm.setOwnersAnswer = () => new Map([['rec-a', 'INSUFFICIENT_ACCESS']]);
       w.crm.updateRecordsAnswer = () => new Map([['rec-b', 'FIELD_CUSTOM_VALIDATION_EXCEPTION']]);
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(
         await r.route([user('a', 80), user('b', 80)], applied([user('a', 80), user('b', 80)])),
       ).toMatchObject({
@@ -437,6 +448,7 @@ describe('Router', () => {
         'warn: could not set the owner of Lead rec-a: INSUFFICIENT_ACCESS',
         "warn: could not set the route's fields of Lead rec-b: FIELD_CUSTOM_VALIDATION_EXCEPTION",
       ]);
+      expect(w.logs.fields).toEqual([{ recordId: 'rec-a' }, { recordId: 'rec-b' }]);
       const refused = new PqlsyncError('DESTINATION_REQUEST_FAILED', 'the CRM is down for maintenance');
       w.crm.setOwnersAnswer = () => {
         throw refused;
@@ -444,7 +456,7 @@ describe('Router', () => {
       w.crm.updateRecordsAnswer = () => {
         throw refused;
       };
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(await r.route([user('c', 80)], applied([user('c', 80)]))).toMatchObject({ created: 1 });
       expect(w.logs.lines).toEqual([
         'warn: could not set the owner of Lead rec-c: the CRM is down for maintenance',
@@ -462,13 +474,14 @@ describe('Router', () => {
     });
 
     // Fails with: writeTasks' `if (!(err instanceof PqlsyncError)) throw err` → `if (false)`, the refusal's
-    // `reason: err.message` → `''`, `result.failed++` removed, the default reason and the warning emptied.
+    // `reason: err.message` → `''`, `result.failed++` removed, the default reason and the warning emptied,
+    // the warning's `{ recordKey: e.entityKey, taskKey: e.taskKey }` → `{}`.
     it('marks every task failed with the reason of a refused request, and a task the CRM said nothing about', async () => {
       const r = w.router();
       await r.start();
       w.crm.writeTasksAnswer = () =>
         Promise.reject(new PqlsyncError('DESTINATION_REQUEST_FAILED', 'REQUEST_LIMIT_EXCEEDED'));
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(await r.route([user('a', 80)], applied([user('a', 80)]))).toMatchObject({
         created: 0,
         failed: 1,
@@ -478,7 +491,7 @@ describe('Router', () => {
       ]);
       w.crm.writeTasksAnswer = async (tasks) =>
         tasks.filter((t) => t.entityKey === 'a').map((t) => w.crm.create(t));
-      w.logs.lines.length = 0;
+      w.logs.clear();
       expect(
         await r.route([user('a', 80), user('b', 80)], applied([user('a', 80), user('b', 80)])),
       ).toMatchObject({
@@ -488,6 +501,7 @@ describe('Router', () => {
       expect(w.logs.lines).toEqual([
         'warn: task not created (sent again by the next run): the CRM returned no result for this task',
       ]);
+      expect(w.logs.fields).toEqual([{ recordKey: 'b', taskKey: 'pqlsync:Lead:b:hot:2025-01-06' }]);
       expect(await entries()).toEqual([
         'pqlsync:Lead:a:hot:2025-01-06 created run-1',
         'pqlsync:Lead:b:hot:2025-01-06 failed run-1 (the CRM returned no result for this task)',
