@@ -29,6 +29,8 @@ const FAST = [
   'test/unit/routing/router-tasks.test.ts',
   'test/unit/routing/account-routing.test.ts',
   'test/unit/routing/routing-logic.test.ts',
+  'test/unit/routing/router-mutants.test.ts',
+  'test/unit/routing/router-accounts-mutants.test.ts',
 ];
 /** Whole syncs on DuckDB with the in-memory destination: what covers run-sync.ts, state/ and plan/. */
 const SYNCS = [

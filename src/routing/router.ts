@@ -169,11 +169,14 @@ export class Router {
     const fresh: Candidate[] = [];
     const resumed: Array<{ candidate: Candidate; entry: TaskLogEntry }> = [];
     const ownerOnly: Candidate[] = [];
+    /** Rules with `set` but neither a task nor `set_owner`: their fields only (a self-serve marker). */
+    const fieldsOnly: Candidate[] = [];
     const fieldChanges = new Map<string, FieldChange['fields']>();
     for (const c of perUser) {
       if (!c.matched.rule.task) {
         result.noTask++;
         if (c.matched.rule.set_owner) ownerOnly.push(c);
+        else if (c.matched.rule.set) fieldsOnly.push(c);
         continue;
       }
       const entry = recent.get(entryKey(c.change.key, c.tier));
@@ -185,13 +188,17 @@ export class Router {
     // The CRM side of new tasks: the records (ids, owners) and their accounts.
     const lookups = [...fresh, ...ownerOnly];
     const records =
-      writer && lookups.length > 0
+      writer && lookups.length + fieldsOnly.length > 0
         ? await writer.findRecords(
             target,
-            lookups.map((c) => c.change.matchValue),
+            [...lookups, ...fieldsOnly].map((c) => c.change.matchValue),
           )
         : new Map<string, RoutedRecord>();
     const accounts = await this.accountsOf(lookups);
+    for (const c of fieldsOnly) {
+      const record = records.get(c.change.matchValue);
+      if (record && c.matched.rule.set) fieldChanges.set(record.id, c.matched.rule.set);
+    }
 
     const moved = new Map<string, number>();
     const entries: TaskLogEntry[] = resumed.map(({ candidate, entry }) =>
