@@ -17,6 +17,7 @@ const FAST = [
   'test/unit/plan/resolve-columns.test.ts',
   'test/unit/plan/resolve-columns-mutants.test.ts',
   'test/unit/plan/change-values.test.ts',
+  'test/unit/state/outcome-journal.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/router-pending.test.ts',
   'test/unit/routing/router-tasks.test.ts',
