@@ -59,8 +59,8 @@ export const rejected = (key: string, reason: string, code?: string): RecordOutc
   code === undefined ? { key, status: 'rejected', reason } : { key, status: 'rejected', reason, code };
 
 /** Every row of a state table, by key (timestamps as ISO text, numbers as numbers). */
-export async function tableRows(store: StateStore, table: string): Promise<Row[]> {
-  const { rows } = await store.wh.query(`select * from ${store.table(table)} order by key`);
+export async function tableRows(store: StateStore, table: string, orderBy = 'key'): Promise<Row[]> {
+  const { rows } = await store.wh.query(`select * from ${store.table(table)} order by ${orderBy}`);
   return rows.map(plain);
 }
 
