@@ -18,6 +18,8 @@ const FAST = [
   'test/unit/plan/resolve-columns-mutants.test.ts',
   'test/unit/plan/change-values.test.ts',
   'test/unit/state/outcome-journal.test.ts',
+  'test/unit/state/state-store.test.ts',
+  'test/unit/state/state-store-locks.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/router-pending.test.ts',
   'test/unit/routing/router-tasks.test.ts',
