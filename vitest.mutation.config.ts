@@ -20,6 +20,8 @@ const FAST = [
   'test/unit/state/outcome-journal.test.ts',
   'test/unit/state/state-store.test.ts',
   'test/unit/state/state-store-locks.test.ts',
+  'test/unit/state/failure-report.test.ts',
+  'test/unit/state/unrecorded-runs.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/router-pending.test.ts',
   'test/unit/routing/router-tasks.test.ts',

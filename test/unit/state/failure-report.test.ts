@@ -64,8 +64,8 @@ describe('fieldsOf', () => {
 
 describe('groupRejections', () => {
   // Checked by hand against the group id without its fields (Email and Phone merged), `count += 1` → `-= 1`,
-  // `sampleKeys.length < SAMPLE_KEYS` → `<=`, the message of the first failure replaced by the last, and each
-  // of the three sort keys dropped or reversed.
+  // `sampleKeys.length < SAMPLE_KEYS` → `<=`, the group's message emptied, the count order reversed, and
+  // the code and fields tie-breaks dropped.
   it('groups by code and fields, largest first, then by code and fields; three sample keys; the first message', () => {
     const failures = [
       failure('k1', 'INVALID_VALUE: bad (fields: Email)'),
