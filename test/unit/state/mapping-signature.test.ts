@@ -259,8 +259,9 @@ describe('checkMappingSignature', () => {
     expect((await mappings(store)).find((m) => m[0] === SYNC)).toEqual([SYNC, SIG, 'r9']);
   });
 
-  // Checked by hand against the orphan check run when this sync already has synced records (`=== 0` dropped).
-  it('looks for no orphan when this sync has synced records of its own', async () => {
+  // Checked by hand against the orphan check run when this sync already has synced records (`=== 0` dropped) or
+  // a stored signature (`!stored` dropped).
+  it('looks for no orphan when this sync has synced records or a stored signature of its own', async () => {
     fx = await openState({ syncTables: false });
     const { store } = fx;
     await storeSignature(store, 'old_users', SIG);
@@ -268,5 +269,8 @@ describe('checkMappingSignature', () => {
     await snapshotKeys(store, SYNC, ['x']);
     expect(await check(store)).toEqual({ rematched: false });
     expect((await mappings(store)).map((m) => m[0])).toEqual(['old_users', SYNC]);
+    // A stored signature: this sync has run (its snapshot may be empty, every record refused so far).
+    await store.wh.query(`delete from ${store.snapshotTable(SYNC)}`);
+    expect(await check(store)).toEqual({ rematched: false });
   });
 });
