@@ -23,6 +23,7 @@ const FAST = [
   'test/unit/state/failure-report.test.ts',
   'test/unit/state/unrecorded-runs.test.ts',
   'test/unit/state/mapping-signature.test.ts',
+  'test/unit/state/rename-sync.test.ts',
   'test/unit/routing/router.test.ts',
   'test/unit/routing/router-pending.test.ts',
   'test/unit/routing/router-tasks.test.ts',
