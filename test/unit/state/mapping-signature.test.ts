@@ -10,7 +10,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DestinationConfig } from '../../../src/config/config-schema.js';
 import type { SyncTarget } from '../../../src/destination/destination.js';
-import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import {
   checkMappingSignature,
   mappingChanges,
@@ -20,7 +19,7 @@ import {
 } from '../../../src/state/mapping-signature.js';
 import type { StateStore } from '../../../src/state/state-store.js';
 import { FaultyWarehouse } from '../../helpers/faulty-warehouse.js';
-import { openState, SCHEMA, SYNC, tableRows, type StateFixture } from './state-fixture.js';
+import { caught, openState, SCHEMA, SYNC, tableRows, type StateFixture } from './state-fixture.js';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 const SIG: MappingSignature = {
@@ -52,15 +51,6 @@ const check = (
     configured: [SYNC],
     ...over,
   });
-
-async function caught(p: Promise<unknown>): Promise<PqlsyncError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof PqlsyncError)) throw new Error(`expected a PqlsyncError, got ${String(err)}`);
-  return err;
-}
 
 async function snapshotKeys(store: StateStore, sync: string, keys: string[]): Promise<void> {
   await store.ensureSyncTables(sync);

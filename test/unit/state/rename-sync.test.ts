@@ -8,12 +8,12 @@
  * mutant applied to src, the test seen failing, the mutant reverted).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { journalOutcomes } from '../../../src/state/outcome-journal.js';
 import { renameSyncState } from '../../../src/state/rename-sync.js';
 import type { StateStore } from '../../../src/state/state-store.js';
 import {
   applied,
+  caught,
   change,
   openState,
   rejected,
@@ -34,15 +34,6 @@ afterEach(async () => {
 
 const rename = (store: StateStore) =>
   renameSyncState(store, { from: OLD, to: NEW, runId: 'rename-1', leaseSeconds: 60 });
-
-async function caught(p: Promise<unknown>): Promise<PqlsyncError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof PqlsyncError)) throw new Error(`expected a PqlsyncError, got ${String(err)}`);
-  return err;
-}
 
 /** The routing tables (route-store.ts) as far as the rename reads them: a `sync` column. */
 async function routingTables(store: StateStore, rows: [string, string][]): Promise<void> {

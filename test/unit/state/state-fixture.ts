@@ -3,6 +3,7 @@
  * FAST list: no CLI spawn, no Postgres). The clock is a variable the test moves.
  */
 import type { Change, RecordOutcome } from '../../../src/destination/destination.js';
+import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import { StateStore } from '../../../src/state/state-store.js';
 import { DuckdbAdapter } from '../../../src/warehouse/duckdb/duckdb-adapter.js';
 import { FaultyWarehouse } from '../../helpers/faulty-warehouse.js';
@@ -107,4 +108,14 @@ export class DuckdbAsDialect extends FaultyWarehouse {
   override transaction<T>(fn: (tx: WarehouseAdapter) => Promise<T>): Promise<T> {
     return this.inner.transaction((tx) => fn(new DuckdbAsDialect(tx, this.dialect)));
   }
+}
+
+/** The PqlsyncError `p` rejects with (fails the test when it resolves or throws anything else). */
+export async function caught(p: Promise<unknown>): Promise<PqlsyncError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof PqlsyncError)) throw new Error(`expected a PqlsyncError, got ${String(err)}`);
+  return err;
 }

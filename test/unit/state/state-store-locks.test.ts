@@ -10,11 +10,10 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
 import type { StateStore } from '../../../src/state/state-store.js';
 import type { QueryResult, BoundSql } from '../../../src/warehouse/warehouse-adapter.js';
 import { FaultyWarehouse } from '../../helpers/faulty-warehouse.js';
-import { openState, SCHEMA, SYNC, tableRows, type StateFixture } from './state-fixture.js';
+import { caught, openState, SCHEMA, SYNC, tableRows, type StateFixture } from './state-fixture.js';
 
 const T0 = new Date('2026-01-01T00:00:00.000Z');
 const LEASE = 60;
@@ -24,15 +23,6 @@ afterEach(async () => {
   await fx?.close();
   fx = undefined;
 });
-
-async function caught(p: Promise<unknown>): Promise<PqlsyncError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof PqlsyncError)) throw new Error(`expected a PqlsyncError, got ${String(err)}`);
-  return err;
-}
 
 /** A lock row as another process wrote it. */
 async function lockRow(store: StateStore, runId: string, host: string, pid: number, at: Date, lease = LEASE) {
