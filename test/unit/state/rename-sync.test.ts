@@ -43,7 +43,7 @@ async function routingTables(store: StateStore, rows: [string, string][]): Promi
   }
 }
 
-/** OLD's state: two synced keys, one failure, one outcome journaled but not folded, a recipe, a run and a mapping. */
+/** OLD's state: two synced keys, one failure, one outcome journaled but not folded, a recipe, two runs, a mapping. */
 async function oldState(store: StateStore): Promise<void> {
   await store.ensureSyncTables(OLD);
   await store.commitBatch(
@@ -62,8 +62,19 @@ async function oldState(store: StateStore): Promise<void> {
     at: T0,
   });
   await store.setHashRecipe(OLD, 2);
+  await store.startRun({
+    runId: 'r0',
+    sync: OLD,
+    startedAt: new Date(T0.getTime() - 3600_000),
+    modelHash: null,
+  });
   await store.startRun({ runId: 'r1', sync: OLD, startedAt: T0, modelHash: null });
-  await store.startRun({ runId: 'x1', sync: 'other', startedAt: T0, modelHash: null });
+  await store.startRun({
+    runId: 'x1',
+    sync: 'other',
+    startedAt: new Date(T0.getTime() - 1800_000),
+    modelHash: null,
+  });
   await store.wh.insertRows(
     `${SCHEMA}.mappings`,
     ['sync', 'signature', 'run_id', 'updated_at'],
@@ -91,7 +102,7 @@ describe('renameSyncState', () => {
       to: NEW,
       snapshotRows: 3,
       failures: 1,
-      runs: 1,
+      runs: 2,
       mappings: 1,
       taskLog: 2,
       routeState: 1,
@@ -103,6 +114,7 @@ describe('renameSyncState', () => {
     expect((await store.listRuns(undefined, 10)).map((r) => [r.runId, r.sync])).toEqual([
       ['r1', NEW],
       ['x1', 'other'],
+      ['r0', NEW],
     ]);
     for (const t of ['mappings', 'task_log', 'route_state']) {
       const { rows } = await wh.query(
