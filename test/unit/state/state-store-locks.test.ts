@@ -49,18 +49,20 @@ function deadPid(): number {
 }
 
 describe('acquireLock', () => {
-  // Checked by hand against the lease's `* 1000` → `/ 1000` (expires_at) and the insert's values swapped.
+  // Checked by hand against the lease's `* 1000` → `/ 1000` (expires_at), and toDate's `v instanceof Date` →
+  // `false` (the milliseconds lost).
   it('takes a free lock and names its holder', async () => {
     fx = await openState();
-    fx.clock.now = T0;
+    // Milliseconds on purpose: a timestamp read back through `new Date(String(v))` would lose them.
+    fx.clock.now = new Date('2026-01-01T00:00:00.125Z');
     await fx.store.acquireLock(SYNC, 'r1', LEASE);
     expect(await fx.store.lockHolder(SYNC)).toEqual({
       sync: SYNC,
       runId: 'r1',
       host: hostname(),
       pid: process.pid,
-      acquiredAt: T0,
-      expiresAt: new Date('2026-01-01T00:01:00.000Z'),
+      acquiredAt: new Date('2026-01-01T00:00:00.125Z'),
+      expiresAt: new Date('2026-01-01T00:01:00.125Z'),
     });
     expect(await fx.store.lockHolder('other')).toBeUndefined();
   });
