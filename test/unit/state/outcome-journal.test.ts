@@ -64,6 +64,7 @@ async function seed(store: StateStore): Promise<void> {
     [
       snapshotRow('k1', 'old-k1', 'D-k1', T0, 'r0'),
       snapshotRow('k2', 'old-k2', 'D-k2', T0, 'r0'),
+      snapshotRow('k3', 'old-k3', 'D-k3', T0, 'r0'),
       snapshotRow('s1', 'old-s1', 'SNAP-s1', T0, 'r0'),
     ],
   );
@@ -308,7 +309,8 @@ describe.each(folds)('foldJournal: $name', ({ wrap }) => {
   // Checked by hand, on the MERGE fold, against: `Math.max` → `Math.min` for the cutoff (run-a's later rows stay
   // unfolded), the fold's sum `n + Number(r.n)` → `n - Number(r.n)`, the run ids' `.sort()` dropped, and each
   // statement's text emptied (a syntax error); on the delete + insert fold, against each of its five statements
-  // dropped from the list (by hand: its effect missing below).
+  // dropped from the list (by hand: its effect missing below). Killed after the first Stryker run: the first
+  // delete's filter `and status in ('applied', 'skipped')` emptied (k3, rejected, was deleted from the snapshot).
   it('applies applied and skipped rows to the snapshot, upserts the others into failures, and clears the journal', async () => {
     fx = await openState({ wrap });
     await seed(fx.store);
@@ -329,6 +331,16 @@ describe.each(folds)('foldJournal: $name', ({ wrap }) => {
         destination_id: 'D-k1',
         synced_at: T1.toISOString(),
         run_id: 'run-b',
+      },
+      // k3 was rejected: the snapshot keeps what the CRM last accepted, so the row differs and is sent again.
+      {
+        key: 'k3',
+        row_hash: 'old-k3',
+        values_json: JSON.stringify({ old: 'k3' }),
+        tier: 'cold',
+        destination_id: 'D-k3',
+        synced_at: T0.toISOString(),
+        run_id: 'r0',
       },
       {
         key: 'k5',
