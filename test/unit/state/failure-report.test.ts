@@ -57,6 +57,10 @@ describe('fieldsOf', () => {
     ['Email: twice; Email: again (fields: Email)', ['Email']],
     ['the value of Email: refused', []],
     ['Email:no space', []],
+    // Killed after the first Stryker run: the code test without its `^` (a field ending in capitals and digits
+    // taken for a code), and the `(fields: …)` name checked untrimmed (a blank name added).
+    ['Phone_E164: not a phone number', ['Phone_E164']],
+    ['INVALID_VALUE: bad (fields: Email, )', ['Email']],
   ])('%s → %j', (reason, fields) => {
     expect(fieldsOf(reason)).toEqual(fields);
   });
