@@ -46,7 +46,8 @@ function recording(calls: string[]) {
 
 describe('state tables', () => {
   // Checked by hand against `version === undefined` → `false` (no version row written), the version insert's
-  // value emptied, and `stateVersion`'s `v === undefined || v === null` → `false` (NaN for a null value).
+  // value emptied, and `stateVersion`'s `v === undefined` / `v === null` → `false` (NaN or 0: a meta table without its version row
+  // would never get one).
   it('writes the layout version once, reads it back, and reads none before the tables exist', async () => {
     fx = await openState({ syncTables: false });
     const { store } = fx;
@@ -57,6 +58,11 @@ describe('state tables', () => {
     ]);
     await store.wh.query(`update ${store.table('meta')} set value = null`);
     expect(await store.stateVersion()).toBeUndefined();
+    // A meta table without a version row: none (and ensureStateTables writes it).
+    await store.wh.query(`delete from ${store.table('meta')}`);
+    expect(await store.stateVersion()).toBeUndefined();
+    await store.ensureStateTables();
+    expect(await store.stateVersion()).toBe(STATE_VERSION);
     const other = new (store.constructor as typeof StateStore)(store.wh, 'other_schema');
     expect(await other.stateVersion()).toBeUndefined();
     expect(await other.listRuns(undefined, 10)).toEqual([]);
@@ -127,11 +133,13 @@ describe('state tables', () => {
 });
 
 describe('row-hash recipe', () => {
-  // Checked by hand against the recipe's default `1` → `0`, `setHashRecipe`'s delete dropped (two rows: the first
+  // Checked by hand against the recipe's default `1` → `0`, `v === null` → `false` (a null recipe read as 0), `setHashRecipe`'s delete dropped (two rows: the first
   // read), and `hashRecipeName` emptied.
   it('reads 1 until one is set; setting it again replaces it, per sync', async () => {
     fx = await openState();
     const { store } = fx;
+    expect(await store.hashRecipe(SYNC)).toBe(1);
+    await store.wh.query(`insert into ${store.table('meta')} values ('row_hash_recipe:${SYNC}', null)`);
     expect(await store.hashRecipe(SYNC)).toBe(1);
     await store.setHashRecipe(SYNC, 2);
     await store.setHashRecipe(SYNC, 3);
