@@ -146,6 +146,8 @@ const body = out.text.replace(/^#!.*\n/, '');
 if (!body.startsWith(STRICT)) throw new Error(`the bundle does not start with ${STRICT}`);
 const text =
   `${STRICT}var __pqlsyncImportMetaUrl = require('node:url').pathToFileURL(__filename).href;\n${body.slice(STRICT.length)}`.replace(
+    // Every character outside ASCII (U+0000-U+007F); the range has to name NUL.
+    // eslint-disable-next-line no-control-regex
     /[^\x00-\x7f]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
