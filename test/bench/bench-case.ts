@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_MEMORY_LIMIT, DEFAULT_STREAM_MEMORY_LIMIT } from '../../src/config/config-schema.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Destination, RecordOutcome, WriteBatch } from '../../src/destination/destination.js';
-import { hashColumns, planSync } from '../../src/plan/plan-sync.js';
+import { hashColumns, planSync, probeModel } from '../../src/plan/plan-sync.js';
 import { runSync, syncTarget } from '../../src/runner/run-sync.js';
 import { StateStore } from '../../src/state/state-store.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
@@ -167,7 +167,16 @@ const planOnce = () =>
 // full outer join with the snapshot, the changed rows materialised with their values.
 const { signature, columns } = hashColumns(target);
 const d = sqlDialect(wh.dialect);
-const rowHash = d.rowHash([`'${signature}'`, ...columns]);
+// Each value as the plan hashes it: its text form by the column's kind (a number's length is that of its text).
+const probe = await probeModel({
+  store,
+  target,
+  model,
+  keyColumn: 'user_id',
+  modelFile: 'models/scores.sql',
+});
+const kindOf = (name: string) => probe.kinds[probe.columns.indexOf(name)] ?? 'other';
+const rowHash = d.rowHash([`'${signature}'`, ...columns.map((c) => d.hashText(c, kindOf(c)))]);
 // Like for like: the raw diff is written where the plan writes its table (DuckDB: the in-memory scratch database).
 const rawTable = d.scratchTable ? d.scratchTable('bench_raw_plan') : 'bench.raw_plan';
 const rawOnce = async () => {
