@@ -70,6 +70,7 @@ interface CaseResult {
 }
 
 const results: (CaseResult & { warehouse: string })[] = [];
+const failed: string[] = [];
 let postgres: TestPostgres | undefined;
 try {
   for (const c of cases) {
@@ -86,11 +87,22 @@ try {
       postgres ??= await startTestPostgres();
       env.BENCH_POSTGRES_URL = await postgres.createDatabase('pqlsync_bench');
     }
-    const out = execFileSync(process.execPath, [caseFile, String(c.users)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-      env,
-    });
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, [caseFile, String(c.users)], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      // A setting that cannot run this case (say, too small a memory limit) is a finding, not the bench's end.
+      const stderr = String((e as { stderr?: string }).stderr ?? e);
+      const message =
+        /"message":"((?:[^"\\]|\\.)*)"/.exec(stderr)?.[1]?.split('\\n')[0] ?? stderr.split('\n')[0];
+      failed.push(`${c.users.toLocaleString('en-US')} users, ${warehouse}: ${message}`);
+      continue;
+    }
     results.push({ ...(JSON.parse(out.trim().split('\n').pop()!) as CaseResult), warehouse });
   }
 } finally {
@@ -139,6 +151,7 @@ const oneMillion = results.filter((r) => r.users === 1_000_000);
 const embedded = oneMillion.find(
   (r) => r.warehouse === 'duckdb, memory_limit default, stream_memory_limit default',
 );
+for (const f of failed) console.log(`could not run: ${f}`);
 console.log('\ntargets (1M users):');
 if (embedded) {
   const ratio = embedded.planMs / embedded.rawMs;
