@@ -30,13 +30,12 @@ import {
   SYNC,
   tableRows,
   type StateFixture,
+  T0,
+  T1,
+  T2,
+  T3,
 } from './state-fixture.js';
 
-const T0 = new Date('2026-01-01T00:00:00.000Z');
-// Milliseconds on purpose: a timestamp read back through `new Date(String(v))` would lose them.
-const T1 = new Date('2026-01-01T01:00:00.250Z');
-const T2 = new Date('2026-01-01T02:00:00.750Z');
-const T3 = new Date('2026-01-01T03:00:00.125Z');
 const SECRET = 'tok-9f8e7d6c5b4a';
 const tierOf = (c: Change) => `tier-${c.key}`;
 

@@ -20,9 +20,9 @@ import {
   SCHEMA,
   tableRows,
   type StateFixture,
+  T0,
 } from './state-fixture.js';
 
-const T0 = new Date('2026-01-01T00:00:00.000Z');
 const OLD = 'old_users';
 const NEW = 'users';
 

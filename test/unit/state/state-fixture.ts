@@ -17,6 +17,12 @@ import type {
 
 export const SCHEMA = 'pqlsync_state';
 export const SYNC = 'users';
+/** The clock readings the state tests pass in; milliseconds on purpose: a timestamp read back through
+ * `new Date(String(v))` would lose them. */
+export const T0 = new Date('2026-01-01T00:00:00.000Z');
+export const T1 = new Date('2026-01-01T01:00:00.250Z');
+export const T2 = new Date('2026-01-01T02:00:00.750Z');
+export const T3 = new Date('2026-01-01T03:00:00.125Z');
 
 export interface StateFixture {
   wh: DuckdbAdapter;

@@ -13,9 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StateStore } from '../../../src/state/state-store.js';
 import type { QueryResult, BoundSql } from '../../../src/warehouse/warehouse-adapter.js';
 import { FaultyWarehouse } from '../../helpers/faulty-warehouse.js';
-import { caught, openState, SCHEMA, SYNC, tableRows, type StateFixture } from './state-fixture.js';
+import { caught, openState, SCHEMA, SYNC, tableRows, type StateFixture, T0 } from './state-fixture.js';
 
-const T0 = new Date('2026-01-01T00:00:00.000Z');
 const LEASE = 60;
 
 let fx: StateFixture | undefined;
@@ -53,7 +52,6 @@ describe('acquireLock', () => {
   // `false` (the milliseconds lost).
   it('takes a free lock and names its holder', async () => {
     fx = await openState();
-    // Milliseconds on purpose: a timestamp read back through `new Date(String(v))` would lose them.
     fx.clock.now = new Date('2026-01-01T00:00:00.125Z');
     await fx.store.acquireLock(SYNC, 'r1', LEASE);
     expect(await fx.store.lockHolder(SYNC)).toEqual({

@@ -24,12 +24,10 @@ import {
   SYNC,
   tableRows,
   type StateFixture,
+  T0,
+  T1,
+  T2,
 } from './state-fixture.js';
-
-const T0 = new Date('2026-01-01T00:00:00.000Z');
-// Milliseconds on purpose: a timestamp read back through `new Date(String(v))` would lose them.
-const T1 = new Date('2026-01-01T01:00:00.250Z');
-const T2 = new Date('2026-01-01T02:00:00.750Z');
 
 let fx: StateFixture | undefined;
 afterEach(async () => {
