@@ -252,14 +252,25 @@ describe('per-account routing', () => {
   });
 
   // Fails with: ownerOf's `this.owners.set(key, assignment.ownerId)` removed (a plan writes no account_owners row,
-  // so the owner chosen in its first batch is what keeps the account's later batches with the same rep).
-  it("plans one owner for an account across a plan's batches", async () => {
-    const plan = w.router(
-      perAccount([{ name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } }]),
+  // so the owner chosen in its first batch is what keeps the account's later batches with the same rep); the stored
+  // owners' read `values.map(…).filter((k) => !this.owners.has(k))` → `values.map(…)` (whole-file run, m24r: the
+  // second batch would read acme's stored, inactive owner again over the one the first batch chose, and choose
+  // anew: Bo).
+  it("plans one owner for an account across a plan's batches, over an inactive stored one", async () => {
+    const routing = perAccount([
+      { name: 'rr', assign: { strategy: 'round_robin', pool: ['a@x.io', 'b@x.io'] } },
+    ]);
+    await w.router(routing).start();
+    await new RouteStore(w.state).write([], undefined, [
       {
-        dryRun: true,
+        recordKey: '["crm","Account","acme"]',
+        ownerId: 'oz',
+        sync: 'users',
+        rule: 'rr',
+        assignedAt: w.clock,
       },
-    );
+    ]);
+    const plan = w.router(routing, { dryRun: true });
     await plan.start();
     const first = await plan.route([at('acme', 'u1', 50)], []);
     const second = await plan.route([at('acme', 'u2', 80)], []);
@@ -329,5 +340,66 @@ describe('per-account routing', () => {
       'warn: no task for account acme: neither the account (Acct__c = acme) nor its users were found after the write',
     ]);
     expect(w.logs.fields).toEqual([{ account: 'acme' }]);
+  });
+
+  // The tests below were written for the survivors of the whole-file Stryker run over router-accounts.ts
+  // (2026-12-07, m24r); each mutant they name was applied to the source by hand and seen to fail the test.
+
+  // Fails with: the account tier's `tierRank(c.tier) < tierRank(a)` → `false` (the tier of the batch's first user,
+  // pql, whose task run 1 created: no task), `group.find((c) => c.tier === tier)` → `find(() => true)` (the task
+  // would be about the batch's first user, who entered pql from no tier: previous tier null).
+  it("takes the tier of a user listed after a lower-tier one, and that user's previous tier", async () => {
+    const first = w.router(perAccount());
+    await first.start();
+    await w.routeAndCommit(first, [at('acme', 'hot', 50)]);
+    w.at(1);
+    const r = w.router(perAccount());
+    await r.start();
+    const result = await w.routeAndCommit(r, [at('acme', 'new', 45), at('acme', 'hot', 80)]);
+    expect(result.planned.map((p) => `${p.key} ${p.previousTier} -> ${p.tier} ${p.resumed}`)).toEqual([
+      'account acme pql -> hot false',
+    ]);
+  });
+
+  // Fails with: `!topRecord && !crmAccount && !dryRun` → `!topRecord || !crmAccount && !dryRun` (an account found in
+  // the CRM whose users are not would get no task, and a warning).
+  it('makes the task of an account the CRM has when none of its users is found, linked to the account', async () => {
+    w.crm.missing.add('u1');
+    const r = w.router(perAccount());
+    await r.start();
+    w.logs.clear();
+    expect(await w.routeAndCommit(r, [at('acme', 'u1', 80)])).toMatchObject({ created: 1, failed: 0 });
+    expect([...w.crm.tasks.values()].map((t) => `${t.taskKey} ${t.record.id} ${t.account?.id}`)).toEqual([
+      'pqlsync:Account:acme:hot:2025-01-06  acc-acme',
+    ]);
+    expect(w.logs.lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+  });
+
+  // Fails with: the task's template values `...(users[0]?.row ?? {})` → `...(users[0]?.row && {})` (the text would
+  // name the batch's first user of the tier, u1, instead of the top-scored one).
+  it("fills the account task's text with the top-scored user's values", async () => {
+    const r = w.router(perAccount([], { task: { subject: '{{ user_id }} {{ score }}' } }));
+    await r.start();
+    await w.routeAndCommit(r, [at('acme', 'u1', 80), at('acme', 'u2', 95)]);
+    expect([...w.crm.tasks.values()].map((t) => `${t.subject} ${t.record.id}`)).toEqual(['u2 95 rec-u2']);
+  });
+
+  // Fails with: plannedOf's `topRecord || crmAccount ? undefined : owner.via` → `false ? …` (acme's owner column
+  // would read `(existing owner (account owner inactive))`) and → `topRecord && crmAccount ? …` (beta, whose
+  // account is not found, would read `(existing owner (no account))`): a found record without an owner shows as
+  // the record's owner, not as how the owner was chosen.
+  it("plans an account task for a found record without an owner as the record owner's", async () => {
+    w.crm.recordOwners.set('u1', null);
+    w.crm.recordOwners.set('v1', null);
+    w.crm.missingAccounts.add('beta');
+    const plan = w.router(perAccount([{ name: 'acct', assign: { strategy: 'account_owner' } }]), {
+      dryRun: true,
+    });
+    await plan.start();
+    const result = await plan.route([at('acme', 'u1', 80), at('beta', 'v1', 80)], []);
+    expect(result.planned.map((p) => `${p.key} ${p.owner}`)).toEqual([
+      'account acme (record owner)',
+      'account beta (record owner)',
+    ]);
   });
 });
