@@ -530,4 +530,72 @@ describe('Router', () => {
       expect(w.crm.tasks.size).toBe(1);
     });
   });
+
+  // The tests below were written for the survivors of the whole-file Stryker run over router.ts (2026-12-07,
+  // m24r); each mutant they name was applied to the source by hand and seen to fail the test.
+  describe('survivors of the whole-file run', () => {
+    // Fails with: `if (c.matched.rule.set_owner) ownerOnly.push(c)` → `if (true)` (a rule that neither makes a
+    // task nor sets the owner would choose one anyway: its inactive fixed owner would fail the record, with a
+    // warning, and its fields would not be written).
+    it('chooses no owner for a rule that makes no task and sets no owner, and still writes its fields', async () => {
+      const r = w.router({
+        rules: [
+          {
+            name: 'self',
+            task: false,
+            set: { Route__c: 'self_serve' },
+            assign: { strategy: 'fixed', owner: 'z@x.io' },
+          },
+        ],
+      });
+      await r.start();
+      w.logs.clear();
+      expect(await w.routeAndCommit(r, [user('k', 80)])).toMatchObject({ noTask: 1, failed: 0 });
+      expect(w.logs.lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+      expect(w.crm.fieldChanges).toEqual([{ recordId: 'rec-k', fields: { Route__c: 'self_serve' } }]);
+    });
+
+    // Fails with: `else if (c.matched.rule.set) fieldsOnly.push(c)` → `else if (true)` (a rule that makes no
+    // task and writes nothing would look its records up in the CRM all the same).
+    it('makes no CRM call for a rule that makes no task and writes nothing', async () => {
+      const r = w.router({ rules: [{ name: 'quiet', task: false }] });
+      await r.start();
+      w.crm.calls.length = 0;
+      expect(await w.routeAndCommit(r, [user('k', 80)])).toMatchObject({ noTask: 1, created: 0 });
+      expect(w.crm.calls).toEqual([]);
+    });
+
+    // Fails with: the resent entry's relabel `{ sync, entityKey: …, recordKey: … }` → `{}` (the row would stay
+    // under the sync's former name, and this sync's task_log would not hold it); the new task's
+    // plannedOf(c, task, false, …) → `true` (a new task listed as resumed).
+    it("takes over a task the sync's former name left failed, and resends it under this sync", async () => {
+      const first = w.router();
+      await first.start();
+      w.crm.writeTasksAnswer = refuseAll('UNABLE_TO_LOCK_ROW');
+      const made = await first.route([user('k', 80)], applied([user('k', 80)]));
+      expect(made.planned.map((p) => `${p.key} ${p.resumed}`)).toEqual(['k false']);
+      w.crm.writeTasksAnswer = undefined;
+      await w.wh.query(`update pqlsync_state.task_log set sync = 'old_users'`);
+      const second = w.router();
+      await second.start();
+      const again = await second.route([user('k', 80)], applied([user('k', 80)]));
+      expect(again).toMatchObject({ created: 1, failed: 0 });
+      expect(again.planned.map((p) => `${p.key} ${p.resumed}`)).toEqual(['k true']);
+      expect(await entries()).toEqual(['pqlsync:Lead:k:hot:2025-01-06 created run-2']);
+      expect(await new RouteStore(w.state).entries('old_users')).toEqual([]);
+    });
+
+    // Fails with: previousTiers' `r.tier === null || r.tier === undefined ? null : String(r.tier)` → `false ? …`,
+    // `r.tier === null` → `false` and `||` → `&&` (a snapshot row without a tier would read as the tier "null").
+    it('reads a snapshot row without a tier as no previous tier', async () => {
+      const r = w.router({ task: { subject: 'from {{ previous_tier }}' } });
+      await r.start();
+      await w.routeAndCommit(r, [user('k', null)]);
+      const result = await w.routeAndCommit(r, [user('k', 80)]);
+      expect(result.planned.map((p) => `${p.key} ${p.previousTier} -> ${p.tier} ${p.subject}`)).toEqual([
+        'k null -> hot from -',
+      ]);
+      expect(result.planned[0]?.previousTier).toBeNull();
+    });
+  });
 });
