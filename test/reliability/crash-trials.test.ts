@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/runner/run-sync.js';
 import type { HoldStage } from '../../src/sandbox/request-holds.js';
 import { createLogger, setLogger } from '../../src/util/logger.js';
-import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { collect, seeded, startCli } from '../helpers/cli.js';
 import { addFault, clearFaults, heldOrExited, releaseHeld } from '../helpers/sandbox-holds.js';
 import {
@@ -29,6 +28,7 @@ import {
   runInProcess,
   STATE,
   SYNC,
+  withWarehouse,
   type Crm,
   type ReliabilityProject,
 } from './crm-harness.js';
@@ -49,16 +49,6 @@ interface TrialLog {
   batch: number;
   stage: HoldStage;
   rerunApplied: number;
-}
-
-async function withWarehouse<T>(p: ReliabilityProject, fn: (wh: DuckdbAdapter) => Promise<T>): Promise<T> {
-  const wh = new DuckdbAdapter({ path: p.dbPath });
-  await wh.connect();
-  try {
-    return await fn(wh);
-  } finally {
-    await wh.close();
-  }
 }
 
 describe.each<[Crm, number]>([

@@ -21,6 +21,7 @@ import {
   reliabilityProject,
   runInProcess,
   vendorRequests,
+  withWarehouse,
   type Crm,
   type ReliabilityProject,
 } from './crm-harness.js';
@@ -58,16 +59,6 @@ async function victims(p: ReliabilityProject, wh: DuckdbAdapter, run: RunSummary
     `select key, reason from pqlsync_state.users__failures where run_id = '${run.runId}' order by key`,
   );
   return rows.filter((r) => !invalid.has(String(r.key))).map((r) => String(r.reason));
-}
-
-async function withDuckdb<T>(path: string, fn: (wh: DuckdbAdapter) => Promise<T>): Promise<T> {
-  const wh = new DuckdbAdapter({ path });
-  await wh.connect();
-  try {
-    return await fn(wh);
-  } finally {
-    await wh.close();
-  }
 }
 
 const SF_WRITE = PROFILES.salesforce.writeRoute;
@@ -364,7 +355,7 @@ describe.each(CRMS)('fault matrix: %s', (crm) => {
   let baseState = '';
   beforeAll(async () => {
     base = await reliabilityProject(crm, { rows: ROWS });
-    const first = await withDuckdb(base.dbPath, async (wh) => {
+    const first = await withWarehouse(base, async (wh) => {
       const run = await runInProcess(base!, wh, { bump: 0, rows: FIRST_ROWS });
       await checkInvariants(base!, wh, run);
       await checkConverged(base!, wh, FIRST_ROWS, 0);

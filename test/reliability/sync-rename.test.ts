@@ -9,13 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, setLogger } from '../../src/util/logger.js';
-import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
 import { runCli } from '../helpers/cli.js';
 import {
   checkTasks,
   reliabilityProject,
   routingYaml,
   runInProcess,
+  withWarehouse,
   type ReliabilityProject,
 } from './crm-harness.js';
 
@@ -50,15 +50,6 @@ describe('renaming a sync with routing (Salesforce)', () => {
   const renameInConfig = (q: ReliabilityProject) => {
     const text = readFileSync(q.project.configPath, 'utf8');
     writeFileSync(q.project.configPath, text.replace('\n  users:\n', '\n  users_v2:\n'));
-  };
-  const withWarehouse = async <T>(q: ReliabilityProject, fn: (wh: DuckdbAdapter) => Promise<T>) => {
-    const wh = new DuckdbAdapter({ path: q.dbPath });
-    await wh.connect();
-    try {
-      return await fn(wh);
-    } finally {
-      await wh.close();
-    }
   };
 
   it('a rename alone is refused, and started afresh with --rematch it creates no second task', async () => {
