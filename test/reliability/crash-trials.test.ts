@@ -1,6 +1,7 @@
 /**
- * Crash trials: a real `pqlsync run` process (the CLI through tsx) is SIGKILLed at seeded points while it writes
- * to the in-process sandbox's Salesforce or HubSpot, then a real rerun follows. After every rerun: no duplicate
+ * Crash trials: a real `pqlsync run` process (the CLI) is SIGKILLed at seeded points while it writes to the
+ * in-process sandbox's Salesforce or HubSpot, then a rerun follows (in this process, through `runSyncs` as the CLI
+ * calls it: the recovery is the runner's; the first sync too). After every rerun: no duplicate
  * records and no duplicate routing tasks (one CRM task per task key, each matching the task_log), every snapshot
  * row is what the CRM holds, the killed run is marked abandoned and the rerun's runs row,
  * snapshot and failures agree with its summary, and the CRM equals the model output on every mapped field.
@@ -12,10 +13,10 @@
  * A batch the CRM applied but the run never committed is the case that must not duplicate or lose anything.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../src/runner/run-sync.js';
+import { exitCodeFor } from '../../src/runner/run-sync.js';
 import type { HoldStage } from '../../src/sandbox/request-holds.js';
-import { DuckdbAdapter } from '../../src/warehouse/duckdb/duckdb-adapter.js';
-import { collect, runCli, seeded, startCli } from '../helpers/cli.js';
+import { createLogger, setLogger } from '../../src/util/logger.js';
+import { collect, seeded, startCli } from '../helpers/cli.js';
 import { addFault, clearFaults, heldOrExited, releaseHeld } from '../helpers/sandbox-holds.js';
 import {
   checkConverged,
@@ -24,11 +25,15 @@ import {
   invalidRows,
   reliabilityProject,
   routingYaml,
+  runInProcess,
   STATE,
   SYNC,
+  withWarehouse,
   type Crm,
   type ReliabilityProject,
 } from './crm-harness.js';
+
+setLogger(createLogger({ level: 'silent' }));
 
 const ROWS = 600;
 /**
@@ -44,16 +49,6 @@ interface TrialLog {
   batch: number;
   stage: HoldStage;
   rerunApplied: number;
-}
-
-async function withWarehouse<T>(p: ReliabilityProject, fn: (wh: DuckdbAdapter) => Promise<T>): Promise<T> {
-  const wh = new DuckdbAdapter({ path: p.dbPath });
-  await wh.connect();
-  try {
-    return await fn(wh);
-  } finally {
-    await wh.close();
-  }
 }
 
 describe.each<[Crm, number]>([
@@ -83,9 +78,10 @@ describe.each<[Crm, number]>([
       JSON.stringify({ bump, rows: ROWS }),
       '--json',
     ];
-    // A first full sync, so the trials update records as well as create the invalid rows' neighbours.
-    const first = await runCli(args(0), { cwd: p.project.dir, env: p.env });
-    expect(first.code, first.stderr).toBe(3);
+    // A first full sync, so the trials update records as well as create the invalid rows' neighbours. In process:
+    // it only sets the scene (the killed runs are the CLI's), and a process of its own would prove nothing more.
+    const first = await withWarehouse(p, (wh) => runInProcess(p, wh, { bump: 0, rows: ROWS }));
+    expect(exitCodeFor([first]), JSON.stringify(first.error)).toBe(3);
 
     const trials: TrialLog[] = [];
     let tasks = 0;
@@ -104,13 +100,14 @@ describe.each<[Crm, number]>([
       expect(await releaseHeld(p.sandbox)).toHaveLength(1);
       await clearFaults(p.sandbox);
 
-      const rerun = await runCli(args(trial), { cwd: p.project.dir, env: p.env });
-      expect(rerun.code, rerun.stderr).toBe(3);
-      const summary = JSON.parse(rerun.stdout.trim()) as RunSummary;
-      expect(summary.status).toBe('partial');
-      expect(summary.counts.rejected).toBe(invalidRows(p.profile, ROWS).length);
-      await withWarehouse(p, async (wh) => {
-        await checkInvariants(p, wh, summary);
+      // The rerun in process, on the state the killed process left: what it must do (take over the dead holder's
+      // lock, mark its run abandoned, send the held batch again) is the runner's, whichever process runs it.
+      const summary = await withWarehouse(p, async (wh) => {
+        const s = await runInProcess(p, wh, { bump: trial, rows: ROWS });
+        expect(exitCodeFor([s]), JSON.stringify(s.error)).toBe(3);
+        expect(s.status).toBe('partial');
+        expect(s.counts.rejected).toBe(invalidRows(p.profile, ROWS).length);
+        await checkInvariants(p, wh, s);
         await checkConverged(p, wh, ROWS, trial % 100);
         tasks = await checkTasks(p, wh);
         const { rows: locks } = await wh.query(`select * from ${STATE}.locks`);
@@ -121,6 +118,7 @@ describe.each<[Crm, number]>([
         // Every kill landed mid-run (a batch was held), so the killed run is left `running` and the rerun
         // marks it abandoned.
         expect(runs[1]).toEqual({ status: 'abandoned', error: 'abandoned: holder process is gone' });
+        return s;
       });
       // The held batch was never committed by the killed run, so the rerun sends it again.
       expect(summary.counts.applied, `trial ${trial}`).toBeGreaterThan(0);

@@ -364,6 +364,20 @@ export async function reliabilityProject(
   };
 }
 
+/** Opens the project's DuckDB file for `fn` and closes it after (a CLI child cannot open it while it is open). */
+export async function withWarehouse<T>(
+  p: Pick<ReliabilityProject, 'dbPath'>,
+  fn: (wh: DuckdbAdapter) => Promise<T>,
+): Promise<T> {
+  const wh = new DuckdbAdapter({ path: p.dbPath });
+  await wh.connect();
+  try {
+    return await fn(wh);
+  } finally {
+    await wh.close();
+  }
+}
+
 /**
  * Runs the sync in process through `runSyncs` with the configured destination. HubSpot's rate-limit pauses are
  * waited out through an injected sleep that returns at once (and is recorded), so a 429 storm costs no time.
