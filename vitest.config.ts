@@ -12,7 +12,7 @@ const shared = {
 
 /** Files that share their worker's loaded modules: each starts from a fresh process's secrets and logger, and
  * fails when it leaves environment variables, the working directory, fake timers or process listeners changed. */
-const sharedModules = { isolate: false, setupFiles: ['test/helpers/unit-file-setup.ts'] } as const;
+const sharedModules = { isolate: false, setupFiles: ['test/helpers/unit-file-setup.ts'] };
 
 /**
  * Unit-test files that need a process of their own: `vi.mock` replaces a module only for modules loaded after it

@@ -33,7 +33,10 @@ const EVENTS = [
 
 const env = { ...process.env };
 const cwd = process.cwd();
-const listeners = new Map(EVENTS.map((e) => [e, process.listeners(e)]));
+/** A process event's listeners (@types/node types `process.listeners` by one overload per event name). */
+const listenersOf = (event: string): Array<(...args: unknown[]) => void> =>
+  process.listeners(event as NodeJS.Signals) as Array<(...args: unknown[]) => void>;
+const listeners = new Map(EVENTS.map((e) => [e, listenersOf(e)]));
 
 afterAll(() => {
   const leaks: string[] = [];
@@ -54,9 +57,9 @@ afterAll(() => {
     vi.useRealTimers();
   }
   for (const [event, before] of listeners) {
-    const added = process.listeners(event).filter((l) => !before.includes(l));
+    const added = listenersOf(event).filter((l) => !before.includes(l));
     if (added.length > 0) leaks.push(`${added.length} process '${event}' listener(s) added`);
-    for (const l of added) process.removeListener(event, l as (...args: unknown[]) => void);
+    for (const l of added) process.removeListener(event, l);
   }
   if (leaks.length > 0) {
     throw new Error(
