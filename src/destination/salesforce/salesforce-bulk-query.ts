@@ -13,7 +13,7 @@
  *   `Sforce-NumberOfRecords` says how many (checked, so a cut-off answer is an error, not a short read).
  * - CSV values: strings; a null arrives as an empty field (the reader maps `''` back to null).
  */
-import type { Connection, HttpRequest, HttpRequestOptions } from 'jsforce';
+import type { Connection, HttpRequest, HttpRequestOptions, Schema } from 'jsforce';
 import { QueryJobV2 } from 'jsforce/lib/api/bulk2.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
 import { waitForJob, type JobPolling } from './salesforce-bulk.js';
@@ -35,7 +35,8 @@ export async function* bulkQuery(
   soql: string,
   options: BulkQueryOptions,
 ): AsyncGenerator<Array<Record<string, string>>> {
-  const job = new QueryJobV2(conn, {
+  // `<Schema>` named, not inferred from `conn` (that made tsc compute the variance of jsforce's Connection class).
+  const job = new QueryJobV2<Schema>(conn, {
     bodyParams: { query: soql, operation: 'query', columnDelimiter: 'COMMA', lineEnding: 'LF' },
     pollingOptions: conn.bulk2,
   });

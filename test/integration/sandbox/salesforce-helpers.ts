@@ -3,7 +3,7 @@
  * variables are removed, because jsforce reads them at load and ignores NO_PROXY), a connection factory, and
  * a small client for the sandbox's admin routes.
  */
-import type { Connection as JsforceConnection } from 'jsforce';
+import type { Connection as JsforceConnection, Schema } from 'jsforce';
 import {
   startSandbox,
   type RunningSandbox,
@@ -18,7 +18,8 @@ export type Connection = JsforceConnection;
 
 /** A jsforce connection to the sandbox with its token, API 62.0, as pqlsync's destination makes one. */
 export function connect(sandbox: RunningSandbox, accessToken: string = sandbox.token): Connection {
-  return new jsforce.Connection({ instanceUrl: sandbox.url, accessToken, version: '62.0' });
+  // `<Schema>` named, not inferred (that made tsc compute the variance of jsforce's Connection class).
+  return new jsforce.Connection<Schema>({ instanceUrl: sandbox.url, accessToken, version: '62.0' });
 }
 
 /** Starts a sandbox with a fixed seed and clock unless the test gives others. */
