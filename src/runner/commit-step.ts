@@ -16,10 +16,11 @@ export async function commitStep(
 ): Promise<Extract<RunStatus, 'success' | 'partial' | 'failed'>> {
   const { store, name, counts } = ctx;
   if (stopError?.code !== 'STATE_LOCK_HELD') {
-    // The fold still under the stream's memory (DuckDB spills the MERGE rather than holding a 1M-row first sync's
-    // hash tables in the process); pruning joins the whole plan and snapshot again, as the plan did: the plan's.
-    await foldJournal(store, name);
+    // The changes are sent: the fold (a MERGE of the whole journal, one row per change) and the prune (a join of
+    // the whole plan and snapshot) are bulk statements like the plan, so they run under memory_limit, as the plan
+    // did. Under the stream's limit a 1M-row first sync's fold failed at 32MB ("failed to pin block").
     await ctx.enterPhase('plan');
+    await foldJournal(store, name);
     await store.pruneResolvedFailures(name, planned.plan.planTable);
   }
   const status = stopError ? 'failed' : counts.rejected > 0 ? 'partial' : 'success';
