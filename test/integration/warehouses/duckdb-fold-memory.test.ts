@@ -23,7 +23,27 @@ describe('DuckDB: the journal fold after the stream', () => {
     opened.p?.cleanup();
   });
 
-  it('folds a first sync whose journal outgrows stream_memory_limit, under memory_limit', async () => {
+  it('gives a fold the stream limit but at least 64MB, plus 8 bytes per row it deletes, never above memory_limit', async () => {
+    const p = (opened.p = tempProject());
+    const limit = async (streamMemoryLimit: string, memoryLimit = '1GB') => {
+      await opened.wh?.close();
+      const wh = (opened.wh = new DuckdbAdapter({
+        path: `${p.dir}/wh.duckdb`,
+        memoryLimit,
+        streamMemoryLimit,
+      }));
+      await wh.connect();
+      const end = await wh.phase('fold', { stateRows: 1_000_000 });
+      const v = String((await wh.query(`select current_setting('memory_limit') as v`)).rows[0]!.v);
+      await end();
+      return v;
+    };
+    expect(await limit('32MB')).toBe('68.6 MiB'); // 64 + 8 MB
+    expect(await limit('96MB')).toBe('99.1 MiB'); // 96 + 8 MB
+    expect(await limit('32MB', '70MB')).toBe('66.7 MiB'); // memory_limit, 70 MB
+  });
+
+  it('folds a first sync whose journal outgrows stream_memory_limit, under at least 64MB', async () => {
     const p = (opened.p = tempProject());
     const wh = (opened.wh = new DuckdbAdapter({
       path: `${p.dir}/wh.duckdb`,
@@ -74,7 +94,8 @@ describe('DuckDB: the journal fold after the stream', () => {
       applied: ROWS,
       error: undefined,
     });
-    expect(limits).toEqual(['953.6 MiB']);
+    // 64MB (FOLD_MIN_BYTES), above the stream's 16MB, plus 8 bytes for each of the 5,000 journal rows it deletes.
+    expect(limits).toEqual(['61.0 MiB']); // 64,040,000 bytes
     const { rows } = await wh.query(`select count(*) as n from pqlsync_state.users__snapshot`);
     expect(Number(rows[0]!.n)).toBe(ROWS);
     const journal = await wh.query(`select count(*) as n from pqlsync_state.users__journal`);
