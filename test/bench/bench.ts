@@ -9,7 +9,8 @@
  * is reset there), so the plan's and the stream's peaks show apart; the whole case's peak is the larger of all.
  * Then the built CLI as a user runs it (bench-cli.ts; `--no-cli` skips it): start-up, a no-op run, 10k rows with 1%
  * changed, and the whole-process peak RSS of a 1M-row plan and first sync.
- * `BENCH_BATCH_SIZE=1000` sends the size cases in 1,000-row batches (default 10,000).
+ * The size cases send 1,000-row batches, the file destination's (the bench project's destination, so the streaming peak
+ * is that of the CLI's first sync on the defaults); `BENCH_BATCH_SIZE=10000` sends another size (a CRM's).
  *
  * Then the commit cost (issue 18, commit-case.ts): 1M rows, 1% changed, 100-row batches, on DuckDB, Postgres and the
  * BigQuery and Snowflake sandboxes: the DML statements of the run that touch the snapshot (target <= 3 on every
