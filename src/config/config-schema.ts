@@ -46,7 +46,8 @@ export const duckdbWarehouseSchema = z.strictObject({
     ),
   /**
    * DuckDB's memory_limit per sync while runs only stream changes and commit state, when lower than memory_limit;
-   * `none`: memory_limit throughout. (Default: `64MB`)
+   * `none`: memory_limit throughout. The journal's fold after the stream runs under the larger of this and 64MB.
+   * (Default: `64MB`)
    */
   stream_memory_limit: z
     .string()

@@ -16,8 +16,12 @@ export async function commitStep(
 ): Promise<Extract<RunStatus, 'success' | 'partial' | 'failed'>> {
   const { store, name, counts } = ctx;
   if (stopError?.code !== 'STATE_LOCK_HELD') {
-    // The fold still under the stream's memory (DuckDB spills the MERGE rather than holding a 1M-row first sync's
-    // hash tables in the process); pruning joins the whole plan and snapshot again, as the plan did: the plan's.
+    // The changes are sent. The fold (one MERGE of every change sent) is not held to the stream's limit, which is
+    // sized for a batch (under 32MB a 1M-row first sync's fold failed: "failed to pin block"), nor given all of
+    // memory_limit, where DuckDB spreads out (see FOLD_MIN_BYTES); its deletes get room as the stream's did. The
+    // prune joins the whole plan and snapshot again, as the plan did: under memory_limit.
+    if (planned.toSend > 0)
+      await ctx.enterPhase('fold', { stateRows: planned.plan.snapshotRows + planned.toSend });
     await foldJournal(store, name);
     await ctx.enterPhase('plan');
     await store.pruneResolvedFailures(name, planned.plan.planTable);

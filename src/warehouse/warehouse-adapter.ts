@@ -70,7 +70,7 @@ export interface StreamOptions {
   chunkSize?: number;
 }
 
-export type WarehousePhase = 'plan' | 'stream';
+export type WarehousePhase = 'plan' | 'stream' | 'fold';
 
 export interface PhaseScope {
   /** Rows in the state table the phase deletes from (the sync's snapshot). */
@@ -108,8 +108,9 @@ export interface WarehouseAdapter {
   /** Bytes the statement would scan, when the engine can say without running it (BigQuery dry run). */
   estimateBytes?(sql: BoundSql): Promise<number | undefined>;
   /**
-   * Marks what a run does until the returned function is called: `plan` (the model and the diff) or `stream`
-   * (changes read out of the plan and state committed, for as long as the destination takes). A warehouse
+   * Marks what a run does until the returned function is called: `plan` (the model and the diff), `stream`
+   * (changes read out of the plan and state committed, for as long as the destination takes) or `fold` (the
+   * outcome journal folded into the snapshot once the changes are sent: one bulk statement). A warehouse
    * embedded in this process uses it to give back the plan's memory while only streams are marked (DuckDB: a
    * lower memory_limit). Others need not implement it.
    */

@@ -90,6 +90,15 @@ export interface DuckdbAdapterOptions {
  */
 const DELETE_BYTES_PER_ROW = 8;
 
+/**
+ * The least memory_limit the journal's fold (plus its deletes) and each checkpoint while streaming get, when
+ * `streamMemoryLimit` is lower (see checkpointFullRowGroups): the fold is
+ * one MERGE of every change the run sent, and what it holds pinned grows with the rows it inserts (a row group's
+ * worth at a time), not with a batch. 32MB could not fold the bench's 1M-row first sync, nor 16MB 5,000 rows of
+ * 2 KB; 64MB folds both, and the whole process stayed under 300 MB where memory_limit (128MB) took it to 340 MB.
+ */
+const FOLD_MIN_BYTES = parseByteSize('64MB');
+
 /** Rows per DuckDB row group: what one checkpoint of a table's appended rows writes as a full group. */
 const ROW_GROUP_ROWS = 122_880;
 
@@ -170,7 +179,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
         applied: planLimit,
         catalog: String(catalog),
         reserved: 0,
-        marks: { plan: 0, stream: 0 },
+        marks: { plan: 0, stream: 0, fold: 0 },
         appended: new Map(),
         columns: new Map(),
       };
@@ -444,7 +453,7 @@ export class DuckdbAdapter implements WarehouseAdapter {
   async phase(kind: WarehousePhase, scope: PhaseScope = {}): Promise<() => Promise<void>> {
     const shared = this.shared;
     if (!shared || this.sharedConnection) return async () => {};
-    const reserve = kind === 'stream' ? DELETE_BYTES_PER_ROW * (scope.stateRows ?? 0) : 0;
+    const reserve = kind === 'plan' ? 0 : DELETE_BYTES_PER_ROW * (scope.stateRows ?? 0);
     shared.marks[kind]++;
     shared.reserved += reserve;
     await this.applyMemoryLimit();
@@ -460,16 +469,17 @@ export class DuckdbAdapter implements WarehouseAdapter {
 
   private async applyMemoryLimit(): Promise<void> {
     const shared = this.shared!;
-    // The stream limit for each stream marked (each commits batches of its own), plus room for their deletes; only
-    // when below memory_limit.
+    // The stream limit for each stream marked (each commits batches of its own), at least FOLD_MIN_BYTES for each
+    // fold, plus room for their deletes; only when below memory_limit.
+    const { marks } = shared;
     const streamBytes =
       shared.streamBytes === undefined
         ? Infinity
-        : shared.streamBytes * shared.marks.stream + shared.reserved;
+        : shared.streamBytes * marks.stream +
+          Math.max(shared.streamBytes, FOLD_MIN_BYTES) * marks.fold +
+          shared.reserved;
     const want: WarehousePhase =
-      shared.marks.stream > 0 && shared.marks.plan === 0 && streamBytes < shared.planBytes
-        ? 'stream'
-        : 'plan';
+      marks.stream + marks.fold > 0 && marks.plan === 0 && streamBytes < shared.planBytes ? 'stream' : 'plan';
     const limit = want === 'stream' ? `${Math.ceil(streamBytes)}B` : shared.planLimit;
     if (limit === shared.applied) return;
     const lowering = want === 'stream' && shared.applied === shared.planLimit;
@@ -504,8 +514,26 @@ export class DuckdbAdapter implements WarehouseAdapter {
    * streaming 1M state rows that way cost about 10-20 MB more peak memory, a quarter more file (95 vs 74 MB).
    */
   private async checkpointFullRowGroups(): Promise<void> {
-    const appended = this.shared?.appended;
-    if (appended && [...appended.values()].some((n) => n >= ROW_GROUP_ROWS)) await this.checkpoint();
+    const shared = this.shared;
+    if (!shared || ![...shared.appended.values()].some((n) => n >= ROW_GROUP_ROWS)) return;
+    // A checkpoint writes a row group of every table at once, whatever the batch: under a stream limit below
+    // FOLD_MIN_BYTES it gets that much for as long as it runs (under 32MB, DuckDB 1.5 failed the checkpoint of a
+    // 1M-row first sync's journal fatally, invalidating the database for the rest of the process).
+    const floor = Math.min(FOLD_MIN_BYTES, shared.planBytes);
+    const raise = shared.applied !== shared.planLimit && parseByteSize(shared.applied) < floor;
+    if (raise) await this.query(`set memory_limit = '${floor}B'`);
+    try {
+      await this.checkpoint();
+    } finally {
+      if (raise) {
+        try {
+          await this.query(`set memory_limit = '${shared.applied}'`);
+        } catch {
+          // Pinned memory above the lower limit: the stream goes on under the floor.
+          shared.applied = `${floor}B`;
+        }
+      }
+    }
   }
 
   /** Bytes DuckDB's buffer manager holds now, over all its uses (the base tables, in-memory tables, hash tables). */

@@ -48,12 +48,21 @@ describe('commit step', () => {
     expect(await h.keys('failures')).toEqual([]);
   });
 
-  // Killed: `ctx.enterPhase('plan')` removed, or its kind emptied (the fold and the prune then run under the
-  // stream's memory mark, which ends only at clean-up).
-  it('folds and prunes under the plan phase again, after the stream phase', async () => {
+  // Killed: `ctx.enterPhase('plan')` removed, or its kind emptied (the prune then runs under the fold's memory
+  // mark, which ends only at clean-up); the fold's mark removed (the fold then runs under the stream's limit).
+  it('folds under the fold phase (room for the snapshot and journal rows), then prunes under the plan phase', async () => {
     const s = await h.run();
     expect(s.status).toBe('success');
-    expect(h.phases).toEqual(['plan', 'stream(0)', 'end plan', 'plan', 'end stream', 'end plan']);
+    expect(h.phases).toEqual([
+      'plan',
+      'stream(0)',
+      'end plan',
+      'fold(10)',
+      'end stream',
+      'plan',
+      'end fold',
+      'end plan',
+    ]);
   });
 
   // Killed: `ctx.finishing = true` → `false` (writing the end is then tried a second time, which succeeds, and

@@ -181,7 +181,7 @@ describe('runSync', () => {
       const writer = new MemoryTaskWriter();
       writer.close = () => Promise.reject(new Error('socket hang up'));
       h.faulty.add({ method: 'query', match: /^drop table if exists /, fail: true });
-      h.phaseEndFails = 3; // the clean-up's: after the plan's and the stream's
+      h.phaseEndFails = 4; // the clean-up's: after the plan's, the stream's and the fold's
       h.faulty.add({ method: 'query', match: /^\s*delete from .*locks/s, fail: true });
       const s = await h.run({ taskWriter: async () => writer });
       expect(s.status).toBe('success');

@@ -338,7 +338,16 @@ describe('send step', () => {
         [5, 6],
         [6, 6],
       ]);
-      expect(h.phases).toEqual(['plan', 'stream(10)', 'end plan', 'plan', 'end stream', 'end plan']);
+      expect(h.phases).toEqual([
+        'plan',
+        'stream(10)',
+        'end plan',
+        'fold(16)',
+        'end stream',
+        'plan',
+        'end fold',
+        'end plan',
+      ]);
       h.phases.length = 0;
       expect((await h.run()).counts).toMatchObject({ changed: 0, applied: 0 });
       expect(h.phases).toEqual(['plan', 'plan', 'end plan', 'end plan']);
