@@ -147,6 +147,13 @@ const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   const out = await fn();
   return [out, performance.now() - t];
 };
+/** `fn`'s wall time and this process's CPU time (user + system, all of DuckDB's threads) over it, in ms. */
+const timeCpu = async <T>(fn: () => Promise<T>): Promise<[T, number, number]> => {
+  const cpu = process.cpuUsage();
+  const [out, ms] = await time(fn);
+  const used = process.cpuUsage(cpu);
+  return [out, ms, (used.user + used.system) / 1000];
+};
 
 // 1. First sync: N changes streamed out of the warehouse and committed.
 const [first, firstMs] = await time(run);
@@ -195,15 +202,28 @@ const rawOnce = async () => {
     from cur c full outer join pqlsync_state.users__snapshot s on c.pk = s.key
     where s.key is null or c.pk is null or c.h <> s.row_hash`);
 };
-// Alternate the two, five times each, and keep the medians (one timing of a sub-second query is noise).
+// Alternate the two, five times each, each starting every other round, and keep the medians (one timing of a
+// sub-second query is noise). CPU time too: on a shared machine it moves less with the load than wall time does.
 const planTimes: number[] = [];
 const rawTimes: number[] = [];
+const planCpu: number[] = [];
+const rawCpu: number[] = [];
 let plan = await planOnce();
+await rawOnce();
 for (let i = 0; i < 5; i++) {
-  let ms: number;
-  [plan, ms] = await time(planOnce);
-  planTimes.push(ms);
-  rawTimes.push((await time(rawOnce))[1]);
+  const timePlan = async () => {
+    let ms: number, cpu: number;
+    [plan, ms, cpu] = await timeCpu(planOnce);
+    planTimes.push(ms);
+    planCpu.push(cpu);
+  };
+  const timeRaw = async () => {
+    const [, ms, cpu] = await timeCpu(rawOnce);
+    rawTimes.push(ms);
+    rawCpu.push(cpu);
+  };
+  if (i % 2 === 0) await timePlan().then(timeRaw);
+  else await timeRaw().then(timePlan);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const planMs = median(planTimes);
@@ -227,6 +247,8 @@ console.log(
     planned: plan.added + plan.changed + plan.removed,
     planMs,
     rawMs,
+    planCpuMs: median(planCpu),
+    rawCpuMs: median(rawCpu),
     firstMs,
     firstRowsPerSec: (first.counts.applied / firstMs) * 1000,
     secondApplied: second.counts.applied,
