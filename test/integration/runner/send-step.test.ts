@@ -110,7 +110,9 @@ describe('send step', () => {
     // Killed: startRouter's `!dry && planned.toSend === 0 ? … : false` → `false`, `true` (a plan then starts the
     // router for them and lists `tasks: []`) and `!dry` → `dry`, the
     // `outstanding` test `&& !outstanding` → `&& outstanding`, `ctx.countTasks(await router.resumeOutstanding())`
-    // dropped, `if (router)` → `false`, and the `toSend === 0` branch's `ctx.countApiCalls()` dropped.
+    // dropped, `if (router)` → `false`, and the `toSend === 0` branch's `ctx.countApiCalls()` dropped; run-sync.ts
+    // the warning's fields `{ tasksFailed }` → `{}` (Stryker survivor, killed since: applied by hand, this test
+    // failed).
     it('tasks the CRM refused are sent again by the next run, even with no row changed', async () => {
       h = await startRunnerHarness({ config: runnerConfig({ extra: ROUTING }) });
       const writer = new MemoryTaskWriter();
@@ -119,9 +121,11 @@ describe('send step', () => {
       expect(first.status).toBe('success');
       expect(first.counts.tasks).toBe(0);
       expect(first.tasksFailed).toBe(5);
-      expect(h.logs.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain(
-        '5 tasks were not created; the next run sends them again',
-      );
+      expect(h.logs.filter((l) => l.level === 'warn')).toContainEqual({
+        level: 'warn',
+        tasksFailed: 5,
+        msg: '5 tasks were not created; the next run sends them again',
+      });
       writer.refuse = undefined;
       // A plan does not look for them: it lists the tasks of the rows it would send (none).
       const plan = await h.run({ dryRun: true, taskWriter: async () => writer });
