@@ -87,6 +87,8 @@ export async function startRunnerHarness(
     config?: string;
     /** The warehouse streams its rows in chunks of at most this many (as a cursor or a result page does). */
     chunkRows?: number;
+    /** A warehouse without phase marks (`phase` undefined, as Postgres, BigQuery and Snowflake have none). */
+    phaseless?: boolean;
   } = {},
 ): Promise<RunnerHarness> {
   const logs: Record<string, unknown>[] = [];
@@ -120,15 +122,17 @@ export async function startRunnerHarness(
   const faulty = new FaultyWarehouse(wh);
   // Recorded around the real adapter's phase (DuckDB's memory limit).
   Object.defineProperty(faulty, 'phase', {
-    value: async (kind: WarehousePhase, scope?: PhaseScope) => {
-      phases.push(scope?.stateRows !== undefined ? `${kind}(${scope.stateRows})` : kind);
-      const end = await wh.phase(kind, scope);
-      return async () => {
-        phases.push(`end ${kind}`);
-        await end();
-        if (++phaseEnds === harness.phaseEndFails) throw new Error('phase end failed');
-      };
-    },
+    value: opts.phaseless
+      ? undefined
+      : async (kind: WarehousePhase, scope?: PhaseScope) => {
+          phases.push(scope?.stateRows !== undefined ? `${kind}(${scope.stateRows})` : kind);
+          const end = await wh.phase(kind, scope);
+          return async () => {
+            phases.push(`end ${kind}`);
+            await end();
+            if (++phaseEnds === harness.phaseEndFails) throw new Error('phase end failed');
+          };
+        },
   });
   const chunkRows = opts.chunkRows;
   if (chunkRows !== undefined) {
