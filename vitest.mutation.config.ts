@@ -58,6 +58,7 @@ const RUNNER = [
   'test/integration/runner/plan-step.test.ts',
   'test/unit/runner/sync-target.test.ts',
   'test/integration/runner/run-context.test.ts',
+  'test/integration/runner/mirror-guard.test.ts',
 ];
 
 const LISTS: Record<string, string[]> = { fast: FAST, runner: RUNNER };
