@@ -69,6 +69,8 @@ export interface RunnerHarness {
   phaseEndFails: number | undefined;
   /** The log lines of the runs (info and above): level, msg and the fields, without time, pid and run id. */
   logs: Record<string, unknown>[];
+  /** The same lines as written, with time, pid, sync and run id. */
+  rawLogs: Record<string, unknown>[];
   run(options?: Partial<RunSyncOptions>): Promise<RunSummary>;
   /**
    * A run of ten rows in batches of five that loses its lock while the CRM answers the second batch (a run
@@ -92,16 +94,13 @@ export async function startRunnerHarness(
   } = {},
 ): Promise<RunnerHarness> {
   const logs: Record<string, unknown>[] = [];
+  const rawLogs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        const {
-          time: _t,
-          pid: _p,
-          runId: _r,
-          sync: _s,
-          ...entry
-        } = JSON.parse(line) as Record<string, unknown>;
+        const raw = JSON.parse(line) as Record<string, unknown>;
+        const { time: _t, pid: _p, runId: _r, sync: _s, ...entry } = raw;
+        rawLogs.push(raw);
         logs.push(entry);
       }
       done();
@@ -156,6 +155,7 @@ export async function startRunnerHarness(
     clock,
     phases,
     logs,
+    rawLogs,
     run: (options = {}) =>
       runSync({
         loaded: loadConfig(project.configPath),
