@@ -57,6 +57,8 @@ const RUNNER = [
   'test/integration/runner/run-sync.test.ts',
   'test/integration/runner/plan-step.test.ts',
   'test/unit/runner/sync-target.test.ts',
+  'test/integration/runner/run-context.test.ts',
+  'test/integration/runner/mirror-guard.test.ts',
 ];
 
 const LISTS: Record<string, string[]> = { fast: FAST, runner: RUNNER };

@@ -63,7 +63,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     const thrown = toPqlsyncError(err);
     // A state write that failed after the writes stopped for a reason: that reason is the run's story.
     const e = ctx.stopError ?? thrown;
-    if (ctx.destination) ctx.countApiCalls();
+    // Whatever was opened: the destination, or only the task writer (a run can fail between the two).
+    ctx.countApiCalls();
     if (ctx.runStarted) {
       const durationMs = ctx.elapsedMs();
       try {

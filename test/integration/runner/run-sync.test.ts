@@ -4,15 +4,19 @@
  * follows whatever happened. Each test names the mutants it was seen to fail with, applied by hand
  * (docs/audits/mutation-runner.md).
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WriteBatch } from '../../../src/destination/destination.js';
 import { PqlsyncError } from '../../../src/errors/pqlsync-error.js';
+import { unrecordedRunFiles } from '../../../src/state/unrecorded-runs.js';
 import { DUCKDB_SCRATCH } from '../../../src/warehouse/sql-dialect.js';
 import { MemoryDestination } from '../../helpers/memory-destination.js';
 import {
   MemoryTaskWriter,
   runnerConfig,
   startRunnerHarness,
+  STATE,
   T0,
   type RunnerHarness,
 } from './runner-harness.js';
@@ -150,6 +154,58 @@ describe('runSync', () => {
         msg: 'run failed',
       },
     ]);
+  });
+
+  // Killed: the catch's `if (ctx.destination) ctx.countApiCalls()`, which dropped the task writer's calls of a run
+  // that failed before it opened the destination (the summary and runs row said 0). That was a bug, fixed by
+  // counting always (countApiCalls counts whatever was opened); without the fix this test fails (apiCalls 0).
+  it('a run that fails before it opens the destination still counts the task writer’s calls', async () => {
+    h = await startRunnerHarness({ config: runnerConfig({ extra: '    routing: {}\n' }) });
+    const writer = new MemoryTaskWriter();
+    const s = await h.run({
+      taskWriter: async () => writer,
+      destination: () =>
+        Promise.reject(new PqlsyncError('DESTINATION_AUTH_FAILED', 'the token was refused (401)')),
+    });
+    expect(s.status).toBe('failed');
+    expect(s.error?.code).toBe('DESTINATION_AUTH_FAILED');
+    // The router listed the CRM's owners before the destination was opened.
+    expect(writer.calls).toBeGreaterThan(0);
+    expect(s.apiCalls).toBe(writer.calls);
+    expect(await h.runsRows()).toMatchObject([{ status: 'failed', api_calls: writer.calls }]);
+  });
+
+  // Killed: the log line's text when the run's end could be kept nowhere (`: 'could not record … only in this
+  // log'` → `""`; no coverage in Stryker's run, applied by hand since: this test failed). Both fallback places are
+  // blocked by a plain file where their directory would be.
+  it('a run whose end can be written neither to the state nor to a local file says its error is only in the log', async () => {
+    h = await startRunnerHarness();
+    const blocked = unrecordedRunFiles(h.project.configPath, STATE, 'users').map((f) =>
+      path.dirname(path.dirname(f)),
+    );
+    for (const b of blocked) writeFileSync(b, 'not a directory');
+    try {
+      h.faulty.add({ method: 'query', match: /update .*runs.* set status = /s, nth: 1, fail: true });
+      const s = await h.run();
+      expect(s.status).toBe('failed');
+      expect(h.logs.filter((l) => l.level === 'error')).toEqual([
+        {
+          level: 'error',
+          err: 'injected failure: query call 1',
+          runError: 'injected failure: query call 1',
+          keptIn: null,
+          msg: 'could not record the failed run in the state tables, nor in a local file; its error is only in this log',
+        },
+        {
+          level: 'error',
+          code: 'WAREHOUSE_QUERY_FAILED',
+          err: 'injected failure: query call 1',
+          msg: 'run failed',
+        },
+      ]);
+    } finally {
+      for (const b of blocked) rmSync(b, { force: true });
+    }
   });
 
   describe('clean-up', () => {

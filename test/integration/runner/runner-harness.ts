@@ -69,6 +69,8 @@ export interface RunnerHarness {
   phaseEndFails: number | undefined;
   /** The log lines of the runs (info and above): level, msg and the fields, without time, pid and run id. */
   logs: Record<string, unknown>[];
+  /** The same lines as written, with time, pid, sync and run id. */
+  rawLogs: Record<string, unknown>[];
   run(options?: Partial<RunSyncOptions>): Promise<RunSummary>;
   /**
    * A run of ten rows in batches of five that loses its lock while the CRM answers the second batch (a run
@@ -87,19 +89,18 @@ export async function startRunnerHarness(
     config?: string;
     /** The warehouse streams its rows in chunks of at most this many (as a cursor or a result page does). */
     chunkRows?: number;
+    /** A warehouse without phase marks (`phase` undefined, as Postgres, BigQuery and Snowflake have none). */
+    phaseless?: boolean;
   } = {},
 ): Promise<RunnerHarness> {
   const logs: Record<string, unknown>[] = [];
+  const rawLogs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        const {
-          time: _t,
-          pid: _p,
-          runId: _r,
-          sync: _s,
-          ...entry
-        } = JSON.parse(line) as Record<string, unknown>;
+        const raw = JSON.parse(line) as Record<string, unknown>;
+        const { time: _t, pid: _p, runId: _r, sync: _s, ...entry } = raw;
+        rawLogs.push(raw);
         logs.push(entry);
       }
       done();
@@ -120,15 +121,17 @@ export async function startRunnerHarness(
   const faulty = new FaultyWarehouse(wh);
   // Recorded around the real adapter's phase (DuckDB's memory limit).
   Object.defineProperty(faulty, 'phase', {
-    value: async (kind: WarehousePhase, scope?: PhaseScope) => {
-      phases.push(scope?.stateRows !== undefined ? `${kind}(${scope.stateRows})` : kind);
-      const end = await wh.phase(kind, scope);
-      return async () => {
-        phases.push(`end ${kind}`);
-        await end();
-        if (++phaseEnds === harness.phaseEndFails) throw new Error('phase end failed');
-      };
-    },
+    value: opts.phaseless
+      ? undefined
+      : async (kind: WarehousePhase, scope?: PhaseScope) => {
+          phases.push(scope?.stateRows !== undefined ? `${kind}(${scope.stateRows})` : kind);
+          const end = await wh.phase(kind, scope);
+          return async () => {
+            phases.push(`end ${kind}`);
+            await end();
+            if (++phaseEnds === harness.phaseEndFails) throw new Error('phase end failed');
+          };
+        },
   });
   const chunkRows = opts.chunkRows;
   if (chunkRows !== undefined) {
@@ -152,6 +155,7 @@ export async function startRunnerHarness(
     clock,
     phases,
     logs,
+    rawLogs,
     run: (options = {}) =>
       runSync({
         loaded: loadConfig(project.configPath),

@@ -53,7 +53,9 @@ describe('send step', () => {
     });
 
     // Killed: previewStep's `ctx.apiCalls = destination.apiCalls() - ctx.callsBefore` → `+`, and that line dropped
-    // (a plan without routing then reports 0 calls); the preflight's `{ readOnly: true }` → `{}`.
+    // (a plan without routing then reports 0 calls); the preflight's `{ readOnly: true }` → `{}`; plan-step.ts
+    // `estimatedBytes !== undefined ? { estimatedBytes } : {}` → `true` (Stryker survivor; applied by hand since:
+    // this test fails).
     it("a plan without routing counts only its own preflight's calls of a destination used before", async () => {
       h = await startRunnerHarness();
       const preflights: unknown[] = [];
@@ -72,6 +74,8 @@ describe('send step', () => {
       expect((await h.run({ destination: async () => dest })).status).toBe('success');
       expect(preflights).toEqual([{ readOnly: true }, undefined]);
       expect(s.plan).toMatchObject({ modelRows: 10, validRows: 10, destination: 'crm', object: 'Lead' });
+      // A warehouse that cannot estimate (DuckDB) leaves the key out, not `estimatedBytes: undefined`.
+      expect(Object.keys(s.plan ?? {})).not.toContain('estimatedBytes');
       expect(s.apiCalls).toBe(1);
     });
 
@@ -110,7 +114,9 @@ describe('send step', () => {
     // Killed: startRouter's `!dry && planned.toSend === 0 ? … : false` → `false`, `true` (a plan then starts the
     // router for them and lists `tasks: []`) and `!dry` → `dry`, the
     // `outstanding` test `&& !outstanding` → `&& outstanding`, `ctx.countTasks(await router.resumeOutstanding())`
-    // dropped, `if (router)` → `false`, and the `toSend === 0` branch's `ctx.countApiCalls()` dropped.
+    // dropped, `if (router)` → `false`, and the `toSend === 0` branch's `ctx.countApiCalls()` dropped; run-sync.ts
+    // the warning's fields `{ tasksFailed }` → `{}` (Stryker survivor, killed since: applied by hand, this test
+    // failed).
     it('tasks the CRM refused are sent again by the next run, even with no row changed', async () => {
       h = await startRunnerHarness({ config: runnerConfig({ extra: ROUTING }) });
       const writer = new MemoryTaskWriter();
@@ -119,9 +125,11 @@ describe('send step', () => {
       expect(first.status).toBe('success');
       expect(first.counts.tasks).toBe(0);
       expect(first.tasksFailed).toBe(5);
-      expect(h.logs.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain(
-        '5 tasks were not created; the next run sends them again',
-      );
+      expect(h.logs.filter((l) => l.level === 'warn')).toContainEqual({
+        level: 'warn',
+        tasksFailed: 5,
+        msg: '5 tasks were not created; the next run sends them again',
+      });
       writer.refuse = undefined;
       // A plan does not look for them: it lists the tasks of the rows it would send (none).
       const plan = await h.run({ dryRun: true, taskWriter: async () => writer });
