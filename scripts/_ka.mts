@@ -1,0 +1,16 @@
+import net from 'node:net';
+import { startSandbox } from '../src/sandbox/sandbox-server.js';
+import { createHubspotClient } from '../src/destination/hubspot/hubspot-client.js';
+const TOKEN = 'pat-na1-x';
+const sb = await startSandbox({ token: TOKEN, seed: 1 });
+const http = createHubspotClient({ type: 'hubspot', access_token: TOKEN, base_url: sb.url } as never, (c) => [c.crm.owners.ownersApi]);
+let attempts = 0;
+const t0 = Date.now();
+const call = async () => { attempts++; return http.client.crm.owners.ownersApi.getPage(undefined, undefined, 10, false); };
+await call();
+console.log('first done', Date.now() - t0);
+setTimeout(() => { console.log('block', Date.now() - t0); const end = Date.now() + Number(process.env.BLOCK ?? 600); while (Date.now() < end); }, Number(process.env.AT ?? 4700));
+const r = await new Promise((resolve) => setTimeout(() => { console.log('send', Date.now() - t0); call().then(() => 'ok', (e) => `${e.code ?? ''} ${e.message}`).then(resolve); }, Number(process.env.SEND ?? 5100)));
+const log = await (await fetch(`${sb.url}/_sandbox/requests`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+console.log({ second: r, attempts, logged: log.length });
+http.close(); await sb.close();
