@@ -145,7 +145,7 @@ export function requestTimeoutAgent(
   class TimeoutAgent extends Base {
     // `addRequest` is how every ClientRequest reaches its agent (the hook proxy agents use too).
     addRequest(req: http.ClientRequest, reqOptions: unknown): void {
-      // Destroyed sockets are skipped when a free one is taken (with `fifo` scheduling, wherever they are).
+      // A stale socket is destroyed here, so the agent passes over it (see `fifo` below).
       const at = now();
       for (const sockets of Object.values(this.freeSockets)) {
         for (const socket of sockets ?? []) if (at >= (staleAt.get(socket) ?? Infinity)) socket.destroy();
@@ -172,6 +172,7 @@ export function requestTimeoutAgent(
       return true;
     }
   }
-  // `fifo`: taking a free socket skips destroyed ones only at the head of the list.
+  // Node's agent passes over destroyed free sockets only at the head of the list, and `fifo` takes the head: a
+  // destroyed socket is never taken, wherever it sits.
   return new TimeoutAgent({ keepAlive: true, scheduling: 'fifo' });
 }
