@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import { PqlsyncError } from '../errors/pqlsync-error.js';
 
 /** How long a request waits for the CRM's answer when the destination sets no `request_timeout_ms`. */
@@ -90,30 +91,88 @@ export function unreachableError(err: unknown, ctx: UnreachableContext): Pqlsync
   );
 }
 
+/** How long a kept-alive connection may sit idle when the server announces no keep-alive timeout (undici's default). */
+export const DEFAULT_KEEP_ALIVE_IDLE_MS = 4_000;
+/** Taken off a server's announced keep-alive timeout: its close and our next request must not cross. */
+const KEEP_ALIVE_MARGIN_MS = 1_000;
+/** The longest a connection is kept idle, whatever the server announces (undici's `keepAliveMaxTimeout`). */
+const KEEP_ALIVE_MAX_IDLE_MS = 600_000;
+
+/**
+ * How long a connection whose last answer carried this `Keep-Alive` header may sit idle before a request is sent
+ * on it: the announced `timeout=N` seconds less a second (as undici and node's agent read it), else
+ * DEFAULT_KEEP_ALIVE_IDLE_MS; 0 when it must not be reused at all.
+ */
+export function keepAliveIdleMs(header: string | string[] | undefined): number {
+  const announced = /(?:^|[\s,])timeout=(\d+)/i.exec(String(header ?? ''))?.[1];
+  if (announced === undefined) return DEFAULT_KEEP_ALIVE_IDLE_MS;
+  return Math.max(0, Math.min(Number(announced) * 1000 - KEEP_ALIVE_MARGIN_MS, KEEP_ALIVE_MAX_IDLE_MS));
+}
+
+export interface RequestAgentOptions {
+  /** Clock in milliseconds for connections' idle time. (Default: Date.now) */
+  now?: () => number;
+}
+
 /**
  * An http(s) agent (by the URL's protocol) that fails a request whose answer has not started after `timeoutMs`:
  * the socket is destroyed with a REQUEST_TIMEOUT error, which the client library reports as a network error.
  * `@hubspot/api-client` takes it as `httpAgent` (it has no timeout option of its own).
+ *
+ * It keeps connections alive between requests, but never sends on one that has sat idle past the server's
+ * announced keep-alive timeout (`keepAliveIdleMs`): the server closes such a connection on its own schedule, and a
+ * request sent as it closes is lost unread (ECONNRESET, "socket hang up"), a failure the batch writer retries and
+ * counts as a second API call that the CRM never saw. Node's agent ignores the announcement unless it has a
+ * `timeout` of its own, and reuses a socket whose close it has not processed yet, which on a busy machine (a late
+ * event loop) is any socket the server closed a moment ago. Idle time is checked when a request takes a socket,
+ * so a late timer cannot let an expired one through.
  */
-export function requestTimeoutAgent(baseUrl: string, timeoutMs: number): http.Agent {
+export function requestTimeoutAgent(
+  baseUrl: string,
+  timeoutMs: number,
+  options: RequestAgentOptions = {},
+): http.Agent {
+  const now = options.now ?? Date.now;
   const Base = baseUrl.startsWith('https:') ? https.Agent : http.Agent;
+  const base = Base.prototype as unknown as {
+    addRequest: (r: unknown, o: unknown) => void;
+    keepSocketAlive: (s: Socket) => boolean;
+  };
+  /** Idle limit of a socket, from the `Keep-Alive` header of its last answer. */
+  const idleLimit = new WeakMap<Socket, number>();
+  /** When a free socket becomes too old to send on. */
+  const staleAt = new WeakMap<Socket, number>();
   class TimeoutAgent extends Base {
     // `addRequest` is how every ClientRequest reaches its agent (the hook proxy agents use too).
-    addRequest(req: http.ClientRequest, options: unknown): void {
+    addRequest(req: http.ClientRequest, reqOptions: unknown): void {
+      // A stale socket is destroyed here, so the agent passes over it (see `fifo` below).
+      const at = now();
+      for (const sockets of Object.values(this.freeSockets)) {
+        for (const socket of sockets ?? []) if (at >= (staleAt.get(socket) ?? Infinity)) socket.destroy();
+      }
       const timer = setTimeout(() => {
         const err = Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: TIMEOUT_CODE });
         req.destroy(err);
       }, timeoutMs);
       timer.unref();
       const clear = () => clearTimeout(timer);
-      req.once('response', clear);
+      req.once('response', (res: http.IncomingMessage) => {
+        clear();
+        idleLimit.set(res.socket, keepAliveIdleMs(res.headers['keep-alive']));
+      });
       req.once('close', clear);
-      (Base.prototype as unknown as { addRequest: (r: unknown, o: unknown) => void }).addRequest.call(
-        this,
-        req,
-        options,
-      );
+      base.addRequest.call(this, req, reqOptions);
+    }
+
+    // Called when a request is done with its socket: kept (free) only while the server will keep it too.
+    override keepSocketAlive(socket: Socket): boolean {
+      const limit = idleLimit.get(socket) ?? DEFAULT_KEEP_ALIVE_IDLE_MS;
+      if (limit <= 0 || !base.keepSocketAlive.call(this, socket)) return false;
+      staleAt.set(socket, now() + limit);
+      return true;
     }
   }
-  return new TimeoutAgent({ keepAlive: true });
+  // Node's agent passes over destroyed free sockets only at the head of the list, and `fifo` takes the head: a
+  // destroyed socket is never taken, wherever it sits.
+  return new TimeoutAgent({ keepAlive: true, scheduling: 'fifo' });
 }

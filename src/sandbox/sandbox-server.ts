@@ -73,6 +73,11 @@ export interface RunningSandbox {
   statePath: string | undefined;
   context: SandboxContext;
   apis: { salesforce: VendorApi; hubspot: VendorApi };
+  /**
+   * Closes the kept-alive connections no request is using, as the server does once their idle time passes
+   * SANDBOX_IDLE_CLOSE_MS; tests call it to have that close cross a client's next request.
+   */
+  closeIdleConnections(): void;
   /** Stops accepting requests, writes the state file, releases its lock, and resolves when the port is free. */
   close(): Promise<void>;
 }
@@ -84,6 +89,15 @@ export interface RunningSandbox {
 const ADMIN_MAX_BODY_BYTES = 50 * 1024 * 1024;
 const OTHER_MAX_BODY_BYTES = 64 * 1024;
 const MAX_LOGGED_REQUESTS = 10_000;
+/** The keep-alive timeout every answer announces (`Keep-Alive: timeout=5`, node's default), in seconds. */
+const ANNOUNCED_KEEP_ALIVE_S = 5;
+/**
+ * How long an idle connection is really kept: far past the announcement, so a client that honours it (pqlsync's
+ * agent stops sending on a connection a second before it) never sends on one the sandbox closed, however late a
+ * loaded machine runs either side's timers. A request sent as its connection closes is lost unread, and would
+ * show as a call the client counted and the request log never saw.
+ */
+export const SANDBOX_IDLE_CLOSE_MS = 60_000;
 
 /** A body over the route's cap: answered 413 and the connection closed, without reading the rest. */
 class BodyTooLarge extends Error {
@@ -334,6 +348,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     };
   }
 
+  server.keepAliveTimeout = SANDBOX_IDLE_CLOSE_MS;
   const port = (): number => (server.address() as AddressInfo | null)?.port ?? 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
@@ -368,6 +383,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     statePath: options.statePath,
     context,
     apis,
+    closeIdleConnections: () => server.closeIdleConnections(),
     close: () => {
       closed ??= (async () => {
         await holds.stop();
@@ -484,6 +500,11 @@ function send(res: ServerResponse, response: SandboxResponse): void {
     }
   }
   headers['Content-Length'] = String(Buffer.byteLength(payload));
+  // Node would announce its real idle close (SANDBOX_IDLE_CLOSE_MS); the shorter announcement is the margin.
+  if (res.shouldKeepAlive && !Object.keys(headers).some((h) => h.toLowerCase() === 'connection')) {
+    headers.Connection = 'keep-alive';
+    headers['Keep-Alive'] = `timeout=${ANNOUNCED_KEEP_ALIVE_S}`;
+  }
   res.writeHead(response.status, headers);
   res.end(payload);
 }

@@ -63,7 +63,8 @@ const SEEDED = {
   tables: ['events', 'users'],
 };
 
-describe('pqlsync demo --dir on a directory it did not create', () => {
+// Each test spawns demo CLIs in turn: up to 42 s at load 20, near vitest's 60 s default (issue 24's load flakes).
+describe('pqlsync demo --dir on a directory it did not create', { timeout: 240_000 }, () => {
   let project: TempProject | undefined;
   afterEach(() => project?.cleanup());
 

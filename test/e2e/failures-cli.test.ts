@@ -10,7 +10,8 @@ import { reliabilityProject, SALESFORCE, type ReliabilityProject } from '../reli
 
 const ROWS = 150; // one Salesforce collection of 200: every failure is committed at the same instant
 
-describe('rejections a user can see', () => {
+// Each test spawns several CLIs in turn: up to 45 s at load 20, near vitest's 60 s default (issue 24's load flakes).
+describe('rejections a user can see', { timeout: 240_000 }, () => {
   let rel: ReliabilityProject;
   beforeAll(async () => {
     rel = await reliabilityProject('salesforce', { rows: ROWS });

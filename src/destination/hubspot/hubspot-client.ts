@@ -15,7 +15,7 @@ import type http from 'node:http';
 import { Client } from '@hubspot/api-client';
 import type { DestinationConfig } from '../../config/config-schema.js';
 import { PqlsyncError } from '../../errors/pqlsync-error.js';
-import { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutAgent } from '../transport.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, requestTimeoutAgent, type RequestAgentOptions } from '../transport.js';
 
 type HubspotConfig = Extract<DestinationConfig, { type: 'hubspot' }>;
 
@@ -54,11 +54,12 @@ export function createHubspotClient(
   config: HubspotConfig,
   uses: (client: Client) => unknown[],
   onResponse?: ResponseObserver,
+  agentOptions: RequestAgentOptions = {},
 ): HubspotClient {
   const baseUrl = hubspotBaseUrl(config);
   // Configs built in code (not parsed) may lack the schema's default.
   const timeoutMs = config.request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const agent: http.Agent = requestTimeoutAgent(baseUrl, timeoutMs);
+  const agent: http.Agent = requestTimeoutAgent(baseUrl, timeoutMs, agentOptions);
   const client = new Client({
     accessToken: config.access_token,
     basePath: baseUrl,

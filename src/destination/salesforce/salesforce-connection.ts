@@ -7,7 +7,8 @@
  * - refresh: on a 401, jsforce calls our `refreshFn`, then replays the request. We allow one refresh per
  *   failing call: when the new token is refused too, the call fails with DESTINATION_AUTH_FAILED instead of
  *   jsforce refreshing forever.
- * - request count: every HTTP request jsforce sends (REST, Bulk, OAuth), counted at its transport.
+ * - request count: every HTTP request jsforce sends (REST, Bulk, OAuth), counted at its transport, with the
+ *   attempts jsforce makes again by itself (its `retry` event).
  * - login: the OAuth tokens of one destination (`SalesforceLogin`). The sessions of one run (destination, task
  *   writer) share one, so the run logs in once; each session keeps its own connection and request count.
  */
@@ -202,6 +203,9 @@ export function createSession(options: SessionOptions): SalesforceSession {
         timeout: config.request_timeout_ms ?? DEFAULT_REQUEST_TIMEOUT_MS,
         retry: { ...opts?.retry, errorCodes: JSFORCE_RETRIED_ERROR_CODES },
       });
+      // jsforce sends a GET or PUT again itself after a 5xx, a 429 or a dropped connection, inside this one call:
+      // each of those is a request Salesforce counts against the org's API limit, so each is counted here too.
+      sent.stream().on('retry', () => requests++);
       // The error object reaches requestError through jsforce; this handler runs first and names the request.
       sent.catch((err: unknown) => {
         if (typeof err === 'object' && err !== null) {

@@ -90,7 +90,8 @@ async function tasks(h: RoutingHarness): Promise<Rec[]> {
     .sort((a, b) => String(a.key).localeCompare(String(b.key)));
 }
 
-describe('routing into Salesforce', () => {
+// Up to 35 s a test at load 20 (several syncs and routings each): near vitest's 60 s default (issue 24).
+describe('routing into Salesforce', { timeout: 240_000 }, () => {
   let h: RoutingHarness;
 
   afterEach(async () => {

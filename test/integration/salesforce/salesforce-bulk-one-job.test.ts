@@ -33,6 +33,9 @@ describe('Salesforce destination: one Bulk job per run', () => {
       recordsUploaded: ROWS,
     });
     const sent = await f.requests();
+    // Exact whatever the machine's load: the sandbox completes a job after a number of status checks (not after a
+    // time) and the polling waits on the fake clock, so there are 2 checks; a request sent again after a failed
+    // answer shows here and in apiCalls alike (salesforce-request-count.test.ts).
     expect(
       // With each answer's status: a request sent again after a failed answer, or one that was not pqlsync's,
       // shows in the difference.
@@ -48,7 +51,7 @@ describe('Salesforce destination: one Bulk job per run', () => {
       `GET ${V}/jobs/ingest/ID/failedResults 200 0`,
       `GET ${V}/jobs/ingest/ID/unprocessedrecords 200 0`,
     ]);
-    expect(summary.apiCalls).toBe(9);
+    expect(summary.apiCalls).toBe(sent.length);
     const leads = await f.leads();
     expect(leads).toHaveLength(ROWS);
     const last = leads.find((l) => l.Product_User_Id__c === `u${ROWS}`);
