@@ -75,13 +75,18 @@ export interface SqlDialect {
    */
   scratchTable?(name: string): string;
   /**
-   * Set where the plan runs as one statement: the model materialised once inside the statement
-   * (`with ... as materialized`, DuckDB and Postgres 12+) and the counts appended to the plan table. Elsewhere the
-   * plan materialises the model into `<sync>__current` first. `previousValues`: where the snapshot's values of the
-   * changed rows are read: `after` the diff, by a join of the changes alone (DuckDB builds that join on the few
-   * changes), or `in-join`, carried through the diff's join (Postgres would hash the whole snapshot twice).
+   * Set where the plan reads the model once, inside its diff statement. `marked-rows` (DuckDB): every model and
+   * snapshot row leaves one row in the diff, a change with its values and any other row only its op, so the counts
+   * come from the diff; the previous values are joined to the changes after it. `materialized-cte` (Postgres 12+):
+   * the model is materialised inside the statement (`with ... as materialized`), counted and diffed, the previous
+   * values carried through the diff's join. Elsewhere the plan materialises the model into `<sync>__current` first.
    */
-  readonly onePassPlan?: { previousValues: 'after' | 'in-join' };
+  readonly onePassPlan?: 'marked-rows' | 'materialized-cte';
+  /**
+   * With `marked-rows`: a model that only scans tables (its plan, by `explain (format json)`) is counted by reading
+   * its key column again instead, and the diff keeps the planned rows alone. (Default: false)
+   */
+  readonly countTableModelsApart?: boolean;
   /** `expr` is one of `values` (bound as an array, or one bind per value where the engine has no array binds). */
   inList(expr: string, b: SqlBuilder, values: readonly string[]): string;
   /**
@@ -182,7 +187,8 @@ export const duckdbDialect: SqlDialect = {
   placeholder: (name) => `$${name}`,
   namedParams: true,
   scratchTable: (name) => `${DUCKDB_SCRATCH}.main."${name.replace(/"/g, '""')}"`,
-  onePassPlan: { previousValues: 'after' },
+  onePassPlan: 'marked-rows',
+  countTableModelsApart: true,
   // A semi-join on the unnested list: hashed, unlike `= any(list)` which compares row by row.
   inList: (expr, b, values) => `${expr} in (select unnest(${b.param(values, 'string[]')}))`,
 };
@@ -217,7 +223,7 @@ export const postgresDialect: SqlDialect = {
   legacyRowHash: standardHash((e) => `cast(${e} as text)`),
   createTableAs: postgresCreateTableAs({ unloggedWorkingTables: true }),
   beforeCreateTableAs: (name) => [`drop table if exists ${name}`],
-  onePassPlan: { previousValues: 'in-join' },
+  onePassPlan: 'materialized-cte',
   now: () => 'now()',
   placeholder: (_name, position) => `$${position}`,
   namedParams: false,
