@@ -567,19 +567,16 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
     s = await stats();
   }
   if (diffTable !== planTable) {
-    // The previous values of the planned keys (one scan of the snapshot, filtered by them), then joined to the
-    // planned rows alone: joining the snapshot itself took 4.6 s at 10M rows where these two take 0.9 s.
-    const prevTable = work('prev');
-    await create(
-      prevTable,
-      `select s.key, s.values_json from ${snapshot} s where s.key in (select ${PK} from ${diffTable} where ${PK} is not null)`,
-    );
+    // The previous values of the planned keys (one scan of the snapshot, filtered by them), joined to the planned
+    // rows alone: joining the snapshot itself took 4.6 s at 10M rows where this takes 1.3 s (0.1 s at 1M).
+    const planned = `select * from ${diffTable} where ${PK} is not null`;
     await create(
       planTable,
-      `select d.* exclude (${PREV}), p.values_json as ${PREV}
-       from (select * from ${diffTable} where ${PK} is not null) d left join ${prevTable} p on p.key = d.${PK}`,
+      `select d.* exclude (${PREV}), p.values_json as ${PREV} from (${planned}) d
+       left join (select s.key, s.values_json from ${snapshot} s where s.key in (select ${PK} from (${planned}) k)) p
+       on p.key = d.${PK}`,
     );
-    for (const table of [diffTable, prevTable]) await wh.query(`drop table if exists ${table}`);
+    await wh.query(`drop table if exists ${diffTable}`);
   }
   return {
     modelRows: s.total,
