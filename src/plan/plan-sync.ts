@@ -436,16 +436,18 @@ const MARK = { same: '__same', nullKey: '__null', duplicate: '__dup_row' } as co
 const PLANNED_OPS = `('added', 'changed', 'removed', 'parked')`;
 
 /**
- * The plan as DuckDB runs it: one statement reads the model once and joins it on key and hash against the snapshot
- * into `<sync>__diff`, where every model row and every snapshot row leaves one row. A change keeps its values; a row
- * that is unchanged, has a null key or (second pass) a repeated key keeps only its op (`__same`, `__null`,
- * `__dup_row`), nulls elsewhere, which DuckDB stores for next to nothing; so the counts come from that table without
- * storing the model (a materialised copy held the whole model: 1.5x the raw diff at 1M rows under the default
- * 128MB memory_limit, and out of memory at 10M). The snapshot's previous values are then joined to the changed and
- * removed rows alone, in `<sync>__plan` (carrying them through the diff's join would hash every snapshot row's
- * values); a plan with none of those (a first sync, additions only) streams from `<sync>__diff` as it is.
- * Duplicate keys are found by counting, as in planOnePass; only when a key repeats does a second pass group the
- * model by key first.
+ * The plan as DuckDB runs it, without a stored copy of the model (a materialised copy held every row: 1.5-1.6x the
+ * raw diff at 1M rows under the default 128MB memory_limit, and out of memory once at 10M). One statement reads
+ * the model and joins it on key and hash against the snapshot into `<sync>__diff`. The counts of model rows and of
+ * null keys come from one of two places:
+ * - a model that only scans tables (a dbt-built scores table; see onlyReadsTables) is read again for them, its key
+ *   column alone, which DuckDB answers from the table in milliseconds; the diff keeps the planned rows alone;
+ * - any other model is read once: every model row and every snapshot row leaves one row in the diff, a change with
+ *   its values and any other row only its op (`__same`, `__null`, `__dup_row`), and the counts come from the diff.
+ * With snapshot rows, `<sync>__plan` is then the planned rows with the snapshot's previous values, read by a scan of
+ * the snapshot filtered by the planned keys (carrying them through the diff's join would hash every snapshot row's
+ * values); without (a first sync), the diff is the plan. Duplicate keys are found by counting, as in planOnePass;
+ * only when a key repeats does a second pass group the model by key first.
  */
 async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
   const { options, work, temporary, stateReady, snapshot, failures } = ctx;
@@ -464,9 +466,11 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
   const IS_PARKED = '__pqlsync_parked';
   const DUP = '__pqlsync_dup';
   const ownColumns = [...ctx.probe.columns.map(q), KEY, HASH, ...(ctx.legacyHashExpr ? [HASH_V1] : [])];
-  const create = async (table: string, sql: string) => {
+  /** Writes `table` from `sql`, with the model's binds when it reads the model. */
+  const create = async (table: string, sql: string, readsModel = true) => {
     for (const stmt of d.beforeCreateTableAs(table, { temporary })) await wh.query(stmt);
-    await wh.query({ ...model, sql: d.createTableAs(table, sql, { temporary, working: true }) });
+    const statement = d.createTableAs(table, sql, { temporary, working: true });
+    await wh.query(readsModel ? { ...model, sql: statement } : statement);
   };
 
   // A model that only reads tables is read again for its counts (the key column alone: DuckDB answers from the
@@ -575,6 +579,7 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
       `select d.* exclude (${PREV}), p.values_json as ${PREV} from (${planned}) d
        left join (select s.key, s.values_json from ${snapshot} s where s.key in (select ${PK} from (${planned}) k)) p
        on p.key = d.${PK}`,
+      false,
     );
     await wh.query(`drop table if exists ${diffTable}`);
   }
