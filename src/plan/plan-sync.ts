@@ -456,9 +456,8 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
   const wh = store.wh;
   const planTable = work('plan');
   const dupsTable = work('dups');
-  const snapshotRows = stateReady ? await countTableRows(store, snapshot) : 0;
-  // With no snapshot rows nothing is changed or removed, so no previous values: the diff is the plan (a first sync).
-  const diffTable = snapshotRows > 0 ? work('diff') : planTable;
+  // Without a snapshot nothing is changed or removed, so no previous values: the diff is the plan (a first sync).
+  const diffTable = stateReady ? work('diff') : planTable;
   const parked = parkedCondition(options);
   const q = (name: string) => (d.quoteColumn ? d.quoteColumn(name) : d.quote(name));
   const SKEY = '__pqlsync_snapshot_key';
@@ -473,23 +472,14 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
     await wh.query(readsModel ? { ...model, sql: statement } : statement);
   };
 
-  // A model that only reads tables is read again for its counts (the key column alone: DuckDB answers from the
-  // table's statistics or one column); any other model is read once, its rows marked in the diff.
-  const keyCounts = `select count(*) as total, count(${KEY}) as valid from (select ${ctx.keyExpr} as ${KEY} from (`;
-  const counts =
-    d.countTableModelsApart && (await onlyReadsTables(options, ctx.body))
-      ? await wh
-          .query({ ...model, sql: `${keyCounts}${ctx.body}\n) m) k` })
-          .then(({ rows }) => ({ total: Number(rows[0]?.total ?? 0), valid: Number(rows[0]?.valid ?? 0) }))
-          .catch(async (err: unknown) => {
-            throw await explainModelFailure(options, err, ctx.probe.columns);
-          })
-      : undefined;
+  // A model that only reads tables is read again for its counts, by the stats query below (its key column alone:
+  // DuckDB answers from the table in milliseconds); any other model is read once, its rows marked in the diff.
+  const countApart = d.countTableModelsApart === true && (await onlyReadsTables(options, ctx.body));
 
   const write = async (withDups: boolean) => {
     const op = `case when ${IS_PARKED} then 'parked' when ${SKEY} is null then 'added' when ${KEY} is null then 'removed' else 'changed' end`;
     // Counted apart, the diff keeps the planned rows alone; else every row, marked (see above).
-    const columns = counts
+    const columns = countApart
       ? `coalesce(${KEY}, ${SKEY}) as ${PK}, ${op} as ${OP}, ${PREV_HASH}, ${ATTEMPTS}, ${ownColumns.map((col) => `j.${col}`).join(', ')}`
       : `case when ${PLANNED} then coalesce(${KEY}, ${SKEY}) end as ${PK},
       case when ${PLANNED} then (${op})
@@ -506,7 +496,7 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
     const sql = `${head}${ctx.body}
 ) m) c
     full outer join (select key, row_hash from ${snapshot} s0) s on c.${KEY} = s.key
-    left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)${withDups ? `\n    left join ${dupsTable} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)` : ''}) j${counts ? `\nwhere ${PLANNED}` : ''}`;
+    left join ${failures} f on f.key = coalesce(c.${KEY}, s.key)${withDups ? `\n    left join ${dupsTable} dup on dup.${KEY} = coalesce(c.${KEY}, s.key)` : ''}) j${countApart ? `\nwhere ${PLANNED}` : ''}`;
     try {
       await create(diffTable, sql);
     } catch (err) {
@@ -514,10 +504,11 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
     }
   };
 
+  // The counts of one plan, in one statement: model rows (marked in the diff, or read apart), the snapshot's rows,
+  // and the diff's changes by kind.
   const stats = async () => {
     const planned = `${OP} in ${PLANNED_OPS}`;
-    const { rows } = await wh.query(
-      `select sum(case when ${OP} in ('${MARK.same}', '${MARK.nullKey}', '${MARK.duplicate}') or ${KEY} is not null then 1 else 0 end) as total,
+    const diffCounts = `select sum(case when ${OP} in ('${MARK.same}', '${MARK.nullKey}', '${MARK.duplicate}') or ${KEY} is not null then 1 else 0 end) as marked_total,
          sum(case when ${OP} = '${MARK.nullKey}' then 1 else 0 end) as null_keys,
          sum(case when ${planned} and ${PREV_HASH} is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when ${planned} and ${PREV_HASH} is null then ${PK} end) as unmatched_keys,
@@ -526,13 +517,24 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
          sum(case when ${OP} = 'changed' then 1 else 0 end) as changed,
          sum(case when ${OP} = 'removed' then 1 else 0 end) as removed,
          sum(case when ${OP} in ('added', 'changed', 'removed') and ${ATTEMPTS} is not null then 1 else 0 end) as retried
-       from ${diffTable}`,
-    );
+       from ${diffTable}`;
+    const snapshotCount = `(select count(*) from ${snapshot} s0) as snapshot_rows`;
+    // The model's key counts first, so nothing before its body breaks a line.
+    const sql = countApart
+      ? `select k.*, x.*, ${snapshotCount} from (select count(*) as total, count(${KEY}) as valid from (select ${ctx.keyExpr} as ${KEY} from (${ctx.body}\n) m) k0) k, (${diffCounts}) x`
+      : `select x.*, ${snapshotCount} from (${diffCounts}) x`;
+    let rows: Row[];
+    try {
+      ({ rows } = await wh.query(countApart ? { ...model, sql } : sql));
+    } catch (err) {
+      throw await explainModelFailure(options, err, ctx.probe.columns);
+    }
     const r = rows[0] ?? {};
     const n = (v: unknown) => Number(v ?? 0);
     return {
-      total: counts ? counts.total : n(r.total),
-      valid: counts ? counts.valid : n(r.total) - n(r.null_keys),
+      total: countApart ? n(r.total) : n(r.marked_total),
+      valid: countApart ? n(r.valid) : n(r.marked_total) - n(r.null_keys),
+      snapshotRows: n(r.snapshot_rows),
       unmatchedRows: n(r.unmatched_rows),
       unmatchedKeys: n(r.unmatched_keys),
       unmatchedSnapshot: n(r.unmatched_snapshot),
@@ -551,7 +553,10 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
   let s = await stats();
   let dupRows = 0;
   let sampleDuplicateKeys: string[] = [];
-  if (s.unmatchedRows > s.unmatchedKeys || s.valid - s.unmatchedRows !== snapshotRows - s.unmatchedSnapshot) {
+  if (
+    s.unmatchedRows > s.unmatchedKeys ||
+    s.valid - s.unmatchedRows !== s.snapshotRows - s.unmatchedSnapshot
+  ) {
     // A key repeats: group the model by key (a second read of it, only here), then plan again without those keys.
     try {
       await create(
@@ -587,7 +592,7 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
     modelRows: s.total,
     validRows: s.valid - dupRows,
     invalid: { nullKeys: s.total - s.valid, duplicateKeyRows: dupRows, sampleDuplicateKeys },
-    snapshotRows,
+    snapshotRows: s.snapshotRows,
     added: s.added,
     changed: s.changed,
     removed: s.removed,

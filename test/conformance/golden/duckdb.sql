@@ -59,7 +59,7 @@ where score >= $min_score::INTEGER
     left join (select cast(null as varchar) as key, cast(null as bigint) as attempts, cast(null as varchar) as row_hash from (select 1 as one) e where 1 = 0) f on f.key = coalesce(c.__pqlsync_key, s.key)) j
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqlsync_key is not null then 1 else 0 end) as total,
+select x.*, (select count(*) from (select cast(null as varchar) as key, cast(null as varchar) as row_hash, cast(null as varchar) as values_json from (select 1 as one) e where 1 = 0) s0) as snapshot_rows from (select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqlsync_key is not null then 1 else 0 end) as marked_total,
          sum(case when __pqlsync_op = '__null' then 1 else 0 end) as null_keys,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed', 'parked') and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when __pqlsync_op in ('added', 'changed', 'removed', 'parked') and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
@@ -68,7 +68,7 @@ select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqls
          sum(case when __pqlsync_op = 'changed' then 1 else 0 end) as changed,
          sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
-       from pqlsync_scratch.main."pqlsync_plan_users__plan";
+       from pqlsync_scratch.main."pqlsync_plan_users__plan") x;
 
 select cast(m."tier" as varchar) as tier, count(*) as n,
       sum(0) as flagged,
@@ -202,8 +202,6 @@ delete from "pqlsync_state"."meta" where name = $p1
 insert into "pqlsync_state"."meta" (name, value) values ($p1, $p2)
 -- params: 1:p1:string, 2:p2:string;
 
-select count(*) as n from "pqlsync_state"."users__snapshot";
-
 explain (format json) select count(*) from (
 
 
@@ -219,7 +217,7 @@ where score >= $min_score::INTEGER
 ) m
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-create or replace table pqlsync_scratch.main."users__plan" as select case when __pqlsync_planned then coalesce(__pqlsync_key, __pqlsync_snapshot_key) end as __pqlsync_pk, case when __pqlsync_planned then (case when __pqlsync_parked then 'parked' when __pqlsync_snapshot_key is null then 'added' when __pqlsync_key is null then 'removed' else 'changed' end) when __pqlsync_dup then '__dup_row' when __pqlsync_key is null then '__null' else '__same' end as __pqlsync_op, case when __pqlsync_planned then __pqlsync_prev_hash end as __pqlsync_prev_hash, case when __pqlsync_planned then __pqlsync_attempts end as __pqlsync_attempts, case when __pqlsync_planned then j."user_id" end as "user_id", case when __pqlsync_planned then j."email" end as "email", case when __pqlsync_planned then j."score" end as "score", case when __pqlsync_planned then j."tier" end as "tier", case when __pqlsync_planned then j.__pqlsync_key end as __pqlsync_key, case when __pqlsync_planned then j.__pqlsync_hash end as __pqlsync_hash, cast(null as varchar) as __pqlsync_prev from (select c.*, s.key as __pqlsync_snapshot_key, s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, false as __pqlsync_parked, false as __pqlsync_dup, coalesce(c.__pqlsync_key, s.key) is not null and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null) as __pqlsync_planned from (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
+create or replace table pqlsync_scratch.main."users__diff" as select case when __pqlsync_planned then coalesce(__pqlsync_key, __pqlsync_snapshot_key) end as __pqlsync_pk, case when __pqlsync_planned then (case when __pqlsync_parked then 'parked' when __pqlsync_snapshot_key is null then 'added' when __pqlsync_key is null then 'removed' else 'changed' end) when __pqlsync_dup then '__dup_row' when __pqlsync_key is null then '__null' else '__same' end as __pqlsync_op, case when __pqlsync_planned then __pqlsync_prev_hash end as __pqlsync_prev_hash, case when __pqlsync_planned then __pqlsync_attempts end as __pqlsync_attempts, case when __pqlsync_planned then j."user_id" end as "user_id", case when __pqlsync_planned then j."email" end as "email", case when __pqlsync_planned then j."score" end as "score", case when __pqlsync_planned then j."tier" end as "tier", case when __pqlsync_planned then j.__pqlsync_key end as __pqlsync_key, case when __pqlsync_planned then j.__pqlsync_hash end as __pqlsync_hash, cast(null as varchar) as __pqlsync_prev from (select c.*, s.key as __pqlsync_snapshot_key, s.row_hash as __pqlsync_prev_hash, f.attempts as __pqlsync_attempts, false as __pqlsync_parked, false as __pqlsync_dup, coalesce(c.__pqlsync_key, s.key) is not null and (s.key is null or c.__pqlsync_key is null or c.__pqlsync_hash <> s.row_hash or f.key is not null) as __pqlsync_planned from (select m.*, cast(m."user_id" as varchar) as __pqlsync_key, md5(coalesce(cast(length('v2:Email=email,Score__c=score,Tier__c=tier,match=user_id') as varchar) || ':' || 'v2:Email=email,Score__c=score,Tier__c=tier,match=user_id', 'N') || coalesce(cast(length(cast(m."email" as varchar)) as varchar) || ':' || cast(m."email" as varchar), 'N') || coalesce(cast(length(cast(m."score" as varchar)) as varchar) || ':' || cast(m."score" as varchar), 'N') || coalesce(cast(length(cast(m."tier" as varchar)) as varchar) || ':' || cast(m."tier" as varchar), 'N') || coalesce(cast(length(cast(m."user_id" as varchar)) as varchar) || ':' || cast(m."user_id" as varchar), 'N')) as __pqlsync_hash from (
 
 
 
@@ -236,7 +234,7 @@ where score >= $min_score::INTEGER
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)) j
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqlsync_key is not null then 1 else 0 end) as total,
+select x.*, (select count(*) from "pqlsync_state"."users__snapshot" s0) as snapshot_rows from (select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqlsync_key is not null then 1 else 0 end) as marked_total,
          sum(case when __pqlsync_op = '__null' then 1 else 0 end) as null_keys,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed', 'parked') and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when __pqlsync_op in ('added', 'changed', 'removed', 'parked') and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
@@ -245,7 +243,13 @@ select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqls
          sum(case when __pqlsync_op = 'changed' then 1 else 0 end) as changed,
          sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
-       from pqlsync_scratch.main."users__plan";
+       from pqlsync_scratch.main."users__diff") x;
+
+create or replace table pqlsync_scratch.main."users__plan" as select d.* exclude (__pqlsync_prev), p.values_json as __pqlsync_prev from (select * from pqlsync_scratch.main."users__diff" where __pqlsync_pk is not null) d
+       left join (select s.key, s.values_json from "pqlsync_state"."users__snapshot" s where s.key in (select __pqlsync_pk from (select * from pqlsync_scratch.main."users__diff" where __pqlsync_pk is not null) k)) p
+       on p.key = d.__pqlsync_pk;
+
+drop table if exists pqlsync_scratch.main."users__diff";
 
 select cast(m."tier" as varchar) as tier, count(*) as n,
       sum(0) as flagged,
@@ -415,8 +419,6 @@ select signature from "pqlsync_state"."mappings" where sync = $p1
 select value from "pqlsync_state"."meta" where name = $p1
 -- params: 1:p1:string;
 
-select count(*) as n from "pqlsync_state"."users__snapshot";
-
 explain (format json) select count(*) from (
 
 
@@ -449,7 +451,7 @@ where score >= $min_score::INTEGER
     left join "pqlsync_state"."users__failures" f on f.key = coalesce(c.__pqlsync_key, s.key)) j
 -- params: 1:min_score:integer, 2:tiers:string[];
 
-select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqlsync_key is not null then 1 else 0 end) as total,
+select x.*, (select count(*) from "pqlsync_state"."users__snapshot" s0) as snapshot_rows from (select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqlsync_key is not null then 1 else 0 end) as marked_total,
          sum(case when __pqlsync_op = '__null' then 1 else 0 end) as null_keys,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed', 'parked') and __pqlsync_prev_hash is null then 1 else 0 end) as unmatched_rows,
          count(distinct case when __pqlsync_op in ('added', 'changed', 'removed', 'parked') and __pqlsync_prev_hash is null then __pqlsync_pk end) as unmatched_keys,
@@ -458,7 +460,7 @@ select sum(case when __pqlsync_op in ('__same', '__null', '__dup_row') or __pqls
          sum(case when __pqlsync_op = 'changed' then 1 else 0 end) as changed,
          sum(case when __pqlsync_op = 'removed' then 1 else 0 end) as removed,
          sum(case when __pqlsync_op in ('added', 'changed', 'removed') and __pqlsync_attempts is not null then 1 else 0 end) as retried
-       from pqlsync_scratch.main."users__diff";
+       from pqlsync_scratch.main."users__diff") x;
 
 create or replace table pqlsync_scratch.main."users__plan" as select d.* exclude (__pqlsync_prev), p.values_json as __pqlsync_prev from (select * from pqlsync_scratch.main."users__diff" where __pqlsync_pk is not null) d
        left join (select s.key, s.values_json from "pqlsync_state"."users__snapshot" s where s.key in (select __pqlsync_pk from (select * from pqlsync_scratch.main."users__diff" where __pqlsync_pk is not null) k)) p
