@@ -242,6 +242,9 @@ if (rawRows !== plan.added + plan.changed + plan.removed) {
 // 3. Apply those changes, then an unchanged rerun.
 const [second] = await time(run);
 const [third, unchangedMs] = await time(run);
+// A run that failed is reported as such, not timed (at 10M the change run's commit has failed on the defaults).
+const failure = (r: typeof second) =>
+  r.status === 'success' ? undefined : `${r.status}: ${(r.error?.message ?? '').split('\n')[0]}`;
 await wh.close();
 rmSync(dir, { recursive: true, force: true });
 console.log(
@@ -256,7 +259,9 @@ console.log(
     firstMs,
     firstRowsPerSec: (first.counts.applied / firstMs) * 1000,
     secondApplied: second.counts.applied,
-    unchangedMs,
+    ...(failure(second) ? { changeRunFailure: failure(second) } : {}),
+    unchangedMs: third.status === 'success' ? unchangedMs : null,
+    ...(failure(third) ? { unchangedRunFailure: failure(third) } : {}),
     unchangedApiCalls: third.apiCalls,
     planRssBytes: peaks.plan,
     streamRssBytes: peaks.stream,

@@ -66,8 +66,11 @@ interface CaseResult {
   rawCpuMs: number;
   firstMs: number;
   firstRowsPerSec: number;
-  unchangedMs: number;
+  /** null: the unchanged rerun failed (unchangedRunFailure says how). */
+  unchangedMs: number | null;
   unchangedApiCalls: number;
+  changeRunFailure?: string;
+  unchangedRunFailure?: string;
   planRssBytes: number;
   streamRssBytes: number;
   peakRssBytes: number;
@@ -107,7 +110,14 @@ try {
       failed.push(`${c.users.toLocaleString('en-US')} users, ${warehouse}: ${message}`);
       continue;
     }
-    results.push({ ...(JSON.parse(out.trim().split('\n').pop()!) as CaseResult), warehouse });
+    const result = JSON.parse(out.trim().split('\n').pop()!) as CaseResult;
+    for (const [what, failure] of [
+      ['the change run', result.changeRunFailure],
+      ['the unchanged rerun', result.unchangedRunFailure],
+    ] as const) {
+      if (failure) failed.push(`${c.users.toLocaleString('en-US')} users, ${warehouse}: ${what} ${failure}`);
+    }
+    results.push({ ...result, warehouse });
   }
 } finally {
   await postgres?.stop();
@@ -138,7 +148,7 @@ const rows = results.map((r) => [
   (r.planMs / r.rawMs).toFixed(2),
   r.firstMs.toFixed(0),
   Math.round(r.firstRowsPerSec).toLocaleString('en-US'),
-  r.unchangedMs.toFixed(0),
+  r.unchangedMs === null ? 'failed' : r.unchangedMs.toFixed(0),
   Number.isNaN(r.planRssBytes) ? 'n/a' : (r.planRssBytes / 1e6).toFixed(0),
   (r.streamRssBytes / 1e6).toFixed(0),
   (r.peakRssBytes / 1e6).toFixed(0),
@@ -175,7 +185,9 @@ for (const users of [10_000_000, 1_000_000]) {
 }
 if (embedded) {
   console.log(
-    `  unchanged rerun < 2000 ms, DuckDB default: ${embedded.unchangedMs.toFixed(0)} ms, ${verdict(embedded.unchangedMs < 2000)}`,
+    embedded.unchangedMs === null
+      ? `  unchanged rerun < 2000 ms, DuckDB default: failed, ${verdict(false)}`
+      : `  unchanged rerun < 2000 ms, DuckDB default: ${embedded.unchangedMs.toFixed(0)} ms, ${verdict(embedded.unchangedMs < 2000)}`,
   );
 }
 for (const r of oneMillion) {
