@@ -11,6 +11,7 @@ import type { StateStore } from '../state/state-store.js';
 import { MATCH_VALUE_KEY, PLAN_COLUMN } from './plan-table.js';
 import { cell } from './resolve-columns.js';
 import { streamingHeap, trimHeap } from '../util/heap.js';
+import { logger } from '../util/logger.js';
 import { SqlBuilder, tempTableName } from '../warehouse/sql-dialect.js';
 import type { BoundSql, ColumnKind, QueryResult, Row } from '../warehouse/warehouse-adapter.js';
 
@@ -465,6 +466,18 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
   const IS_PARKED = '__pqlsync_parked';
   const DUP = '__pqlsync_dup';
   const ownColumns = [...ctx.probe.columns.map(q), KEY, HASH, ...(ctx.legacyHashExpr ? [HASH_V1] : [])];
+  // A table the plan is done with: dropped now to free its memory; should that fail, the plan stands and the
+  // table goes with the scratch database (or the next plan's `create or replace`).
+  const dropQuietly = async (table: string) => {
+    try {
+      await wh.query(`drop table if exists ${table}`);
+    } catch (err) {
+      logger().debug(
+        { err: err instanceof Error ? err.message : String(err), table },
+        'could not drop a plan table',
+      );
+    }
+  };
   /** Writes `table` from `sql`, with the model's binds when it reads the model. */
   const create = async (table: string, sql: string, readsModel = true) => {
     for (const stmt of d.beforeCreateTableAs(table, { temporary })) await wh.query(stmt);
@@ -572,7 +585,7 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
       await wh.query(`select ${KEY} as k from ${dupsTable} order by ${KEY} limit 5`)
     ).rows.map((r) => String(r.k));
     await write(true);
-    await wh.query(`drop table if exists ${dupsTable}`);
+    await dropQuietly(dupsTable);
     s = await stats();
   }
   if (diffTable !== planTable) {
@@ -586,7 +599,7 @@ async function planMarkedRows(ctx: PlanContext): Promise<PlanSummary> {
        on p.key = d.${PK}`,
       false,
     );
-    await wh.query(`drop table if exists ${diffTable}`);
+    await dropQuietly(diffTable);
   }
   return {
     modelRows: s.total,
